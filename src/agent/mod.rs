@@ -1,0 +1,146 @@
+//! The agent thread: a tokio runtime where network work runs. It takes
+//! [`AgentCommand`]s and reports [`AgentEvent`]s through an emitter.
+
+pub mod probe;
+
+use std::thread::JoinHandle;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use crate::config::Config;
+use crate::emit::Emitter;
+pub use probe::ProviderProbe;
+
+#[derive(Debug, Clone)]
+pub enum AgentCommand {
+    /// Re-check the provider (start-up does this once by itself).
+    Probe,
+    /// Liveness check; answered with `Pong` carrying the same number.
+    Ping(u64),
+    Shutdown,
+}
+
+#[derive(Debug, Clone)]
+pub enum AgentEvent {
+    Provider(ProviderProbe),
+    Pong(u64),
+}
+
+pub struct AgentThread {
+    tx: UnboundedSender<AgentCommand>,
+    join: Option<JoinHandle<()>>,
+}
+
+#[derive(Clone)]
+pub struct AgentHandle {
+    tx: UnboundedSender<AgentCommand>,
+}
+
+impl AgentHandle {
+    pub fn send(&self, cmd: AgentCommand) {
+        if self.tx.send(cmd).is_err() {
+            tracing::warn!("agent is gone; command dropped");
+        }
+    }
+}
+
+impl AgentThread {
+    pub fn handle(&self) -> AgentHandle {
+        AgentHandle {
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Cancels outstanding work and joins the thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.tx.send(AgentCommand::Shutdown);
+        if let Some(j) = self.join.take()
+            && j.join().is_err()
+        {
+            tracing::error!("agent thread panicked");
+        }
+    }
+}
+
+impl Drop for AgentThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The HTTP client for configured endpoints (the provider); it follows the
+/// config, not the untrusted-URL policy that source fetches get.
+pub fn trusted_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("sleuth/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(
+            cfg.provider.connect_timeout_secs,
+        ))
+        .build()
+}
+
+pub fn spawn_agent(config: Config, emit: Emitter<AgentEvent>) -> std::io::Result<AgentThread> {
+    let (tx, rx) = unbounded_channel();
+    let join = std::thread::Builder::new()
+        .name("agent".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("agent-worker")
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the agent runtime");
+                    return;
+                }
+            };
+            rt.block_on(run(config, rx, emit));
+            // Outstanding requests are dropped here, which closes their
+            // connections at once.
+            rt.shutdown_timeout(std::time::Duration::from_millis(200));
+        })?;
+    let _ = tx.send(AgentCommand::Probe);
+    Ok(AgentThread {
+        tx,
+        join: Some(join),
+    })
+}
+
+async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emitter<AgentEvent>) {
+    let client = match trusted_client(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build HTTP client");
+            emit.emit(AgentEvent::Provider(ProviderProbe {
+                reachable: false,
+                model_found: None,
+                summary: format!("cannot build an HTTP client: {e}"),
+                models: vec![],
+            }));
+            return;
+        }
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    while let Some(cmd) = rx.recv().await {
+        match cmd {
+            AgentCommand::Probe => {
+                let (client, cfg, emit) = (client.clone(), config.provider.clone(), emit.clone());
+                tasks.spawn(async move {
+                    let p = probe::probe(&client, &cfg).await;
+                    emit.emit(AgentEvent::Provider(p));
+                });
+            }
+            AgentCommand::Ping(n) => emit.emit(AgentEvent::Pong(n)),
+            AgentCommand::Shutdown => break,
+        }
+        // Reap finished tasks so the set does not grow.
+        while tasks.try_join_next().is_some() {}
+    }
+    tasks.abort_all();
+}

@@ -1,0 +1,205 @@
+//! Wiring: command line → config → logging → the chosen command, or the TUI
+//! with its threads, and their ordered shutdown.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::mpsc;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::cli::{Cli, Command, DebugCommand};
+use crate::config::{Config, Loaded, Overrides};
+use crate::emit::Emitter;
+use crate::store::writer::WriterOptions;
+use crate::ui::UiEvent;
+use crate::{agent, commands, logging, paths, store, ui};
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "sleuth: {}",
+                crate::sanitize::one_line(&format!("{e:#}"))
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Help and version go to stdout with 0; a usage error is one line on
+/// stderr with exit code 2.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.to_string();
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ");
+    let _ = writeln!(std::io::stderr(), "sleuth: {first} (see `sleuth --help`)");
+    ExitCode::from(2)
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    let overrides = Overrides {
+        provider: g.provider.map(Into::into),
+        base_url: g.base_url.clone(),
+        model: g.model.clone(),
+        ollama_host: std::env::var("OLLAMA_HOST").ok(),
+    };
+    let config_path = g.config.clone().unwrap_or_else(paths::default_config_path);
+    let loaded = Config::load(&config_path, &overrides)?;
+    let db = g.db.clone().unwrap_or_else(paths::default_db_path);
+    let (log_guard, log_path) = match logging::init(&paths::default_log_dir()) {
+        Ok((guard, path)) => (Some(guard), Some(path)),
+        Err(e) => {
+            if cli.command.is_some() {
+                let _ = writeln!(std::io::stderr(), "sleuth: warning: logging is off: {e:#}");
+            }
+            (None, None)
+        }
+    };
+    for k in &loaded.unknown_keys {
+        tracing::warn!(key = %k, path = %loaded.path.display(), "unknown config key ignored");
+    }
+    tracing::info!(db = %db.display(), config = %loaded.path.display(), "starting");
+    let out = &mut std::io::stdout().lock();
+    let code = match cli.command {
+        None => {
+            run_tui(&loaded, &db, log_path.is_none())?;
+            ExitCode::SUCCESS
+        }
+        Some(Command::Sessions { limit, json }) => {
+            commands::history::sessions(&db, limit, json, out)?;
+            ExitCode::SUCCESS
+        }
+        Some(Command::Show { session, json }) => {
+            commands::history::show(&db, &session, json, out)?;
+            ExitCode::SUCCESS
+        }
+        Some(Command::Export {
+            session,
+            format,
+            output,
+        }) => {
+            commands::history::export(&db, &session, format, output.as_deref(), out)?;
+            ExitCode::SUCCESS
+        }
+        Some(Command::Doctor { json }) => {
+            if commands::doctor::run(&loaded, &db, log_path.as_deref(), json, out)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Some(Command::Debug(DebugCommand::WriteLoop { count, size })) => {
+            commands::debug::write_loop(&db, count, size, out)?;
+            ExitCode::SUCCESS
+        }
+    };
+    drop(log_guard);
+    Ok(code)
+}
+
+fn display_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    match std::env::var("HOME") {
+        Ok(home) if !home.is_empty() && s.starts_with(&home) => format!("~{}", &s[home.len()..]),
+        _ => s,
+    }
+}
+
+/// Starts the store, reader, agent, signal and input threads around the
+/// event loop, and stops them in order: loop → agent → writer (flushed) →
+/// terminal restored → remaining threads joined.
+fn run_tui(loaded: &Loaded, db: &Path, logging_off: bool) -> anyhow::Result<()> {
+    let config = &loaded.config;
+    // Everything that can fail with a message for the user happens before
+    // the terminal is touched.
+    let conn = store::open_writer(db)?;
+    let (tx, rx) = mpsc::channel::<UiEvent>();
+    let writer = store::spawn_writer(
+        conn,
+        WriterOptions::default(),
+        Emitter::wrapping(tx.clone(), UiEvent::Store),
+    )
+    .context("cannot start the store writer")?;
+    let reader = store::spawn_reader(
+        db.to_path_buf(),
+        Emitter::wrapping(tx.clone(), UiEvent::Store),
+    )
+    .context("cannot start the store reader")?;
+    let agent = agent::spawn_agent(
+        config.clone(),
+        Emitter::wrapping(tx.clone(), UiEvent::Agent),
+    )
+    .context("cannot start the agent")?;
+    ui::terminal::install_panic_hook(tx.clone());
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ])
+    .context("cannot install signal handlers")?;
+    let signal_handle = signals.handle();
+    let signal_tx = tx.clone();
+    let signal_thread = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for s in signals.forever() {
+                tracing::info!(signal = s, "signal received; shutting down");
+                let _ = signal_tx.send(UiEvent::Signal(s));
+            }
+        })?;
+
+    let mut status = ui::status::StatusState::new(
+        display_path(db),
+        format!(
+            "{} {}",
+            config.provider.kind.as_str(),
+            config.provider.model
+        ),
+    );
+    if logging_off {
+        status.alert = Some("logging is off (log dir not writable)".into());
+    }
+    let handles = ui::app::Handles {
+        writer: writer.handle(),
+        reader: reader.handle(),
+        agent: agent.handle(),
+    };
+    let mut guard = ui::terminal::TerminalGuard::enter()?;
+    let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
+    let mut app = ui::app::App::new(status, handles);
+    let tick = std::time::Duration::from_millis(config.ui.tick_ms.max(16));
+    let result = ui::event_loop(&mut guard.terminal, &mut app, &rx, tick);
+
+    drop(app);
+    agent.shutdown();
+    writer.shutdown();
+    drop(reader);
+    drop(guard);
+    drop(input);
+    signal_handle.close();
+    let _ = signal_thread.join();
+    tracing::info!("stopped");
+    result
+}

@@ -1,0 +1,116 @@
+//! The command line: the TUI by default, plus scriptable subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::ProviderKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sleuth",
+    version,
+    about = "A terminal research console: ask, get a sourced answer, search all of history."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// SQLite database file [default: in the platform data dir]
+    #[arg(long, global = true, env = "SLEUTH_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Config file [default: config.toml in the platform config dir]
+    #[arg(long, global = true, env = "SLEUTH_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// LLM provider, overriding the config file
+    #[arg(long, global = true, value_enum)]
+    pub provider: Option<ProviderArg>,
+    /// Provider base URL, overriding the config file and OLLAMA_HOST
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Model name, overriding the config file
+    #[arg(long, global = true)]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProviderArg {
+    Ollama,
+    Openai,
+    Anthropic,
+}
+
+impl From<ProviderArg> for ProviderKind {
+    fn from(p: ProviderArg) -> Self {
+        match p {
+            ProviderArg::Ollama => ProviderKind::Ollama,
+            ProviderArg::Openai => ProviderKind::Openai,
+            ProviderArg::Anthropic => ProviderKind::Anthropic,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List sessions, most recently active first
+    Sessions {
+        /// How many sessions to list
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a session's transcript with its sources
+    Show {
+        /// Session id (as `sleuth sessions` prints it), or `latest`
+        session: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a session as Markdown (default) or JSON
+    Export {
+        /// Session id, or `latest`
+        session: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Markdown)]
+        format: ExportFormat,
+        /// Write to FILE instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Check config, database, logs, provider and sources
+    Doctor {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Developer tools (benchmarks, crash tests)
+    #[command(hide = true, subcommand)]
+    Debug(DebugCommand),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Append messages through the store writer, printing each id once its
+    /// write is committed (crash and contention tests use it)
+    WriteLoop {
+        /// Messages to write; 0 means until killed
+        #[arg(long, default_value_t = 0)]
+        count: u64,
+        /// Bytes of content per message
+        #[arg(long, default_value_t = 200)]
+        size: usize,
+    },
+}

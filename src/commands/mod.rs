@@ -1,0 +1,21 @@
+//! The non-interactive subcommands. Each writes to stdout only what was
+//! asked for; errors return to `main`, which prints one line on stderr.
+
+pub mod debug;
+pub mod doctor;
+pub mod history;
+
+use std::path::Path;
+
+use anyhow::Context;
+use rusqlite::Connection;
+
+/// A read-only connection for a command that only reads. A missing database
+/// is created (empty) first, so `sleuth sessions` on a fresh machine says
+/// "no sessions" rather than failing.
+pub fn open_for_reading(db: &Path) -> anyhow::Result<Connection> {
+    if !db.exists() {
+        crate::store::open_writer(db)?;
+    }
+    crate::store::open_reader(db).with_context(|| format!("opening {}", db.display()))
+}

@@ -1,0 +1,450 @@
+//! Configuration: compiled-in defaults (`assets/default-config.toml`) with
+//! the user's TOML merged over them, then environment and flag overrides.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_TOML: &str = include_str!("../assets/default-config.toml");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub provider: ProviderConfig,
+    pub research: ResearchConfig,
+    pub sources: SourcesConfig,
+    pub ui: UiConfig,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProviderKind {
+    Ollama,
+    Openai,
+    Anthropic,
+}
+
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Ollama => "ollama",
+            ProviderKind::Openai => "openai",
+            ProviderKind::Anthropic => "anthropic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProviderConfig {
+    pub kind: ProviderKind,
+    pub base_url: String,
+    pub model: String,
+    pub api_key_env: String,
+    pub connect_timeout_secs: u64,
+    pub first_byte_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResearchConfig {
+    pub timeout_secs: u64,
+    pub per_source: usize,
+    pub top_k: usize,
+    pub allow_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceConfig {
+    pub enabled: bool,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourcesConfig {
+    pub wikipedia: SourceConfig,
+    pub hackernews: SourceConfig,
+    pub arxiv: SourceConfig,
+    pub searxng: SourceConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UiConfig {
+    pub tick_ms: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config {path}, line {line}{key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        message: String,
+    },
+}
+
+/// Where a config error is: (line, dotted key, message).
+type Located = (usize, Option<String>, String);
+
+/// Values from outside the file, applied on top of it.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub provider: Option<ProviderKind>,
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    /// The value of `OLLAMA_HOST`, if set.
+    pub ollama_host: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// Where the file was looked for, and whether it existed.
+    pub path: PathBuf,
+    pub found: bool,
+    /// Keys the file has that sleuth does not know, e.g. `provider.modle`.
+    pub unknown_keys: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The asset is compiled in and covered by a test; failing here is a
+        // build defect, not a runtime condition.
+        #[allow(clippy::expect_used)]
+        toml::from_str(DEFAULT_TOML).expect("assets/default-config.toml is valid")
+    }
+}
+
+impl Config {
+    /// Loads `path` if it exists (a missing file means defaults), merges it
+    /// over the defaults and applies `overrides`.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Loaded, ConfigError> {
+        let (text, found) = match std::fs::read_to_string(path) {
+            Ok(t) => (t, true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), false),
+            Err(e) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source: e,
+                });
+            }
+        };
+        let (config, unknown_keys) =
+            Self::parse(&text, overrides).map_err(|(line, key, message)| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                key: key.map(|k| format!(", key `{k}`")).unwrap_or_default(),
+                message,
+            })?;
+        Ok(Loaded {
+            config,
+            path: path.to_path_buf(),
+            found,
+            unknown_keys,
+        })
+    }
+
+    /// Parses user TOML text. Errors carry (line, key, message).
+    fn parse(text: &str, overrides: &Overrides) -> Result<(Config, Vec<String>), Located> {
+        let user: toml::Table = toml::from_str(text).map_err(|e| locate(text, &e))?;
+        let mut merged: toml::Table =
+            toml::from_str(DEFAULT_TOML).map_err(|e| (0, None, e.to_string()))?;
+        let user_set_base_url = user
+            .get("provider")
+            .and_then(|p| p.get("base_url"))
+            .is_some();
+        merge(&mut merged, user);
+        let mut unknown = Vec::new();
+        // Unknown keys are dropped from the merged table (so they can't fail
+        // `deny_unknown_fields`) and reported as warnings.
+        let known: toml::Table =
+            toml::from_str(DEFAULT_TOML).map_err(|e| (0, None, e.to_string()))?;
+        prune_unknown(&mut merged, &known, "", &mut unknown);
+        let mut config: Config = merged
+            .try_into()
+            .map_err(|e: toml::de::Error| deser_error(text, &e))?;
+        if !user_set_base_url
+            && config.provider.kind == ProviderKind::Ollama
+            && let Some(host) = overrides
+                .ollama_host
+                .as_deref()
+                .filter(|h| !h.trim().is_empty())
+        {
+            config.provider.base_url = normalize_ollama_host(host);
+        }
+        if let Some(kind) = overrides.provider {
+            if kind != config.provider.kind && overrides.base_url.is_none() && !user_set_base_url {
+                config.provider.base_url = default_base_url(kind, overrides.ollama_host.as_deref());
+            }
+            config.provider.kind = kind;
+        }
+        if let Some(url) = &overrides.base_url {
+            config.provider.base_url = url.clone();
+        }
+        if let Some(model) = &overrides.model {
+            config.provider.model = model.clone();
+        }
+        Ok((config, unknown))
+    }
+}
+
+fn default_base_url(kind: ProviderKind, ollama_host: Option<&str>) -> String {
+    match kind {
+        ProviderKind::Ollama => ollama_host
+            .filter(|h| !h.trim().is_empty())
+            .map(normalize_ollama_host)
+            .unwrap_or_else(|| "http://localhost:11434".into()),
+        ProviderKind::Openai => "https://api.openai.com".into(),
+        ProviderKind::Anthropic => "https://api.anthropic.com".into(),
+    }
+}
+
+/// `OLLAMA_HOST` is often `0.0.0.0:11434` or a bare host; make it a URL a
+/// client can dial.
+pub fn normalize_ollama_host(host: &str) -> String {
+    let host = host.trim().trim_end_matches('/');
+    let with_scheme = if host.contains("://") {
+        host.to_string()
+    } else {
+        format!("http://{host}")
+    };
+    let fixed = with_scheme.replace("://0.0.0.0", "://127.0.0.1");
+    // A bare host without a port gets Ollama's; a full URL is taken as is.
+    if host.contains("://") || host.contains(':') {
+        fixed
+    } else {
+        format!("{fixed}:11434")
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn prune_unknown(
+    table: &mut toml::Table,
+    known: &toml::Table,
+    prefix: &str,
+    out: &mut Vec<String>,
+) {
+    let keys: Vec<String> = table.keys().cloned().collect();
+    for k in keys {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match known.get(&k) {
+            None => {
+                table.remove(&k);
+                out.push(path);
+            }
+            Some(toml::Value::Table(kt)) => {
+                if let Some(toml::Value::Table(t)) = table.get_mut(&k) {
+                    prune_unknown(t, kt, &path, out);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Line (1-based) and dotted key of a syntax error's position.
+fn locate(text: &str, e: &toml::de::Error) -> Located {
+    let message = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            (line, key_at_line(text, line), message)
+        }
+        None => (0, None, message),
+    }
+}
+
+/// A type error after merging has no position in the user's text: find the
+/// user's line whose value, on its own over the defaults, fails.
+fn deser_error(text: &str, e: &toml::de::Error) -> Located {
+    let message = e.message().trim().to_string();
+    match find_bad_line(text) {
+        Some((line, key)) => (line, Some(key), message),
+        None => (0, None, message),
+    }
+}
+
+/// Finds the first user line whose value, put on its own over the defaults,
+/// fails to deserialise.
+fn find_bad_line(text: &str) -> Option<(usize, String)> {
+    let user: toml::Table = toml::from_str(text).ok()?;
+    for (i, _) in text.lines().enumerate() {
+        let Some(key) = key_at_line(text, i + 1) else {
+            continue;
+        };
+        let parts: Vec<&str> = key.split('.').collect();
+        let mut v = toml::Value::Table(user.clone());
+        for p in &parts {
+            v = v.get(*p)?.clone();
+        }
+        let mut single = toml::Table::new();
+        let mut cur = &mut single;
+        for p in &parts[..parts.len() - 1] {
+            cur = cur
+                .entry((*p).to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()?;
+        }
+        cur.insert(parts[parts.len() - 1].to_string(), v);
+        let mut merged: toml::Table = toml::from_str(DEFAULT_TOML).ok()?;
+        merge(&mut merged, single);
+        if merged.try_into::<Config>().is_err() {
+            return Some((i + 1, key));
+        }
+    }
+    None
+}
+
+/// The dotted key assigned on `line` (1-based), using the nearest `[table]`
+/// header above it; None for headers, comments and blank lines.
+fn key_at_line(text: &str, line: usize) -> Option<String> {
+    let mut table = String::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim();
+        if t.starts_with('[') {
+            table = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        }
+        if i + 1 == line {
+            if t.starts_with('[') || t.starts_with('#') {
+                return None;
+            }
+            let (k, _) = t.split_once('=')?;
+            let k = k.trim().trim_matches('"');
+            return Some(if table.is_empty() {
+                k.to_string()
+            } else {
+                format!("{table}.{k}")
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<(Config, Vec<String>), Located> {
+        Config::parse(text, &Overrides::default())
+    }
+
+    #[test]
+    fn compiled_defaults_parse_and_match_the_documented_keys() {
+        let c = Config::default();
+        assert_eq!(c.provider.kind, ProviderKind::Ollama);
+        assert_eq!(c.provider.base_url, "http://localhost:11434");
+        assert_eq!(c.research.timeout_secs, 8);
+        assert_eq!(c.research.per_source, 3);
+        assert_eq!(c.research.top_k, 5);
+        assert!(c.sources.wikipedia.enabled);
+        assert!(!c.sources.searxng.enabled);
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let (c, unknown) = parse("").unwrap();
+        assert_eq!(c, Config::default());
+        assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let (c, _) = parse("[provider]\nmodel = \"qwen3\"\n[research]\ntop_k = 2\n").unwrap();
+        assert_eq!(c.provider.model, "qwen3");
+        assert_eq!(c.provider.kind, ProviderKind::Ollama);
+        assert_eq!(c.research.top_k, 2);
+        assert_eq!(c.research.timeout_secs, 8);
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_not_fatal() {
+        let (c, unknown) = parse("[provider]\nmodle = \"x\"\n[colors]\nbg = 1\n").unwrap();
+        assert_eq!(
+            unknown,
+            vec!["colors".to_string(), "provider.modle".to_string()]
+        );
+        assert_eq!(c.provider.model, "llama3.2");
+    }
+
+    #[test]
+    fn syntax_error_names_the_line() {
+        let (line, _, msg) = parse("[provider]\nmodel = \"a\"\nkind = \n").unwrap_err();
+        assert_eq!(line, 3);
+        assert!(!msg.is_empty());
+    }
+
+    #[test]
+    fn type_error_names_line_and_key() {
+        let (line, key, msg) = parse("# c\n[research]\ntop_k = \"five\"\n").unwrap_err();
+        assert_eq!(line, 3, "{msg}");
+        assert_eq!(key.as_deref(), Some("research.top_k"));
+        let (line, key, _) = parse("[provider]\nkind = \"gpt\"\n").unwrap_err();
+        assert_eq!((line, key.as_deref()), (2, Some("provider.kind")));
+    }
+
+    #[test]
+    fn ollama_host_and_flags_override_in_order() {
+        let o = Overrides {
+            ollama_host: Some("0.0.0.0".into()),
+            ..Default::default()
+        };
+        let (c, _) = Config::parse("", &o).unwrap();
+        assert_eq!(c.provider.base_url, "http://127.0.0.1:11434");
+        // An explicit base_url in the file beats OLLAMA_HOST.
+        let (c, _) = Config::parse("[provider]\nbase_url = \"http://h:1\"\n", &o).unwrap();
+        assert_eq!(c.provider.base_url, "http://h:1");
+        // Flags beat both.
+        let o = Overrides {
+            base_url: Some("http://127.0.0.1:9".into()),
+            model: Some("m".into()),
+            provider: Some(ProviderKind::Openai),
+            ollama_host: Some("x:1".into()),
+        };
+        let (c, _) = Config::parse("[provider]\nbase_url = \"http://h:1\"\n", &o).unwrap();
+        assert_eq!(c.provider.base_url, "http://127.0.0.1:9");
+        assert_eq!(c.provider.model, "m");
+        assert_eq!(c.provider.kind, ProviderKind::Openai);
+    }
+
+    #[test]
+    fn switching_provider_by_flag_picks_its_default_url() {
+        let o = Overrides {
+            provider: Some(ProviderKind::Anthropic),
+            ..Default::default()
+        };
+        let (c, _) = Config::parse("", &o).unwrap();
+        assert_eq!(c.provider.base_url, "https://api.anthropic.com");
+    }
+
+    #[test]
+    fn normalizes_ollama_hosts() {
+        assert_eq!(
+            normalize_ollama_host("localhost:1234"),
+            "http://localhost:1234"
+        );
+        assert_eq!(
+            normalize_ollama_host("https://o.example/"),
+            "https://o.example"
+        );
+        assert_eq!(normalize_ollama_host("myhost"), "http://myhost:11434");
+    }
+}

@@ -1,0 +1,240 @@
+//! Plain data shared by the store, the agent and the UI.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Ids are made by the caller, not by SQLite, so the UI knows a row's id the
+/// moment it queues the write, and two processes writing one file never
+/// collide: 41 bits of milliseconds, then 22 bits mixing a per-process random
+/// seed with a counter. They sort by creation time.
+fn next_raw_id() -> i64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0);
+        (u64::from(std::process::id())).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nanos
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let low = (seed.wrapping_add(n.wrapping_mul(0x2545_F491))) & 0x3F_FFFF;
+    let ms = (now_ms() as u64) & 0x1FF_FFFF_FFFF;
+    ((ms << 22) | low) as i64
+}
+
+macro_rules! id_type {
+    ($name:ident) => {
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(next_raw_id())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+id_type!(SessionId);
+id_type!(MessageId);
+
+/// Identifies one read request so the UI can drop answers to superseded ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+/// Identifies one agent turn; late events of a cancelled turn are ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TurnId(pub u64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Role::User),
+            "assistant" => Some(Role::Assistant),
+            "system" => Some(Role::System),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Streaming,
+    Complete,
+    Interrupted,
+    Error,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Streaming => "streaming",
+            MessageStatus::Complete => "complete",
+            MessageStatus::Interrupted => "interrupted",
+            MessageStatus::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "streaming" => Some(MessageStatus::Streaming),
+            "complete" => Some(MessageStatus::Complete),
+            "interrupted" => Some(MessageStatus::Interrupted),
+            "error" => Some(MessageStatus::Error),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub title: String,
+    pub summary: Option<String>,
+    pub model: Option<String>,
+}
+
+/// A session row as listed on the sessions page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    #[serde(flatten)]
+    pub session: Session,
+    pub message_count: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub tokens_in: Option<i64>,
+    pub tokens_out: Option<i64>,
+    pub latency_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub session_id: SessionId,
+    pub parent_id: Option<MessageId>,
+    pub role: Role,
+    pub content: String,
+    pub status: MessageStatus,
+    pub created_at: i64,
+    pub model: Option<String>,
+    #[serde(flatten)]
+    pub usage: Usage,
+}
+
+impl Message {
+    /// A new message of `role` with the current time and status complete.
+    pub fn new(session_id: SessionId, role: Role, content: impl Into<String>) -> Self {
+        Self {
+            id: MessageId::new(),
+            session_id,
+            parent_id: None,
+            role,
+            content: content.into(),
+            status: MessageStatus::Complete,
+            created_at: now_ms(),
+            model: None,
+            usage: Usage::default(),
+        }
+    }
+}
+
+/// One cited source of an assistant message; `ordinal` is its [n].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub ordinal: i64,
+    pub kind: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub excerpt: String,
+    pub relevance: Option<f64>,
+    pub fetched_at: i64,
+}
+
+/// A message with its sources, as a transcript holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    #[serde(flatten)]
+    pub message: Message,
+    pub sources: Vec<Source>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_increase_with_time() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            assert!(seen.insert(MessageId::new()));
+        }
+        let a = MessageId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = MessageId::new();
+        assert!(b > a);
+        assert!(a.0 > 0);
+    }
+
+    #[test]
+    fn role_and_status_round_trip() {
+        for r in [Role::User, Role::Assistant, Role::System] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        for s in [
+            MessageStatus::Streaming,
+            MessageStatus::Complete,
+            MessageStatus::Interrupted,
+            MessageStatus::Error,
+        ] {
+            assert_eq!(MessageStatus::parse(s.as_str()), Some(s));
+        }
+    }
+}

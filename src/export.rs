@@ -1,0 +1,78 @@
+//! Transcripts as Markdown or JSON, for `show`, `export` and the UI.
+
+use chrono::{Local, TimeZone};
+use serde::Serialize;
+
+use crate::domain::{MessageStatus, Role, Session, StoredMessage};
+use crate::sanitize::{one_line, sanitize};
+
+/// Local date and time of a millisecond timestamp, e.g. `2026-11-24 16:40`.
+pub fn format_time(ms: i64) -> String {
+    Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+pub fn markdown(session: &Session, messages: &[StoredMessage]) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("# {}\n\n", one_line(&session.title)));
+    out.push_str(&format!(
+        "_Session {} · started {} · last active {}_\n\n",
+        session.id,
+        format_time(session.created_at),
+        format_time(session.updated_at)
+    ));
+    if let Some(summary) = session.summary.as_deref().filter(|s| !s.is_empty()) {
+        out.push_str(&format!("> Summary: {}\n\n", one_line(summary)));
+    }
+    for m in messages {
+        let who = match m.message.role {
+            Role::User => "You",
+            Role::Assistant => "sleuth",
+            Role::System => "System",
+        };
+        let status = match m.message.status {
+            MessageStatus::Complete => "",
+            MessageStatus::Streaming => " (unfinished)",
+            MessageStatus::Interrupted => " (interrupted)",
+            MessageStatus::Error => " (error)",
+        };
+        out.push_str(&format!(
+            "## {who} · {}{status}\n\n",
+            format_time(m.message.created_at)
+        ));
+        out.push_str(sanitize(&m.message.content).trim_end());
+        out.push_str("\n\n");
+        if !m.sources.is_empty() {
+            out.push_str("**Sources**\n\n");
+            for s in &m.sources {
+                let title = one_line(&s.title);
+                match s.url.as_deref() {
+                    Some(url) => out.push_str(&format!(
+                        "[{}] [{}]({}) ({})\n",
+                        s.ordinal,
+                        title,
+                        one_line(url),
+                        s.kind
+                    )),
+                    None => out.push_str(&format!("[{}] {} ({})\n", s.ordinal, title, s.kind)),
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonTranscript<'a> {
+    session: &'a Session,
+    messages: &'a [StoredMessage],
+}
+
+/// JSON keeps the stored text exactly (JSON escapes control characters).
+pub fn json(session: &Session, messages: &[StoredMessage]) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&JsonTranscript { session, messages })
+}

@@ -1,0 +1,19 @@
+//! sleuth: a terminal research console. See README.md for the tour and
+//! ../shared/ARCHITECTURE.md for the thread and data rules.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod agent;
+pub mod app_main;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod emit;
+pub mod export;
+pub mod logging;
+pub mod paths;
+pub mod sanitize;
+pub mod store;
+pub mod ui;

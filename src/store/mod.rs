@@ -1,0 +1,178 @@
+//! The SQLite store: one writer thread owns the only writing connection;
+//! read-only connections serve pages, transcripts and lookups.
+
+pub mod queries;
+pub mod reader;
+pub mod schema;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use reader::{ReadRequest, ReaderHandle, spawn_reader};
+pub use writer::{StoreCommand, WriterHandle, spawn_writer};
+
+use crate::domain::{Message, RequestId, Session, SessionSummary, StoredMessage};
+
+/// How long a connection waits for another writer before giving up on a
+/// statement. The writer retries whole batches on top of this.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "{path} is not a usable sleuth database ({reason}). It was left untouched: move it aside or pass another file with --db"
+    )]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("cannot open database {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "database was written by a newer sleuth (schema v{found}, this build knows v{supported}); upgrade sleuth"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error("no session {0}")]
+    NoSession(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// True when retrying later may succeed (locked, busy, disk full, I/O).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::CannotOpen
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Answers of the store to the UI (or to a CLI command); each read echoes
+/// the request id it answers.
+#[derive(Debug, Clone)]
+pub enum StoreEvent {
+    SessionsPage {
+        req: RequestId,
+        offset: usize,
+        sessions: Vec<SessionSummary>,
+        has_more: bool,
+    },
+    Transcript {
+        req: RequestId,
+        session: Session,
+        messages: Vec<StoredMessage>,
+    },
+    MessageFound {
+        req: RequestId,
+        message: Option<Message>,
+    },
+    ReadFailed {
+        req: RequestId,
+        error: String,
+    },
+    /// Every command up to and including `seq` is durable.
+    Committed {
+        seq: u64,
+        commands: usize,
+    },
+    /// A batch could not be written; it is kept and retried.
+    WriteFailed {
+        error: String,
+        pending: usize,
+    },
+    /// A previously failed batch has been written after all.
+    WriteRecovered {
+        seq: u64,
+    },
+}
+
+fn open_err(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && matches!(
+            f.code,
+            rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+        )
+    {
+        return StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+    }
+    open_err(path, e)
+}
+
+fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+/// Opens (creating if needed) the database for writing and migrates it.
+/// Corrupt or foreign files are reported, never overwritten.
+pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| open_err(path, format!("{}: {e}", dir.display())))?;
+    }
+    let mut conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| classify(path, e))?;
+    apply_pragmas(&conn).map_err(|e| classify(path, e))?;
+    // journal_mode is the first statement that reads the header: a foreign
+    // file fails here with NotADatabase.
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
+        .map_err(|e| classify(path, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(mode, "database is not in WAL mode");
+    }
+    // NORMAL in WAL mode: a process crash loses nothing committed; only a
+    // power loss can drop the last transactions.
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| classify(path, e))?;
+    schema::migrate(&mut conn).map_err(|e| match e {
+        StoreError::Sqlite(e) => classify(path, e),
+        other => other,
+    })?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection. The file must exist and be migrated.
+pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| classify(path, e))?;
+    apply_pragmas(&conn).map_err(|e| classify(path, e))?;
+    let v = schema::version(&conn).map_err(|e| match e {
+        StoreError::Sqlite(e) => classify(path, e),
+        other => other,
+    })?;
+    if v > schema::CURRENT_VERSION {
+        return Err(StoreError::TooNew {
+            found: v,
+            supported: schema::CURRENT_VERSION,
+        });
+    }
+    Ok(conn)
+}

@@ -1,0 +1,176 @@
+//! Read queries, shared by the reader thread and the command line.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::StoreError;
+use crate::domain::{
+    Message, MessageId, MessageStatus, Role, Session, SessionId, SessionSummary, Source,
+    StoredMessage, Usage,
+};
+
+const SESSION_COLS: &str = "s.id, s.created_at, s.updated_at, s.title, s.summary, s.model";
+const MESSAGE_COLS: &str = "id, session_id, parent_id, role, content, status, created_at, model, tokens_in, tokens_out, latency_ms";
+
+fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: SessionId(row.get(0)?),
+        created_at: row.get(1)?,
+        updated_at: row.get(2)?,
+        title: row.get(3)?,
+        summary: row.get(4)?,
+        model: row.get(5)?,
+    })
+}
+
+fn message_from(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let role: String = row.get(3)?;
+    let status: String = row.get(5)?;
+    Ok(Message {
+        id: MessageId(row.get(0)?),
+        session_id: SessionId(row.get(1)?),
+        parent_id: row.get::<_, Option<i64>>(2)?.map(MessageId),
+        // The schema's CHECK constraints make these total; fall back rather
+        // than fail a whole transcript on a hand-edited row.
+        role: Role::parse(&role).unwrap_or(Role::System),
+        content: row.get(4)?,
+        status: MessageStatus::parse(&status).unwrap_or(MessageStatus::Error),
+        created_at: row.get(6)?,
+        model: row.get(7)?,
+        usage: Usage {
+            tokens_in: row.get(8)?,
+            tokens_out: row.get(9)?,
+            latency_ms: row.get(10)?,
+        },
+    })
+}
+
+/// A page of sessions, most recently active first. `filter` matches titles
+/// case-insensitively anywhere.
+pub fn list_sessions(
+    conn: &Connection,
+    offset: usize,
+    limit: usize,
+    filter: Option<&str>,
+) -> Result<Vec<SessionSummary>, StoreError> {
+    let pattern = filter.filter(|f| !f.is_empty()).map(|f| {
+        format!(
+            "%{}%",
+            f.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    let sql = format!(
+        "SELECT {SESSION_COLS},
+                (SELECT count(*) FROM messages m WHERE m.session_id = s.id)
+         FROM sessions s
+         WHERE ?3 IS NULL OR s.title LIKE ?3 ESCAPE '\\'
+         ORDER BY s.updated_at DESC, s.id DESC
+         LIMIT ?1 OFFSET ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![limit as i64, offset as i64, pattern], |r| {
+        Ok(SessionSummary {
+            session: session_from(r)?,
+            message_count: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn get_session(conn: &Connection, id: SessionId) -> Result<Option<Session>, StoreError> {
+    let sql = format!("SELECT {SESSION_COLS} FROM sessions s WHERE s.id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id.0], session_from)
+        .optional()?)
+}
+
+/// Resolves what a user typed for a session: its id, or `latest`.
+pub fn resolve_session(conn: &Connection, arg: &str) -> Result<Session, StoreError> {
+    let arg = arg.trim();
+    let found = if arg.eq_ignore_ascii_case("latest") || arg == "last" {
+        let sql = format!(
+            "SELECT {SESSION_COLS} FROM sessions s ORDER BY s.updated_at DESC, s.id DESC LIMIT 1"
+        );
+        conn.prepare_cached(&sql)?
+            .query_row([], session_from)
+            .optional()?
+    } else if let Ok(id) = arg.parse::<i64>() {
+        get_session(conn, SessionId(id))?
+    } else {
+        None
+    };
+    found.ok_or_else(|| StoreError::NoSession(arg.to_string()))
+}
+
+pub fn get_message(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
+    let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id.0], message_from)
+        .optional()?)
+}
+
+/// Every message of a session in order, each with its sources.
+pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMessage>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE session_id = ?1 ORDER BY created_at, id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let messages: Vec<Message> = stmt
+        .query_map([session.0], message_from)?
+        .collect::<Result<_, _>>()?;
+    let mut sources: HashMap<i64, Vec<Source>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT src.message_id, src.ordinal, src.kind, src.title, src.url, src.excerpt, src.relevance, src.fetched_at
+         FROM sources src JOIN messages m ON m.id = src.message_id
+         WHERE m.session_id = ?1 ORDER BY src.message_id, src.ordinal",
+    )?;
+    let rows = stmt.query_map([session.0], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            Source {
+                ordinal: r.get(1)?,
+                kind: r.get(2)?,
+                title: r.get(3)?,
+                url: r.get(4)?,
+                excerpt: r.get(5)?,
+                relevance: r.get(6)?,
+                fetched_at: r.get(7)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (mid, src) = row?;
+        sources.entry(mid).or_default().push(src);
+    }
+    Ok(messages
+        .into_iter()
+        .map(|m| StoredMessage {
+            sources: sources.remove(&m.id.0).unwrap_or_default(),
+            message: m,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    pub schema_version: i64,
+    pub sessions: i64,
+    pub messages: i64,
+    pub sources: i64,
+}
+
+pub fn stats(conn: &Connection) -> Result<Stats, StoreError> {
+    let count =
+        |sql: &str| -> Result<i64, StoreError> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    Ok(Stats {
+        schema_version: super::schema::version(conn)?,
+        sessions: count("SELECT count(*) FROM sessions")?,
+        messages: count("SELECT count(*) FROM messages")?,
+        sources: count("SELECT count(*) FROM sources")?,
+    })
+}

@@ -1,0 +1,170 @@
+//! A reader thread with its own read-only connection: answers page,
+//! transcript and lookup requests off the main thread, echoing request ids.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+
+use super::{StoreError, StoreEvent, queries};
+use crate::domain::{MessageId, RequestId, SessionId};
+use crate::emit::Emitter;
+
+#[derive(Debug, Clone)]
+pub enum ReadRequest {
+    SessionsPage {
+        req: RequestId,
+        offset: usize,
+        limit: usize,
+        filter: Option<String>,
+    },
+    Transcript {
+        req: RequestId,
+        session: SessionId,
+    },
+    Message {
+        req: RequestId,
+        id: MessageId,
+    },
+}
+
+impl ReadRequest {
+    fn req(&self) -> RequestId {
+        match self {
+            ReadRequest::SessionsPage { req, .. }
+            | ReadRequest::Transcript { req, .. }
+            | ReadRequest::Message { req, .. } => *req,
+        }
+    }
+
+    /// Requests of the same kind supersede each other while queued.
+    fn same_kind(&self, other: &ReadRequest) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+            && !matches!(self, ReadRequest::Message { .. })
+    }
+}
+
+enum Envelope {
+    Read(ReadRequest),
+    Shutdown,
+}
+
+#[derive(Clone)]
+pub struct ReaderHandle {
+    tx: Sender<Envelope>,
+}
+
+impl ReaderHandle {
+    pub fn request(&self, r: ReadRequest) {
+        if self.tx.send(Envelope::Read(r)).is_err() {
+            tracing::error!("store reader is gone");
+        }
+    }
+}
+
+pub struct ReaderThread {
+    handle: ReaderHandle,
+    join: Option<JoinHandle<()>>,
+}
+
+impl ReaderThread {
+    pub fn handle(&self) -> ReaderHandle {
+        self.handle.clone()
+    }
+}
+
+impl Drop for ReaderThread {
+    fn drop(&mut self) {
+        let _ = self.handle.tx.send(Envelope::Shutdown);
+        if let Some(j) = self.join.take()
+            && j.join().is_err()
+        {
+            tracing::error!("store reader thread panicked");
+        }
+    }
+}
+
+pub fn spawn_reader(path: PathBuf, emit: Emitter<StoreEvent>) -> std::io::Result<ReaderThread> {
+    let (tx, rx) = mpsc::channel();
+    let join = std::thread::Builder::new()
+        .name("store-reader".into())
+        .spawn(move || run(&path, &rx, &emit))?;
+    Ok(ReaderThread {
+        handle: ReaderHandle { tx },
+        join: Some(join),
+    })
+}
+
+fn run(path: &std::path::Path, rx: &Receiver<Envelope>, emit: &Emitter<StoreEvent>) {
+    let mut conn: Option<Connection> = None;
+    while let Ok(first) = rx.recv() {
+        let mut batch = Vec::new();
+        let mut stop = false;
+        for env in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match env {
+                Envelope::Read(r) => {
+                    // The last queued request of a kind wins.
+                    batch.retain(|q: &ReadRequest| !q.same_kind(&r));
+                    batch.push(r);
+                }
+                Envelope::Shutdown => stop = true,
+            }
+        }
+        for r in batch {
+            let req = r.req();
+            let result = match &mut conn {
+                Some(c) => answer(c, r),
+                None => match super::open_reader(path) {
+                    Ok(c) => answer(conn.insert(c), r),
+                    Err(e) => Err(e),
+                },
+            };
+            match result {
+                Ok(ev) => emit.emit(ev),
+                Err(e) => {
+                    tracing::warn!(error = %e, "read failed");
+                    emit.emit(StoreEvent::ReadFailed {
+                        req,
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+fn answer(conn: &Connection, r: ReadRequest) -> Result<StoreEvent, StoreError> {
+    Ok(match r {
+        ReadRequest::SessionsPage {
+            req,
+            offset,
+            limit,
+            filter,
+        } => {
+            // One extra row tells whether another page exists.
+            let mut sessions = queries::list_sessions(conn, offset, limit + 1, filter.as_deref())?;
+            let has_more = sessions.len() > limit;
+            sessions.truncate(limit);
+            StoreEvent::SessionsPage {
+                req,
+                offset,
+                sessions,
+                has_more,
+            }
+        }
+        ReadRequest::Transcript { req, session } => StoreEvent::Transcript {
+            req,
+            session: queries::get_session(conn, session)?
+                .ok_or_else(|| StoreError::NoSession(session.to_string()))?,
+            messages: queries::transcript(conn, session)?,
+        },
+        ReadRequest::Message { req, id } => StoreEvent::MessageFound {
+            req,
+            message: queries::get_message(conn, id)?,
+        },
+    })
+}

@@ -1,0 +1,111 @@
+//! Schema and forward-only migrations, versioned by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Each entry migrates from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const V1: &str = r#"
+CREATE TABLE sessions (
+    id          INTEGER PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    title       TEXT NOT NULL,
+    summary     TEXT,
+    model       TEXT
+);
+CREATE INDEX sessions_updated ON sessions(updated_at DESC);
+
+CREATE TABLE messages (
+    id          INTEGER PRIMARY KEY,
+    session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    parent_id   INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    role        TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+    content     TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('streaming', 'complete', 'interrupted', 'error')),
+    created_at  INTEGER NOT NULL,
+    model       TEXT,
+    tokens_in   INTEGER,
+    tokens_out  INTEGER,
+    latency_ms  INTEGER
+);
+CREATE INDEX messages_session ON messages(session_id, created_at);
+CREATE INDEX messages_parent ON messages(parent_id);
+
+CREATE TABLE sources (
+    id          INTEGER PRIMARY KEY,
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    ordinal     INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    url         TEXT,
+    excerpt     TEXT NOT NULL,
+    relevance   REAL,
+    fetched_at  INTEGER NOT NULL,
+    UNIQUE (message_id, ordinal)
+);
+
+-- Full-text indexes are external-content tables kept in sync by triggers, so
+-- every writer (this app, a second instance, a migration) keeps them right.
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    content, content='messages', content_rowid='id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+
+CREATE VIRTUAL TABLE sources_fts USING fts5(
+    title, excerpt, content='sources', content_rowid='id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER sources_ai AFTER INSERT ON sources BEGIN
+    INSERT INTO sources_fts(rowid, title, excerpt) VALUES (new.id, new.title, new.excerpt);
+END;
+CREATE TRIGGER sources_ad AFTER DELETE ON sources BEGIN
+    INSERT INTO sources_fts(sources_fts, rowid, title, excerpt) VALUES ('delete', old.id, old.title, old.excerpt);
+END;
+CREATE TRIGGER sources_au AFTER UPDATE ON sources BEGIN
+    INSERT INTO sources_fts(sources_fts, rowid, title, excerpt) VALUES ('delete', old.id, old.title, old.excerpt);
+    INSERT INTO sources_fts(rowid, title, excerpt) VALUES (new.id, new.title, new.excerpt);
+END;
+"#;
+
+pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+/// Brings the database up to [`CURRENT_VERSION`], one transaction per step.
+/// A file from a newer sleuth is refused rather than guessed at.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let mut v = version(conn)?;
+    if v > CURRENT_VERSION {
+        return Err(StoreError::TooNew {
+            found: v,
+            supported: CURRENT_VERSION,
+        });
+    }
+    while v < CURRENT_VERSION {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let now = version(&tx)?;
+        if now == v {
+            tx.execute_batch(MIGRATIONS[v as usize])?;
+            tx.pragma_update(None, "user_version", v + 1)?;
+        }
+        tx.commit()?;
+        v = version(conn)?;
+    }
+    Ok(())
+}

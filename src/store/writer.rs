@@ -1,0 +1,505 @@
+//! The store writer thread: owns the one writing connection, drains every
+//! queued command into one transaction, coalesces streaming checkpoints, and
+//! keeps failed batches in memory to retry instead of losing them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+
+use super::{StoreError, StoreEvent};
+use crate::domain::{Message, MessageId, Session, SessionId, Source, now_ms};
+use crate::emit::Emitter;
+
+#[derive(Debug, Clone)]
+pub enum StoreCommand {
+    CreateSession(Session),
+    /// Insert a message, or replace it if the id exists.
+    AppendMessage(Message),
+    /// The partial content of a streaming message; only the latest queued
+    /// checkpoint of a message is written.
+    Checkpoint {
+        id: MessageId,
+        content: String,
+    },
+    /// The final message of a turn with its sources (replacing any earlier).
+    FinishTurn {
+        message: Message,
+        sources: Vec<Source>,
+    },
+    Rename {
+        session: SessionId,
+        title: String,
+    },
+    SetSummary {
+        session: SessionId,
+        summary: String,
+    },
+    /// Deletes a session with its messages, sources and index entries.
+    Delete {
+        session: SessionId,
+    },
+}
+
+enum Envelope {
+    Write {
+        seq: u64,
+        cmd: StoreCommand,
+    },
+    /// Answered once everything queued before it is committed (or failed).
+    Flush(Sender<Result<(), String>>),
+    Shutdown,
+}
+
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    pub busy_timeout: Duration,
+    /// First delay before retrying a failed batch; doubles up to `max_backoff`.
+    pub retry_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Silent retries of a busy database before the UI is told.
+    pub quiet_busy_retries: u32,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: super::BUSY_TIMEOUT,
+            retry_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+            quiet_busy_retries: 3,
+        }
+    }
+}
+
+/// The sending side, cheap to clone; any thread may queue writes.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: Sender<Envelope>,
+    seq: Arc<AtomicU64>,
+}
+
+impl WriterHandle {
+    /// Queues a write and returns its sequence number; a `Committed` event
+    /// with `seq >=` it means it is durable. Never blocks.
+    pub fn send(&self, cmd: StoreCommand) -> u64 {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.tx.send(Envelope::Write { seq, cmd }).is_err() {
+            tracing::error!(seq, "store writer is gone; write dropped");
+        }
+        seq
+    }
+
+    /// Blocks until everything queued so far is committed. For the CLI,
+    /// shutdown and tests; the UI never calls it.
+    pub fn flush(&self) -> Result<(), String> {
+        let (tx, rx) = mpsc::channel();
+        self.tx
+            .send(Envelope::Flush(tx))
+            .map_err(|_| "store writer is gone".to_string())?;
+        rx.recv().map_err(|_| "store writer stopped".to_string())?
+    }
+}
+
+/// The writer before its thread starts: lets tests queue commands first.
+pub struct WriterWorker {
+    rx: Receiver<Envelope>,
+    conn: Connection,
+    opts: WriterOptions,
+}
+
+pub struct WriterThread {
+    handle: WriterHandle,
+    join: Option<JoinHandle<()>>,
+}
+
+impl WriterThread {
+    pub fn handle(&self) -> WriterHandle {
+        self.handle.clone()
+    }
+
+    /// Flushes pending writes and stops the thread.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.handle.tx.send(Envelope::Shutdown);
+        if let Some(j) = self.join.take()
+            && j.join().is_err()
+        {
+            tracing::error!("store writer thread panicked");
+        }
+    }
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn channel(conn: Connection, opts: WriterOptions) -> (WriterHandle, WriterWorker) {
+    let (tx, rx) = mpsc::channel();
+    let handle = WriterHandle {
+        tx,
+        seq: Arc::new(AtomicU64::new(0)),
+    };
+    (handle, WriterWorker { rx, conn, opts })
+}
+
+/// Starts the writer on its own thread with a connection from
+/// [`super::open_writer`].
+pub fn spawn_writer(
+    conn: Connection,
+    opts: WriterOptions,
+    emit: Emitter<StoreEvent>,
+) -> std::io::Result<WriterThread> {
+    let (handle, worker) = channel(conn, opts);
+    worker.spawn(handle, emit)
+}
+
+impl WriterWorker {
+    pub fn spawn(
+        self,
+        handle: WriterHandle,
+        emit: Emitter<StoreEvent>,
+    ) -> std::io::Result<WriterThread> {
+        let join = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || self.run(&emit))?;
+        Ok(WriterThread {
+            handle,
+            join: Some(join),
+        })
+    }
+
+    fn run(mut self, emit: &Emitter<StoreEvent>) {
+        if let Err(e) = self.conn.busy_timeout(self.opts.busy_timeout) {
+            tracing::warn!(error = %e, "cannot set busy timeout");
+        }
+        // Writes that failed and wait for a retry, oldest first.
+        let mut pending: Vec<(u64, StoreCommand)> = Vec::new();
+        let mut flushes: Vec<Sender<Result<(), String>>> = Vec::new();
+        let mut failures: u32 = 0;
+        let mut shutting_down = false;
+        loop {
+            let first = if pending.is_empty() {
+                self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                self.rx.recv_timeout(self.backoff(failures))
+            };
+            match first {
+                Ok(env) => Self::take(env, &mut pending, &mut flushes, &mut shutting_down),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => shutting_down = true,
+            }
+            while let Ok(env) = self.rx.try_recv() {
+                Self::take(env, &mut pending, &mut flushes, &mut shutting_down);
+            }
+            if !pending.is_empty() {
+                let had_failed = failures > 0;
+                match self.commit(&mut pending, emit) {
+                    Ok(()) => {
+                        failures = 0;
+                        if had_failed && let Some(seq) = pending.last().map(|p| p.0) {
+                            emit.emit(StoreEvent::WriteRecovered { seq });
+                        }
+                        pending.clear();
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        let busy = e.is_transient()
+                            && matches!(&e, StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+                                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked));
+                        tracing::warn!(error = %e, pending = pending.len(), failures, "store write failed; will retry");
+                        if !busy || failures > self.opts.quiet_busy_retries {
+                            emit.emit(StoreEvent::WriteFailed {
+                                error: e.to_string(),
+                                pending: pending.len(),
+                            });
+                        }
+                    }
+                }
+            }
+            if pending.is_empty() {
+                for f in flushes.drain(..) {
+                    let _ = f.send(Ok(()));
+                }
+            } else if shutting_down || !flushes.is_empty() {
+                // Give a failing database a bounded number of extra tries on
+                // shutdown or flush, then report what is still unsaved.
+                if failures >= 3 {
+                    let msg = format!("{} write(s) could not be saved", pending.len());
+                    for f in flushes.drain(..) {
+                        let _ = f.send(Err(msg.clone()));
+                    }
+                }
+            }
+            if shutting_down && (pending.is_empty() || failures >= 3) {
+                if !pending.is_empty() {
+                    tracing::error!(
+                        lost = pending.len(),
+                        "store writer stopping with unsaved writes"
+                    );
+                }
+                return;
+            }
+        }
+    }
+
+    fn backoff(&self, failures: u32) -> Duration {
+        let exp = self
+            .opts
+            .retry_backoff
+            .saturating_mul(1 << failures.min(8).saturating_sub(1));
+        exp.min(self.opts.max_backoff)
+    }
+
+    fn take(
+        env: Envelope,
+        pending: &mut Vec<(u64, StoreCommand)>,
+        flushes: &mut Vec<Sender<Result<(), String>>>,
+        shutting_down: &mut bool,
+    ) {
+        match env {
+            Envelope::Write { seq, cmd } => pending.push((seq, cmd)),
+            Envelope::Flush(tx) => flushes.push(tx),
+            Envelope::Shutdown => *shutting_down = true,
+        }
+    }
+
+    /// Writes everything pending in one transaction. A command the database
+    /// rejects for good (not a transient failure) is reported and dropped so
+    /// it cannot block the writes behind it.
+    fn commit(
+        &mut self,
+        pending: &mut Vec<(u64, StoreCommand)>,
+        emit: &Emitter<StoreEvent>,
+    ) -> Result<(), StoreError> {
+        coalesce(pending);
+        let n = pending.len();
+        let seq = pending.last().map(|p| p.0).unwrap_or(0);
+        match write_batch(&mut self.conn, pending.iter().map(|p| &p.1)) {
+            Ok(()) => {
+                emit.emit(StoreEvent::Committed { seq, commands: n });
+                Ok(())
+            }
+            Err(e) if e.is_transient() => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "batch rejected; writing commands one by one");
+                let mut rejected = 0;
+                for (s, cmd) in pending.iter() {
+                    if let Err(e) = write_batch(&mut self.conn, std::iter::once(cmd)) {
+                        if e.is_transient() {
+                            return Err(e);
+                        }
+                        rejected += 1;
+                        tracing::error!(seq = s, error = %e, ?cmd, "write rejected");
+                        emit.emit(StoreEvent::WriteFailed {
+                            error: format!("a write was rejected and dropped: {e}"),
+                            pending: 0,
+                        });
+                    }
+                }
+                emit.emit(StoreEvent::Committed {
+                    seq,
+                    commands: n - rejected,
+                });
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Drops checkpoints superseded by a later checkpoint or final write of the
+/// same message, keeping the order of everything else.
+fn coalesce(pending: &mut Vec<(u64, StoreCommand)>) {
+    let mut last: HashMap<MessageId, usize> = HashMap::new();
+    for (i, (_, cmd)) in pending.iter().enumerate() {
+        match cmd {
+            StoreCommand::Checkpoint { id, .. } => {
+                last.insert(*id, i);
+            }
+            StoreCommand::FinishTurn { message, .. } | StoreCommand::AppendMessage(message) => {
+                // A final write supersedes every earlier checkpoint.
+                last.insert(message.id, usize::MAX);
+            }
+            _ => {}
+        }
+    }
+    if last.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    pending.retain(|(_, cmd)| {
+        let keep = match cmd {
+            StoreCommand::Checkpoint { id, .. } => last.get(id).is_none_or(|&j| j == i),
+            _ => true,
+        };
+        i += 1;
+        keep
+    });
+}
+
+fn write_batch<'a>(
+    conn: &mut Connection,
+    cmds: impl Iterator<Item = &'a StoreCommand>,
+) -> Result<(), StoreError> {
+    // IMMEDIATE takes the write lock up front, so a second process makes us
+    // wait (busy_timeout) instead of failing on a lock upgrade.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for cmd in cmds {
+        apply(&tx, cmd)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn apply(tx: &Transaction<'_>, cmd: &StoreCommand) -> Result<(), StoreError> {
+    match cmd {
+        StoreCommand::CreateSession(s) => {
+            tx.prepare_cached(
+                "INSERT INTO sessions (id, created_at, updated_at, title, summary, model)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
+            )?
+            .execute(params![
+                s.id.0,
+                s.created_at,
+                s.updated_at,
+                s.title,
+                s.summary,
+                s.model
+            ])?;
+        }
+        StoreCommand::AppendMessage(m) => upsert_message(tx, m)?,
+        StoreCommand::Checkpoint { id, content } => {
+            tx.prepare_cached(
+                "UPDATE messages SET content = ?2 WHERE id = ?1 AND status = 'streaming'",
+            )?
+            .execute(params![id.0, content])?;
+        }
+        StoreCommand::FinishTurn { message, sources } => {
+            upsert_message(tx, message)?;
+            tx.prepare_cached("DELETE FROM sources WHERE message_id = ?1")?
+                .execute(params![message.id.0])?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO sources (message_id, ordinal, kind, title, url, excerpt, relevance, fetched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for s in sources {
+                ins.execute(params![
+                    message.id.0,
+                    s.ordinal,
+                    s.kind,
+                    s.title,
+                    s.url,
+                    s.excerpt,
+                    s.relevance,
+                    s.fetched_at
+                ])?;
+            }
+        }
+        StoreCommand::Rename { session, title } => {
+            tx.prepare_cached(
+                "UPDATE sessions SET title = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
+            )?
+            .execute(params![session.0, title, now_ms()])?;
+        }
+        StoreCommand::SetSummary { session, summary } => {
+            tx.prepare_cached("UPDATE sessions SET summary = ?2 WHERE id = ?1")?
+                .execute(params![session.0, summary])?;
+        }
+        StoreCommand::Delete { session } => {
+            // Foreign keys cascade to messages and sources; their triggers
+            // remove the index entries in this same transaction.
+            tx.prepare_cached("DELETE FROM sessions WHERE id = ?1")?
+                .execute(params![session.0])?;
+        }
+    }
+    Ok(())
+}
+
+fn upsert_message(tx: &Transaction<'_>, m: &Message) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO messages (id, session_id, parent_id, role, content, status, created_at, model,
+                               tokens_in, tokens_out, latency_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT(id) DO UPDATE SET
+            content = excluded.content, status = excluded.status, model = excluded.model,
+            tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out,
+            latency_ms = excluded.latency_ms",
+    )?
+    .execute(params![
+        m.id.0,
+        m.session_id.0,
+        m.parent_id.map(|p| p.0),
+        m.role.as_str(),
+        m.content,
+        m.status.as_str(),
+        m.created_at,
+        m.model,
+        m.usage.tokens_in,
+        m.usage.tokens_out,
+        m.usage.latency_ms
+    ])?;
+    tx.prepare_cached("UPDATE sessions SET updated_at = max(updated_at, ?2) WHERE id = ?1")?
+        .execute(params![m.session_id.0, m.created_at])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Role, SessionId};
+
+    fn cp(seq: u64, id: MessageId, s: &str) -> (u64, StoreCommand) {
+        (
+            seq,
+            StoreCommand::Checkpoint {
+                id,
+                content: s.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn coalesce_keeps_only_the_latest_checkpoint_per_message() {
+        let a = MessageId::new();
+        let b = MessageId::new();
+        let mut v = vec![
+            cp(1, a, "a1"),
+            cp(2, b, "b1"),
+            cp(3, a, "a2"),
+            cp(4, b, "b2"),
+            cp(5, a, "a3"),
+        ];
+        coalesce(&mut v);
+        let kept: Vec<u64> = v.iter().map(|p| p.0).collect();
+        assert_eq!(kept, vec![4, 5]);
+    }
+
+    #[test]
+    fn coalesce_drops_checkpoints_before_a_final_write() {
+        let s = SessionId::new();
+        let mut m = Message::new(s, Role::Assistant, "final");
+        m.id = MessageId::new();
+        let mut v = vec![
+            cp(1, m.id, "partial"),
+            (
+                2,
+                StoreCommand::FinishTurn {
+                    message: m.clone(),
+                    sources: vec![],
+                },
+            ),
+        ];
+        coalesce(&mut v);
+        assert_eq!(v.len(), 1);
+        assert!(matches!(v[0].1, StoreCommand::FinishTurn { .. }));
+    }
+}

@@ -1,0 +1,88 @@
+//! The terminal UI. The main thread runs [`event_loop`]: it waits on one
+//! inbox, applies every pending event, and draws once if anything changed.
+
+pub mod app;
+pub mod chat;
+pub mod help;
+pub mod input;
+pub mod keymap;
+pub mod status;
+pub mod terminal;
+pub mod theme;
+pub mod transcript;
+pub mod wrap;
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crate::agent::AgentEvent;
+use crate::store::StoreEvent;
+
+/// Everything the main thread reacts to arrives as one of these.
+#[derive(Debug)]
+pub enum UiEvent {
+    Input(crossterm::event::Event),
+    Agent(AgentEvent),
+    Store(StoreEvent),
+    /// A worker thread panicked; the panic hook reports it here.
+    WorkerPanic {
+        thread: String,
+        message: String,
+    },
+    /// SIGTERM, SIGHUP or SIGINT: leave cleanly.
+    Signal(i32),
+    /// The terminal stopped delivering input (closed, or an I/O error).
+    InputClosed(String),
+}
+
+/// At most one frame per this interval (~60 fps).
+const FRAME: Duration = Duration::from_millis(16);
+
+/// Runs until the app asks to quit or the inbox closes. Blocks without a
+/// timeout when nothing animates, so an idle app uses no CPU.
+pub fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    app: &mut app::App,
+    inbox: &Receiver<UiEvent>,
+    tick: Duration,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    terminal.draw(|f| app.draw(f))?;
+    let mut last_draw = Instant::now();
+    let mut last_tick = Instant::now();
+    let mut dirty = false;
+    loop {
+        if dirty && last_draw.elapsed() >= FRAME {
+            terminal.draw(|f| app.draw(f))?;
+            last_draw = Instant::now();
+            dirty = false;
+        }
+        let timeout = match (dirty, app.animating()) {
+            (true, _) => Some(FRAME.saturating_sub(last_draw.elapsed())),
+            (false, true) => Some(tick.saturating_sub(last_tick.elapsed())),
+            (false, false) => None,
+        };
+        let first = match timeout {
+            Some(t) => inbox.recv_timeout(t),
+            None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match first {
+            Ok(ev) => dirty |= app.handle(ev),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+        while let Ok(ev) = inbox.try_recv() {
+            dirty |= app.handle(ev);
+        }
+        if app.animating() && last_tick.elapsed() >= tick {
+            app.tick();
+            last_tick = Instant::now();
+            dirty = true;
+        }
+        if app.should_quit() {
+            return Ok(());
+        }
+    }
+}

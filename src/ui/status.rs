@@ -1,0 +1,110 @@
+//! The status bar: database, session, provider and store health.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::theme;
+use super::wrap::truncate;
+use crate::agent::ProviderProbe;
+
+const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderState {
+    Checking,
+    Ready(String),
+    Unavailable(String),
+}
+
+#[derive(Debug)]
+pub struct StatusState {
+    pub db: String,
+    pub provider_label: String,
+    pub provider: ProviderState,
+    /// A store problem the user must know about (unsaved writes).
+    pub store_warning: Option<String>,
+    /// Something else worth a line: a worker panic, logging off.
+    pub alert: Option<String>,
+    pub spinner: usize,
+}
+
+impl StatusState {
+    pub fn new(db: String, provider_label: String) -> Self {
+        Self {
+            db,
+            provider_label,
+            provider: ProviderState::Checking,
+            store_warning: None,
+            alert: None,
+            spinner: 0,
+        }
+    }
+
+    pub fn set_probe(&mut self, p: &ProviderProbe) {
+        self.provider = if p.reachable && p.model_found != Some(false) {
+            ProviderState::Ready(p.summary.clone())
+        } else {
+            ProviderState::Unavailable(p.summary.clone())
+        };
+    }
+
+    pub fn animating(&self) -> bool {
+        self.provider == ProviderState::Checking
+    }
+
+    pub fn tick(&mut self) {
+        self.spinner = (self.spinner + 1) % SPINNER.len();
+    }
+
+    pub fn render(&self, session: &str, area: Rect, buf: &mut Buffer) {
+        if area.height == 0 || area.width == 0 {
+            return;
+        }
+        buf.set_style(area, theme::status_bar());
+        let (provider, pstyle) = match &self.provider {
+            ProviderState::Checking => (
+                format!(
+                    "{} {} checking…",
+                    SPINNER[self.spinner], self.provider_label
+                ),
+                theme::dim(),
+            ),
+            ProviderState::Ready(_) => (
+                format!("● {}", self.provider_label),
+                Style::new().fg(ratatui::style::Color::Green),
+            ),
+            ProviderState::Unavailable(_) => (
+                format!("○ {} offline", self.provider_label),
+                theme::notice(),
+            ),
+        };
+        let mut spans = vec![Span::styled(format!(" {provider} "), pstyle)];
+        if let Some(w) = &self.store_warning {
+            spans.push(Span::styled(format!("│ ⚠ {w} "), theme::error()));
+        } else if let Some(a) = &self.alert {
+            spans.push(Span::styled(format!("│ ⚠ {a} "), theme::error()));
+        }
+        spans.push(Span::raw(format!("│ {session} │ {} ", self.db)));
+        let right = " ? help · Ctrl+C quit ";
+        let left_w: usize = spans.iter().map(|s| s.width()).sum();
+        let total = area.width as usize;
+        if left_w + right.len() <= total {
+            spans.push(Span::raw(" ".repeat(total - left_w - right.len())));
+            spans.push(Span::styled(right, theme::dim()));
+        }
+        let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
+        if left_w > total {
+            // Too narrow: keep the most important part, cut cleanly.
+            buf.set_line(
+                area.x,
+                area.y,
+                &Line::styled(truncate(&text, total), pstyle),
+                area.width,
+            );
+        } else {
+            buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+        }
+    }
+}

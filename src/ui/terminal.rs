@@ -1,0 +1,119 @@
+//! Terminal ownership: raw mode and the alternate screen are entered by
+//! [`TerminalGuard::enter`] and undone on every exit path — drop, panic on
+//! the main thread, or a signal handled by the event loop.
+
+use std::io::{Stdout, Write, stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Mutex, OnceLock};
+
+use crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, KeyboardEnhancementFlags,
+    PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
+};
+use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+use super::UiEvent;
+
+/// Whether the terminal is currently in our modes; restore is idempotent.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+static ENHANCED_KEYS: AtomicBool = AtomicBool::new(false);
+
+pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+
+pub struct TerminalGuard {
+    pub terminal: Tui,
+}
+
+impl TerminalGuard {
+    pub fn enter() -> anyhow::Result<Self> {
+        use anyhow::Context;
+        terminal::enable_raw_mode().context("cannot put the terminal in raw mode")?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        let mut out = stdout();
+        let setup = (|| -> std::io::Result<()> {
+            execute!(
+                out,
+                EnterAlternateScreen,
+                EnableBracketedPaste,
+                cursor::Hide
+            )?;
+            // Lets Shift+Enter be told from Enter where the terminal supports it.
+            if matches!(terminal::supports_keyboard_enhancement(), Ok(true)) {
+                execute!(
+                    out,
+                    PushKeyboardEnhancementFlags(
+                        KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES
+                    )
+                )?;
+                ENHANCED_KEYS.store(true, Ordering::SeqCst);
+            }
+            Ok(())
+        })();
+        if let Err(e) = setup {
+            restore();
+            return Err(e).context("cannot set up the terminal");
+        }
+        match Terminal::new(CrosstermBackend::new(stdout())) {
+            Ok(terminal) => Ok(Self { terminal }),
+            Err(e) => {
+                restore();
+                Err(e).context("cannot start the terminal UI")
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Puts the terminal back as we found it. Safe to call any number of times
+/// from any thread.
+pub fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let mut out = stdout();
+    if ENHANCED_KEYS.swap(false, Ordering::SeqCst) {
+        let _ = execute!(out, PopKeyboardEnhancementFlags);
+    }
+    let _ = execute!(
+        out,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = terminal::disable_raw_mode();
+    let _ = out.flush();
+}
+
+static UI_INBOX: OnceLock<Mutex<Sender<UiEvent>>> = OnceLock::new();
+
+/// Panics on the main thread restore the terminal first, then report as
+/// usual. Panics on worker threads are logged and sent to the UI, never
+/// printed over the screen.
+pub fn install_panic_hook(inbox: Sender<UiEvent>) {
+    let _ = UI_INBOX.set(Mutex::new(inbox));
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed").to_string();
+        let message = info.to_string();
+        tracing::error!(thread = %name, "panic: {message}");
+        if name == "main" || !ACTIVE.load(Ordering::SeqCst) {
+            restore();
+            previous(info);
+        } else if let Some(tx) = UI_INBOX.get().and_then(|m| m.lock().ok()) {
+            let _ = tx.send(UiEvent::WorkerPanic {
+                thread: name,
+                message,
+            });
+        }
+    }));
+}

@@ -1,0 +1,208 @@
+//! The transcript: a list of self-rendering cells. Each cell caches its
+//! wrapped lines for the last width, and the view walks up from the bottom,
+//! so a frame costs O(visible lines), not O(history).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::theme;
+use super::wrap::wrap;
+use crate::domain::{MessageId, MessageStatus, Role, StoredMessage};
+use crate::export::format_time;
+use crate::sanitize::sanitize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    User,
+    Assistant,
+    Notice,
+    Error,
+}
+
+#[derive(Debug)]
+pub struct Cell {
+    pub kind: CellKind,
+    pub id: Option<MessageId>,
+    /// Sanitized on the way in, so rendering never sees raw escapes.
+    text: String,
+    meta: String,
+    cache: Option<(u16, Vec<Line<'static>>)>,
+}
+
+impl Cell {
+    pub fn new(kind: CellKind, text: &str, meta: String) -> Self {
+        Self {
+            kind,
+            id: None,
+            text: sanitize(text).into_owned(),
+            meta,
+            cache: None,
+        }
+    }
+
+    pub fn from_stored(m: &StoredMessage) -> Self {
+        let kind = match m.message.role {
+            Role::User => CellKind::User,
+            Role::Assistant | Role::System => CellKind::Assistant,
+        };
+        let mut meta = format_time(m.message.created_at);
+        match m.message.status {
+            MessageStatus::Interrupted => meta.push_str(" · interrupted"),
+            MessageStatus::Error => meta.push_str(" · error"),
+            MessageStatus::Streaming => meta.push_str(" · unfinished"),
+            MessageStatus::Complete => {}
+        }
+        let mut c = Self::new(kind, &m.message.content, meta);
+        c.id = Some(m.message.id);
+        c
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The lines of this cell at `width`, wrapped once per width.
+    pub fn lines(&mut self, width: u16) -> &[Line<'static>] {
+        if self.cache.as_ref().is_none_or(|(w, _)| *w != width) {
+            self.cache = Some((width, self.build(width)));
+        }
+        self.cache
+            .as_ref()
+            .map(|(_, l)| l.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn build(&self, width: u16) -> Vec<Line<'static>> {
+        let (label, label_style, body_style) = match self.kind {
+            CellKind::User => ("you", theme::user_label(), ratatui::style::Style::new()),
+            CellKind::Assistant => (
+                "sleuth",
+                theme::assistant_label(),
+                ratatui::style::Style::new(),
+            ),
+            CellKind::Notice => ("notice", theme::notice(), theme::notice()),
+            CellKind::Error => ("error", theme::error(), theme::error()),
+        };
+        let mut lines = Vec::new();
+        let mut header = vec![Span::styled(label, label_style)];
+        if !self.meta.is_empty() {
+            header.push(Span::styled(format!("  {}", self.meta), theme::dim()));
+        }
+        lines.push(Line::from(header));
+        let indent = 2usize;
+        let body_w = (width as usize).saturating_sub(indent).max(1);
+        for l in wrap(&self.text, body_w) {
+            lines.push(Line::styled(
+                format!("{}{l}", " ".repeat(indent)),
+                body_style,
+            ));
+        }
+        lines.push(Line::default());
+        lines
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Transcript {
+    cells: Vec<Cell>,
+    /// Lines scrolled up from the bottom; 0 follows new output.
+    scroll_back: usize,
+    last_width: u16,
+}
+
+impl Transcript {
+    pub fn push(&mut self, mut cell: Cell) {
+        // Scrolled up, the view stays where the user left it: the offset
+        // from the bottom grows by the new cell's height. Pinned, it follows.
+        if self.scroll_back > 0 && self.last_width > 0 {
+            self.scroll_back = self
+                .scroll_back
+                .saturating_add(cell.lines(self.last_width).len());
+        }
+        self.cells.push(cell);
+    }
+
+    pub fn clear(&mut self) {
+        self.cells.clear();
+        self.scroll_back = 0;
+    }
+
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    pub fn is_pinned(&self) -> bool {
+        self.scroll_back == 0
+    }
+
+    pub fn scroll_up(&mut self, lines: usize) {
+        self.scroll_back = self.scroll_back.saturating_add(lines);
+    }
+
+    pub fn scroll_down(&mut self, lines: usize) {
+        self.scroll_back = self.scroll_back.saturating_sub(lines);
+    }
+
+    pub fn scroll_to_bottom(&mut self) {
+        self.scroll_back = 0;
+    }
+
+    pub fn scroll_to_top(&mut self) {
+        self.scroll_back = usize::MAX;
+    }
+
+    /// Draws the cells that are visible. Walks up from the last cell only as
+    /// far as the viewport plus the scroll offset needs.
+    pub fn render(&mut self, area: Rect, buf: &mut Buffer) {
+        if area.width == 0 || area.height == 0 {
+            return;
+        }
+        self.last_width = area.width;
+        let height = area.height as usize;
+        let want = height.saturating_add(self.scroll_back);
+        // Collect lines bottom-up until enough are gathered.
+        let mut gathered: Vec<&[Line<'static>]> = Vec::new();
+        let mut total = 0usize;
+        let mut reached_top = true;
+        for cell in self.cells.iter_mut().rev() {
+            if total >= want {
+                reached_top = false;
+                break;
+            }
+            let lines = cell.lines(area.width);
+            total += lines.len();
+            gathered.push(lines);
+        }
+        // Clamp the scroll offset at the top of the history.
+        if reached_top {
+            let max_back = total.saturating_sub(height);
+            if self.scroll_back > max_back {
+                self.scroll_back = max_back;
+            }
+        }
+        // Index of the first visible line counted from the top of `gathered`.
+        let skip_from_bottom = self.scroll_back;
+        let visible_end = total.saturating_sub(skip_from_bottom);
+        let visible_start = visible_end.saturating_sub(height);
+        let mut y = area.y;
+        let mut idx = 0usize;
+        for lines in gathered.iter().rev() {
+            for line in lines.iter() {
+                if idx >= visible_start && idx < visible_end {
+                    buf.set_line(area.x, y, line, area.width);
+                    y += 1;
+                }
+                idx += 1;
+            }
+        }
+    }
+}
