@@ -22,11 +22,11 @@ fn next_raw_id() -> i64 {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let seed = *SEED.get_or_init(|| {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos() as u64)
-            .unwrap_or(0);
-        (u64::from(std::process::id())).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nanos
+        // RandomState is seeded from the OS per process: a cheap random u64.
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.finish()
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let low = (seed.wrapping_add(n.wrapping_mul(0x2545_F491))) & 0x3F_FFFF;

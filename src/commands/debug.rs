@@ -62,12 +62,8 @@ pub fn write_loop(db: &Path, count: u64, size: usize, out: &mut dyn Write) -> an
             _ => {}
         }
     }
+    // After a successful flush everything still in flight is durable.
     handle.flush().map_err(anyhow::Error::msg)?;
-    while let Ok(ev) = rx.try_recv() {
-        if let StoreEvent::Committed { seq, .. } = ev {
-            in_flight.retain(|(s, _)| *s > seq);
-        }
-    }
     for (_, id) in in_flight {
         writeln!(out, "{id}")?;
     }

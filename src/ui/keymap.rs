@@ -13,7 +13,7 @@ pub const GLOBAL: &[Binding] = &[
     },
     Binding {
         keys: "? or F1",
-        action: "show or hide this help (? only when the input is empty)",
+        action: "toggle this help (? when the input is empty)",
     },
     Binding {
         keys: "Esc",

@@ -168,7 +168,7 @@ impl Transcript {
         }
         self.last_width = area.width;
         let height = area.height as usize;
-        let want = height.saturating_add(self.scroll_back);
+        let want = height.saturating_add(self.scroll_back).saturating_add(1);
         // Collect lines bottom-up until enough are gathered.
         let mut gathered: Vec<&[Line<'static>]> = Vec::new();
         let mut total = 0usize;
@@ -184,11 +184,13 @@ impl Transcript {
         }
         // Clamp the scroll offset at the top of the history.
         if reached_top {
-            let max_back = total.saturating_sub(height);
+            let max_back = total.saturating_sub(1).saturating_sub(height);
             if self.scroll_back > max_back {
                 self.scroll_back = max_back;
             }
         }
+        // The last cell's trailing separator line is never shown.
+        let total = total.saturating_sub(1);
         // Index of the first visible line counted from the top of `gathered`.
         let skip_from_bottom = self.scroll_back;
         let visible_end = total.saturating_sub(skip_from_bottom);

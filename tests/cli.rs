@@ -1,0 +1,243 @@
+//! The real binary's subcommands against a fixture database.
+
+mod common;
+
+use common::{Sandbox, fixture_db};
+
+fn run(sb: &Sandbox, args: &[&str]) -> (i32, String, String) {
+    let out = sb.cmd().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn sessions_lists_newest_first_as_text_and_json() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let (code, out, err) = run(&sb, &["sessions"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ID"));
+    assert!(lines[1].contains("1002") && lines[1].contains("SQLite WAL mode"));
+    assert!(lines[2].contains("1001") && lines[2].contains("Rust borrow checker"));
+
+    let (code, out, _) = run(&sb, &["sessions", "--json", "--limit", "1"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 1);
+    assert_eq!(arr[0]["id"], 1002);
+    assert_eq!(arr[0]["title"], "SQLite WAL mode");
+    assert_eq!(arr[0]["message_count"], 1);
+}
+
+#[test]
+fn sessions_on_a_fresh_machine_says_there_are_none() {
+    let sb = Sandbox::new();
+    let (code, out, err) = run(&sb, &["sessions"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("No sessions yet"));
+    assert!(sb.db().exists());
+}
+
+#[test]
+fn show_prints_the_transcript_with_sources() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let (code, out, _) = run(&sb, &["show", "1001"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("# Rust borrow checker"));
+    assert!(out.contains("How does the borrow checker work?"));
+    assert!(out.contains("[1] [Borrow checker](https://en.wikipedia.org/wiki/Borrow_checker)"));
+
+    let (code, out, _) = run(&sb, &["show", "latest", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["session"]["id"], 1002);
+    assert_eq!(v["messages"][0]["content"], "What is WAL mode?");
+    assert_eq!(v["messages"][0]["role"], "user");
+}
+
+#[test]
+fn export_writes_markdown_or_json_to_a_file() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let md = sb.path().join("out.md");
+    let (code, out, _) = run(&sb, &["export", "1001", "-o", md.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains("## sleuth"));
+    assert!(text.contains("**Sources**"));
+    assert!(text.contains("[2] [Aliasing]"));
+
+    let (code, out, _) = run(&sb, &["export", "1001", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let answer = &v["messages"][1];
+    assert_eq!(answer["sources"][0]["ordinal"], 1);
+    assert_eq!(
+        answer["sources"][1]["url"],
+        "https://en.wikipedia.org/wiki/Aliasing_(computing)"
+    );
+}
+
+#[test]
+fn escape_sequences_in_stored_text_are_inert_on_stdout() {
+    let sb = Sandbox::new();
+    common::write_all(
+        &sb.db(),
+        vec![
+            sleuth::store::StoreCommand::CreateSession(common::session(
+                5,
+                "evil\x1b]52;c;cHduZWQ=\x07 title",
+                1,
+            )),
+            sleuth::store::StoreCommand::AppendMessage(common::message(
+                6,
+                5,
+                sleuth::domain::Role::Assistant,
+                "clear\x1b[2J\x1b[H screen \u{202E}gnp.exe",
+                2,
+            )),
+        ],
+    );
+    for args in [&["sessions"][..], &["show", "5"], &["export", "5"]] {
+        let (code, out, _) = run(&sb, args);
+        assert_eq!(code, 0);
+        assert!(
+            !out.contains('\x1b') && !out.contains('\u{202E}'),
+            "{args:?}: {out:?}"
+        );
+    }
+    let (_, out, _) = run(&sb, &["show", "5"]);
+    assert!(out.contains("clear screen gnp.exe"));
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    let sb = Sandbox::new();
+    for args in [
+        &["--bogus"][..],
+        &["show"],
+        &["sessions", "--limit", "many"],
+        &["frobnicate"],
+    ] {
+        let (code, out, err) = run(&sb, args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(out, "");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("sleuth: "), "{err}");
+    }
+    let (code, out, _) = run(&sb, &["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("sessions") && out.contains("doctor") && !out.contains("write-loop"));
+}
+
+#[test]
+fn failures_exit_1_with_one_clear_line() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let (code, _, err) = run(&sb, &["show", "424242"]);
+    assert_eq!((code, err.trim()), (1, "sleuth: no session 424242"));
+
+    // A corrupt database names the file and is not modified.
+    let bad = sb.path().join("bad.db");
+    std::fs::write(&bad, vec![0x5a; 4096]).unwrap();
+    let (code, _, err) = run(&sb, &["--db", bad.to_str().unwrap(), "sessions"]);
+    assert_eq!(code, 1);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(bad.to_str().unwrap()) && err.contains("not a usable sleuth database"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&bad).unwrap(), vec![0x5a; 4096]);
+}
+
+#[test]
+fn an_invalid_config_names_file_line_and_key_before_anything_starts() {
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        "[provider]\nmodel = \"x\"\n\n[research]\ntop_k = \"lots\"\n",
+    )
+    .unwrap();
+    // The TUI itself must refuse before touching the terminal: no stdout.
+    let (code, out, err) = run(&sb, &["--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(out, "");
+    assert!(err.contains(cfg.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains("line 5") && err.contains("research.top_k"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn unknown_config_keys_are_warned_about_not_fatal() {
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("{}\n[ui]\nmodle = \"typo\"\n", common::LOOPBACK_CONFIG),
+    )
+    .unwrap();
+    let (code, out, _) = run(
+        &sb,
+        &["--config", cfg.to_str().unwrap(), "doctor", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["config"]["unknown_keys"][0], "ui.modle");
+    assert_eq!(v["config"]["found"], true);
+    // The database is fine, so doctor succeeds even with no provider.
+    assert_eq!(code, 0);
+    assert_eq!(v["provider"]["reachable"], false);
+    assert!(
+        v["provider"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("ollama serve")
+    );
+}
+
+#[test]
+fn doctor_reads_a_loopback_provider() {
+    // A one-shot Ollama that answers /api/tags with the recorded fixture.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/ollama_tags.json"
+    ))
+    .unwrap();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        let req = String::from_utf8_lossy(&buf[..n]).to_string();
+        write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+        req
+    });
+    let sb = Sandbox::new();
+    let url = format!("http://{addr}");
+    let (_, out, _) = run(&sb, &["--base-url", &url, "doctor", "--json"]);
+    let req = server.join().unwrap();
+    assert!(req.starts_with("GET /api/tags "), "{req}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["provider"]["reachable"], true, "{out}");
+    assert!(
+        v["provider"]["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "llama3.2:latest")
+    );
+    assert_eq!(v["provider"]["model_found"], true);
+    // Sources point at a closed loopback port in the sandbox config.
+    assert_eq!(v["sources"][0]["reachable"], false);
+}

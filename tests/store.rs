@@ -1,0 +1,463 @@
+//! The store on a real temp-file database: round trips, batching,
+//! coalescing, migrations, FTS sync, failures and retries.
+
+mod common;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+use rusqlite::Connection;
+use sleuth::domain::{MessageId, MessageStatus, RequestId, Role, SessionId};
+use sleuth::emit::Emitter;
+use sleuth::store::writer::{self, WriterOptions};
+use sleuth::store::{self, ReadRequest, StoreCommand, StoreError, StoreEvent, queries, schema};
+
+fn fts_count(conn: &Connection, table: &str, q: &str) -> i64 {
+    conn.query_row(
+        &format!("SELECT count(*) FROM {table} WHERE {table} MATCH ?1"),
+        [q],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// FTS5's own check that an external-content index matches its table.
+fn fts_integrity(db: &std::path::Path) {
+    let conn = store::open_writer(db).unwrap();
+    conn.execute(
+        "INSERT INTO messages_fts(messages_fts) VALUES('integrity-check')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO sources_fts(sources_fts) VALUES('integrity-check')",
+        [],
+    )
+    .unwrap();
+}
+
+#[test]
+fn sessions_messages_and_sources_round_trip() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let list = queries::list_sessions(&conn, 0, 10, None).unwrap();
+    assert_eq!(
+        list.iter().map(|s| s.session.id.0).collect::<Vec<_>>(),
+        vec![1002, 1001]
+    );
+    assert_eq!(list[1].message_count, 2);
+    let t = queries::transcript(&conn, SessionId(1001)).unwrap();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0].message.role, Role::User);
+    assert_eq!(t[1].sources.len(), 2);
+    assert_eq!(t[1].sources[1].ordinal, 2);
+    assert_eq!(t[1].sources[1].title, "Aliasing");
+    // A session's updated_at follows its latest message.
+    assert_eq!(list[1].session.updated_at, 1_764_000_000_002);
+    let filtered = queries::list_sessions(&conn, 0, 10, Some("wal")).unwrap();
+    assert_eq!(filtered.len(), 1);
+    assert_eq!(filtered[0].session.title, "SQLite WAL mode");
+    // LIKE wildcards typed by the user are literal.
+    assert!(
+        queries::list_sessions(&conn, 0, 10, Some("%"))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn queued_writes_are_committed_in_one_transaction() {
+    let sb = Sandbox::new();
+    let conn = store::open_writer(&sb.db()).unwrap();
+    let (handle, worker) = writer::channel(conn, WriterOptions::default());
+    handle.send(StoreCommand::CreateSession(session(1, "batch", 1)));
+    for i in 0..500 {
+        handle.send(StoreCommand::AppendMessage(message(
+            10 + i,
+            1,
+            Role::User,
+            &format!("m{i}"),
+            2 + i,
+        )));
+    }
+    let (tx, rx) = mpsc::channel();
+    let thread = worker.spawn(handle.clone(), Emitter::channel(tx)).unwrap();
+    handle.flush().unwrap();
+    thread.shutdown();
+    let events: Vec<StoreEvent> = rx.try_iter().collect();
+    let commits: Vec<(u64, usize)> = events
+        .iter()
+        .filter_map(|e| match e {
+            StoreEvent::Committed { seq, commands } => Some((*seq, *commands)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(commits, vec![(501, 501)], "{events:?}");
+    let conn = store::open_reader(&sb.db()).unwrap();
+    assert_eq!(queries::stats(&conn).unwrap().messages, 500);
+}
+
+#[test]
+fn checkpoints_are_coalesced_latest_content_wins() {
+    let sb = Sandbox::new();
+    let conn = store::open_writer(&sb.db()).unwrap();
+    let (handle, worker) = writer::channel(conn, WriterOptions::default());
+    handle.send(StoreCommand::CreateSession(session(1, "stream", 1)));
+    let mut m = message(7, 1, Role::Assistant, "", 2);
+    m.status = MessageStatus::Streaming;
+    handle.send(StoreCommand::AppendMessage(m));
+    let mut text = String::new();
+    for i in 0..200 {
+        text.push_str(&format!("tok{i} "));
+        handle.send(StoreCommand::Checkpoint {
+            id: MessageId(7),
+            content: text.clone(),
+        });
+    }
+    let (tx, rx) = mpsc::channel();
+    let thread = worker.spawn(handle.clone(), Emitter::channel(tx)).unwrap();
+    handle.flush().unwrap();
+    thread.shutdown();
+    // Session + message + the last checkpoint: 3 of 202 commands written.
+    let committed: Vec<usize> = rx
+        .try_iter()
+        .filter_map(|e| match e {
+            StoreEvent::Committed { commands, .. } => Some(commands),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(committed, vec![3]);
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let got = queries::get_message(&conn, MessageId(7)).unwrap().unwrap();
+    assert_eq!(got.content, text);
+    assert_eq!(got.status, MessageStatus::Streaming);
+    assert_eq!(fts_count(&conn, "messages_fts", "tok199"), 1);
+    assert_eq!(fts_count(&conn, "messages_fts", "tok0"), 1);
+}
+
+#[test]
+fn fts_index_follows_insert_update_and_delete() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    {
+        let conn = store::open_reader(&sb.db()).unwrap();
+        assert_eq!(fts_count(&conn, "messages_fts", "lifetimes"), 1);
+        assert_eq!(fts_count(&conn, "sources_fts", "aliasing"), 1);
+    }
+    // Update: a final answer replaces the content and the sources.
+    write_all(
+        &sb.db(),
+        vec![StoreCommand::FinishTurn {
+            message: message(
+                2002,
+                1001,
+                Role::Assistant,
+                "Ownership rules, revised.",
+                1_764_000_000_002,
+            ),
+            sources: vec![source(1, "Ownership", "https://e.org/o", "Ownership is…")],
+        }],
+    );
+    {
+        let conn = store::open_reader(&sb.db()).unwrap();
+        assert_eq!(fts_count(&conn, "messages_fts", "lifetimes"), 0);
+        assert_eq!(fts_count(&conn, "messages_fts", "revised"), 1);
+        assert_eq!(fts_count(&conn, "sources_fts", "aliasing"), 0);
+        assert_eq!(fts_count(&conn, "sources_fts", "ownership"), 1);
+        fts_integrity(&sb.db());
+    }
+    // Delete: the session's messages, sources and index entries go.
+    write_all(
+        &sb.db(),
+        vec![StoreCommand::Delete {
+            session: SessionId(1001),
+        }],
+    );
+    let conn = store::open_reader(&sb.db()).unwrap();
+    assert_eq!(fts_count(&conn, "messages_fts", "revised OR borrow"), 0);
+    assert_eq!(fts_count(&conn, "sources_fts", "ownership"), 0);
+    assert_eq!(fts_count(&conn, "messages_fts", "wal"), 1);
+    let stats = queries::stats(&conn).unwrap();
+    assert_eq!((stats.sessions, stats.messages, stats.sources), (1, 1, 0));
+    fts_integrity(&sb.db());
+}
+
+#[test]
+fn rename_and_summary_are_stored() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    write_all(
+        &sb.db(),
+        vec![
+            StoreCommand::Rename {
+                session: SessionId(1002),
+                title: "Write-ahead logging".into(),
+            },
+            StoreCommand::SetSummary {
+                session: SessionId(1002),
+                summary: "asked about WAL".into(),
+            },
+        ],
+    );
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let s = queries::get_session(&conn, SessionId(1002))
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.title, "Write-ahead logging");
+    assert_eq!(s.summary.as_deref(), Some("asked about WAL"));
+}
+
+#[test]
+fn migrates_an_empty_file_and_leaves_a_current_one_alone() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    // v0: a zero-byte file, and a SQLite file with no schema.
+    std::fs::write(&db, b"").unwrap();
+    let conn = store::open_writer(&db).unwrap();
+    assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
+    drop(conn);
+    let other = sb.path().join("v0.db");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE unrelated(x); PRAGMA user_version = 0;")
+        .unwrap();
+    let conn = store::open_writer(&other).unwrap();
+    assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
+    drop(conn);
+    // Already migrated, with data: reopening keeps everything.
+    fixture_db(&db);
+    let conn = store::open_writer(&db).unwrap();
+    assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
+    assert_eq!(queries::stats(&conn).unwrap().messages, 3);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1);
+}
+
+#[test]
+fn a_database_from_a_newer_sleuth_is_refused() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    fixture_db(&db);
+    Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert!(matches!(
+        store::open_writer(&db),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
+    assert!(matches!(
+        store::open_reader(&db),
+        Err(StoreError::TooNew { .. })
+    ));
+}
+
+#[test]
+fn a_corrupt_file_is_reported_and_left_untouched() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let garbage: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&db, &garbage).unwrap();
+    let err = store::open_writer(&db).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{msg}");
+    assert!(msg.contains(&db.display().to_string()), "{msg}");
+    assert!(msg.contains("left untouched"), "{msg}");
+    assert_eq!(std::fs::read(&db).unwrap(), garbage);
+}
+
+fn fast_retry() -> WriterOptions {
+    WriterOptions {
+        busy_timeout: Duration::from_millis(50),
+        retry_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+        quiet_busy_retries: 0,
+    }
+}
+
+#[test]
+fn a_locked_database_is_reported_and_the_write_kept_until_it_succeeds() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let conn = store::open_writer(&sb.db()).unwrap();
+    // Another process holds the write lock.
+    let blocker = Connection::open(sb.db()).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    let (tx, rx) = mpsc::channel();
+    let w = store::spawn_writer(conn, fast_retry(), Emitter::channel(tx)).unwrap();
+    w.handle().send(StoreCommand::AppendMessage(message(
+        3001,
+        1002,
+        Role::User,
+        "kept while locked",
+        5,
+    )));
+    let failed = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    match failed {
+        StoreEvent::WriteFailed { error, pending } => {
+            assert_eq!(pending, 1);
+            assert!(
+                error.contains("locked") || error.contains("busy"),
+                "{error}"
+            );
+        }
+        other => panic!("expected WriteFailed, got {other:?}"),
+    }
+    blocker.execute_batch("COMMIT").unwrap();
+    let recovered = common::wait_for(Duration::from_secs(5), || {
+        rx.try_iter()
+            .find(|e| matches!(e, StoreEvent::WriteRecovered { .. }))
+    });
+    assert!(recovered.is_some());
+    w.shutdown();
+    let conn = store::open_reader(&sb.db()).unwrap();
+    assert_eq!(
+        queries::get_message(&conn, MessageId(3001))
+            .unwrap()
+            .unwrap()
+            .content,
+        "kept while locked"
+    );
+}
+
+#[test]
+fn a_rejected_write_is_reported_without_blocking_the_rest() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let conn = store::open_writer(&sb.db()).unwrap();
+    let (handle, worker) = writer::channel(conn, fast_retry());
+    // A message of a session that does not exist violates the foreign key.
+    handle.send(StoreCommand::AppendMessage(message(
+        4001,
+        999_999,
+        Role::User,
+        "orphan",
+        5,
+    )));
+    handle.send(StoreCommand::AppendMessage(message(
+        4002,
+        1002,
+        Role::User,
+        "fine",
+        6,
+    )));
+    let (tx, rx) = mpsc::channel();
+    let thread = worker.spawn(handle.clone(), Emitter::channel(tx)).unwrap();
+    handle.flush().unwrap();
+    thread.shutdown();
+    let events: Vec<StoreEvent> = rx.try_iter().collect();
+    assert!(
+        events.iter().any(
+            |e| matches!(e, StoreEvent::WriteFailed { error, .. } if error.contains("FOREIGN KEY"))
+        ),
+        "{events:?}"
+    );
+    let conn = store::open_reader(&sb.db()).unwrap();
+    assert!(
+        queries::get_message(&conn, MessageId(4001))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        queries::get_message(&conn, MessageId(4002))
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[test]
+fn the_reader_answers_with_the_request_id_and_the_latest_request_wins() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let (tx, rx) = mpsc::channel();
+    let reader = store::spawn_reader(sb.db(), Emitter::channel(tx)).unwrap();
+    let h = reader.handle();
+    h.request(ReadRequest::SessionsPage {
+        req: RequestId(1),
+        offset: 0,
+        limit: 1,
+        filter: None,
+    });
+    h.request(ReadRequest::Transcript {
+        req: RequestId(2),
+        session: SessionId(1001),
+    });
+    h.request(ReadRequest::Message {
+        req: RequestId(3),
+        id: MessageId(2003),
+    });
+    h.request(ReadRequest::Transcript {
+        req: RequestId(4),
+        session: SessionId(424242),
+    });
+    let mut got = Vec::new();
+    while let Ok(ev) = rx.recv_timeout(Duration::from_secs(5)) {
+        let last = matches!(
+            ev,
+            StoreEvent::ReadFailed {
+                req: RequestId(4),
+                ..
+            }
+        );
+        got.push(ev);
+        if last {
+            break;
+        }
+    }
+    drop(reader);
+    let page = got.iter().find_map(|e| match e {
+        StoreEvent::SessionsPage {
+            req,
+            sessions,
+            has_more,
+            ..
+        } => Some((*req, sessions.len(), *has_more)),
+        _ => None,
+    });
+    assert_eq!(page, Some((RequestId(1), 1, true)));
+    let msg = got.iter().find_map(|e| match e {
+        StoreEvent::MessageFound { req, message } => {
+            Some((*req, message.as_ref().map(|m| m.content.clone())))
+        }
+        _ => None,
+    });
+    assert_eq!(msg, Some((RequestId(3), Some("What is WAL mode?".into()))));
+    let failed = got.iter().find_map(|e| match e {
+        StoreEvent::ReadFailed {
+            req: RequestId(4),
+            error,
+        } => Some(error.clone()),
+        _ => None,
+    });
+    assert!(
+        failed.is_some_and(|e| e.contains("no session 424242")),
+        "{got:?}"
+    );
+    // Request 2 is either answered in full or superseded by 4 while queued.
+    for e in &got {
+        if let StoreEvent::Transcript {
+            req,
+            messages,
+            session,
+        } = e
+        {
+            assert_eq!(
+                (*req, session.id, messages.len()),
+                (RequestId(2), SessionId(1001), 2)
+            );
+        }
+    }
+}
