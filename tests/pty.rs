@@ -1,0 +1,201 @@
+//! The real binary in a pseudo-terminal: it starts, draws, takes a line,
+//! quits, and leaves the terminal as it found it.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
+
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+}
+
+struct Session {
+    master: Box<dyn MasterPty + Send>,
+    child: Box<dyn Child + Send + Sync>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
+    screen: Arc<Mutex<Screen>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+fn size(rows: u16, cols: u16) -> PtySize {
+    PtySize {
+        rows,
+        cols,
+        pixel_width: 0,
+        pixel_height: 0,
+    }
+}
+
+impl Session {
+    fn start(sb: &common::Sandbox) -> Self {
+        let pair = native_pty_system().openpty(size(24, 80)).unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_sleuth"));
+        cmd.env("TERM", "xterm-256color");
+        for (k, v) in sb.env_pairs() {
+            cmd.env(k, v);
+        }
+        cmd.cwd(sb.path());
+        let child = pair.slave.spawn_command(cmd).unwrap();
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().unwrap();
+        let writer = Arc::new(Mutex::new(pair.master.take_writer().unwrap()));
+        let screen = Arc::new(Mutex::new(Screen {
+            parser: vt100::Parser::new(24, 80, 0),
+            raw: Vec::new(),
+        }));
+        let answer = Arc::clone(&writer);
+        let s2 = Arc::clone(&screen);
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        let chunk = &buf[..n];
+                        // Answer the primary device attributes query the way
+                        // a terminal does, so crossterm's feature probe
+                        // returns at once instead of timing out.
+                        if chunk.windows(3).any(|w| w == b"\x1b[c") {
+                            let _ = answer.lock().unwrap().write_all(b"\x1b[?62;c");
+                        }
+                        let mut s = s2.lock().unwrap();
+                        s.parser.process(chunk);
+                        s.raw.extend_from_slice(chunk);
+                    }
+                }
+            }
+        });
+        Session {
+            master: pair.master,
+            child,
+            writer,
+            screen,
+            reader: Some(reader),
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().parser.screen().contents()
+    }
+
+    fn wait_for_text(&self, text: &str) {
+        let found = common::wait_for(Duration::from_secs(15), || {
+            self.contents().contains(text).then_some(())
+        });
+        assert!(
+            found.is_some(),
+            "never saw {text:?}; screen:\n{}",
+            self.contents()
+        );
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        let mut w = self.writer.lock().unwrap();
+        w.write_all(bytes).unwrap();
+        w.flush().unwrap();
+    }
+
+    /// Waits for exit and returns (success, raw output).
+    fn finish(mut self) -> (bool, Vec<u8>, bool, libc::termios) {
+        let status = common::wait_for(Duration::from_secs(15), || self.child.try_wait().unwrap())
+            .expect("sleuth did not exit");
+        let termios = termios_of(&*self.master);
+        drop(self.writer);
+        drop(self.master);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let s = self.screen.lock().unwrap();
+        (
+            status.success(),
+            s.raw.clone(),
+            s.parser.screen().alternate_screen(),
+            termios,
+        )
+    }
+}
+
+fn termios_of(master: &dyn MasterPty) -> libc::termios {
+    let fd = master.as_raw_fd().expect("pty master fd");
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+    t
+}
+
+fn assert_restored(ok: bool, raw: &[u8], alt: bool, t: libc::termios) {
+    assert!(
+        ok,
+        "sleuth exited with failure; output:\n{}",
+        String::from_utf8_lossy(raw)
+    );
+    assert!(!alt, "still on the alternate screen");
+    let leave = b"\x1b[?1049l";
+    assert!(
+        raw.windows(leave.len()).any(|w| w == leave),
+        "never left the alternate screen"
+    );
+    assert!(
+        t.c_lflag & libc::ICANON != 0,
+        "terminal left in raw mode (no ICANON)"
+    );
+    assert!(t.c_lflag & libc::ECHO != 0, "terminal left without echo");
+}
+
+#[test]
+fn starts_takes_a_line_and_quits_on_ctrl_c_with_the_terminal_restored() {
+    let sb = common::Sandbox::new();
+    let mut s = Session::start(&sb);
+    s.wait_for_text("Ask a question");
+    s.wait_for_text("offline");
+    s.send(b"hello from a pty");
+    s.wait_for_text("hello from a pty");
+    s.send(b"\r");
+    s.wait_for_text("you  ");
+    // The status bar now names the session after the first line.
+    s.wait_for_text("│ hello from a pty │");
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+    let conn = sleuth::store::open_reader(&sb.db()).unwrap();
+    let list = sleuth::store::queries::list_sessions(&conn, 0, 5, None).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].session.title, "hello from a pty");
+    assert_eq!(list[0].message_count, 1);
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_keeps_what_was_sent() {
+    let sb = common::Sandbox::new();
+    let mut s = Session::start(&sb);
+    s.wait_for_text("Ask a question");
+    s.send(b"saved before sigterm\r");
+    s.wait_for_text("you  ");
+    let pid = s.child.process_id().unwrap() as i32;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+    let conn = sleuth::store::open_reader(&sb.db()).unwrap();
+    assert_eq!(sleuth::store::queries::stats(&conn).unwrap().messages, 1);
+}
+
+#[test]
+fn resizing_down_to_one_cell_and_back_does_not_crash() {
+    let sb = common::Sandbox::new();
+    let mut s = Session::start(&sb);
+    s.wait_for_text("Ask a question");
+    for (r, c) in [(1, 1), (2, 3), (5, 20), (1, 80), (24, 1), (24, 80)] {
+        s.master.resize(size(r, c)).unwrap();
+        s.screen.lock().unwrap().parser.screen_mut().set_size(r, c);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    s.send(b"still alive");
+    s.wait_for_text("still alive");
+    s.send(b"\x11"); // Ctrl+Q
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+}
