@@ -110,6 +110,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             }
         }
+        Some(Command::Debug(DebugCommand::Generate {
+            sessions,
+            messages,
+            seed,
+        })) => {
+            commands::debug::generate(&db, sessions, messages, seed, out)?;
+            ExitCode::SUCCESS
+        }
         Some(Command::Debug(DebugCommand::WriteLoop { count, size })) => {
             commands::debug::write_loop(&db, count, size, out)?;
             ExitCode::SUCCESS

@@ -103,6 +103,15 @@ pub enum ExportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum DebugCommand {
+    /// Fill the database with a deterministic synthetic history
+    Generate {
+        #[arg(long, default_value_t = 1000)]
+        sessions: u64,
+        #[arg(long, default_value_t = 100_000)]
+        messages: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Append messages through the store writer, printing each id once its
     /// write is committed (crash and contention tests use it)
     WriteLoop {

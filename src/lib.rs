@@ -16,4 +16,5 @@ pub mod logging;
 pub mod paths;
 pub mod sanitize;
 pub mod store;
+pub mod synth;
 pub mod ui;

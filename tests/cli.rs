@@ -241,3 +241,24 @@ fn doctor_reads_a_loopback_provider() {
     // Sources point at a closed loopback port in the sandbox config.
     assert_eq!(v["sources"][0]["reachable"], false);
 }
+
+#[test]
+fn debug_generate_fills_a_database_deterministically() {
+    let sb = Sandbox::new();
+    let (code, out, err) = run(
+        &sb,
+        &["debug", "generate", "--sessions", "5", "--messages", "300"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("generated 300 messages in 5 sessions"));
+    let (_, out, _) = run(&sb, &["sessions", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let counts: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["message_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<i64>(), 300);
+    assert_eq!(counts.len(), 5);
+}

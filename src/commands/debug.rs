@@ -70,3 +70,46 @@ pub fn write_loop(db: &Path, count: u64, size: usize, out: &mut dyn Write) -> an
     writer.shutdown();
     Ok(())
 }
+
+/// Writes a synthetic history through the writer, a session at a time,
+/// flushing every ~50k messages to bound memory.
+pub fn generate(
+    db: &Path,
+    sessions: u64,
+    messages: u64,
+    seed: u64,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let conn = store::open_writer(db)?;
+    let (tx, rx) = mpsc::channel();
+    let writer = store::spawn_writer(conn, WriterOptions::default(), Emitter::channel(tx))?;
+    let handle = writer.handle();
+    let started = std::time::Instant::now();
+    let mut g = crate::synth::Generator::new(seed, sessions, messages);
+    let mut since_flush = 0usize;
+    while let Some(cmds) = g.next_session() {
+        since_flush += cmds.len();
+        for c in cmds {
+            handle.send(c);
+        }
+        if since_flush >= 50_000 {
+            handle.flush().map_err(anyhow::Error::msg)?;
+            since_flush = 0;
+        }
+    }
+    handle.flush().map_err(anyhow::Error::msg)?;
+    writer.shutdown();
+    if let Some(StoreEvent::WriteFailed { error, .. }) = rx
+        .try_iter()
+        .find(|e| matches!(e, StoreEvent::WriteFailed { .. }))
+    {
+        anyhow::bail!("generation failed: {error}");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "generated {messages} messages in {sessions} sessions in {secs:.1} s ({:.0} messages/s)",
+        messages as f64 / secs.max(1e-9)
+    )?;
+    Ok(())
+}

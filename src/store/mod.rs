@@ -149,6 +149,10 @@ pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     // power loss can drop the last transactions.
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(|e| classify(path, e))?;
+    // A bigger page cache keeps large batches (imports, bursts) from
+    // spilling to the WAL mid-transaction.
+    conn.pragma_update(None, "cache_size", -32_000)
+        .map_err(|e| classify(path, e))?;
     schema::migrate(&mut conn).map_err(|e| match e {
         StoreError::Sqlite(e) => classify(path, e),
         other => other,

@@ -353,14 +353,27 @@ fn write_batch<'a>(
     // IMMEDIATE takes the write lock up front, so a second process makes us
     // wait (busy_timeout) instead of failing on a lock upgrade.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Sessions touched by this batch and their newest message time: one
+    // update per session per batch rather than one per message.
+    let mut touched: HashMap<SessionId, i64> = HashMap::new();
     for cmd in cmds {
-        apply(&tx, cmd)?;
+        apply(&tx, cmd, &mut touched)?;
     }
+    let mut touch =
+        tx.prepare_cached("UPDATE sessions SET updated_at = max(updated_at, ?2) WHERE id = ?1")?;
+    for (session, at) in touched {
+        touch.execute(params![session.0, at])?;
+    }
+    drop(touch);
     tx.commit()?;
     Ok(())
 }
 
-fn apply(tx: &Transaction<'_>, cmd: &StoreCommand) -> Result<(), StoreError> {
+fn apply(
+    tx: &Transaction<'_>,
+    cmd: &StoreCommand,
+    touched: &mut HashMap<SessionId, i64>,
+) -> Result<(), StoreError> {
     match cmd {
         StoreCommand::CreateSession(s) => {
             tx.prepare_cached(
@@ -376,7 +389,9 @@ fn apply(tx: &Transaction<'_>, cmd: &StoreCommand) -> Result<(), StoreError> {
                 s.model
             ])?;
         }
-        StoreCommand::AppendMessage(m) => upsert_message(tx, m)?,
+        StoreCommand::AppendMessage(m) => {
+            upsert_message(tx, m, touched)?;
+        }
         StoreCommand::Checkpoint { id, content } => {
             tx.prepare_cached(
                 "UPDATE messages SET content = ?2 WHERE id = ?1 AND status = 'streaming'",
@@ -384,12 +399,19 @@ fn apply(tx: &Transaction<'_>, cmd: &StoreCommand) -> Result<(), StoreError> {
             .execute(params![id.0, content])?;
         }
         StoreCommand::FinishTurn { message, sources } => {
-            upsert_message(tx, message)?;
-            tx.prepare_cached("DELETE FROM sources WHERE message_id = ?1")?
-                .execute(params![message.id.0])?;
+            // Only a replaced message can have old sources. Skipping the
+            // DELETE matters: a statement with triggers opens a savepoint,
+            // which flushes FTS5's pending terms (see schema.rs).
+            if upsert_message(tx, message, touched)? {
+                tx.prepare_cached("DELETE FROM sources WHERE message_id = ?1")?
+                    .execute(params![message.id.0])?;
+            }
             let mut ins = tx.prepare_cached(
                 "INSERT INTO sources (message_id, ordinal, kind, title, url, excerpt, relevance, fetched_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            let mut fts = tx.prepare_cached(
+                "INSERT INTO sources_fts (rowid, title, excerpt) VALUES (?1, ?2, ?3)",
             )?;
             for s in sources {
                 ins.execute(params![
@@ -402,54 +424,79 @@ fn apply(tx: &Transaction<'_>, cmd: &StoreCommand) -> Result<(), StoreError> {
                     s.relevance,
                     s.fetched_at
                 ])?;
+                fts.execute(params![tx.last_insert_rowid(), s.title, s.excerpt])?;
             }
         }
         StoreCommand::Rename { session, title } => {
-            tx.prepare_cached(
-                "UPDATE sessions SET title = ?2, updated_at = max(updated_at, ?3) WHERE id = ?1",
-            )?
-            .execute(params![session.0, title, now_ms()])?;
+            tx.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")?
+                .execute(params![session.0, title])?;
+            touched.entry(*session).or_insert_with(now_ms);
         }
         StoreCommand::SetSummary { session, summary } => {
             tx.prepare_cached("UPDATE sessions SET summary = ?2 WHERE id = ?1")?
                 .execute(params![session.0, summary])?;
         }
         StoreCommand::Delete { session } => {
-            // Foreign keys cascade to messages and sources; their triggers
-            // remove the index entries in this same transaction.
+            // Foreign keys cascade to messages and sources; their delete
+            // triggers remove the index entries in this same transaction.
             tx.prepare_cached("DELETE FROM sessions WHERE id = ?1")?
                 .execute(params![session.0])?;
+            touched.remove(session);
         }
     }
     Ok(())
 }
 
-fn upsert_message(tx: &Transaction<'_>, m: &Message) -> Result<(), StoreError> {
-    tx.prepare_cached(
-        "INSERT INTO messages (id, session_id, parent_id, role, content, status, created_at, model,
-                               tokens_in, tokens_out, latency_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-         ON CONFLICT(id) DO UPDATE SET
-            content = excluded.content, status = excluded.status, model = excluded.model,
-            tokens_in = excluded.tokens_in, tokens_out = excluded.tokens_out,
-            latency_ms = excluded.latency_ms",
-    )?
-    .execute(params![
-        m.id.0,
-        m.session_id.0,
-        m.parent_id.map(|p| p.0),
-        m.role.as_str(),
-        m.content,
-        m.status.as_str(),
-        m.created_at,
-        m.model,
-        m.usage.tokens_in,
-        m.usage.tokens_out,
-        m.usage.latency_ms
-    ])?;
-    tx.prepare_cached("UPDATE sessions SET updated_at = max(updated_at, ?2) WHERE id = ?1")?
-        .execute(params![m.session_id.0, m.created_at])?;
-    Ok(())
+/// Inserts a new message (indexing it) or updates an existing one (its
+/// update trigger re-indexes). Returns whether it existed.
+fn upsert_message(
+    tx: &Transaction<'_>,
+    m: &Message,
+    touched: &mut HashMap<SessionId, i64>,
+) -> Result<bool, StoreError> {
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM messages WHERE id = ?1")?
+        .exists(params![m.id.0])?;
+    if exists {
+        tx.prepare_cached(
+            "UPDATE messages SET content = ?2, status = ?3, model = ?4, tokens_in = ?5,
+                    tokens_out = ?6, latency_ms = ?7
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            m.id.0,
+            m.content,
+            m.status.as_str(),
+            m.model,
+            m.usage.tokens_in,
+            m.usage.tokens_out,
+            m.usage.latency_ms
+        ])?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO messages (id, session_id, parent_id, role, content, status, created_at, model,
+                                   tokens_in, tokens_out, latency_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?
+        .execute(params![
+            m.id.0,
+            m.session_id.0,
+            m.parent_id.map(|p| p.0),
+            m.role.as_str(),
+            m.content,
+            m.status.as_str(),
+            m.created_at,
+            m.model,
+            m.usage.tokens_in,
+            m.usage.tokens_out,
+            m.usage.latency_ms
+        ])?;
+        tx.prepare_cached("INSERT INTO messages_fts (rowid, content) VALUES (?1, ?2)")?
+            .execute(params![m.id.0, m.content])?;
+    }
+    let t = touched.entry(m.session_id).or_insert(m.created_at);
+    *t = (*t).max(m.created_at);
+    Ok(exists)
 }
 
 #[cfg(test)]
