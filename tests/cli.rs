@@ -262,3 +262,22 @@ fn debug_generate_fills_a_database_deterministically() {
     assert_eq!(counts.iter().sum::<i64>(), 300);
     assert_eq!(counts.len(), 5);
 }
+
+#[test]
+fn an_unusable_database_directory_is_a_clear_error() {
+    let sb = Sandbox::new();
+    let file = sb.path().join("plainfile");
+    std::fs::write(&file, "x").unwrap();
+    let db = file.join("sub").join("sleuth.db");
+    // The TUI refuses before touching the terminal, like the commands do.
+    for args in [&[][..], &["sessions"]] {
+        let mut full = vec!["--db", db.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let (code, out, err) = run(&sb, &full);
+        assert_eq!((code, out.as_str()), (1, ""), "{err}");
+        assert!(
+            err.starts_with("sleuth: cannot open database") && err.contains("plainfile"),
+            "{err}"
+        );
+    }
+}
