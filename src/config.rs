@@ -43,6 +43,10 @@ pub struct ProviderConfig {
     pub connect_timeout_secs: u64,
     pub first_byte_timeout_secs: u64,
     pub idle_timeout_secs: u64,
+    /// Extra tries for connect errors, 408/409/429 and 5xx, before any output.
+    pub retries: usize,
+    /// First retry delay; doubles (with jitter) up to 8 s. Retry-After wins.
+    pub retry_base_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

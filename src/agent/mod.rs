@@ -2,6 +2,8 @@
 //! [`AgentCommand`]s and reports [`AgentEvent`]s through an emitter.
 
 pub mod probe;
+pub mod provider;
+pub mod sse;
 
 use std::thread::JoinHandle;
 

@@ -1,0 +1,457 @@
+//! Streaming chat against Ollama, OpenAI-compatible servers and Anthropic.
+//!
+//! One driver ([`stream_chat`]) does what all three share: build the
+//! request, retry transient failures before any output, enforce the
+//! first-byte and idle timeouts, and feed the body to the provider's wire
+//! decoder, which turns bytes into [`Piece`]s.
+
+pub mod anthropic;
+pub mod error;
+pub mod ollama;
+pub mod openai;
+
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use serde::Serialize;
+
+pub use error::ProviderError;
+
+use crate::config::{ProviderConfig, ProviderKind};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChatMessage {
+    /// "user", "assistant" or "system".
+    pub role: &'static str,
+    pub content: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    pub model: String,
+    pub system: Option<String>,
+    pub messages: Vec<ChatMessage>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FinishReason {
+    Stop,
+    /// The model hit its token limit: the answer is cut.
+    Length,
+    Other,
+}
+
+/// What a decoder makes of the bytes it is fed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    Usage {
+        input: Option<i64>,
+        output: Option<i64>,
+    },
+    Finish(FinishReason),
+    /// The provider's explicit end of stream (`[DONE]`, `message_stop`,
+    /// `"done": true`). A body that ends without it was interrupted.
+    Done,
+}
+
+pub trait Decoder: Send {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Piece>) -> Result<(), ProviderError>;
+    fn finish(&mut self, _out: &mut Vec<Piece>) -> Result<(), ProviderError> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Completion {
+    pub finish: Option<FinishReason>,
+    pub tokens_in: Option<i64>,
+    pub tokens_out: Option<i64>,
+    /// From sending the request to the first text.
+    pub first_token_ms: Option<u64>,
+    pub total_ms: u64,
+}
+
+/// Retry and timeout settings, from config (tests shorten them).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub first_byte: Duration,
+    pub idle: Duration,
+    pub retries: usize,
+    pub retry_base: Duration,
+}
+
+impl Limits {
+    pub fn from_config(cfg: &ProviderConfig) -> Self {
+        Self {
+            first_byte: Duration::from_secs(cfg.first_byte_timeout_secs.max(1)),
+            idle: Duration::from_secs(cfg.idle_timeout_secs.max(1)),
+            retries: cfg.retries,
+            retry_base: Duration::from_millis(cfg.retry_base_ms),
+        }
+    }
+}
+
+fn decoder(kind: ProviderKind) -> Box<dyn Decoder> {
+    match kind {
+        ProviderKind::Ollama => Box::new(ollama::OllamaDecoder::new()),
+        ProviderKind::Openai => Box::new(openai::OpenAiDecoder::new()),
+        ProviderKind::Anthropic => Box::new(anthropic::AnthropicDecoder::new()),
+    }
+}
+
+fn build(
+    client: &reqwest::Client,
+    cfg: &ProviderConfig,
+    req: &ChatRequest,
+) -> Result<reqwest::RequestBuilder, ProviderError> {
+    let base = cfg.base_url.trim_end_matches('/');
+    let key = super::probe::api_key(cfg);
+    Ok(match cfg.kind {
+        ProviderKind::Ollama => client
+            .post(format!("{base}/api/chat"))
+            .json(&ollama::body(req)),
+        ProviderKind::Openai => {
+            let r = client
+                .post(super::probe::openai_url(base, "chat/completions"))
+                .json(&openai::body(req));
+            match key {
+                Some(k) => r.bearer_auth(k),
+                None => r,
+            }
+        }
+        ProviderKind::Anthropic => {
+            let k = key.ok_or_else(|| {
+                ProviderError::Setup(
+                    "ANTHROPIC_API_KEY is not set — export it, or pick another provider".into(),
+                )
+            })?;
+            client
+                .post(format!("{base}/v1/messages"))
+                .header("x-api-key", k)
+                .header("anthropic-version", anthropic::VERSION)
+                .json(&anthropic::body(req))
+        }
+    })
+}
+
+/// Error bodies are read up to this size; the rest is not needed.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+async fn send_once(
+    client: &reqwest::Client,
+    cfg: &ProviderConfig,
+    req: &ChatRequest,
+    first_byte: Duration,
+) -> Result<reqwest::Response, ProviderError> {
+    let send = build(client, cfg, req)?.send();
+    let mut resp = match tokio::time::timeout(first_byte, send).await {
+        Err(_) => return Err(ProviderError::FirstByteTimeout(first_byte.as_secs())),
+        Ok(Err(e)) if e.is_connect() => return Err(ProviderError::Connect(chain(&e))),
+        Ok(Err(e)) => return Err(ProviderError::Connect(chain(&e))),
+        Ok(Ok(r)) => r,
+    };
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let retry_after = error::parse_retry_after(resp.headers());
+    let mut body = Vec::new();
+    while body.len() < MAX_ERROR_BODY {
+        match tokio::time::timeout(first_byte, resp.chunk()).await {
+            Ok(Ok(Some(c))) => body.extend_from_slice(&c),
+            _ => break,
+        }
+    }
+    Err(ProviderError::Http {
+        status: status.as_u16(),
+        message: error::error_message(&body),
+        retry_after,
+    })
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Streams one chat completion, calling `on_text` with each piece of text
+/// as it arrives. Retries happen only before the response starts, so no
+/// text is ever repeated. Dropping the future closes the connection.
+pub async fn stream_chat(
+    client: &reqwest::Client,
+    cfg: &ProviderConfig,
+    req: &ChatRequest,
+    limits: &Limits,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Completion, ProviderError> {
+    let started = Instant::now();
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(limits.retry_base)
+        .with_max_delay(Duration::from_secs(8))
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(limits.retries);
+    let mut resp = (|| send_once(client, cfg, req, limits.first_byte))
+        .retry(backoff)
+        .sleep(tokio::time::sleep)
+        .when(ProviderError::retryable)
+        .adjust(|e: &ProviderError, d| e.retry_after().or(d))
+        .notify(|e: &ProviderError, d: Duration| tracing::warn!(error = %e, delay_ms = d.as_millis() as u64, "retrying provider request"))
+        .await?;
+
+    let mut dec = decoder(cfg.kind);
+    let mut pieces = Vec::new();
+    let mut done = Completion::default();
+    let mut finished = false;
+    let mut got_any = false;
+    loop {
+        let wait = if got_any {
+            limits.idle
+        } else {
+            limits.first_byte
+        };
+        let chunk = match tokio::time::timeout(wait, resp.chunk()).await {
+            Err(_) if got_any => return Err(ProviderError::IdleTimeout(wait.as_secs())),
+            Err(_) => return Err(ProviderError::FirstByteTimeout(wait.as_secs())),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %chain(&e), "provider stream failed");
+                return Err(ProviderError::Interrupted);
+            }
+            Ok(Ok(c)) => c,
+        };
+        let Some(bytes) = chunk else {
+            dec.finish(&mut pieces)?;
+            apply(&mut pieces, &mut done, &mut finished, started, on_text);
+            break;
+        };
+        got_any = true;
+        dec.feed(&bytes, &mut pieces)?;
+        apply(&mut pieces, &mut done, &mut finished, started, on_text);
+        if finished {
+            break;
+        }
+    }
+    done.total_ms = started.elapsed().as_millis() as u64;
+    if finished {
+        Ok(done)
+    } else {
+        Err(ProviderError::Interrupted)
+    }
+}
+
+fn apply(
+    pieces: &mut Vec<Piece>,
+    done: &mut Completion,
+    finished: &mut bool,
+    started: Instant,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) {
+    for p in pieces.drain(..) {
+        match p {
+            Piece::Text(t) => {
+                if done.first_token_ms.is_none() {
+                    done.first_token_ms = Some(started.elapsed().as_millis() as u64);
+                }
+                on_text(&t);
+            }
+            Piece::Usage { input, output } => {
+                done.tokens_in = input.or(done.tokens_in);
+                done.tokens_out = output.or(done.tokens_out);
+            }
+            Piece::Finish(f) => done.finish = Some(f),
+            Piece::Done => *finished = true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../shared/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// Feeds a capture in small chunks and collects text and pieces.
+    fn decode(
+        mut dec: Box<dyn Decoder>,
+        bytes: &[u8],
+        chunk: usize,
+    ) -> Result<(String, Vec<Piece>), ProviderError> {
+        let mut pieces = Vec::new();
+        for c in bytes.chunks(chunk) {
+            dec.feed(c, &mut pieces)?;
+        }
+        dec.finish(&mut pieces)?;
+        let text = pieces
+            .iter()
+            .filter_map(|p| {
+                if let Piece::Text(t) = p {
+                    Some(t.as_str())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        Ok((text, pieces))
+    }
+
+    #[test]
+    fn llamacpp_capture_decodes_at_any_chunking() {
+        let bytes = fixture("llamacpp_chat_stream.sse");
+        let (whole, pieces) = decode(decoder(ProviderKind::Openai), &bytes, bytes.len()).unwrap();
+        assert!(
+            whole.starts_with("The transformer architecture is a"),
+            "{whole}"
+        );
+        assert!(whole.ends_with("classification."));
+        assert!(pieces.contains(&Piece::Finish(FinishReason::Stop)));
+        assert_eq!(pieces.last(), Some(&Piece::Done));
+        for chunk in [1, 3, 7, 64] {
+            assert_eq!(
+                decode(decoder(ProviderKind::Openai), &bytes, chunk)
+                    .unwrap()
+                    .0,
+                whole
+            );
+        }
+    }
+
+    #[test]
+    fn usage_only_final_chunk_and_length_finish() {
+        let (_, pieces) = decode(
+            decoder(ProviderKind::Openai),
+            &fixture("llamacpp_chat_stream_usage.sse"),
+            5,
+        )
+        .unwrap();
+        assert!(pieces.contains(&Piece::Finish(FinishReason::Length)));
+        assert!(pieces.contains(&Piece::Usage {
+            input: Some(55),
+            output: Some(24)
+        }));
+        let (text, pieces) = decode(
+            decoder(ProviderKind::Openai),
+            &fixture("openai_chat_stream.sse"),
+            2,
+        )
+        .unwrap();
+        assert_eq!(text, "我是助手。");
+        assert!(pieces.contains(&Piece::Usage {
+            input: Some(14),
+            output: Some(3)
+        }));
+    }
+
+    #[test]
+    fn anthropic_capture_and_error_event() {
+        let (text, pieces) = decode(
+            decoder(ProviderKind::Anthropic),
+            &fixture("anthropic_messages_stream.sse"),
+            4,
+        )
+        .unwrap();
+        assert_eq!(text, "Hello there!");
+        assert!(pieces.contains(&Piece::Usage {
+            input: Some(11),
+            output: None
+        }));
+        assert!(pieces.contains(&Piece::Usage {
+            input: None,
+            output: Some(6)
+        }));
+        assert_eq!(pieces.last(), Some(&Piece::Done));
+        let err = decode(
+            decoder(ProviderKind::Anthropic),
+            &fixture("anthropic_messages_stream_error.sse"),
+            9,
+        )
+        .unwrap_err();
+        assert_eq!(err, ProviderError::MidStream("Overloaded".into()));
+    }
+
+    #[test]
+    fn ollama_captures_and_midstream_error() {
+        let (text, pieces) = decode(
+            decoder(ProviderKind::Ollama),
+            &fixture("ollama_chat_stream.ndjson"),
+            3,
+        )
+        .unwrap();
+        assert_eq!(text, "The");
+        assert!(pieces.contains(&Piece::Usage {
+            input: Some(26),
+            output: Some(282)
+        }));
+        assert_eq!(pieces.last(), Some(&Piece::Done));
+        let (text, _) = decode(
+            decoder(ProviderKind::Ollama),
+            &fixture("ollama_chat_stream_recorded.ndjson"),
+            11,
+        )
+        .unwrap();
+        assert!(text.starts_with("Sure, here"), "{text}");
+        let err = decode(
+            decoder(ProviderKind::Ollama),
+            &fixture("ollama_error_midstream.ndjson"),
+            8,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ProviderError::MidStream("an error was encountered while running the model".into())
+        );
+    }
+
+    #[test]
+    fn malformed_chunks_are_errors_not_panics() {
+        let mut p = Vec::new();
+        assert!(matches!(
+            decoder(ProviderKind::Openai).feed(b"data: {not json\n\n", &mut p),
+            Err(ProviderError::Malformed(_))
+        ));
+        assert!(matches!(
+            decoder(ProviderKind::Ollama).feed(b"<html>\n", &mut p),
+            Err(ProviderError::Malformed(_))
+        ));
+        let mut d = decoder(ProviderKind::Openai);
+        let err = d
+            .feed(b"data: {\"error\":{\"message\":\"boom\"}}\n\n", &mut p)
+            .unwrap_err();
+        assert_eq!(err, ProviderError::MidStream("boom".into()));
+    }
+
+    #[test]
+    fn request_bodies_have_each_wire_shape() {
+        let req = ChatRequest {
+            model: "m".into(),
+            system: Some("be brief".into()),
+            messages: vec![ChatMessage {
+                role: "user",
+                content: "hi".into(),
+            }],
+        };
+        let o = openai::body(&req);
+        assert_eq!(o["stream_options"]["include_usage"], true);
+        assert_eq!(o["messages"][0]["role"], "system");
+        let a = anthropic::body(&req);
+        assert_eq!(a["system"], "be brief");
+        assert_eq!(a["messages"][0]["role"], "user");
+        assert!(a["max_tokens"].as_u64().unwrap() > 0);
+        let l = ollama::body(&req);
+        assert_eq!(l["stream"], true);
+        assert_eq!(l["messages"][1]["content"], "hi");
+    }
+}

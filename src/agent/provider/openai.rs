@@ -1,0 +1,89 @@
+//! OpenAI-compatible chat completions (`/v1/chat/completions`, SSE):
+//! OpenAI, llama.cpp's llama-server, vLLM, LM Studio, OpenRouter…
+
+use serde_json::{Value, json};
+
+use super::{ChatRequest, Decoder, FinishReason, Piece, ProviderError};
+use crate::agent::sse::SseParser;
+
+pub fn body(req: &ChatRequest) -> Value {
+    let mut messages: Vec<Value> = Vec::new();
+    if let Some(system) = &req.system {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    messages.extend(
+        req.messages
+            .iter()
+            .map(|m| json!({"role": m.role, "content": m.content})),
+    );
+    json!({
+        "model": req.model,
+        "messages": messages,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    })
+}
+
+#[derive(Default)]
+pub struct OpenAiDecoder {
+    sse: SseParser,
+}
+
+impl OpenAiDecoder {
+    pub fn new() -> Self {
+        Self {
+            sse: SseParser::new(),
+        }
+    }
+}
+
+fn finish_reason(s: &str) -> FinishReason {
+    match s {
+        "stop" | "eos" => FinishReason::Stop,
+        "length" => FinishReason::Length,
+        _ => FinishReason::Other,
+    }
+}
+
+impl Decoder for OpenAiDecoder {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<Piece>) -> Result<(), ProviderError> {
+        let events = self
+            .sse
+            .push(bytes)
+            .map_err(|e| ProviderError::Malformed(e.to_string()))?;
+        for ev in events {
+            let data = ev.data.trim();
+            if data == "[DONE]" {
+                out.push(Piece::Done);
+                continue;
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let v: Value = serde_json::from_str(data)
+                .map_err(|e| ProviderError::Malformed(format!("{e} in {:.80}", data)))?;
+            if !v["error"].is_null() {
+                return Err(ProviderError::MidStream(super::error::error_message(
+                    data.as_bytes(),
+                )));
+            }
+            if let Some(choice) = v["choices"].get(0) {
+                if let Some(text) = choice["delta"]["content"].as_str()
+                    && !text.is_empty()
+                {
+                    out.push(Piece::Text(text.to_string()));
+                }
+                if let Some(r) = choice["finish_reason"].as_str() {
+                    out.push(Piece::Finish(finish_reason(r)));
+                }
+            }
+            if v["usage"].is_object() {
+                out.push(Piece::Usage {
+                    input: v["usage"]["prompt_tokens"].as_i64(),
+                    output: v["usage"]["completion_tokens"].as_i64(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
