@@ -196,10 +196,11 @@ fn run_tui(loaded: &Loaded, db: &Path, logging_off: bool) -> anyhow::Result<()> 
     };
     let mut guard = ui::terminal::TerminalGuard::enter()?;
     let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
-    let mut app = ui::app::App::new(status, handles);
+    let mut app = ui::app::App::new(status, handles, config.provider.model.clone());
     let tick = std::time::Duration::from_millis(config.ui.tick_ms.max(16));
     let result = ui::event_loop(&mut guard.terminal, &mut app, &rx, tick);
 
+    app.stop_turn();
     drop(app);
     agent.shutdown();
     writer.shutdown();

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod emit;
 pub mod export;
 pub mod logging;
+pub mod recorder;
 pub mod paths;
 pub mod sanitize;
 pub mod store;

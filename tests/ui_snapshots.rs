@@ -58,7 +58,7 @@ fn harness() -> Harness {
         models: vec![],
     });
     Harness {
-        app: App::new(status, handles),
+        app: App::new(status, handles, "llama3.2".into()),
         _writer: writer,
         _reader: reader,
         _agent: agent,
@@ -182,32 +182,40 @@ fn sending_a_line_shows_it_and_persists_session_and_message() {
     );
     h.app.handle(key(KeyCode::Enter));
     assert!(h.app.chat.input_is_empty());
-    assert_eq!(h.app.chat.transcript.len(), 1);
-    assert_eq!(
-        h.app.chat.transcript.cells()[0].text(),
-        "Why is the sky blue?\nRayleigh?"
-    );
-    // "?" on an empty input opens help; inside text it is just a character.
-    let t = draw(&mut h.app, 60, 12);
-    let screen = format!("{}", t.backend());
-    assert!(screen.contains("Why is the sky blue?") && screen.contains("Rayleigh?"));
-    assert!(
-        screen.contains("Why is the sky blue?  │") || screen.contains("│ Why is the sky blue?"),
-        "{screen}"
-    );
+    // The question, and the answer cell waiting for the stream.
+    assert_eq!(h.app.chat.transcript.len(), 2);
+    assert_eq!(h.app.chat.transcript.cells()[0].text(), "Why is the sky blue?\nRayleigh?");
+    assert!(h.app.chat.active.is_some());
+    let screen = format!("{}", draw(&mut h.app, 80, 12).backend());
+    assert!(screen.contains("Why is the sky blue?") && screen.contains("Rayleigh?"), "{screen}");
+    assert!(screen.contains("answering…") && screen.contains("Esc stops"), "{screen}");
 
-    h.app.chat.input = Default::default();
+    // While an answer streams, Enter does not send; Esc stops the answer.
     type_text(&mut h.app, "second");
+    h.app.handle(key(KeyCode::Enter));
+    assert_eq!(h.app.chat.input.lines(), ["second"]);
+    h.app.handle(key(KeyCode::Esc));
+    assert!(h.app.chat.active.is_none());
     h.app.handle(key(KeyCode::Enter));
     h._writer.handle().flush().unwrap();
     let conn = store::open_reader(&h.sb.db()).unwrap();
     let sessions = store::queries::list_sessions(&conn, 0, 10, None).unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].session.title, "Why is the sky blue?");
-    assert_eq!(sessions[0].message_count, 2);
     let t = store::queries::transcript(&conn, sessions[0].session.id).unwrap();
-    assert_eq!(t[0].message.content, "Why is the sky blue?\nRayleigh?");
-    assert_eq!(t[1].message.content, "second");
+    let rows: Vec<(&str, &str, &str)> = t
+        .iter()
+        .map(|m| (m.message.role.as_str(), m.message.status.as_str(), m.message.content.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("user", "complete", "Why is the sky blue?\nRayleigh?"),
+            ("assistant", "interrupted", ""),
+            ("user", "complete", "second"),
+            ("assistant", "streaming", ""),
+        ]
+    );
 }
 
 #[test]

@@ -4,14 +4,19 @@
 pub mod probe;
 pub mod provider;
 pub mod sse;
+pub mod think;
+pub mod turn;
 
 use std::thread::JoinHandle;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::config::Config;
+use crate::domain::TurnId;
 use crate::emit::Emitter;
 pub use probe::ProviderProbe;
+
+pub use turn::{AskRequest, TurnOutcome};
 
 #[derive(Debug, Clone)]
 pub enum AgentCommand {
@@ -19,6 +24,10 @@ pub enum AgentCommand {
     Probe,
     /// Liveness check; answered with `Pong` carrying the same number.
     Ping(u64),
+    /// Answer a question; events carry the request's turn id.
+    Ask(AskRequest),
+    /// Stop a turn now: its HTTP stream is dropped.
+    Cancel(TurnId),
     Shutdown,
 }
 
@@ -26,6 +35,13 @@ pub enum AgentCommand {
 pub enum AgentEvent {
     Provider(ProviderProbe),
     Pong(u64),
+    /// Answer text (thoughts already removed).
+    AnswerDelta { turn: TurnId, text: String },
+    /// The model started or stopped a `<think>` block.
+    Thinking { turn: TurnId, active: bool },
+    TurnDone { turn: TurnId, outcome: TurnOutcome },
+    /// One line for the user, with what to do.
+    TurnFailed { turn: TurnId, error: String },
 }
 
 pub struct AgentThread {
@@ -129,6 +145,7 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
+    let mut turns: std::collections::HashMap<TurnId, tokio::task::AbortHandle> = std::collections::HashMap::new();
     while let Some(cmd) = rx.recv().await {
         match cmd {
             AgentCommand::Probe => {
@@ -139,10 +156,24 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
                 });
             }
             AgentCommand::Ping(n) => emit.emit(AgentEvent::Pong(n)),
+            AgentCommand::Ask(ask) => {
+                let turn = ask.turn;
+                let (client, cfg, emit) = (client.clone(), config.provider.clone(), emit.clone());
+                let handle = tasks.spawn(async move { turn::run(&client, &cfg, ask, &emit).await });
+                turns.insert(turn, handle);
+            }
+            AgentCommand::Cancel(turn) => {
+                // Aborting drops the response future, which closes the
+                // connection: the server stops generating at once.
+                if let Some(h) = turns.remove(&turn) {
+                    h.abort();
+                }
+            }
             AgentCommand::Shutdown => break,
         }
         // Reap finished tasks so the set does not grow.
         while tasks.try_join_next().is_some() {}
+        turns.retain(|_, h| !h.is_finished());
     }
     tasks.abort_all();
 }

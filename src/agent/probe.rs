@@ -23,12 +23,17 @@ pub fn openai_url(base: &str, path: &str) -> String {
     format!("{base}/v1/{}", path.trim_start_matches('/'))
 }
 
-pub fn api_key(cfg: &ProviderConfig) -> Option<String> {
-    let var = match cfg.kind {
+/// The env var holding the key: the configured name, except that
+/// Anthropic with the default OpenAI name reads `ANTHROPIC_API_KEY`.
+pub fn key_env(cfg: &ProviderConfig) -> &str {
+    match cfg.kind {
         ProviderKind::Anthropic if cfg.api_key_env == "OPENAI_API_KEY" => "ANTHROPIC_API_KEY",
         _ => cfg.api_key_env.as_str(),
-    };
-    std::env::var(var).ok().filter(|k| !k.trim().is_empty())
+    }
+}
+
+pub fn api_key(cfg: &ProviderConfig) -> Option<String> {
+    std::env::var(key_env(cfg)).ok().filter(|k| !k.trim().is_empty())
 }
 
 fn hint(kind: ProviderKind, base: &str) -> String {

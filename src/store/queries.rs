@@ -117,7 +117,13 @@ pub fn get_message(conn: &Connection, id: MessageId) -> Result<Option<Message>, 
 /// Every message of a session in order, each with its sources.
 pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMessage>, StoreError> {
     let sql = format!(
-        "SELECT {MESSAGE_COLS} FROM messages WHERE session_id = ?1 ORDER BY created_at, id"
+        // A regenerated answer is the parent of its replacement; the
+        // transcript shows the newest branch (old ones stay stored).
+        "SELECT {MESSAGE_COLS} FROM messages
+         WHERE session_id = ?1
+           AND id NOT IN (SELECT parent_id FROM messages
+                          WHERE session_id = ?1 AND parent_id IS NOT NULL)
+         ORDER BY created_at, id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let messages: Vec<Message> = stmt

@@ -7,6 +7,7 @@ use ratatui::Frame;
 use super::UiEvent;
 use super::chat::{ChatOutcome, ChatScreen};
 use super::status::StatusState;
+use super::picker::ModelPicker;
 use super::transcript::CellKind;
 use crate::agent::{AgentEvent, AgentHandle};
 use crate::domain::RequestId;
@@ -22,6 +23,11 @@ pub struct App {
     pub chat: ChatScreen,
     pub status: StatusState,
     pub help: bool,
+    pub picker: Option<ModelPicker>,
+    /// Models the provider listed at the last probe.
+    models: Vec<String>,
+    /// Text to put on the clipboard (OSC 52) after this event.
+    clipboard: Option<String>,
     quit: bool,
     handles: Handles,
     next_req: u64,
@@ -31,11 +37,14 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(status: StatusState, handles: Handles) -> Self {
+    pub fn new(status: StatusState, handles: Handles, model: String) -> Self {
         let mut app = Self {
-            chat: ChatScreen::new(),
+            chat: ChatScreen::new(model),
             status,
             help: false,
+            picker: None,
+            models: Vec::new(),
+            clipboard: None,
             quit: false,
             handles,
             next_req: 0,
@@ -63,11 +72,17 @@ impl App {
     }
 
     pub fn animating(&self) -> bool {
-        self.status.animating()
+        self.status.animating() || self.chat.active.is_some()
     }
 
     pub fn tick(&mut self) {
         self.status.tick();
+        self.chat.tick(&self.handles);
+    }
+
+    /// Text the user asked to copy; the event loop writes it as OSC 52.
+    pub fn take_clipboard(&mut self) -> Option<String> {
+        self.clipboard.take()
     }
 
     /// Applies one event; returns whether anything visible changed.
@@ -103,10 +118,38 @@ impl App {
                 // The overlay is modal: other keys are swallowed.
                 return false;
             }
+            if let Some(p) = &mut self.picker {
+                match k.code {
+                    KeyCode::Up => p.up(),
+                    KeyCode::Down => p.down(),
+                    KeyCode::Enter => {
+                        if let Some(m) = p.chosen() {
+                            self.chat.model = m.to_string();
+                            self.status.set_model(m);
+                        }
+                        self.picker = None;
+                    }
+                    KeyCode::Esc | KeyCode::F(2) => self.picker = None,
+                    _ => return false,
+                }
+                return true;
+            }
         }
-        match self.chat.handle_event(ev, &self.handles.writer) {
+        match self.chat.handle_event(ev, &self.handles) {
             ChatOutcome::Ignored => false,
             ChatOutcome::Changed => true,
+            ChatOutcome::Copy(text) => {
+                self.clipboard = Some(text);
+                self.status.alert = None;
+                true
+            }
+            ChatOutcome::OpenModelPicker => {
+                self.picker = Some(ModelPicker::new(self.models.clone(), &self.chat.model));
+                if self.models.is_empty() {
+                    self.handles.agent.send(crate::agent::AgentCommand::Probe);
+                }
+                true
+            }
             ChatOutcome::Resume(session) => {
                 let req = self.req();
                 self.pending_transcript = Some(req);
@@ -134,9 +177,26 @@ impl App {
         match ev {
             AgentEvent::Provider(p) => {
                 self.status.set_probe(&p);
+                self.models = p.models.clone();
+                if let Some(picker) = &mut self.picker
+                    && picker.models.is_empty()
+                {
+                    *picker = ModelPicker::new(p.models, &self.chat.model);
+                }
                 true
             }
             AgentEvent::Pong(_) => false,
+            other => self.chat.on_agent(other, &self.handles),
+        }
+    }
+
+    /// Ordered shutdown of the turn in flight: saved as interrupted.
+    pub fn stop_turn(&mut self) {
+        if self.chat.active.is_some() {
+            self.chat.handle_event(
+                &Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+                &self.handles,
+            );
         }
     }
 
@@ -192,6 +252,9 @@ impl App {
     pub fn draw(&mut self, frame: &mut Frame<'_>) {
         let area = frame.area();
         self.chat.render(frame, area, &self.status);
+        if let Some(p) = &self.picker {
+            p.render(frame, area);
+        }
         if self.help {
             super::help::render(frame, area);
         }

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod help;
 pub mod input;
 pub mod keymap;
+pub mod picker;
 pub mod status;
 pub mod terminal;
 pub mod theme;
@@ -40,7 +41,7 @@ const FRAME: Duration = Duration::from_millis(16);
 
 /// Runs until the app asks to quit or the inbox closes. Blocks without a
 /// timeout when nothing animates, so an idle app uses no CPU.
-pub fn event_loop<B: ratatui::backend::Backend>(
+pub fn event_loop<B: ratatui::backend::Backend + std::io::Write>(
     terminal: &mut ratatui::Terminal<B>,
     app: &mut app::App,
     inbox: &Receiver<UiEvent>,
@@ -76,6 +77,12 @@ where
         while let Ok(ev) = inbox.try_recv() {
             dirty |= app.handle(ev);
         }
+        if let Some(text) = app.take_clipboard() {
+            // OSC 52: the terminal sets its clipboard; works over SSH.
+            let seq = osc52(&text);
+            let out = terminal.backend_mut();
+            let _ = out.write_all(seq.as_bytes()).and_then(|_| std::io::Write::flush(out));
+        }
         if app.animating() && last_tick.elapsed() >= tick {
             app.tick();
             last_tick = Instant::now();
@@ -85,4 +92,10 @@ where
             return Ok(());
         }
     }
+}
+
+/// The OSC 52 sequence that asks the terminal to copy `text`.
+pub fn osc52(text: &str) -> String {
+    use base64::Engine;
+    format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text))
 }

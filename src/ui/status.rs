@@ -50,6 +50,11 @@ impl StatusState {
         };
     }
 
+    pub fn set_model(&mut self, model: &str) {
+        let kind = self.provider_label.split(' ').next().unwrap_or("").to_string();
+        self.provider_label = format!("{kind} {model}");
+    }
+
     pub fn animating(&self) -> bool {
         self.provider == ProviderState::Checking
     }
@@ -58,7 +63,7 @@ impl StatusState {
         self.spinner = (self.spinner + 1) % SPINNER.len();
     }
 
-    pub fn render(&self, session: &str, area: Rect, buf: &mut Buffer) {
+    pub fn render(&self, session: &str, note: Option<&str>, area: Rect, buf: &mut Buffer) {
         if area.height == 0 || area.width == 0 {
             return;
         }
@@ -85,6 +90,9 @@ impl StatusState {
             spans.push(Span::styled(format!("│ ⚠ {w} "), theme::error()));
         } else if let Some(a) = &self.alert {
             spans.push(Span::styled(format!("│ ⚠ {a} "), theme::error()));
+        }
+        if let Some(n) = note {
+            spans.push(Span::styled(format!("│ {n} "), theme::key()));
         }
         spans.push(Span::raw(format!("│ {session} │ {} ", self.db)));
         let right = " ? help · Ctrl+C quit ";

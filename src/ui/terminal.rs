@@ -8,7 +8,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Mutex, OnceLock};
 
 use crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, KeyboardEnhancementFlags,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, KeyboardEnhancementFlags,
     PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{self, EnterAlternateScreen, LeaveAlternateScreen};
@@ -39,6 +39,7 @@ impl TerminalGuard {
                 out,
                 EnterAlternateScreen,
                 EnableBracketedPaste,
+                EnableMouseCapture,
                 cursor::Hide
             )?;
             // Lets Shift+Enter be told from Enter where the terminal supports it.
@@ -85,6 +86,7 @@ pub fn restore() {
     }
     let _ = execute!(
         out,
+        DisableMouseCapture,
         DisableBracketedPaste,
         LeaveAlternateScreen,
         cursor::Show

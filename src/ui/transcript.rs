@@ -24,7 +24,8 @@ pub enum CellKind {
 pub struct Cell {
     pub kind: CellKind,
     pub id: Option<MessageId>,
-    /// Sanitized on the way in, so rendering never sees raw escapes.
+    /// The raw text; sanitized when lines are built, never before, so an
+    /// escape sequence split across two streamed deltas is still caught.
     text: String,
     meta: String,
     cache: Option<(u16, Vec<Line<'static>>)>,
@@ -35,7 +36,7 @@ impl Cell {
         Self {
             kind,
             id: None,
-            text: sanitize(text).into_owned(),
+            text: text.to_string(),
             meta,
             cache: None,
         }
@@ -60,6 +61,17 @@ impl Cell {
 
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Appends streamed text; the lines are rebuilt on the next draw.
+    pub fn append(&mut self, text: &str) {
+        self.text.push_str(text);
+        self.cache = None;
+    }
+
+    pub fn set_meta(&mut self, meta: String) {
+        self.meta = meta;
+        self.cache = None;
     }
 
     /// The lines of this cell at `width`, wrapped once per width.
@@ -92,7 +104,9 @@ impl Cell {
         lines.push(Line::from(header));
         let indent = 2usize;
         let body_w = (width as usize).saturating_sub(indent).max(1);
-        for l in wrap(&self.text, body_w) {
+        let text = sanitize(&self.text);
+        let text = if text.is_empty() && self.kind == CellKind::Assistant { "…".into() } else { text };
+        for l in wrap(&text, body_w) {
             lines.push(Line::styled(
                 format!("{}{l}", " ".repeat(indent)),
                 body_style,
@@ -109,6 +123,9 @@ pub struct Transcript {
     /// Lines scrolled up from the bottom; 0 follows new output.
     scroll_back: usize,
     last_width: u16,
+    /// Height and index of the last cell at the previous draw: when it
+    /// grows (streaming) while scrolled up, the view is kept in place.
+    tail: (usize, usize),
 }
 
 impl Transcript {
@@ -140,6 +157,19 @@ impl Transcript {
         &self.cells
     }
 
+    pub fn last_mut(&mut self) -> Option<&mut Cell> {
+        self.cells.last_mut()
+    }
+
+    /// Mutable access to the cell showing message `id`.
+    pub fn cell_mut(&mut self, id: MessageId) -> Option<&mut Cell> {
+        self.cells.iter_mut().rev().find(|c| c.id == Some(id))
+    }
+
+    pub fn remove(&mut self, id: MessageId) {
+        self.cells.retain(|c| c.id != Some(id));
+    }
+
     pub fn is_pinned(&self) -> bool {
         self.scroll_back == 0
     }
@@ -166,6 +196,11 @@ impl Transcript {
         if area.width == 0 || area.height == 0 {
             return;
         }
+        let tail_h = self.cells.last_mut().map(|c| c.lines(area.width).len()).unwrap_or(0);
+        if self.scroll_back > 0 && self.last_width == area.width && self.tail.1 == self.cells.len() && tail_h > self.tail.0 {
+            self.scroll_back += tail_h - self.tail.0;
+        }
+        self.tail = (tail_h, self.cells.len());
         self.last_width = area.width;
         let height = area.height as usize;
         let want = height.saturating_add(self.scroll_back).saturating_add(1);

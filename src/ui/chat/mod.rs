@@ -1,14 +1,19 @@
-//! The chat screen: transcript, input and the session being written.
+//! The chat screen: transcript, input, the session being written and the
+//! turn being streamed.
 
+mod turn;
 mod view;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseEventKind};
 use ratatui_textarea::TextArea;
 
+use super::app::Handles;
 use super::transcript::{Cell, CellKind, Transcript};
+use crate::agent::provider::ChatMessage;
 use crate::domain::{Message, Role, Session, SessionId, StoredMessage, now_ms};
 use crate::sanitize::{one_line, sanitize};
-use crate::store::{StoreCommand, WriterHandle};
+use crate::store::StoreCommand;
+pub use turn::ActiveTurn;
 
 /// Longest session title taken from the first question.
 const TITLE_MAX: usize = 80;
@@ -19,30 +24,43 @@ pub struct ChatScreen {
     pub input: TextArea<'static>,
     /// Title of the most recent stored session, offered on the empty screen.
     pub resumable: Option<(SessionId, String)>,
+    /// The conversation as the model sees it (complete messages only).
+    pub history: Vec<ChatMessage>,
+    /// The id of the last complete answer, for regenerate.
+    last_answer: Option<crate::domain::MessageId>,
+    pub active: Option<ActiveTurn>,
+    /// The model used for the next turn (F2 changes it).
+    pub model: String,
+    next_turn: u64,
+    /// Tokens and speed of the last answer, for the status bar.
+    pub last_stats: Option<String>,
 }
 
-/// What the chat screen asks the app to do after a key.
+/// What the chat screen asks the app to do after an event.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ChatOutcome {
     Ignored,
     Changed,
     /// Load this session's transcript through the reader.
     Resume(SessionId),
-}
-
-impl Default for ChatScreen {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// Put this text on the clipboard.
+    Copy(String),
+    OpenModelPicker,
 }
 
 impl ChatScreen {
-    pub fn new() -> Self {
+    pub fn new(model: String) -> Self {
         Self {
             session: None,
             transcript: Transcript::default(),
             input: new_input(),
             resumable: None,
+            history: Vec::new(),
+            last_answer: None,
+            active: None,
+            model,
+            next_turn: 0,
+            last_stats: None,
         }
     }
 
@@ -57,27 +75,47 @@ impl ChatScreen {
         self.input.lines().iter().all(|l| l.is_empty())
     }
 
-    pub fn handle_event(&mut self, ev: &Event, writer: &WriterHandle) -> ChatOutcome {
+    pub fn handle_event(&mut self, ev: &Event, h: &Handles) -> ChatOutcome {
         match ev {
-            Event::Key(k) => self.handle_key(*k, writer),
+            Event::Key(k) => self.handle_key(*k, h),
             Event::Paste(text) => {
                 self.input.insert_str(sanitize(text));
                 ChatOutcome::Changed
             }
-            Event::Mouse(_) | Event::FocusGained | Event::FocusLost => ChatOutcome::Ignored,
+            Event::Mouse(m) => match m.kind {
+                MouseEventKind::ScrollUp => {
+                    self.transcript.scroll_up(3);
+                    ChatOutcome::Changed
+                }
+                MouseEventKind::ScrollDown => {
+                    self.transcript.scroll_down(3);
+                    ChatOutcome::Changed
+                }
+                _ => ChatOutcome::Ignored,
+            },
+            Event::FocusGained | Event::FocusLost => ChatOutcome::Ignored,
             Event::Resize(..) => ChatOutcome::Changed,
         }
     }
 
-    fn handle_key(&mut self, key: KeyEvent, writer: &WriterHandle) -> ChatOutcome {
+    fn handle_key(&mut self, key: KeyEvent, h: &Handles) -> ChatOutcome {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         let shift = key.modifiers.contains(KeyModifiers::SHIFT);
         match key.code {
             KeyCode::Enter if alt || shift => self.input.insert_newline(),
             KeyCode::Char('j') if ctrl => self.input.insert_newline(),
-            KeyCode::Enter => self.submit(writer),
-            KeyCode::Char('n') if ctrl => self.new_session(),
+            KeyCode::Enter => self.submit(h),
+            KeyCode::Esc if self.active.is_some() => self.cancel(h),
+            KeyCode::Char('n') if ctrl => self.new_session(h),
+            KeyCode::Char('g') if ctrl => self.regenerate(h),
+            KeyCode::Char('y') if ctrl => {
+                return match self.copy_text() {
+                    Some(t) => ChatOutcome::Copy(t),
+                    None => ChatOutcome::Ignored,
+                };
+            }
+            KeyCode::F(2) => return ChatOutcome::OpenModelPicker,
             KeyCode::Char('r') if ctrl => {
                 if let Some((id, _)) = &self.resumable
                     && self.session.is_none()
@@ -104,14 +142,29 @@ impl ChatScreen {
         ChatOutcome::Changed
     }
 
-    fn new_session(&mut self) {
+    fn new_session(&mut self, h: &Handles) {
+        self.cancel(h);
         self.session = None;
+        self.history.clear();
+        self.last_answer = None;
         self.transcript.clear();
     }
 
+    /// The text of the newest answer (or of the one streaming).
+    fn copy_text(&self) -> Option<String> {
+        if let Some(a) = &self.active {
+            return Some(a.recorder.content().to_string());
+        }
+        self.history.iter().rev().find(|m| m.role == "assistant").map(|m| m.content.clone())
+    }
+
     /// Sends the input as a user message: creates the session on the first
-    /// line, queues both writes, and shows the message at once.
-    fn submit(&mut self, writer: &WriterHandle) {
+    /// line, queues the writes, shows the message and asks the agent.
+    fn submit(&mut self, h: &Handles) {
+        if self.active.is_some() {
+            // One answer at a time; Esc stops the current one.
+            return;
+        }
         let text = self.input.lines().join("\n");
         let text = text.trim();
         if text.is_empty() {
@@ -128,28 +181,41 @@ impl ChatScreen {
                     updated_at: now,
                     title: super::wrap::truncate(one_line(first).trim(), TITLE_MAX),
                     summary: None,
-                    model: None,
+                    model: Some(self.model.clone()),
                 };
-                writer.send(StoreCommand::CreateSession(s.clone()));
+                h.writer.send(StoreCommand::CreateSession(s.clone()));
                 self.session = Some(s.clone());
                 s
             }
         };
         let msg = Message::new(session.id, Role::User, text);
-        writer.send(StoreCommand::AppendMessage(msg.clone()));
+        h.writer.send(StoreCommand::AppendMessage(msg.clone()));
         self.transcript.scroll_to_bottom();
         self.transcript.push(Cell::from_stored(&StoredMessage {
             message: msg,
             sources: vec![],
         }));
+        self.history.push(ChatMessage {
+            role: "user",
+            content: text.to_string(),
+        });
         self.input = new_input();
+        self.start_turn(h, session.id, None);
     }
 
     /// Shows a loaded session and continues it.
     pub fn load(&mut self, session: Session, messages: &[StoredMessage]) {
         self.transcript.clear();
+        self.history.clear();
+        self.last_answer = None;
         for m in messages {
             self.transcript.push(Cell::from_stored(m));
+            if let Some(cm) = context_message(&m.message) {
+                if m.message.role == Role::Assistant {
+                    self.last_answer = Some(m.message.id);
+                }
+                self.history.push(cm);
+            }
         }
         self.session = Some(session);
     }
@@ -157,6 +223,23 @@ impl ChatScreen {
     pub fn notice(&mut self, kind: CellKind, text: &str) {
         self.transcript.push(Cell::new(kind, text, String::new()));
     }
+}
+
+/// A stored message as conversation context, if it belongs there
+/// (failed and empty answers do not).
+fn context_message(m: &Message) -> Option<ChatMessage> {
+    let role = match m.role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::System => return None,
+    };
+    if m.content.trim().is_empty() || m.status == crate::domain::MessageStatus::Error {
+        return None;
+    }
+    Some(ChatMessage {
+        role,
+        content: m.content.clone(),
+    })
 }
 
 fn is_edit_key(k: &KeyEvent) -> bool {

@@ -1,0 +1,183 @@
+//! The answer being streamed on the chat screen: starting, showing,
+//! saving, cancelling and regenerating it.
+
+use std::time::Instant;
+
+use super::ChatScreen;
+use crate::agent::provider::ChatMessage;
+use crate::agent::turn::SYSTEM_PROMPT;
+use crate::agent::{AgentCommand, AgentEvent, AskRequest};
+use crate::domain::{MessageId, MessageStatus, SessionId, TurnId, Usage};
+use crate::recorder::AnswerRecorder;
+use crate::ui::app::Handles;
+use crate::ui::transcript::{Cell, CellKind};
+
+/// Messages of context sent with a question (the rolling summary of older
+/// turns comes with the research issue).
+const CONTEXT_MESSAGES: usize = 20;
+
+pub struct ActiveTurn {
+    pub turn: TurnId,
+    pub recorder: AnswerRecorder,
+    pub started: Instant,
+    pub thinking: bool,
+}
+
+impl ChatScreen {
+    pub(super) fn start_turn(&mut self, h: &Handles, session: SessionId, parent: Option<MessageId>) {
+        self.next_turn += 1;
+        let turn = TurnId(self.next_turn);
+        let recorder = AnswerRecorder::start(&h.writer, session, parent, &self.model);
+        let mut cell = Cell::new(CellKind::Assistant, "", format!("{} · answering…", self.model));
+        cell.id = Some(recorder.id());
+        self.transcript.push(cell);
+        let start = self.history.len().saturating_sub(CONTEXT_MESSAGES);
+        h.agent.send(AgentCommand::Ask(AskRequest {
+            turn,
+            model: self.model.clone(),
+            system: Some(SYSTEM_PROMPT.into()),
+            messages: self.history[start..].to_vec(),
+        }));
+        self.active = Some(ActiveTurn {
+            turn,
+            recorder,
+            started: Instant::now(),
+            thinking: false,
+        });
+    }
+
+    /// Esc: stop the stream now, keep the partial answer as interrupted.
+    pub(super) fn cancel(&mut self, h: &Handles) {
+        let Some(a) = self.active.take() else {
+            return;
+        };
+        h.agent.send(AgentCommand::Cancel(a.turn));
+        let id = a.recorder.id();
+        let msg = a.recorder.finish(&h.writer, MessageStatus::Interrupted, Usage::default(), vec![]);
+        if let Some(c) = self.transcript.cell_mut(id) {
+            c.set_meta(format!("{} · interrupted", self.model));
+        }
+        if !msg.content.trim().is_empty() {
+            self.history.push(ChatMessage {
+                role: "assistant",
+                content: msg.content,
+            });
+            self.last_answer = Some(id);
+        }
+    }
+
+    /// Ctrl+G: answer the last question again; the old answer stays in the
+    /// database as a branch (its id becomes the new one's parent).
+    pub(super) fn regenerate(&mut self, h: &Handles) {
+        if self.active.is_some() {
+            return;
+        }
+        let (Some(session), Some(old)) = (self.session.as_ref().map(|s| s.id), self.last_answer) else {
+            return;
+        };
+        if self.history.last().map(|m| m.role) == Some("assistant") {
+            self.history.pop();
+        }
+        self.transcript.remove(old);
+        self.last_answer = None;
+        self.start_turn(h, session, Some(old));
+    }
+
+    /// Periodic work while a turn streams: save a stalled partial answer.
+    pub fn tick(&mut self, h: &Handles) {
+        if let Some(a) = &mut self.active {
+            a.recorder.checkpoint_if_due(&h.writer, Instant::now());
+        }
+    }
+
+    /// Applies an agent event; events of other (cancelled) turns are
+    /// dropped. Returns whether anything visible changed.
+    pub fn on_agent(&mut self, ev: AgentEvent, h: &Handles) -> bool {
+        let current = self.active.as_ref().map(|a| a.turn);
+        match ev {
+            AgentEvent::AnswerDelta { turn, text } if Some(turn) == current => {
+                let Some(a) = self.active.as_mut() else { return false };
+                a.recorder.push(&h.writer, &text);
+                let id = a.recorder.id();
+                if let Some(c) = self.transcript.cell_mut(id) {
+                    c.append(&text);
+                }
+                true
+            }
+            AgentEvent::Thinking { turn, active } if Some(turn) == current => {
+                if let Some(a) = self.active.as_mut() {
+                    a.thinking = active;
+                }
+                true
+            }
+            AgentEvent::TurnDone { turn, outcome } if Some(turn) == current => {
+                let Some(a) = self.active.take() else { return false };
+                let c = &outcome.completion;
+                let usage = Usage {
+                    tokens_in: c.tokens_in,
+                    tokens_out: c.tokens_out,
+                    latency_ms: c.first_token_ms.map(|v| v as i64),
+                };
+                let id = a.recorder.id();
+                let msg = a.recorder.finish(&h.writer, MessageStatus::Complete, usage, vec![]);
+                let mut meta = outcome.model.clone();
+                if outcome.cut_by_length() {
+                    meta.push_str(" · cut off at the token limit");
+                }
+                if let Some(cell) = self.transcript.cell_mut(id) {
+                    cell.set_meta(meta);
+                }
+                if outcome.cut_by_length() {
+                    self.notice(CellKind::Notice, "The answer was cut off: the model reached its token limit.");
+                }
+                self.last_stats = Some(stats_line(&outcome));
+                self.history.push(ChatMessage {
+                    role: "assistant",
+                    content: msg.content,
+                });
+                self.last_answer = Some(id);
+                true
+            }
+            AgentEvent::TurnFailed { turn, error } if Some(turn) == current => {
+                let Some(a) = self.active.take() else { return false };
+                let id = a.recorder.id();
+                let partial = !a.recorder.content().trim().is_empty();
+                a.recorder.finish(&h.writer, MessageStatus::Error, Usage::default(), vec![]);
+                if partial {
+                    if let Some(c) = self.transcript.cell_mut(id) {
+                        c.set_meta(format!("{} · incomplete", self.model));
+                    }
+                } else {
+                    self.transcript.remove(id);
+                }
+                self.notice(CellKind::Error, &error);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// What the status bar says about the current or last answer.
+    pub fn status_note(&self) -> Option<String> {
+        match &self.active {
+            Some(a) if a.thinking => Some("thinking… · Esc stops".into()),
+            Some(a) => Some(format!("answering… {:.0} s · Esc stops", a.started.elapsed().as_secs_f64())),
+            None => self.last_stats.clone(),
+        }
+    }
+}
+
+fn stats_line(o: &crate::agent::TurnOutcome) -> String {
+    let c = &o.completion;
+    let mut parts = Vec::new();
+    if let (Some(i), Some(out)) = (c.tokens_in, c.tokens_out) {
+        parts.push(format!("{i}→{out} tok"));
+    }
+    if let Some(t) = o.tokens_per_sec {
+        parts.push(format!("{t:.0} tok/s"));
+    }
+    if let Some(f) = c.first_token_ms {
+        parts.push(format!("first token {f} ms"));
+    }
+    parts.join(" · ")
+}
