@@ -87,6 +87,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             run_tui(&loaded, &db, log_path.is_none())?;
             ExitCode::SUCCESS
         }
+        Some(Command::Ask {
+            question,
+            no_research: _,
+            session,
+            json,
+        }) => commands::ask::run(
+            &loaded.config,
+            &db,
+            &question,
+            session.as_deref(),
+            json,
+            out,
+        )?,
         Some(Command::Sessions { limit, json }) => {
             commands::history::sessions(&db, limit, json, out)?;
             ExitCode::SUCCESS

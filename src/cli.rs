@@ -57,6 +57,21 @@ impl From<ProviderArg> for ProviderKind {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Ask one question: the answer streams to stdout and is saved
+    Ask {
+        /// The question
+        question: String,
+        /// Plain chat: no sources (the research turn is not built yet, so
+        /// this is currently what every `ask` does)
+        #[arg(long)]
+        no_research: bool,
+        /// Continue this session (id or `latest`) instead of starting one
+        #[arg(long, value_name = "ID")]
+        session: Option<String>,
+        /// Print one JSON object at the end instead of streaming text
+        #[arg(long)]
+        json: bool,
+    },
     /// List sessions, most recently active first
     Sessions {
         /// How many sessions to list

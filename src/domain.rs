@@ -1,7 +1,7 @@
 //! Plain data shared by the store, the agent and the UI.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -15,12 +15,14 @@ pub fn now_ms() -> i64 {
 }
 
 /// Ids are made by the caller, not by SQLite, so the UI knows a row's id the
-/// moment it queues the write, and two processes writing one file never
-/// collide: 41 bits of milliseconds, then 22 bits mixing a per-process random
-/// seed with a counter. They sort by creation time.
+/// moment it queues the write, and two processes writing one file do not
+/// collide: milliseconds in the high bits, then 22 bits that start at a
+/// per-process random point each millisecond. Within a process ids strictly
+/// increase, so messages made in the same millisecond keep their order.
 fn next_raw_id() -> i64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static LAST: AtomicI64 = AtomicI64::new(0);
     static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let seed = *SEED.get_or_init(|| {
         // RandomState is seeded from the OS per process: a cheap random u64.
         use std::hash::{BuildHasher, Hasher};
@@ -29,9 +31,16 @@ fn next_raw_id() -> i64 {
         h.finish()
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let low = (seed.wrapping_add(n.wrapping_mul(0x2545_F491))) & 0x3F_FFFF;
+    // Random start inside the millisecond, leaving room for a burst after it.
+    let low = (seed.wrapping_add(n.wrapping_mul(0x9E37_79B9)) >> 7) & 0x1F_FFFF;
     let ms = (now_ms() as u64) & 0x1FF_FFFF_FFFF;
-    ((ms << 22) | low) as i64
+    let candidate = ((ms << 22) | low) as i64;
+    let prev = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+            Some(candidate.max(last + 1))
+        })
+        .unwrap_or(candidate);
+    candidate.max(prev + 1)
 }
 
 macro_rules! id_type {
@@ -212,9 +221,11 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_increase_with_time() {
-        let mut seen = std::collections::HashSet::new();
+        let mut prev = MessageId::new();
         for _ in 0..10_000 {
-            assert!(seen.insert(MessageId::new()));
+            let next = MessageId::new();
+            assert!(next > prev, "ids must strictly increase within a process");
+            prev = next;
         }
         let a = MessageId::new();
         std::thread::sleep(std::time::Duration::from_millis(2));

@@ -19,7 +19,12 @@ pub struct AnswerRecorder {
 impl AnswerRecorder {
     /// Queues the streaming row. `parent` is the answer this one replaces
     /// (regenerate keeps the old one as a branch).
-    pub fn start(writer: &WriterHandle, session: SessionId, parent: Option<MessageId>, model: &str) -> Self {
+    pub fn start(
+        writer: &WriterHandle,
+        session: SessionId,
+        parent: Option<MessageId>,
+        model: &str,
+    ) -> Self {
         let mut message = Message::new(session, Role::Assistant, "");
         message.status = MessageStatus::Streaming;
         message.parent_id = parent;
@@ -60,7 +65,13 @@ impl AnswerRecorder {
     }
 
     /// Queues the final row and returns it.
-    pub fn finish(mut self, writer: &WriterHandle, status: MessageStatus, usage: Usage, sources: Vec<Source>) -> Message {
+    pub fn finish(
+        mut self,
+        writer: &WriterHandle,
+        status: MessageStatus,
+        usage: Usage,
+        sources: Vec<Source>,
+    ) -> Message {
         self.message.status = status;
         self.message.usage = usage;
         writer.send(StoreCommand::FinishTurn {

@@ -20,7 +20,7 @@ fn needs_work(s: &str) -> bool {
         .any(|c| (c.is_control() && c != '\n') || is_bidi_control(c))
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
     Text,
     /// After ESC.
@@ -39,56 +39,85 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
-    let mut state = State::Text;
-    for c in s.chars() {
-        state = match state {
-            State::Text => match c {
-                '\u{1b}' => State::Esc,
-                '\u{9b}' => State::Csi,
-                '\u{90}' | '\u{9d}' | '\u{98}' | '\u{9e}' | '\u{9f}' => State::Str,
-                '\n' => {
-                    out.push('\n');
-                    State::Text
-                }
-                '\t' => {
-                    out.push_str(TAB);
-                    State::Text
-                }
-                c if c.is_control() || is_bidi_control(c) => State::Text,
-                c => {
-                    out.push(c);
-                    State::Text
-                }
-            },
-            State::Esc => match c {
-                '[' => State::Csi,
-                ']' | 'P' | 'X' | '^' | '_' => State::Str,
-                // Other escapes are two characters (or start a multi-byte
-                // charset select we can afford to drop the next char of).
-                _ => State::Text,
-            },
-            State::Csi => {
-                if ('\u{40}'..='\u{7e}').contains(&c) {
-                    State::Text
-                } else if c == '\u{1b}' {
-                    State::Esc
-                } else {
-                    State::Csi
-                }
-            }
-            State::Str => match c {
-                '\u{7}' | '\u{9c}' => State::Text,
-                '\u{1b}' => State::StrEsc,
-                _ => State::Str,
-            },
-            State::StrEsc => match c {
-                '\\' => State::Text,
-                '\u{1b}' => State::StrEsc,
-                _ => State::Str,
-            },
-        };
-    }
+    Sanitizer::default().push_into(s, &mut out);
     Cow::Owned(out)
+}
+
+/// A sanitizer for text that arrives in pieces (a streamed answer): an
+/// escape sequence split across two pieces is still removed whole.
+#[derive(Debug, Clone, Copy)]
+pub struct Sanitizer {
+    state: State,
+}
+
+impl Default for Sanitizer {
+    fn default() -> Self {
+        Self { state: State::Text }
+    }
+}
+
+impl Sanitizer {
+    pub fn push(&mut self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        self.push_into(s, &mut out);
+        out
+    }
+
+    fn push_into(&mut self, s: &str, out: &mut String) {
+        let mut state = self.state;
+        for c in s.chars() {
+            state = step(state, c, out);
+        }
+        self.state = state;
+    }
+}
+
+fn step(state: State, c: char, out: &mut String) -> State {
+    match state {
+        State::Text => match c {
+            '\u{1b}' => State::Esc,
+            '\u{9b}' => State::Csi,
+            '\u{90}' | '\u{9d}' | '\u{98}' | '\u{9e}' | '\u{9f}' => State::Str,
+            '\n' => {
+                out.push('\n');
+                State::Text
+            }
+            '\t' => {
+                out.push_str(TAB);
+                State::Text
+            }
+            c if c.is_control() || is_bidi_control(c) => State::Text,
+            c => {
+                out.push(c);
+                State::Text
+            }
+        },
+        State::Esc => match c {
+            '[' => State::Csi,
+            ']' | 'P' | 'X' | '^' | '_' => State::Str,
+            // Other escapes are two characters long.
+            _ => State::Text,
+        },
+        State::Csi => {
+            if ('\u{40}'..='\u{7e}').contains(&c) {
+                State::Text
+            } else if c == '\u{1b}' {
+                State::Esc
+            } else {
+                State::Csi
+            }
+        }
+        State::Str => match c {
+            '\u{7}' | '\u{9c}' => State::Text,
+            '\u{1b}' => State::StrEsc,
+            _ => State::Str,
+        },
+        State::StrEsc => match c {
+            '\\' => State::Text,
+            '\u{1b}' => State::StrEsc,
+            _ => State::Str,
+        },
+    }
 }
 
 /// Sanitizes and folds to one line (newlines become spaces): titles, status.
@@ -134,6 +163,19 @@ mod tests {
     fn drops_bidi_overrides_and_expands_tabs() {
         assert_eq!(sanitize("abc\u{202E}fed\u{2066}x"), "abcfedx");
         assert_eq!(sanitize("a\tb"), "a    b");
+    }
+
+    #[test]
+    fn streamed_pieces_are_sanitized_across_boundaries() {
+        let input = "a\x1b]52;c;QUJD\x07b\x1b[31mc";
+        for split in 0..input.len() {
+            if !input.is_char_boundary(split) {
+                continue;
+            }
+            let mut s = Sanitizer::default();
+            let out = s.push(&input[..split]) + &s.push(&input[split..]);
+            assert_eq!(out, "abc", "split at {split}");
+        }
     }
 
     #[test]

@@ -184,11 +184,20 @@ fn sending_a_line_shows_it_and_persists_session_and_message() {
     assert!(h.app.chat.input_is_empty());
     // The question, and the answer cell waiting for the stream.
     assert_eq!(h.app.chat.transcript.len(), 2);
-    assert_eq!(h.app.chat.transcript.cells()[0].text(), "Why is the sky blue?\nRayleigh?");
+    assert_eq!(
+        h.app.chat.transcript.cells()[0].text(),
+        "Why is the sky blue?\nRayleigh?"
+    );
     assert!(h.app.chat.active.is_some());
     let screen = format!("{}", draw(&mut h.app, 80, 12).backend());
-    assert!(screen.contains("Why is the sky blue?") && screen.contains("Rayleigh?"), "{screen}");
-    assert!(screen.contains("answering…") && screen.contains("Esc stops"), "{screen}");
+    assert!(
+        screen.contains("Why is the sky blue?") && screen.contains("Rayleigh?"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("answering…") && screen.contains("Esc stops"),
+        "{screen}"
+    );
 
     // While an answer streams, Enter does not send; Esc stops the answer.
     type_text(&mut h.app, "second");
@@ -205,7 +214,13 @@ fn sending_a_line_shows_it_and_persists_session_and_message() {
     let t = store::queries::transcript(&conn, sessions[0].session.id).unwrap();
     let rows: Vec<(&str, &str, &str)> = t
         .iter()
-        .map(|m| (m.message.role.as_str(), m.message.status.as_str(), m.message.content.as_str()))
+        .map(|m| {
+            (
+                m.message.role.as_str(),
+                m.message.status.as_str(),
+                m.message.content.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,

@@ -36,12 +36,24 @@ pub enum AgentEvent {
     Provider(ProviderProbe),
     Pong(u64),
     /// Answer text (thoughts already removed).
-    AnswerDelta { turn: TurnId, text: String },
+    AnswerDelta {
+        turn: TurnId,
+        text: String,
+    },
     /// The model started or stopped a `<think>` block.
-    Thinking { turn: TurnId, active: bool },
-    TurnDone { turn: TurnId, outcome: TurnOutcome },
+    Thinking {
+        turn: TurnId,
+        active: bool,
+    },
+    TurnDone {
+        turn: TurnId,
+        outcome: TurnOutcome,
+    },
     /// One line for the user, with what to do.
-    TurnFailed { turn: TurnId, error: String },
+    TurnFailed {
+        turn: TurnId,
+        error: String,
+    },
 }
 
 pub struct AgentThread {
@@ -123,7 +135,6 @@ pub fn spawn_agent(config: Config, emit: Emitter<AgentEvent>) -> std::io::Result
             // connections at once.
             rt.shutdown_timeout(std::time::Duration::from_millis(200));
         })?;
-    let _ = tx.send(AgentCommand::Probe);
     Ok(AgentThread {
         tx,
         join: Some(join),
@@ -145,7 +156,8 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
         }
     };
     let mut tasks = tokio::task::JoinSet::new();
-    let mut turns: std::collections::HashMap<TurnId, tokio::task::AbortHandle> = std::collections::HashMap::new();
+    let mut turns: std::collections::HashMap<TurnId, tokio::task::AbortHandle> =
+        std::collections::HashMap::new();
     while let Some(cmd) = rx.recv().await {
         match cmd {
             AgentCommand::Probe => {

@@ -33,7 +33,9 @@ pub fn key_env(cfg: &ProviderConfig) -> &str {
 }
 
 pub fn api_key(cfg: &ProviderConfig) -> Option<String> {
-    std::env::var(key_env(cfg)).ok().filter(|k| !k.trim().is_empty())
+    std::env::var(key_env(cfg))
+        .ok()
+        .filter(|k| !k.trim().is_empty())
 }
 
 fn hint(kind: ProviderKind, base: &str) -> String {

@@ -17,7 +17,9 @@ pub struct ThinkFilter {
 fn partial_tag_len(s: &str, tag: &str) -> usize {
     (1..tag.len())
         .rev()
-        .find(|&n| s.len() >= n && s.is_char_boundary(s.len() - n) && tag.starts_with(&s[s.len() - n..]))
+        .find(|&n| {
+            s.len() >= n && s.is_char_boundary(s.len() - n) && tag.starts_with(&s[s.len() - n..])
+        })
         .unwrap_or(0)
 }
 
@@ -82,7 +84,10 @@ mod tests {
     #[test]
     fn thoughts_are_removed_even_when_tags_are_split() {
         assert_eq!(run(&["<think>hmm</think>Answer"]).0, "Answer");
-        assert_eq!(run(&["<th", "ink>so", "me</th", "ink>An", "swer"]), ("Answer".into(), 4));
+        assert_eq!(
+            run(&["<th", "ink>so", "me</th", "ink>An", "swer"]),
+            ("Answer".into(), 4)
+        );
         assert_eq!(run(&["a < b and <t", "able>"]).0, "a < b and <table>");
         assert_eq!(run(&["x<"]).0, "x<");
         assert_eq!(run(&["<think>never closed"]).0, "");

@@ -39,7 +39,12 @@ impl TurnOutcome {
 pub const SYSTEM_PROMPT: &str = "You are sleuth, a careful research assistant in a terminal. \
 Answer concisely in Markdown. Say so when you are not sure.";
 
-pub async fn run(client: &reqwest::Client, cfg: &ProviderConfig, ask: AskRequest, emit: &Emitter<AgentEvent>) {
+pub async fn run(
+    client: &reqwest::Client,
+    cfg: &ProviderConfig,
+    ask: AskRequest,
+    emit: &Emitter<AgentEvent>,
+) {
     let turn = ask.turn;
     let mut cfg = cfg.clone();
     cfg.model = ask.model.clone();
@@ -55,7 +60,10 @@ pub async fn run(client: &reqwest::Client, cfg: &ProviderConfig, ask: AskRequest
         let answer = filter.push(t);
         if filter.thinking() != thinking {
             thinking = filter.thinking();
-            emit.emit(AgentEvent::Thinking { turn, active: thinking });
+            emit.emit(AgentEvent::Thinking {
+                turn,
+                active: thinking,
+            });
         }
         if !answer.is_empty() {
             emit.emit(AgentEvent::AnswerDelta { turn, text: answer });
@@ -68,7 +76,9 @@ pub async fn run(client: &reqwest::Client, cfg: &ProviderConfig, ask: AskRequest
     }
     match result {
         Ok(completion) => {
-            let gen_ms = completion.total_ms.saturating_sub(completion.first_token_ms.unwrap_or(0));
+            let gen_ms = completion
+                .total_ms
+                .saturating_sub(completion.first_token_ms.unwrap_or(0));
             let tokens_per_sec = completion
                 .tokens_out
                 .filter(|_| gen_ms > 0)

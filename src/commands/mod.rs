@@ -1,6 +1,7 @@
 //! The non-interactive subcommands. Each writes to stdout only what was
 //! asked for; errors return to `main`, which prints one line on stderr.
 
+pub mod ask;
 pub mod debug;
 pub mod doctor;
 pub mod history;

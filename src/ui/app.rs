@@ -6,8 +6,8 @@ use ratatui::Frame;
 
 use super::UiEvent;
 use super::chat::{ChatOutcome, ChatScreen};
-use super::status::StatusState;
 use super::picker::ModelPicker;
+use super::status::StatusState;
 use super::transcript::CellKind;
 use crate::agent::{AgentEvent, AgentHandle};
 use crate::domain::RequestId;
@@ -51,6 +51,7 @@ impl App {
             pending_transcript: None,
             pending_resumable: None,
         };
+        app.handles.agent.send(crate::agent::AgentCommand::Probe);
         let req = app.req();
         app.pending_resumable = Some(req);
         app.handles.reader.request(ReadRequest::SessionsPage {

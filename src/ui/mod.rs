@@ -81,7 +81,9 @@ where
             // OSC 52: the terminal sets its clipboard; works over SSH.
             let seq = osc52(&text);
             let out = terminal.backend_mut();
-            let _ = out.write_all(seq.as_bytes()).and_then(|_| std::io::Write::flush(out));
+            let _ = out
+                .write_all(seq.as_bytes())
+                .and_then(|_| std::io::Write::flush(out));
         }
         if app.animating() && last_tick.elapsed() >= tick {
             app.tick();
@@ -97,5 +99,8 @@ where
 /// The OSC 52 sequence that asks the terminal to copy `text`.
 pub fn osc52(text: &str) -> String {
     use base64::Engine;
-    format!("\x1b]52;c;{}\x07", base64::engine::general_purpose::STANDARD.encode(text))
+    format!(
+        "\x1b]52;c;{}\x07",
+        base64::engine::general_purpose::STANDARD.encode(text)
+    )
 }

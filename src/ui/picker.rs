@@ -39,7 +39,9 @@ impl ModelPicker {
 
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect) {
         let w = area.width.saturating_sub(4).min(60);
-        let h = (self.models.len() as u16 + 2).min(area.height.saturating_sub(2)).max(3);
+        let h = (self.models.len() as u16 + 2)
+            .min(area.height.saturating_sub(2))
+            .max(3);
         let rect = Rect::new(
             area.x + area.width.saturating_sub(w) / 2,
             area.y + area.height.saturating_sub(h) / 2,
@@ -50,9 +52,15 @@ impl ModelPicker {
             return;
         }
         let items: Vec<ListItem> = if self.models.is_empty() {
-            vec![ListItem::new(Line::styled("the provider listed no models", theme::dim()))]
+            vec![ListItem::new(Line::styled(
+                "the provider listed no models",
+                theme::dim(),
+            ))]
         } else {
-            self.models.iter().map(|m| ListItem::new(one_line(m))).collect()
+            self.models
+                .iter()
+                .map(|m| ListItem::new(one_line(m)))
+                .collect()
         };
         let list = List::new(items)
             .block(

@@ -51,7 +51,12 @@ impl StatusState {
     }
 
     pub fn set_model(&mut self, model: &str) {
-        let kind = self.provider_label.split(' ').next().unwrap_or("").to_string();
+        let kind = self
+            .provider_label
+            .split(' ')
+            .next()
+            .unwrap_or("")
+            .to_string();
         self.provider_label = format!("{kind} {model}");
     }
 

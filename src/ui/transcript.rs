@@ -105,7 +105,11 @@ impl Cell {
         let indent = 2usize;
         let body_w = (width as usize).saturating_sub(indent).max(1);
         let text = sanitize(&self.text);
-        let text = if text.is_empty() && self.kind == CellKind::Assistant { "…".into() } else { text };
+        let text = if text.is_empty() && self.kind == CellKind::Assistant {
+            "…".into()
+        } else {
+            text
+        };
         for l in wrap(&text, body_w) {
             lines.push(Line::styled(
                 format!("{}{l}", " ".repeat(indent)),
@@ -196,8 +200,16 @@ impl Transcript {
         if area.width == 0 || area.height == 0 {
             return;
         }
-        let tail_h = self.cells.last_mut().map(|c| c.lines(area.width).len()).unwrap_or(0);
-        if self.scroll_back > 0 && self.last_width == area.width && self.tail.1 == self.cells.len() && tail_h > self.tail.0 {
+        let tail_h = self
+            .cells
+            .last_mut()
+            .map(|c| c.lines(area.width).len())
+            .unwrap_or(0);
+        if self.scroll_back > 0
+            && self.last_width == area.width
+            && self.tail.1 == self.cells.len()
+            && tail_h > self.tail.0
+        {
             self.scroll_back += tail_h - self.tail.0;
         }
         self.tail = (tail_h, self.cells.len());

@@ -228,13 +228,16 @@ pub async fn stream_chat(
             Ok(Ok(c)) => c,
         };
         let Some(bytes) = chunk else {
-            dec.finish(&mut pieces)?;
+            let fed = dec.finish(&mut pieces);
             apply(&mut pieces, &mut done, &mut finished, started, on_text);
+            fed?;
             break;
         };
         got_any = true;
-        dec.feed(&bytes, &mut pieces)?;
+        // Text decoded before a failure in the same chunk still counts.
+        let fed = dec.feed(&bytes, &mut pieces);
         apply(&mut pieces, &mut done, &mut finished, started, on_text);
+        fed?;
         if finished {
             break;
         }

@@ -155,7 +155,11 @@ impl ChatScreen {
         if let Some(a) = &self.active {
             return Some(a.recorder.content().to_string());
         }
-        self.history.iter().rev().find(|m| m.role == "assistant").map(|m| m.content.clone())
+        self.history
+            .iter()
+            .rev()
+            .find(|m| m.role == "assistant")
+            .map(|m| m.content.clone())
     }
 
     /// Sends the input as a user message: creates the session on the first

@@ -24,11 +24,20 @@ pub struct ActiveTurn {
 }
 
 impl ChatScreen {
-    pub(super) fn start_turn(&mut self, h: &Handles, session: SessionId, parent: Option<MessageId>) {
+    pub(super) fn start_turn(
+        &mut self,
+        h: &Handles,
+        session: SessionId,
+        parent: Option<MessageId>,
+    ) {
         self.next_turn += 1;
         let turn = TurnId(self.next_turn);
         let recorder = AnswerRecorder::start(&h.writer, session, parent, &self.model);
-        let mut cell = Cell::new(CellKind::Assistant, "", format!("{} · answering…", self.model));
+        let mut cell = Cell::new(
+            CellKind::Assistant,
+            "",
+            format!("{} · answering…", self.model),
+        );
         cell.id = Some(recorder.id());
         self.transcript.push(cell);
         let start = self.history.len().saturating_sub(CONTEXT_MESSAGES);
@@ -53,7 +62,12 @@ impl ChatScreen {
         };
         h.agent.send(AgentCommand::Cancel(a.turn));
         let id = a.recorder.id();
-        let msg = a.recorder.finish(&h.writer, MessageStatus::Interrupted, Usage::default(), vec![]);
+        let msg = a.recorder.finish(
+            &h.writer,
+            MessageStatus::Interrupted,
+            Usage::default(),
+            vec![],
+        );
         if let Some(c) = self.transcript.cell_mut(id) {
             c.set_meta(format!("{} · interrupted", self.model));
         }
@@ -72,7 +86,8 @@ impl ChatScreen {
         if self.active.is_some() {
             return;
         }
-        let (Some(session), Some(old)) = (self.session.as_ref().map(|s| s.id), self.last_answer) else {
+        let (Some(session), Some(old)) = (self.session.as_ref().map(|s| s.id), self.last_answer)
+        else {
             return;
         };
         if self.history.last().map(|m| m.role) == Some("assistant") {
@@ -96,7 +111,9 @@ impl ChatScreen {
         let current = self.active.as_ref().map(|a| a.turn);
         match ev {
             AgentEvent::AnswerDelta { turn, text } if Some(turn) == current => {
-                let Some(a) = self.active.as_mut() else { return false };
+                let Some(a) = self.active.as_mut() else {
+                    return false;
+                };
                 a.recorder.push(&h.writer, &text);
                 let id = a.recorder.id();
                 if let Some(c) = self.transcript.cell_mut(id) {
@@ -111,7 +128,9 @@ impl ChatScreen {
                 true
             }
             AgentEvent::TurnDone { turn, outcome } if Some(turn) == current => {
-                let Some(a) = self.active.take() else { return false };
+                let Some(a) = self.active.take() else {
+                    return false;
+                };
                 let c = &outcome.completion;
                 let usage = Usage {
                     tokens_in: c.tokens_in,
@@ -119,7 +138,9 @@ impl ChatScreen {
                     latency_ms: c.first_token_ms.map(|v| v as i64),
                 };
                 let id = a.recorder.id();
-                let msg = a.recorder.finish(&h.writer, MessageStatus::Complete, usage, vec![]);
+                let msg = a
+                    .recorder
+                    .finish(&h.writer, MessageStatus::Complete, usage, vec![]);
                 let mut meta = outcome.model.clone();
                 if outcome.cut_by_length() {
                     meta.push_str(" · cut off at the token limit");
@@ -128,7 +149,10 @@ impl ChatScreen {
                     cell.set_meta(meta);
                 }
                 if outcome.cut_by_length() {
-                    self.notice(CellKind::Notice, "The answer was cut off: the model reached its token limit.");
+                    self.notice(
+                        CellKind::Notice,
+                        "The answer was cut off: the model reached its token limit.",
+                    );
                 }
                 self.last_stats = Some(stats_line(&outcome));
                 self.history.push(ChatMessage {
@@ -139,10 +163,13 @@ impl ChatScreen {
                 true
             }
             AgentEvent::TurnFailed { turn, error } if Some(turn) == current => {
-                let Some(a) = self.active.take() else { return false };
+                let Some(a) = self.active.take() else {
+                    return false;
+                };
                 let id = a.recorder.id();
                 let partial = !a.recorder.content().trim().is_empty();
-                a.recorder.finish(&h.writer, MessageStatus::Error, Usage::default(), vec![]);
+                a.recorder
+                    .finish(&h.writer, MessageStatus::Error, Usage::default(), vec![]);
                 if partial {
                     if let Some(c) = self.transcript.cell_mut(id) {
                         c.set_meta(format!("{} · incomplete", self.model));
@@ -161,7 +188,10 @@ impl ChatScreen {
     pub fn status_note(&self) -> Option<String> {
         match &self.active {
             Some(a) if a.thinking => Some("thinking… · Esc stops".into()),
-            Some(a) => Some(format!("answering… {:.0} s · Esc stops", a.started.elapsed().as_secs_f64())),
+            Some(a) => Some(format!(
+                "answering… {:.0} s · Esc stops",
+                a.started.elapsed().as_secs_f64()
+            )),
             None => self.last_stats.clone(),
         }
     }

@@ -45,7 +45,12 @@ impl ChatScreen {
             self.input.set_block(Block::new());
             frame.render_widget(&self.input, input);
         }
-        status.render(&self.session_label(), self.status_note().as_deref(), bar, frame.buffer_mut());
+        status.render(
+            &self.session_label(),
+            self.status_note().as_deref(),
+            bar,
+            frame.buffer_mut(),
+        );
     }
 
     fn render_welcome(&self, frame: &mut Frame<'_>, area: Rect, status: &StatusState) {

@@ -1,0 +1,540 @@
+//! Chat turns against loopback servers that speak each provider's wire
+//! format, replaying ../shared/fixtures byte for byte, with faults injected.
+//! Each test checks what the user sees and what the database holds.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+
+use std::time::Duration;
+
+use common::Sandbox;
+use server::{Chunk, End, Reply, Server, fixture};
+use sleuth::domain::{MessageStatus, Role};
+
+const NDJSON: &str = "application/x-ndjson";
+const SSE: &str = "text/event-stream";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `sleuth ask` against `server` with the given provider kind.
+fn ask(
+    sb: &Sandbox,
+    server: &Server,
+    kind: &str,
+    extra_cfg: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let cfg = sb.path().join("provider.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{}\n[provider]\nkind = \"{kind}\"\nbase_url = \"{}\"\nretry_base_ms = 10\n{extra_cfg}",
+            common::LOOPBACK_CONFIG.replace("[provider]\nbase_url = \"http://127.0.0.1:9\"\n", ""),
+            server.url()
+        ),
+    )
+    .unwrap();
+    let mut cmd = sb.cmd();
+    cmd.arg("--config").arg(&cfg).arg("ask").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).to_string(),
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
+}
+
+/// (role, status, content) of every stored message, oldest first.
+fn stored(sb: &Sandbox) -> Vec<(Role, MessageStatus, String)> {
+    let conn = sleuth::store::open_reader(&sb.db()).unwrap();
+    let s = sleuth::store::queries::resolve_session(&conn, "latest").unwrap();
+    sleuth::store::queries::transcript(&conn, s.id)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.message.role, m.message.status, m.message.content))
+        .collect()
+}
+
+fn answer_of(sb: &Sandbox) -> (MessageStatus, String) {
+    let rows = stored(sb);
+    let (role, status, content) = rows.last().unwrap().clone();
+    assert_eq!(role, Role::Assistant);
+    (status, content)
+}
+
+#[test]
+fn ollama_stream_is_printed_and_saved() {
+    let server = Server::start(vec![Reply::stream(
+        "ollama_chat_stream_recorded.ndjson",
+        NDJSON,
+        37,
+        0,
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(
+        &sb,
+        &server,
+        "ollama",
+        "",
+        &["--no-research", "Tell me a joke"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("Sure, here"), "{}", r.stdout);
+    let (status, content) = answer_of(&sb);
+    assert_eq!(status, MessageStatus::Complete);
+    assert_eq!(content.trim_end(), r.stdout.trim_end());
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        (reqs[0].method.as_str(), reqs[0].path.as_str()),
+        ("POST", "/api/chat")
+    );
+    let body = reqs[0].json();
+    assert_eq!(body["stream"], true);
+    assert_eq!(body["model"], "llama3.2");
+    assert_eq!(
+        body["messages"].as_array().unwrap().last().unwrap()["content"],
+        "Tell me a joke"
+    );
+}
+
+#[test]
+fn llamacpp_openai_stream_with_usage_and_key() {
+    let server = Server::start(vec![Reply::stream("llamacpp_chat_stream.sse", SSE, 61, 0)]);
+    let sb = Sandbox::new();
+    let r = ask(
+        &sb,
+        &server,
+        "openai",
+        "",
+        &["--no-research", "--json", "What is a transformer?"],
+        &[("OPENAI_API_KEY", "sk-test")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        v["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("The transformer architecture")
+    );
+    assert_eq!(v["status"], "complete");
+    assert_eq!(v["finish"], "stop");
+    let req = &server.requests()[0];
+    assert_eq!(req.path, "/v1/chat/completions");
+    assert_eq!(req.header("authorization"), Some("Bearer sk-test"));
+    assert_eq!(req.json()["stream_options"]["include_usage"], true);
+    // The key never reaches the database.
+    let raw = std::fs::read(sb.db()).unwrap();
+    assert!(!raw.windows(7).any(|w| w == b"sk-test"));
+}
+
+#[test]
+fn anthropic_stream_with_headers() {
+    let server = Server::start(vec![Reply::stream(
+        "anthropic_messages_stream.sse",
+        SSE,
+        13,
+        0,
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(
+        &sb,
+        &server,
+        "anthropic",
+        "",
+        &["--no-research", "hi"],
+        &[("ANTHROPIC_API_KEY", "ak-test")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "Hello there!\n");
+    let req = &server.requests()[0];
+    assert_eq!(req.path, "/v1/messages");
+    assert_eq!(req.header("x-api-key"), Some("ak-test"));
+    assert_eq!(req.header("anthropic-version"), Some("2023-06-01"));
+    assert_eq!(
+        answer_of(&sb),
+        (MessageStatus::Complete, "Hello there!".into())
+    );
+}
+
+#[test]
+fn refused_connection_says_what_to_do_and_keeps_the_question() {
+    // Bind then drop: the port is closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Server {
+        addr: format!("127.0.0.1:{port}").parse().unwrap(),
+        requests: Default::default(),
+        client_gone: Default::default(),
+    };
+    let sb = Sandbox::new();
+    let r = ask(
+        &sb,
+        &server,
+        "ollama",
+        "",
+        &["--no-research", "anyone there?"],
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("cannot reach Ollama") && r.stderr.contains("ollama serve"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.trim_end().lines().count(), 1, "{}", r.stderr);
+    let rows = stored(&sb);
+    assert_eq!(
+        rows[0],
+        (Role::User, MessageStatus::Complete, "anyone there?".into())
+    );
+    assert_eq!(rows[1].1, MessageStatus::Error);
+}
+
+#[test]
+fn unauthorized_is_not_retried_and_names_the_key() {
+    let server = Server::start(vec![Reply::new(
+        401,
+        "application/json",
+        fixture("openai_error_401.json"),
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "openai", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("refused the API key") && r.stderr.contains("OPENAI_API_KEY"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn missing_ollama_model_says_pull_it() {
+    let server = Server::start(vec![Reply::new(
+        404,
+        "application/json",
+        fixture("ollama_error.json"),
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "ollama", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("model 'llama3.2' not found — run `ollama pull llama3.2`"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn rate_limit_honours_retry_after_then_succeeds() {
+    let server = Server::start(vec![
+        Reply::new(
+            429,
+            "application/json",
+            fixture("openai_error_429_rate_limit.json"),
+        )
+        .header("Retry-After", "1"),
+        Reply::stream("openai_chat_stream.sse", SSE, 50, 0),
+    ]);
+    let sb = Sandbox::new();
+    let started = std::time::Instant::now();
+    let r = ask(&sb, &server, "openai", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "我是助手。\n");
+    assert_eq!(server.requests().len(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
+}
+
+#[test]
+fn server_error_then_success_is_retried_before_any_output() {
+    let server = Server::start(vec![
+        Reply::new(500, "text/plain", b"boom".to_vec()),
+        Reply::new(503, "text/plain", b"busy".to_vec()),
+        Reply::stream("ollama_chat_stream.ndjson", NDJSON, 9, 0),
+    ]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "ollama", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "The\n");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[test]
+fn persistent_server_errors_give_up_after_the_retries() {
+    let server = Server::start(vec![Reply::new(
+        502,
+        "text/html",
+        b"<html>Bad Gateway</html>".to_vec(),
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "ollama", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("failed (502)") && r.stderr.contains("Bad Gateway"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(server.requests().len(), 3, "1 try + 2 retries");
+}
+
+/// The first `n` bytes of a fixture, then the connection closes.
+fn truncated(name: &str, ct: &str, n: usize) -> Reply {
+    let b = fixture(name);
+    Reply::new(200, ct, b[..n.min(b.len())].to_vec())
+}
+
+#[test]
+fn a_stream_dropped_mid_answer_keeps_the_partial_text() {
+    let full = fixture("llamacpp_chat_stream.sse");
+    let cut = full.len() / 2;
+    let server = Server::start(vec![truncated("llamacpp_chat_stream.sse", SSE, cut)]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "openai", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("dropped mid-answer"), "{}", r.stderr);
+    assert!(r.stdout.starts_with("The transformer"), "{}", r.stdout);
+    let (status, content) = answer_of(&sb);
+    assert_eq!(status, MessageStatus::Error);
+    assert_eq!(content, r.stdout.trim_end());
+    assert_eq!(server.requests().len(), 1, "no retry after output started");
+}
+
+#[test]
+fn a_stall_past_the_idle_timeout_ends_the_turn() {
+    let bytes = fixture("ollama_chat_stream_recorded.ndjson");
+    let first_line = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let server = Server::start(vec![
+        Reply::new(200, NDJSON, bytes[..first_line].to_vec())
+            .then(End::Stall(Duration::from_secs(4))),
+    ]);
+    let sb = Sandbox::new();
+    let r = ask(
+        &sb,
+        &server,
+        "ollama",
+        "idle_timeout_secs = 1\n",
+        &["--no-research", "q"],
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("stopped sending for 1 s"), "{}", r.stderr);
+    assert_eq!(answer_of(&sb), (MessageStatus::Error, "Sure".into()));
+}
+
+#[test]
+fn mid_stream_errors_from_each_provider_are_shown() {
+    let server = Server::start(vec![Reply::stream(
+        "ollama_error_midstream.ndjson",
+        NDJSON,
+        40,
+        0,
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "ollama", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("failed mid-answer: an error was encountered while running the model"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(answer_of(&sb), (MessageStatus::Error, " Yes.Ican".into()));
+
+    let server = Server::start(vec![Reply::stream(
+        "anthropic_messages_stream_error.sse",
+        SSE,
+        40,
+        0,
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(
+        &sb,
+        &server,
+        "anthropic",
+        "",
+        &["--no-research", "q"],
+        &[("ANTHROPIC_API_KEY", "k")],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Overloaded"), "{}", r.stderr);
+}
+
+#[test]
+fn a_malformed_chunk_is_reported() {
+    let server = Server::start(vec![Reply::new(
+        200,
+        SSE,
+        b"data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\ndata: {broken\n\n".to_vec(),
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "openai", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("unreadable reply"), "{}", r.stderr);
+    assert_eq!(answer_of(&sb), (MessageStatus::Error, "ok".into()));
+}
+
+#[test]
+fn escape_sequences_from_the_model_never_reach_stdout() {
+    let evil = "data: {\"choices\":[{\"delta\":{\"content\":\"safe\\u001b]52;c;cHduZWQ=\\u0007 text\\u001b[2J\"}}]}\n\n\
+                data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    let server = Server::start(vec![Reply::new(200, SSE, evil.as_bytes().to_vec())]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "openai", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "safe text\n");
+    // The database keeps what the model said; sanitizing is for display.
+    assert!(answer_of(&sb).1.contains('\u{1b}'));
+}
+
+#[test]
+fn continuing_a_session_sends_its_history() {
+    let server = Server::start(vec![Reply::stream(
+        "ollama_chat_stream.ndjson",
+        NDJSON,
+        500,
+        0,
+    )]);
+    let sb = Sandbox::new();
+    assert_eq!(
+        ask(
+            &sb,
+            &server,
+            "ollama",
+            "",
+            &["--no-research", "first question"],
+            &[]
+        )
+        .code,
+        0
+    );
+    let r = ask(
+        &sb,
+        &server,
+        "ollama",
+        "",
+        &["--no-research", "--session", "latest", "follow-up"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let body = server.requests()[1].json();
+    let contents: Vec<&str> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &contents[contents.len() - 3..],
+        ["first question", "The", "follow-up"]
+    );
+    assert_eq!(stored(&sb).len(), 4);
+}
+
+#[tokio::test]
+async fn a_ten_megabyte_single_chunk_is_handled() {
+    let big = "x".repeat(10 * 1024 * 1024);
+    let body = format!(
+        "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{big}\"}}}}]}}\n\ndata: {{\"choices\":[{{\"delta\":{{}},\"finish_reason\":\"stop\"}}]}}\n\ndata: [DONE]\n\n"
+    );
+    let server = Server::start(vec![Reply::new(200, SSE, body.into_bytes())]);
+    let mut cfg = sleuth::config::Config::default().provider;
+    cfg.kind = sleuth::config::ProviderKind::Openai;
+    cfg.base_url = server.url();
+    let req = sleuth::agent::provider::ChatRequest {
+        model: "m".into(),
+        system: None,
+        messages: vec![],
+    };
+    let mut total = 0usize;
+    let client = reqwest::Client::new();
+    let limits = sleuth::agent::provider::Limits::from_config(&cfg);
+    let done =
+        sleuth::agent::provider::stream_chat(&client, &cfg, &req, &limits, &mut |t: &str| {
+            total += t.len()
+        })
+        .await
+        .unwrap();
+    assert_eq!(total, 10 * 1024 * 1024);
+    assert_eq!(
+        done.finish,
+        Some(sleuth::agent::provider::FinishReason::Stop)
+    );
+}
+
+#[test]
+fn cancel_closes_the_http_stream_at_once() {
+    // A slow stream: one token every 50 ms for ~10 s.
+    let mut body = Vec::new();
+    for i in 0..200 {
+        body.push(Chunk::Bytes(
+            format!("{{\"message\":{{\"content\":\"t{i} \"}},\"done\":false}}\n").into_bytes(),
+        ));
+        body.push(Chunk::Delay(50));
+    }
+    let server = Server::start(vec![Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), NDJSON.into())],
+        body,
+        end: End::Close,
+    }]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut cfg = sleuth::config::Config::default();
+    cfg.provider.base_url = server.url();
+    let agent = sleuth::agent::spawn_agent(cfg, sleuth::emit::Emitter::channel(tx)).unwrap();
+    let turn = sleuth::domain::TurnId(7);
+    agent.handle().send(sleuth::agent::AgentCommand::Ask(
+        sleuth::agent::AskRequest {
+            turn,
+            model: "llama3.2".into(),
+            system: None,
+            messages: vec![],
+        },
+    ));
+    // Wait for the first delta, then cancel.
+    loop {
+        match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+            sleuth::agent::AgentEvent::AnswerDelta { turn: t, .. } if t == turn => break,
+            _ => {}
+        }
+    }
+    agent
+        .handle()
+        .send(sleuth::agent::AgentCommand::Cancel(turn));
+    let gone = common::wait_for(Duration::from_secs(3), || {
+        server
+            .client_gone
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then_some(())
+    });
+    assert!(gone.is_some(), "the server kept streaming after cancel");
+    // No completion is reported for a cancelled turn.
+    while let Ok(ev) = rx.recv_timeout(Duration::from_millis(200)) {
+        assert!(
+            !matches!(
+                ev,
+                sleuth::agent::AgentEvent::TurnDone { .. }
+                    | sleuth::agent::AgentEvent::TurnFailed { .. }
+            ),
+            "{ev:?}"
+        );
+    }
+}
