@@ -207,6 +207,7 @@ fn run_tui(loaded: &Loaded, db: &Path, logging_off: bool) -> anyhow::Result<()> 
         reader: reader.handle(),
         agent: agent.handle(),
     };
+    ui::markdown::preload();
     let mut guard = ui::terminal::TerminalGuard::enter()?;
     let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
     let mut app = ui::app::App::new(status, handles, config.provider.model.clone());

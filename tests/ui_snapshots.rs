@@ -287,3 +287,217 @@ fn scrolling_up_keeps_the_view_while_new_messages_arrive() {
     let bottom = format!("{}", draw(&mut h.app, 40, 12).backend());
     assert!(bottom.contains("a newer message"));
 }
+
+mod turns {
+    use super::*;
+    use sleuth::agent::provider::{Completion, FinishReason};
+    use sleuth::agent::{AgentEvent, TurnOutcome};
+    use sleuth::domain::TurnId;
+
+    const ANSWER: &str = "## Ownership\n\nRust checks **borrows** at compile time:\n\n- one mutable *or*\n- many shared\n\n```rust\nfn main() {\n    let s = String::from(\"hi\");\n}\n```\n";
+
+    fn snapshot(name: &str, app: &mut App, w: u16, h: u16) {
+        let t = draw(app, w, h);
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
+            (r"answering… \d+ s", "answering… N s"),
+        ]}, {
+            insta::assert_snapshot!(name, t.backend());
+        });
+    }
+
+    fn ask(app: &mut App, q: &str) {
+        type_text(app, q);
+        app.handle(key(KeyCode::Enter));
+    }
+
+    fn delta(app: &mut App, text: &str) {
+        app.handle(UiEvent::Agent(AgentEvent::AnswerDelta {
+            turn: TurnId(1),
+            text: text.into(),
+        }));
+    }
+
+    fn done(app: &mut App, finish: FinishReason) {
+        app.handle(UiEvent::Agent(AgentEvent::TurnDone {
+            turn: TurnId(1),
+            outcome: TurnOutcome {
+                completion: Completion {
+                    finish: Some(finish),
+                    tokens_in: Some(26),
+                    tokens_out: Some(282),
+                    first_token_ms: Some(120),
+                    total_ms: 4000,
+                },
+                tokens_per_sec: Some(72.4),
+                model: "llama3.2".into(),
+            },
+        }));
+    }
+
+    #[test]
+    fn streaming_in_progress() {
+        let mut h = harness();
+        ask(&mut h.app, "How does ownership work?");
+        delta(&mut h.app, "## Ownership\n\nRust checks **bor");
+        snapshot("streaming_in_progress", &mut h.app, 60, 14);
+    }
+
+    #[test]
+    fn finished_markdown_answer_with_code() {
+        let mut h = harness();
+        ask(&mut h.app, "How does ownership work?");
+        for piece in ANSWER.split_inclusive(' ') {
+            delta(&mut h.app, piece);
+        }
+        done(&mut h.app, FinishReason::Stop);
+        assert!(h.app.chat.active.is_none());
+        snapshot("finished_markdown_answer", &mut h.app, 60, 22);
+        // The stored answer is the streamed text, complete, with usage.
+        h._writer.handle().flush().unwrap();
+        let conn = store::open_reader(&h.sb.db()).unwrap();
+        let s = store::queries::resolve_session(&conn, "latest").unwrap();
+        let t = store::queries::transcript(&conn, s.id).unwrap();
+        assert_eq!(t[1].message.content, ANSWER);
+        assert_eq!(t[1].message.status.as_str(), "complete");
+        assert_eq!(
+            (t[1].message.usage.tokens_in, t[1].message.usage.tokens_out),
+            (Some(26), Some(282))
+        );
+    }
+
+    #[test]
+    fn interrupted_answer_and_late_tokens_ignored() {
+        let mut h = harness();
+        ask(&mut h.app, "Tell me everything");
+        delta(&mut h.app, "Part one of a long");
+        h.app.handle(key(KeyCode::Esc));
+        // Tokens of the cancelled turn that were already in flight.
+        delta(&mut h.app, " LATE TOKENS");
+        snapshot("interrupted_answer", &mut h.app, 60, 10);
+        h._writer.handle().flush().unwrap();
+        let conn = store::open_reader(&h.sb.db()).unwrap();
+        let s = store::queries::resolve_session(&conn, "latest").unwrap();
+        let t = store::queries::transcript(&conn, s.id).unwrap();
+        assert_eq!(t[1].message.content, "Part one of a long");
+        assert_eq!(t[1].message.status.as_str(), "interrupted");
+    }
+
+    #[test]
+    fn error_cell() {
+        let mut h = harness();
+        ask(&mut h.app, "Anyone?");
+        h.app.handle(UiEvent::Agent(AgentEvent::TurnFailed {
+            turn: TurnId(1),
+            error:
+                "model 'llama3.2' not found — run `ollama pull llama3.2` or pick another with F2"
+                    .into(),
+        }));
+        snapshot("error_cell", &mut h.app, 60, 12);
+    }
+
+    #[test]
+    fn cut_off_answer_says_so() {
+        let mut h = harness();
+        ask(&mut h.app, "Long one");
+        delta(&mut h.app, "It goes on and");
+        done(&mut h.app, FinishReason::Length);
+        let screen = format!("{}", draw(&mut h.app, 90, 14).backend());
+        assert!(screen.contains("cut off at the token limit"), "{screen}");
+        assert!(
+            screen.contains("26→282 tok · 72 tok/s · first token 120 ms"),
+            "{screen}"
+        );
+    }
+
+    #[test]
+    fn model_picker() {
+        let mut h = harness();
+        h.app
+            .handle(UiEvent::Agent(AgentEvent::Provider(ProviderProbe {
+                reachable: true,
+                model_found: Some(true),
+                summary: "ollama at http://127.0.0.1:11434, model llama3.2".into(),
+                models: vec![
+                    "deepseek-r1:latest".into(),
+                    "llama3.2:latest".into(),
+                    "qwen3:8b".into(),
+                ],
+            })));
+        h.app.handle(key(KeyCode::F(2)));
+        snapshot("model_picker", &mut h.app, 60, 12);
+        h.app.handle(key(KeyCode::Down));
+        h.app.handle(key(KeyCode::Enter));
+        assert!(h.app.picker.is_none());
+        assert_eq!(h.app.chat.model, "qwen3:8b");
+        // The next question goes to the picked model.
+        ask(&mut h.app, "hi");
+        h._writer.handle().flush().unwrap();
+        let conn = store::open_reader(&h.sb.db()).unwrap();
+        let s = store::queries::resolve_session(&conn, "latest").unwrap();
+        let t = store::queries::transcript(&conn, s.id).unwrap();
+        assert_eq!(t[1].message.model.as_deref(), Some("qwen3:8b"));
+    }
+
+    #[test]
+    fn regenerate_keeps_the_old_answer_as_a_branch() {
+        let mut h = harness();
+        ask(&mut h.app, "Question");
+        delta(&mut h.app, "first answer");
+        done(&mut h.app, FinishReason::Stop);
+        h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char('g'),
+            KeyModifiers::CONTROL,
+        ))));
+        assert!(h.app.chat.active.is_some());
+        app_delta_turn(&mut h.app, 2, "second answer");
+        h.app.handle(UiEvent::Agent(AgentEvent::TurnDone {
+            turn: TurnId(2),
+            outcome: TurnOutcome::default(),
+        }));
+        h._writer.handle().flush().unwrap();
+        let conn = store::open_reader(&h.sb.db()).unwrap();
+        let s = store::queries::resolve_session(&conn, "latest").unwrap();
+        // The transcript shows the new branch; the old answer is kept.
+        let t = store::queries::transcript(&conn, s.id).unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].message.content, "second answer");
+        let old = t[1]
+            .message
+            .parent_id
+            .expect("regenerated answer has a parent");
+        let kept = store::queries::get_message(&conn, old).unwrap().unwrap();
+        assert_eq!(kept.content, "first answer");
+        // The context now holds the new answer, not the old one.
+        let history: Vec<&str> = h
+            .app
+            .chat
+            .history
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect();
+        assert_eq!(history, ["Question", "second answer"]);
+    }
+
+    fn app_delta_turn(app: &mut App, turn: u64, text: &str) {
+        app.handle(UiEvent::Agent(AgentEvent::AnswerDelta {
+            turn: TurnId(turn),
+            text: text.into(),
+        }));
+    }
+
+    #[test]
+    fn copy_puts_the_last_answer_on_the_clipboard() {
+        let mut h = harness();
+        ask(&mut h.app, "Q");
+        delta(&mut h.app, "copy me");
+        done(&mut h.app, FinishReason::Stop);
+        h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char('y'),
+            KeyModifiers::CONTROL,
+        ))));
+        let text = h.app.take_clipboard().unwrap();
+        assert_eq!(text, "copy me");
+        assert_eq!(sleuth::ui::osc52(&text), "\x1b]52;c;Y29weSBtZQ==\x07");
+    }
+}

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod help;
 pub mod input;
 pub mod keymap;
+pub mod markdown;
 pub mod picker;
 pub mod status;
 pub mod terminal;

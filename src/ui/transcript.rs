@@ -105,16 +105,23 @@ impl Cell {
         let indent = 2usize;
         let body_w = (width as usize).saturating_sub(indent).max(1);
         let text = sanitize(&self.text);
-        let text = if text.is_empty() && self.kind == CellKind::Assistant {
-            "…".into()
+        if self.kind == CellKind::Assistant {
+            let text = if text.trim().is_empty() {
+                "…".into()
+            } else {
+                text
+            };
+            for mut l in super::markdown::render(&text, body_w) {
+                l.spans.insert(0, Span::raw(" ".repeat(indent)));
+                lines.push(l);
+            }
         } else {
-            text
-        };
-        for l in wrap(&text, body_w) {
-            lines.push(Line::styled(
-                format!("{}{l}", " ".repeat(indent)),
-                body_style,
-            ));
+            for l in wrap(&text, body_w) {
+                lines.push(Line::styled(
+                    format!("{}{l}", " ".repeat(indent)),
+                    body_style,
+                ));
+            }
         }
         lines.push(Line::default());
         lines
