@@ -44,12 +44,15 @@ fn code_style() -> Style {
     Style::new().fg(Color::Yellow)
 }
 
+/// Styled text pieces: a prefix or the content of a logical line.
+type Styled = Vec<(String, Style)>;
+
 /// A logical line being built: spans, and the prefix for its first and
 /// continuation rows (list bullets, quote bars, indentation).
 struct Block {
-    spans: Vec<(String, Style)>,
-    first: Vec<(String, Style)>,
-    rest: Vec<(String, Style)>,
+    spans: Styled,
+    first: Styled,
+    rest: Styled,
 }
 
 struct Renderer {
@@ -80,7 +83,7 @@ impl Renderer {
         self.styles.last().copied().unwrap_or_default()
     }
 
-    fn indent(&self) -> (Vec<(String, Style)>, Vec<(String, Style)>) {
+    fn indent(&self) -> (Styled, Styled) {
         let mut first = Vec::new();
         let mut rest = Vec::new();
         for _ in 0..self.quote {
