@@ -2,6 +2,8 @@
 //! quits, and leaves the terminal as it found it.
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -33,8 +35,13 @@ fn size(rows: u16, cols: u16) -> PtySize {
 
 impl Session {
     fn start(sb: &common::Sandbox) -> Self {
+        Self::start_with(sb, &[])
+    }
+
+    fn start_with(sb: &common::Sandbox, args: &[&str]) -> Self {
         let pair = native_pty_system().openpty(size(24, 80)).unwrap();
         let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_sleuth"));
+        cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         for (k, v) in sb.env_pairs() {
             cmd.env(k, v);
@@ -203,4 +210,83 @@ fn resizing_down_to_one_cell_and_back_does_not_crash() {
     s.send(b"\x11"); // Ctrl+Q
     let (ok, raw, alt, t) = s.finish();
     assert_restored(ok, &raw, alt, t);
+}
+
+#[test]
+fn streams_an_answer_cancels_with_esc_and_asks_again() {
+    use server::{Chunk, End, Reply, Server};
+    // A slow answer (a token every 40 ms), then a fast recorded one.
+    let mut slow = Vec::new();
+    for i in 0..150 {
+        slow.push(Chunk::Bytes(
+            format!("{{\"message\":{{\"content\":\"w{i} \"}},\"done\":false}}\n").into_bytes(),
+        ));
+        slow.push(Chunk::Delay(40));
+    }
+    let server = Server::routed(vec![
+        (
+            "/api/tags",
+            vec![Reply::new(
+                200,
+                "application/json",
+                server::fixture("ollama_tags.json"),
+            )],
+        ),
+        (
+            "/api/chat",
+            vec![
+                Reply {
+                    status: 200,
+                    headers: vec![("Content-Type".into(), "application/x-ndjson".into())],
+                    body: slow,
+                    end: End::Close,
+                },
+                Reply::stream(
+                    "ollama_chat_stream_recorded.ndjson",
+                    "application/x-ndjson",
+                    64,
+                    5,
+                ),
+            ],
+        ),
+    ]);
+    let sb = common::Sandbox::new();
+    let url = server.url();
+    let mut s = Session::start_with(&sb, &["--base-url", &url]);
+    s.wait_for_text("● ollama llama3.2");
+    s.send(b"first question\r");
+    s.wait_for_text("w3 ");
+    s.send(b"\x1b");
+    s.wait_for_text("interrupted");
+    let closed = common::wait_for(Duration::from_secs(3), || {
+        server
+            .client_gone
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then_some(())
+    });
+    assert!(closed.is_some(), "the stream was not closed on Esc");
+    s.send(b"second question\r");
+    s.wait_for_text("Sure, here");
+    s.wait_for_text("tok/s");
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+    let conn = sleuth::store::open_reader(&sb.db()).unwrap();
+    let list = sleuth::store::queries::list_sessions(&conn, 0, 5, None).unwrap();
+    let t = sleuth::store::queries::transcript(&conn, list[0].session.id).unwrap();
+    let statuses: Vec<&str> = t.iter().map(|m| m.message.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["complete", "interrupted", "complete", "complete"]
+    );
+    assert!(t[1].message.content.starts_with("w0 w1 w2 w3"));
+    assert!(t[3].message.content.starts_with("Sure, here"));
+    // The second request carried the interrupted answer as context.
+    let chats: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/chat")
+        .collect();
+    let msgs = chats[1].json()["messages"].as_array().unwrap().len();
+    assert_eq!(msgs, 4, "system + question + partial answer + question");
 }

@@ -108,6 +108,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(replies: Vec<Reply>) -> Self {
+        Self::routed(vec![("", replies)])
+    }
+
+    /// Replies chosen by the longest matching path prefix; each route
+    /// plays its replies in order and repeats the last.
+    pub fn routed(routes: Vec<(&str, Vec<Reply>)>) -> Self {
+        let routes: Vec<(String, Vec<Reply>, usize)> = routes
+            .into_iter()
+            .map(|(p, r)| (p.to_string(), r, 0))
+            .collect();
+        let routes = Arc::new(Mutex::new(routes));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -121,10 +132,10 @@ impl Server {
             while Instant::now() < deadline && served < 32 {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let reply = replies[served.min(replies.len() - 1)].clone();
                         served += 1;
-                        let (reqs, gone) = (Arc::clone(&reqs), Arc::clone(&gone));
-                        std::thread::spawn(move || serve(stream, reply, &reqs, &gone));
+                        let (reqs, gone, routes) =
+                            (Arc::clone(&reqs), Arc::clone(&gone), Arc::clone(&routes));
+                        std::thread::spawn(move || serve(stream, &routes, &reqs, &gone));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -193,9 +204,24 @@ fn read_request(s: &mut TcpStream) -> Option<Recorded> {
     })
 }
 
-fn serve(mut s: TcpStream, reply: Reply, reqs: &Mutex<Vec<Recorded>>, gone: &AtomicBool) {
+type Routes = Mutex<Vec<(String, Vec<Reply>, usize)>>;
+
+fn serve(mut s: TcpStream, routes: &Routes, reqs: &Mutex<Vec<Recorded>>, gone: &AtomicBool) {
     let Some(req) = read_request(&mut s) else {
         return;
+    };
+    let reply = {
+        let mut routes = routes.lock().unwrap();
+        let Some(route) = routes
+            .iter_mut()
+            .filter(|(p, _, _)| req.path.starts_with(p.as_str()))
+            .max_by_key(|(p, _, _)| p.len())
+        else {
+            return;
+        };
+        let r = route.1[route.2.min(route.1.len() - 1)].clone();
+        route.2 += 1;
+        r
     };
     reqs.lock().unwrap().push(req);
     let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", reply.status);
