@@ -2,6 +2,8 @@
 //! next scripted reply (the last one repeats), written chunk by chunk with
 //! optional delays, stalls or an early close. Requests are recorded.
 
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
