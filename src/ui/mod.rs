@@ -55,12 +55,10 @@ where
     let mut last_draw = Instant::now();
     let mut last_tick = Instant::now();
     let mut dirty = false;
+    // Input is drawn at once; everything else (stream deltas, ticks) is
+    // paced to one frame per FRAME, so a fast stream cannot delay typing.
+    let mut urgent = false;
     loop {
-        if dirty && last_draw.elapsed() >= FRAME {
-            terminal.draw(|f| app.draw(f))?;
-            last_draw = Instant::now();
-            dirty = false;
-        }
         let timeout = match (dirty, app.animating()) {
             (true, _) => Some(FRAME.saturating_sub(last_draw.elapsed())),
             (false, true) => Some(tick.saturating_sub(last_tick.elapsed())),
@@ -70,13 +68,19 @@ where
             Some(t) => inbox.recv_timeout(t),
             None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
+        let mut handle = |ev: UiEvent, dirty: &mut bool, urgent: &mut bool| {
+            let input = matches!(ev, UiEvent::Input(_));
+            let changed = app.handle(ev);
+            *dirty |= changed;
+            *urgent |= changed && input;
+        };
         match first {
-            Ok(ev) => dirty |= app.handle(ev),
+            Ok(ev) => handle(ev, &mut dirty, &mut urgent),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
         while let Ok(ev) = inbox.try_recv() {
-            dirty |= app.handle(ev);
+            handle(ev, &mut dirty, &mut urgent);
         }
         if let Some(text) = app.take_clipboard() {
             // OSC 52: the terminal sets its clipboard; works over SSH.
@@ -93,6 +97,12 @@ where
         }
         if app.should_quit() {
             return Ok(());
+        }
+        if dirty && (urgent || last_draw.elapsed() >= FRAME) {
+            terminal.draw(|f| app.draw(f))?;
+            last_draw = Instant::now();
+            dirty = false;
+            urgent = false;
         }
     }
 }

@@ -116,6 +116,11 @@ impl Server {
     /// Replies chosen by the longest matching path prefix; each route
     /// plays its replies in order and repeats the last.
     pub fn routed(routes: Vec<(&str, Vec<Reply>)>) -> Self {
+        Self::bounded(routes, 32)
+    }
+
+    /// Like [`Server::routed`], serving at most `max` connections.
+    pub fn bounded(routes: Vec<(&str, Vec<Reply>)>, max: usize) -> Self {
         let routes: Vec<(String, Vec<Reply>, usize)> = routes
             .into_iter()
             .map(|(p, r)| (p.to_string(), r, 0))
@@ -128,10 +133,10 @@ impl Server {
         let client_gone = Arc::new(AtomicBool::new(false));
         let (reqs, gone) = (Arc::clone(&requests), Arc::clone(&client_gone));
         std::thread::spawn(move || {
-            // Bounded: stops accepting after 30 s or 32 connections.
-            let deadline = Instant::now() + Duration::from_secs(30);
+            // Bounded: stops accepting after 60 s or `max` connections.
+            let deadline = Instant::now() + Duration::from_secs(60);
             let mut served = 0usize;
-            while Instant::now() < deadline && served < 32 {
+            while Instant::now() < deadline && served < max {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         served += 1;
@@ -139,7 +144,7 @@ impl Server {
                             (Arc::clone(&reqs), Arc::clone(&gone), Arc::clone(&routes));
                         std::thread::spawn(move || serve(stream, &routes, &reqs, &gone));
                     }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
                 }
             }
         });
