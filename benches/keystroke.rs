@@ -158,7 +158,7 @@ fn main() {
         let start = Instant::now();
         let mut n = 0usize;
         while start.elapsed() < run_for - Duration::from_millis(400) {
-            let (code, shows) = if n % 2 == 0 {
+            let (code, shows) = if n.is_multiple_of(2) {
                 (KeyCode::Char('§'), true)
             } else {
                 (KeyCode::Backspace, false)
