@@ -538,3 +538,97 @@ fn cancel_closes_the_http_stream_at_once() {
         );
     }
 }
+
+mod embeddings {
+    use super::*;
+    use sleuth::agent::provider::embed::embed;
+    use sleuth::config::{Config, ProviderKind};
+
+    async fn run(
+        kind: ProviderKind,
+        reply: Reply,
+        n: usize,
+    ) -> (
+        Result<Option<Vec<Vec<f32>>>, sleuth::agent::provider::ProviderError>,
+        Vec<server::Recorded>,
+    ) {
+        let server = Server::start(vec![reply]);
+        let mut cfg = Config::default().provider;
+        cfg.kind = kind;
+        cfg.base_url = server.url();
+        let texts: Vec<String> = (0..n).map(|i| format!("passage {i}")).collect();
+        let r = embed(
+            &reqwest::Client::new(),
+            &cfg,
+            "all-minilm",
+            &texts,
+            Duration::from_secs(5),
+        )
+        .await;
+        (r, server.requests())
+    }
+
+    #[tokio::test]
+    async fn ollama_embed_fixture() {
+        let (r, reqs) = run(
+            ProviderKind::Ollama,
+            Reply::new(200, "application/json", fixture("ollama_embed.json")),
+            1,
+        )
+        .await;
+        let v = r.unwrap().unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].len(), 10);
+        assert!((v[0][0] - 0.010071029).abs() < 1e-6);
+        assert_eq!(reqs[0].path, "/api/embed");
+        assert_eq!(reqs[0].json()["input"][0], "passage 0");
+    }
+
+    #[tokio::test]
+    async fn openai_embeddings_fixture() {
+        let (r, reqs) = run(
+            ProviderKind::Openai,
+            Reply::new(200, "application/json", fixture("openai_embeddings.json")),
+            1,
+        )
+        .await;
+        assert_eq!(r.unwrap().unwrap()[0].len(), 5);
+        assert_eq!(reqs[0].path, "/v1/embeddings");
+    }
+
+    #[tokio::test]
+    async fn llamacpp_without_embeddings_means_none() {
+        let reply = Reply::new(
+            501,
+            "application/json",
+            fixture("llamacpp_embeddings_unsupported_501.json"),
+        );
+        let (r, _) = run(ProviderKind::Openai, reply, 2).await;
+        assert_eq!(r.unwrap(), None);
+        let (r, reqs) = run(
+            ProviderKind::Anthropic,
+            Reply::new(500, "text/plain", vec![]),
+            2,
+        )
+        .await;
+        assert_eq!(r.unwrap(), None);
+        assert!(
+            reqs.is_empty(),
+            "Anthropic has no embeddings endpoint to call"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_count_mismatch_is_malformed() {
+        let (r, _) = run(
+            ProviderKind::Ollama,
+            Reply::new(200, "application/json", fixture("ollama_embed.json")),
+            3,
+        )
+        .await;
+        assert!(matches!(
+            r,
+            Err(sleuth::agent::provider::ProviderError::Malformed(_))
+        ));
+    }
+}

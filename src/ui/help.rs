@@ -29,6 +29,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect) {
     let mut lines = Vec::new();
     section("Anywhere", GLOBAL, &mut lines, key_w);
     section("Chat", CHAT, &mut lines, key_w);
+    lines.pop();
     let w = area.width.saturating_sub(4).min(96);
     let h = (lines.len() as u16 + 2).min(area.height);
     let rect = Rect::new(

@@ -12,8 +12,8 @@ pub const GLOBAL: &[Binding] = &[
         action: "quit",
     },
     Binding {
-        keys: "? or F1",
-        action: "toggle this help (? when the input is empty)",
+        keys: "?, F1",
+        action: "this help (? on an empty input)",
     },
     Binding {
         keys: "Esc",
@@ -27,27 +27,47 @@ pub const CHAT: &[Binding] = &[
         action: "send the question",
     },
     Binding {
-        keys: "Alt+Enter, Shift+Enter, Ctrl+J",
-        action: "insert a newline",
+        keys: "Alt/Shift+Enter, Ctrl+J",
+        action: "newline in the input",
+    },
+    Binding {
+        keys: "Esc",
+        action: "stop the answer (kept as interrupted)",
+    },
+    Binding {
+        keys: "Ctrl+G",
+        action: "regenerate the last answer",
+    },
+    Binding {
+        keys: "Ctrl+Y",
+        action: "copy the last answer (OSC 52)",
+    },
+    Binding {
+        keys: "F2",
+        action: "pick the model",
     },
     Binding {
         keys: "Ctrl+N",
-        action: "start a new session",
+        action: "new session",
     },
     Binding {
-        keys: "PgUp / PgDn",
-        action: "scroll the transcript a page",
+        keys: "Ctrl+R",
+        action: "resume the last session",
     },
     Binding {
-        keys: "Ctrl+Home / Ctrl+End",
-        action: "jump to the top / back to the latest",
+        keys: "PgUp/PgDn, wheel",
+        action: "scroll the transcript",
+    },
+    Binding {
+        keys: "Home/End",
+        action: "top / latest (Ctrl+ while typing)",
     },
     Binding {
         keys: "Ctrl+U",
         action: "clear the input",
     },
     Binding {
-        keys: "←→↑↓, Home, End, Ctrl+W, Ctrl+Z…",
-        action: "edit the input (readline-style keys)",
+        keys: "Ctrl+W, Ctrl+Z, arrows",
+        action: "readline-style editing",
     },
 ];

@@ -6,6 +6,7 @@
 //! decoder, which turns bytes into [`Piece`]s.
 
 pub mod anthropic;
+pub mod embed;
 pub mod error;
 pub mod ollama;
 pub mod openai;

@@ -127,8 +127,8 @@ impl ChatScreen {
             KeyCode::Char('u') if ctrl => self.input = new_input(),
             KeyCode::PageUp => self.transcript.scroll_up(10),
             KeyCode::PageDown => self.transcript.scroll_down(10),
-            KeyCode::Home if ctrl => self.transcript.scroll_to_top(),
-            KeyCode::End if ctrl => self.transcript.scroll_to_bottom(),
+            KeyCode::Home if ctrl || self.input_is_empty() => self.transcript.scroll_to_top(),
+            KeyCode::End if ctrl || self.input_is_empty() => self.transcript.scroll_to_bottom(),
             _ => {
                 let changed = self.input.input(key);
                 // Cursor moves also redraw; only truly inert keys are ignored.
