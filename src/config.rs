@@ -43,6 +43,8 @@ pub struct ProviderConfig {
     pub connect_timeout_secs: u64,
     pub first_byte_timeout_secs: u64,
     pub idle_timeout_secs: u64,
+    /// Model for ranking embeddings; empty = rank with BM25.
+    pub embed_model: String,
     /// Extra tries for connect errors, 408/409/429 and 5xx, before any output.
     pub retries: usize,
     /// First retry delay; doubles (with jitter) up to 8 s. Retry-After wins.

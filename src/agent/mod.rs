@@ -3,6 +3,7 @@
 
 pub mod probe;
 pub mod provider;
+pub mod research;
 pub mod sse;
 pub mod think;
 pub mod turn;
@@ -24,8 +25,10 @@ pub enum AgentCommand {
     Probe,
     /// Liveness check; answered with `Pong` carrying the same number.
     Ping(u64),
-    /// Answer a question; events carry the request's turn id.
+    /// Answer a question from the model alone; events carry the turn id.
     Ask(AskRequest),
+    /// A research turn: keywords, sources, ranking, a cited answer.
+    Research(research::pipeline::ResearchAsk),
     /// Stop a turn now: its HTTP stream is dropped.
     Cancel(TurnId),
     Shutdown,
@@ -39,6 +42,16 @@ pub enum AgentEvent {
     AnswerDelta {
         turn: TurnId,
         text: String,
+    },
+    /// Research: the search queries (from the model, or the heuristic).
+    Keywords { turn: TurnId, queries: Vec<String>, from_model: bool },
+    SourceStarted { turn: TurnId, source: research::SourceKind },
+    SourceDone { turn: TurnId, status: research::SourceStatus },
+    /// Research: the cited sources ([n] = ordinal) and the analysis.
+    Ranked {
+        turn: TurnId,
+        sources: Vec<crate::domain::Source>,
+        analysis: research::pipeline::Analysis,
     },
     /// The model started or stopped a `<think>` block.
     Thinking {
@@ -113,6 +126,15 @@ pub fn trusted_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
+fn research_clients(cfg: &Config) -> reqwest::Result<research::pipeline::Clients> {
+    let t = std::time::Duration::from_secs(cfg.research.timeout_secs.max(1));
+    Ok(research::pipeline::Clients {
+        provider: trusted_client(cfg)?,
+        sources: research::fetch::source_client(t)?,
+        web: research::fetch::guarded_client(cfg.research.allow_hosts.clone(), t)?,
+    })
+}
+
 pub fn spawn_agent(config: Config, emit: Emitter<AgentEvent>) -> std::io::Result<AgentThread> {
     let (tx, rx) = unbounded_channel();
     let join = std::thread::Builder::new()
@@ -142,6 +164,14 @@ pub fn spawn_agent(config: Config, emit: Emitter<AgentEvent>) -> std::io::Result
 }
 
 async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emitter<AgentEvent>) {
+    let clients = match research_clients(&config) {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build HTTP clients");
+            return;
+        }
+    };
+    let config = std::sync::Arc::new(config);
     let client = match trusted_client(&config) {
         Ok(c) => c,
         Err(e) => {
@@ -172,6 +202,12 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
                 let turn = ask.turn;
                 let (client, cfg, emit) = (client.clone(), config.provider.clone(), emit.clone());
                 let handle = tasks.spawn(async move { turn::run(&client, &cfg, ask, &emit).await });
+                turns.insert(turn, handle);
+            }
+            AgentCommand::Research(ask) => {
+                let turn = ask.turn;
+                let (cfg, clients, emit) = (std::sync::Arc::clone(&config), std::sync::Arc::clone(&clients), emit.clone());
+                let handle = tasks.spawn(async move { research::pipeline::run(&cfg, &clients, ask, &emit).await });
                 turns.insert(turn, handle);
             }
             AgentCommand::Cancel(turn) => {

@@ -1,15 +1,15 @@
 //! One chat turn on the agent runtime: stream the answer, filter thoughts,
-//! report deltas and the outcome.
-
-use std::time::Duration;
+//! report deltas and the outcome. The research turn streams its answer
+//! through [`stream_answer`] too.
 
 use serde::Serialize;
 
 use super::AgentEvent;
-use super::provider::{self, ChatMessage, ChatRequest, Completion, FinishReason, Limits};
+use super::provider::{self, ChatMessage, ChatRequest, Completion, FinishReason, Limits, ProviderError};
+use super::research::SourceStatus;
 use super::think::ThinkFilter;
 use crate::config::ProviderConfig;
-use crate::domain::TurnId;
+use crate::domain::{Source, TurnId};
 use crate::emit::Emitter;
 
 #[derive(Debug, Clone)]
@@ -22,12 +22,28 @@ pub struct AskRequest {
     pub messages: Vec<ChatMessage>,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerKind {
+    #[default]
+    Generated,
+    /// No model answered: the best passages, with citations.
+    Extractive,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TurnOutcome {
     pub completion: Completion,
     /// Output tokens per second of generation, when the provider said.
     pub tokens_per_sec: Option<f64>,
     pub model: String,
+    pub answer_kind: AnswerKind,
+    /// Research turns: the queries used, the cited sources, each source's outcome.
+    pub keywords: Vec<String>,
+    pub sources: Vec<Source>,
+    pub source_status: Vec<SourceStatus>,
+    /// Something the user should know (why the answer is extractive).
+    pub notice: Option<String>,
 }
 
 impl TurnOutcome {
@@ -39,12 +55,45 @@ impl TurnOutcome {
 pub const SYSTEM_PROMPT: &str = "You are sleuth, a careful research assistant in a terminal. \
 Answer concisely in Markdown. Say so when you are not sure.";
 
-pub async fn run(
+pub fn tokens_per_sec(c: &Completion) -> Option<f64> {
+    let gen_ms = c.total_ms.saturating_sub(c.first_token_ms.unwrap_or(0));
+    c.tokens_out.filter(|_| gen_ms > 0).map(|n| n as f64 * 1000.0 / gen_ms as f64)
+}
+
+/// Streams an answer as `AnswerDelta`s (thoughts removed). `wrote` tells
+/// whether any answer text went out, so a caller knows if it may fall back.
+pub async fn stream_answer(
     client: &reqwest::Client,
     cfg: &ProviderConfig,
-    ask: AskRequest,
+    req: &ChatRequest,
+    turn: TurnId,
     emit: &Emitter<AgentEvent>,
-) {
+    wrote: &mut bool,
+) -> Result<Completion, ProviderError> {
+    let limits = Limits::from_config(cfg);
+    let mut filter = ThinkFilter::default();
+    let mut thinking = false;
+    let mut on_text = |t: &str| {
+        let answer = filter.push(t);
+        if filter.thinking() != thinking {
+            thinking = filter.thinking();
+            emit.emit(AgentEvent::Thinking { turn, active: thinking });
+        }
+        if !answer.is_empty() {
+            *wrote = true;
+            emit.emit(AgentEvent::AnswerDelta { turn, text: answer });
+        }
+    };
+    let result = provider::stream_chat(client, cfg, req, &limits, &mut on_text).await;
+    let tail = filter.finish();
+    if !tail.is_empty() {
+        *wrote = true;
+        emit.emit(AgentEvent::AnswerDelta { turn, text: tail });
+    }
+    result
+}
+
+pub async fn run(client: &reqwest::Client, cfg: &ProviderConfig, ask: AskRequest, emit: &Emitter<AgentEvent>) {
     let turn = ask.turn;
     let mut cfg = cfg.clone();
     cfg.model = ask.model.clone();
@@ -53,42 +102,17 @@ pub async fn run(
         system: ask.system.clone(),
         messages: ask.messages,
     };
-    let limits = Limits::from_config(&cfg);
-    let mut filter = ThinkFilter::default();
-    let mut thinking = false;
-    let mut on_text = |t: &str| {
-        let answer = filter.push(t);
-        if filter.thinking() != thinking {
-            thinking = filter.thinking();
-            emit.emit(AgentEvent::Thinking {
-                turn,
-                active: thinking,
-            });
-        }
-        if !answer.is_empty() {
-            emit.emit(AgentEvent::AnswerDelta { turn, text: answer });
-        }
-    };
-    let result = provider::stream_chat(client, &cfg, &req, &limits, &mut on_text).await;
-    let tail = filter.finish();
-    if !tail.is_empty() {
-        emit.emit(AgentEvent::AnswerDelta { turn, text: tail });
-    }
-    match result {
+    let mut wrote = false;
+    match stream_answer(client, &cfg, &req, turn, emit, &mut wrote).await {
         Ok(completion) => {
-            let gen_ms = completion
-                .total_ms
-                .saturating_sub(completion.first_token_ms.unwrap_or(0));
-            let tokens_per_sec = completion
-                .tokens_out
-                .filter(|_| gen_ms > 0)
-                .map(|n| n as f64 / Duration::from_millis(gen_ms).as_secs_f64());
+            let tokens_per_sec = tokens_per_sec(&completion);
             emit.emit(AgentEvent::TurnDone {
                 turn,
                 outcome: TurnOutcome {
                     completion,
                     tokens_per_sec,
                     model: ask.model,
+                    ..Default::default()
                 },
             });
         }

@@ -1,0 +1,119 @@
+//! The answer from numbered sources: the synthesis prompt, the extractive
+//! answer used without a model, and citation parsing.
+
+use crate::domain::Source;
+
+pub const SYSTEM: &str = "You are sleuth, a careful research assistant in a terminal. Answer the \
+question from the numbered sources below and the conversation. Cite every claim that comes from a \
+source with its number in square brackets, like [1] or [2][3]. Only cite numbers that exist. If the \
+sources do not answer the question, say so plainly. Answer concisely in Markdown.";
+
+/// The user message carrying the sources and the question.
+pub fn prompt(question: &str, sources: &[Source]) -> String {
+    let mut s = String::from("Sources:\n\n");
+    if sources.is_empty() {
+        s.push_str("(no sources could be fetched)\n\n");
+    }
+    for src in sources {
+        s.push_str(&format!("[{}] {}", src.ordinal, src.title));
+        if let Some(u) = &src.url {
+            s.push_str(&format!(" ({u})"));
+        }
+        s.push('\n');
+        s.push_str(&src.excerpt);
+        s.push_str("\n\n");
+    }
+    s.push_str("Question: ");
+    s.push_str(question);
+    s
+}
+
+/// The answer without a model: the best passages, each with its citation.
+pub fn extractive(sources: &[Source], why: &str) -> String {
+    let mut s = format!("*No model answered ({why}), so these are the most relevant passages found.*\n\n");
+    if sources.is_empty() {
+        s.push_str("No source returned anything for this question.\n");
+        return s;
+    }
+    for src in sources {
+        let excerpt = shorten(&src.excerpt, 600);
+        s.push_str(&format!("- **{}**: {} [{}]\n", src.title, excerpt, src.ordinal));
+    }
+    s
+}
+
+/// Cuts text to about `max` bytes at a sentence or word end.
+pub fn shorten(text: &str, max: usize) -> String {
+    let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.len() <= max {
+        return t;
+    }
+    let mut cut = max;
+    while !t.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let head = &t[..cut];
+    let end = head.rfind(". ").map(|i| i + 1).or_else(|| head.rfind(' ')).unwrap_or(cut);
+    format!("{}…", &t[..end])
+}
+
+/// Every citation number in `text`, in order of appearance: `[1]`, `[2][3]`
+/// and `[1, 2]` forms.
+pub fn citations(text: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'['
+            && let Some(len) = text[i + 1..].find(']')
+        {
+            let inner = &text[i + 1..i + 1 + len];
+            let nums: Option<Vec<i64>> = inner.split(',').map(|p| p.trim().parse::<i64>().ok()).collect();
+            if let Some(nums) = nums.filter(|n| !n.is_empty() && inner.len() <= 16) {
+                out.extend(nums);
+                i += len + 2;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(n: i64) -> Source {
+        Source {
+            ordinal: n,
+            kind: "wikipedia".into(),
+            title: format!("T{n}"),
+            url: Some(format!("https://e.org/{n}")),
+            excerpt: "Some excerpt. More text here.".into(),
+            relevance: Some(1.0),
+            fetched_at: 0,
+        }
+    }
+
+    #[test]
+    fn parses_citation_forms() {
+        assert_eq!(citations("A [1] and [2][3], also [4, 5]. Not [x] or [] or [1a]."), vec![1, 2, 3, 4, 5]);
+        assert_eq!(citations("array[0] is [9]"), vec![0, 9]);
+    }
+
+    #[test]
+    fn prompt_and_extractive_number_the_sources() {
+        let p = prompt("why?", &[src(1), src(2)]);
+        assert!(p.contains("[1] T1 (https://e.org/1)") && p.contains("[2] T2") && p.ends_with("Question: why?"));
+        let e = extractive(&[src(1), src(2)], "no model");
+        assert_eq!(citations(&e), vec![1, 2]);
+        assert!(extractive(&[], "x").contains("No source returned anything"));
+    }
+
+    #[test]
+    fn shorten_ends_cleanly() {
+        assert_eq!(shorten("One. Two three four.", 9), "One.…");
+        assert_eq!(shorten("short", 10), "short");
+    }
+}

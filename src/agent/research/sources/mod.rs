@@ -1,0 +1,110 @@
+//! One module per source. Each turns queries into passages, reports a
+//! short error in words on failure, and never panics on odd input.
+
+pub mod arxiv;
+pub mod hackernews;
+pub mod searxng;
+pub mod web;
+pub mod wikipedia;
+
+use std::time::Duration;
+
+/// Everything a source needs for one turn.
+#[derive(Clone)]
+pub struct Ctx {
+    pub client: reqwest::Client,
+    pub base_url: String,
+    pub cap: usize,
+    pub timeout: Duration,
+}
+
+/// API replies larger than this are refused (they are small JSON or XML).
+pub const MAX_API_BODY: usize = 4 * 1024 * 1024;
+
+/// GETs a configured API URL and returns its body, with errors in words.
+pub async fn get_api(ctx: &Ctx, url: reqwest::Url) -> Result<Vec<u8>, String> {
+    let resp = ctx.client.get(url).send().await.map_err(|e| super::fetch::short_error(&e))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {}", status.as_u16()));
+    }
+    let (body, cut) = super::fetch::read_capped(resp, MAX_API_BODY).await?;
+    if cut {
+        return Err("reply too large".into());
+    }
+    Ok(body)
+}
+
+pub fn parse_url(base: &str, path: &str) -> Result<reqwest::Url, String> {
+    let base = base.trim_end_matches('/');
+    reqwest::Url::parse(&format!("{base}{path}")).map_err(|e| format!("bad base_url {base}: {e}"))
+}
+
+/// Removes HTML tags and decodes the common entities (search snippets).
+pub fn strip_tags(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    decode_entities(&out)
+}
+
+pub fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#x2F;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+/// Interleaves per-query results (first of each, then second…), dropping
+/// duplicates by key, up to `cap`.
+pub fn interleave<T, K: PartialEq>(lists: Vec<Vec<T>>, cap: usize, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut iters: Vec<_> = lists.into_iter().map(|l| l.into_iter()).collect();
+    let mut out: Vec<T> = Vec::new();
+    loop {
+        let mut any = false;
+        for it in iters.iter_mut() {
+            if let Some(x) = it.next() {
+                any = true;
+                if out.len() < cap && !out.iter().any(|o| key(o) == key(&x)) {
+                    out.push(x);
+                }
+            }
+        }
+        if !any || out.len() >= cap {
+            return out;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_tags_and_entities() {
+        assert_eq!(
+            strip_tags("<span class=\"searchmatch\">Sachin</span> &amp; co &quot;x&quot;"),
+            "Sachin & co \"x\""
+        );
+    }
+
+    #[test]
+    fn interleaves_without_duplicates() {
+        let v = interleave(vec![vec![1, 2, 3], vec![2, 4], vec![5]], 4, |x| *x);
+        assert_eq!(v, vec![1, 2, 5, 4]);
+    }
+}
