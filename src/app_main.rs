@@ -89,7 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Ask {
             question,
-            no_research: _,
+            no_research,
             session,
             json,
         }) => commands::ask::run(
@@ -97,6 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &db,
             &question,
             session.as_deref(),
+            !no_research,
             json,
             out,
         )?,

@@ -61,8 +61,7 @@ pub enum Command {
     Ask {
         /// The question
         question: String,
-        /// Plain chat: no sources (the research turn is not built yet, so
-        /// this is currently what every `ask` does)
+        /// Plain chat: answer from the model alone, no sources
         #[arg(long)]
         no_research: bool,
         /// Continue this session (id or `latest`) instead of starting one

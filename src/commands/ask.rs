@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::agent::provider::ChatMessage;
 use crate::agent::turn::SYSTEM_PROMPT;
+use crate::agent::research::pipeline::ResearchAsk;
 use crate::agent::{self, AgentCommand, AgentEvent, AskRequest};
 use crate::config::Config;
 use crate::domain::{Message, MessageStatus, Role, Session, SessionId, TurnId, Usage, now_ms};
@@ -30,6 +31,7 @@ pub fn run(
     db: &Path,
     question: &str,
     session: Option<&str>,
+    research: bool,
     json_out: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
@@ -84,23 +86,33 @@ pub fn run(
         Role::User,
         question,
     )));
-    history.push(ChatMessage {
-        role: "user",
-        content: question.to_string(),
-    });
-
     let (tx, rx) = mpsc::channel();
     let agent = agent::spawn_agent(config.clone(), Emitter::channel(tx))
         .context("cannot start the agent")?;
     let model = config.provider.model.clone();
     let turn = TurnId(1);
-    let start = history.len().saturating_sub(CONTEXT_MESSAGES);
-    agent.handle().send(AgentCommand::Ask(AskRequest {
-        turn,
-        model: model.clone(),
-        system: Some(SYSTEM_PROMPT.into()),
-        messages: history[start..].to_vec(),
-    }));
+    if research {
+        let start = history.len().saturating_sub(CONTEXT_MESSAGES);
+        agent.handle().send(AgentCommand::Research(ResearchAsk {
+            turn,
+            model: model.clone(),
+            question: question.to_string(),
+            history: history[start..].to_vec(),
+            only: None,
+        }));
+    } else {
+        history.push(ChatMessage {
+            role: "user",
+            content: question.to_string(),
+        });
+        let start = history.len().saturating_sub(CONTEXT_MESSAGES);
+        agent.handle().send(AgentCommand::Ask(AskRequest {
+            turn,
+            model: model.clone(),
+            system: Some(SYSTEM_PROMPT.into()),
+            messages: history[start..].to_vec(),
+        }));
+    }
     let mut recorder = AnswerRecorder::start(&w, session.id, None, &model);
     let progress = std::io::stderr().is_terminal() && !json_out;
     if progress {
@@ -115,6 +127,10 @@ pub fn run(
     let interrupted = Arc::new(AtomicBool::new(false));
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
     let mut clean = Sanitizer::default();
+    let mut keywords: Vec<String> = Vec::new();
+    let mut cited: Vec<crate::domain::Source> = Vec::new();
+    let mut statuses: Vec<crate::agent::research::SourceStatus> = Vec::new();
+    let mut err_out = std::io::stderr();
     let result = loop {
         if interrupted.load(Ordering::Relaxed) {
             agent.handle().send(AgentCommand::Cancel(turn));
@@ -128,6 +144,20 @@ pub fn run(
                     out.flush()?;
                 }
             }
+            Ok(AgentEvent::Keywords { queries, .. }) => {
+                if progress {
+                    let _ = writeln!(err_out, "searching: {}", crate::sanitize::one_line(&queries.join(" · ")));
+                }
+                keywords = queries;
+            }
+            Ok(AgentEvent::SourceDone { status, .. }) => {
+                if progress {
+                    let detail = status.error.clone().unwrap_or_else(|| format!("{} found", status.count));
+                    let _ = writeln!(err_out, "  {:<12} {} ({} ms)", status.source.label(), detail, status.ms);
+                }
+                statuses.push(status);
+            }
+            Ok(AgentEvent::Ranked { sources, .. }) => cited = sources,
             Ok(AgentEvent::TurnDone { outcome, .. }) => break Ok(outcome),
             Ok(AgentEvent::TurnFailed { error, .. }) => break Err((error, MessageStatus::Error)),
             Ok(_) => {}
@@ -152,7 +182,23 @@ pub fn run(
         }
         Err((e, status)) => (status, Usage::default(), None, Some(e)),
     };
-    let message = recorder.finish(&w, status, usage, vec![]);
+    if let Some(o) = &outcome {
+        if !o.sources.is_empty() {
+            cited = o.sources.clone();
+        }
+        if !o.source_status.is_empty() {
+            statuses = o.source_status.clone();
+        }
+        if !o.keywords.is_empty() {
+            keywords = o.keywords.clone();
+        }
+        if let Some(n) = &o.notice
+            && progress
+        {
+            let _ = writeln!(err_out, "note: {}", crate::sanitize::one_line(n));
+        }
+    }
+    let message = recorder.finish(&w, status, usage, cited.clone());
     let saved = w.flush();
     writer.shutdown();
     if let Err(e) = &saved {
@@ -162,11 +208,21 @@ pub fn run(
         );
     }
     if json_out {
+        let sources: Vec<serde_json::Value> = cited
+            .iter()
+            .map(|s| {
+                json!({
+                    "n": s.ordinal, "kind": s.kind, "title": s.title, "url": s.url,
+                    "excerpt": s.excerpt, "relevance": s.relevance,
+                })
+            })
+            .collect();
         let v = json!({
             "session": session.id,
             "question": question,
+            "keywords": keywords,
             "answer": message.content,
-            "answer_kind": "generated",
+            "answer_kind": outcome.as_ref().map(|o| o.answer_kind).unwrap_or_default(),
             "status": message.status,
             "model": model,
             "finish": outcome.as_ref().and_then(|o| o.completion.finish),
@@ -177,11 +233,22 @@ pub fn run(
                 "total_ms": outcome.as_ref().map(|o| o.completion.total_ms),
             },
             "error": error,
-            "sources": [],
+            "sources": sources,
+            "source_status": statuses,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-    } else if !message.content.ends_with('\n') && !message.content.is_empty() {
-        writeln!(out)?;
+    } else {
+        if !message.content.ends_with('\n') && !message.content.is_empty() {
+            writeln!(out)?;
+        }
+        // Only the sources the answer can cite; a dangling [n] has none.
+        if !cited.is_empty() {
+            writeln!(out, "\nSources:")?;
+            for s in &cited {
+                let url = s.url.as_deref().map(|u| format!(" — {}", crate::sanitize::one_line(u))).unwrap_or_default();
+                writeln!(out, "[{}] {}{url}", s.ordinal, crate::sanitize::one_line(&s.title))?;
+            }
+        }
     }
     if let Some(o) = &outcome
         && o.cut_by_length()
