@@ -331,6 +331,7 @@ mod turns {
                 },
                 tokens_per_sec: Some(72.4),
                 model: "llama3.2".into(),
+                ..Default::default()
             },
         }));
     }

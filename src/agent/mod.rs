@@ -44,9 +44,19 @@ pub enum AgentEvent {
         text: String,
     },
     /// Research: the search queries (from the model, or the heuristic).
-    Keywords { turn: TurnId, queries: Vec<String>, from_model: bool },
-    SourceStarted { turn: TurnId, source: research::SourceKind },
-    SourceDone { turn: TurnId, status: research::SourceStatus },
+    Keywords {
+        turn: TurnId,
+        queries: Vec<String>,
+        from_model: bool,
+    },
+    SourceStarted {
+        turn: TurnId,
+        source: research::SourceKind,
+    },
+    SourceDone {
+        turn: TurnId,
+        status: research::SourceStatus,
+    },
     /// Research: the cited sources ([n] = ordinal) and the analysis.
     Ranked {
         turn: TurnId,
@@ -206,8 +216,14 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
             }
             AgentCommand::Research(ask) => {
                 let turn = ask.turn;
-                let (cfg, clients, emit) = (std::sync::Arc::clone(&config), std::sync::Arc::clone(&clients), emit.clone());
-                let handle = tasks.spawn(async move { research::pipeline::run(&cfg, &clients, ask, &emit).await });
+                let (cfg, clients, emit) = (
+                    std::sync::Arc::clone(&config),
+                    std::sync::Arc::clone(&clients),
+                    emit.clone(),
+                );
+                let handle = tasks.spawn(async move {
+                    research::pipeline::run(&cfg, &clients, ask, &emit).await
+                });
                 turns.insert(turn, handle);
             }
             AgentCommand::Cancel(turn) => {

@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 use super::AgentEvent;
-use super::provider::{self, ChatMessage, ChatRequest, Completion, FinishReason, Limits, ProviderError};
+use super::provider::{
+    self, ChatMessage, ChatRequest, Completion, FinishReason, Limits, ProviderError,
+};
 use super::research::SourceStatus;
 use super::think::ThinkFilter;
 use crate::config::ProviderConfig;
@@ -57,7 +59,9 @@ Answer concisely in Markdown. Say so when you are not sure.";
 
 pub fn tokens_per_sec(c: &Completion) -> Option<f64> {
     let gen_ms = c.total_ms.saturating_sub(c.first_token_ms.unwrap_or(0));
-    c.tokens_out.filter(|_| gen_ms > 0).map(|n| n as f64 * 1000.0 / gen_ms as f64)
+    c.tokens_out
+        .filter(|_| gen_ms > 0)
+        .map(|n| n as f64 * 1000.0 / gen_ms as f64)
 }
 
 /// Streams an answer as `AnswerDelta`s (thoughts removed). `wrote` tells
@@ -77,7 +81,10 @@ pub async fn stream_answer(
         let answer = filter.push(t);
         if filter.thinking() != thinking {
             thinking = filter.thinking();
-            emit.emit(AgentEvent::Thinking { turn, active: thinking });
+            emit.emit(AgentEvent::Thinking {
+                turn,
+                active: thinking,
+            });
         }
         if !answer.is_empty() {
             *wrote = true;
@@ -93,7 +100,12 @@ pub async fn stream_answer(
     result
 }
 
-pub async fn run(client: &reqwest::Client, cfg: &ProviderConfig, ask: AskRequest, emit: &Emitter<AgentEvent>) {
+pub async fn run(
+    client: &reqwest::Client,
+    cfg: &ProviderConfig,
+    ask: AskRequest,
+    emit: &Emitter<AgentEvent>,
+) {
     let turn = ask.turn;
     let mut cfg = cfg.clone();
     cfg.model = ask.model.clone();

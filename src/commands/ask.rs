@@ -14,8 +14,8 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::agent::provider::ChatMessage;
-use crate::agent::turn::SYSTEM_PROMPT;
 use crate::agent::research::pipeline::ResearchAsk;
+use crate::agent::turn::SYSTEM_PROMPT;
 use crate::agent::{self, AgentCommand, AgentEvent, AskRequest};
 use crate::config::Config;
 use crate::domain::{Message, MessageStatus, Role, Session, SessionId, TurnId, Usage, now_ms};
@@ -146,14 +146,27 @@ pub fn run(
             }
             Ok(AgentEvent::Keywords { queries, .. }) => {
                 if progress {
-                    let _ = writeln!(err_out, "searching: {}", crate::sanitize::one_line(&queries.join(" · ")));
+                    let _ = writeln!(
+                        err_out,
+                        "searching: {}",
+                        crate::sanitize::one_line(&queries.join(" · "))
+                    );
                 }
                 keywords = queries;
             }
             Ok(AgentEvent::SourceDone { status, .. }) => {
                 if progress {
-                    let detail = status.error.clone().unwrap_or_else(|| format!("{} found", status.count));
-                    let _ = writeln!(err_out, "  {:<12} {} ({} ms)", status.source.label(), detail, status.ms);
+                    let detail = status
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| format!("{} found", status.count));
+                    let _ = writeln!(
+                        err_out,
+                        "  {:<12} {} ({} ms)",
+                        status.source.label(),
+                        detail,
+                        status.ms
+                    );
                 }
                 statuses.push(status);
             }
@@ -245,8 +258,17 @@ pub fn run(
         if !cited.is_empty() {
             writeln!(out, "\nSources:")?;
             for s in &cited {
-                let url = s.url.as_deref().map(|u| format!(" — {}", crate::sanitize::one_line(u))).unwrap_or_default();
-                writeln!(out, "[{}] {}{url}", s.ordinal, crate::sanitize::one_line(&s.title))?;
+                let url = s
+                    .url
+                    .as_deref()
+                    .map(|u| format!(" — {}", crate::sanitize::one_line(u)))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "[{}] {}{url}",
+                    s.ordinal,
+                    crate::sanitize::one_line(&s.title)
+                )?;
             }
         }
     }

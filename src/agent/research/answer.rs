@@ -30,14 +30,18 @@ pub fn prompt(question: &str, sources: &[Source]) -> String {
 
 /// The answer without a model: the best passages, each with its citation.
 pub fn extractive(sources: &[Source], why: &str) -> String {
-    let mut s = format!("*No model answered ({why}), so these are the most relevant passages found.*\n\n");
+    let mut s =
+        format!("*No model answered ({why}), so these are the most relevant passages found.*\n\n");
     if sources.is_empty() {
         s.push_str("No source returned anything for this question.\n");
         return s;
     }
     for src in sources {
         let excerpt = shorten(&src.excerpt, 600);
-        s.push_str(&format!("- **{}**: {} [{}]\n", src.title, excerpt, src.ordinal));
+        s.push_str(&format!(
+            "- **{}**: {} [{}]\n",
+            src.title, excerpt, src.ordinal
+        ));
     }
     s
 }
@@ -53,7 +57,11 @@ pub fn shorten(text: &str, max: usize) -> String {
         cut -= 1;
     }
     let head = &t[..cut];
-    let end = head.rfind(". ").map(|i| i + 1).or_else(|| head.rfind(' ')).unwrap_or(cut);
+    let end = head
+        .rfind(". ")
+        .map(|i| i + 1)
+        .or_else(|| head.rfind(' '))
+        .unwrap_or(cut);
     format!("{}…", &t[..end])
 }
 
@@ -68,7 +76,10 @@ pub fn citations(text: &str) -> Vec<i64> {
             && let Some(len) = text[i + 1..].find(']')
         {
             let inner = &text[i + 1..i + 1 + len];
-            let nums: Option<Vec<i64>> = inner.split(',').map(|p| p.trim().parse::<i64>().ok()).collect();
+            let nums: Option<Vec<i64>> = inner
+                .split(',')
+                .map(|p| p.trim().parse::<i64>().ok())
+                .collect();
             if let Some(nums) = nums.filter(|n| !n.is_empty() && inner.len() <= 16) {
                 out.extend(nums);
                 i += len + 2;
@@ -98,14 +109,21 @@ mod tests {
 
     #[test]
     fn parses_citation_forms() {
-        assert_eq!(citations("A [1] and [2][3], also [4, 5]. Not [x] or [] or [1a]."), vec![1, 2, 3, 4, 5]);
+        assert_eq!(
+            citations("A [1] and [2][3], also [4, 5]. Not [x] or [] or [1a]."),
+            vec![1, 2, 3, 4, 5]
+        );
         assert_eq!(citations("array[0] is [9]"), vec![0, 9]);
     }
 
     #[test]
     fn prompt_and_extractive_number_the_sources() {
         let p = prompt("why?", &[src(1), src(2)]);
-        assert!(p.contains("[1] T1 (https://e.org/1)") && p.contains("[2] T2") && p.ends_with("Question: why?"));
+        assert!(
+            p.contains("[1] T1 (https://e.org/1)")
+                && p.contains("[2] T2")
+                && p.ends_with("Question: why?")
+        );
         let e = extractive(&[src(1), src(2)], "no model");
         assert_eq!(citations(&e), vec![1, 2]);
         assert!(extractive(&[], "x").contains("No source returned anything"));

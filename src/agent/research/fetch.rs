@@ -72,10 +72,17 @@ pub fn check_url(url: &reqwest::Url, allow: &[String]) -> Result<(), String> {
     if let Ok(ip) = bare.parse::<IpAddr>()
         && is_private(ip)
     {
-        return Err(format!("refused: {host} is a private or local address (allow it with research.allow_hosts)"));
+        return Err(format!(
+            "refused: {host} is a private or local address (allow it with research.allow_hosts)"
+        ));
     }
-    if bare.eq_ignore_ascii_case("localhost") || bare.ends_with(".localhost") || bare == "metadata.google.internal" {
-        return Err(format!("refused: {host} is a local name (allow it with research.allow_hosts)"));
+    if bare.eq_ignore_ascii_case("localhost")
+        || bare.ends_with(".localhost")
+        || bare == "metadata.google.internal"
+    {
+        return Err(format!(
+            "refused: {host} is a local name (allow it with research.allow_hosts)"
+        ));
     }
     Ok(())
 }
@@ -90,11 +97,13 @@ impl Resolve for GuardedResolver {
         let allow = Arc::clone(&self.allow);
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if host_allowed(&host, &allow) {
                 return Ok(Box::new(addrs.into_iter()) as Addrs);
             }
-            let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| !is_private(a.ip())).collect();
+            let public: Vec<SocketAddr> =
+                addrs.into_iter().filter(|a| !is_private(a.ip())).collect();
             if public.is_empty() {
                 let msg = format!("refused: {host} resolves to a private or local address");
                 return Err(msg.into());
@@ -135,7 +144,10 @@ pub fn source_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
 
 /// Reads a response body up to `cap` bytes (after decompression). Returns
 /// the bytes and whether the body was cut.
-pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<(Vec<u8>, bool), String> {
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), String> {
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| short_error(&e))? {
         let room = cap - body.len();
@@ -178,8 +190,17 @@ mod tests {
     #[test]
     fn private_ranges_are_recognised() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-            "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }

@@ -11,11 +11,12 @@ const MAX_QUERIES: usize = 3;
 const MAX_QUERY_LEN: usize = 120;
 
 pub const STOPWORDS: &[&str] = &[
-    "a", "about", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "explain",
-    "for", "from", "give", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of",
-    "on", "or", "please", "should", "so", "tell", "than", "that", "the", "their", "them", "there", "these", "they",
-    "this", "to", "under", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will",
-    "with", "would", "you", "your", "vs", "versus", "compare", "between",
+    "a", "about", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do",
+    "does", "explain", "for", "from", "give", "had", "has", "have", "how", "i", "if", "in", "into",
+    "is", "it", "its", "me", "my", "of", "on", "or", "please", "should", "so", "tell", "than",
+    "that", "the", "their", "them", "there", "these", "they", "this", "to", "under", "was", "we",
+    "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would", "you",
+    "your", "vs", "versus", "compare", "between",
 ];
 
 fn clean(q: &str) -> Option<String> {
@@ -31,9 +32,18 @@ fn clean(q: &str) -> Option<String> {
 /// itself when it is an array of strings.
 fn strings(v: &Value) -> Vec<String> {
     match v {
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().and_then(clean)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().and_then(clean))
+            .collect(),
         Value::Object(o) => {
-            for key in ["queries", "search_queries", "keywords", "search_keywords", "query"] {
+            for key in [
+                "queries",
+                "search_queries",
+                "keywords",
+                "search_keywords",
+                "query",
+            ] {
                 if let Some(x) = o.get(key) {
                     let s = match x {
                         Value::String(s) => clean(s).into_iter().collect(),
@@ -83,7 +93,9 @@ pub fn parse(reply: &str) -> Option<Vec<String>> {
         .lines()
         .map(str::trim)
         .filter_map(|l| {
-            let l = l.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ')' || c == '-' || c == '*');
+            let l = l.trim_start_matches(|c: char| {
+                c.is_ascii_digit() || c == '.' || c == ')' || c == '-' || c == '*'
+            });
             (l.len() < text.len()).then_some(l)
         })
         .filter(|l| !l.is_empty() && !l.ends_with(':') && !l.contains('{') && !l.contains('"'))
@@ -98,8 +110,14 @@ pub fn parse(reply: &str) -> Option<Vec<String>> {
         let listed: Vec<String> = text
             .lines()
             .map(str::trim)
-            .filter(|l| l.starts_with("- ") || l.starts_with("* ") || l.chars().next().is_some_and(|c| c.is_ascii_digit()))
-            .filter_map(|l| clean(l.trim_start_matches(|c: char| c.is_ascii_digit() || ".)-* ".contains(c))))
+            .filter(|l| {
+                l.starts_with("- ")
+                    || l.starts_with("* ")
+                    || l.chars().next().is_some_and(|c| c.is_ascii_digit())
+            })
+            .filter_map(|l| {
+                clean(l.trim_start_matches(|c: char| c.is_ascii_digit() || ".)-* ".contains(c)))
+            })
             .collect();
         let s = dedup(listed);
         if !s.is_empty() {
@@ -114,13 +132,20 @@ pub fn heuristic(question: &str) -> Vec<String> {
     let words: Vec<String> = question
         .split_whitespace()
         .filter(|w| !w.contains("://"))
-        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+' && c != '#').to_string())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric() && c != '+' && c != '#')
+                .to_string()
+        })
         .filter(|w| !w.is_empty() && !STOPWORDS.contains(&w.to_lowercase().as_str()))
         .take(8)
         .collect();
     if words.is_empty() {
         let q = question.trim();
-        return if q.is_empty() { vec![] } else { vec![q.chars().take(MAX_QUERY_LEN).collect()] };
+        return if q.is_empty() {
+            vec![]
+        } else {
+            vec![q.chars().take(MAX_QUERY_LEN).collect()]
+        };
     }
     vec![words.join(" ")]
 }
@@ -131,32 +156,52 @@ mod tests {
 
     #[test]
     fn plain_and_fenced_json() {
-        assert_eq!(parse(r#"{"queries": ["rust borrow checker", "lifetimes"]}"#).unwrap(), vec!["rust borrow checker", "lifetimes"]);
+        assert_eq!(
+            parse(r#"{"queries": ["rust borrow checker", "lifetimes"]}"#).unwrap(),
+            vec!["rust borrow checker", "lifetimes"]
+        );
         let fenced = "Sure! Here you go:\n```json\n{\"queries\": [\"a b\", \"c d\", \"e\", \"f\"]}\n```\nHope it helps.";
         assert_eq!(parse(fenced).unwrap(), vec!["a b", "c d", "e"]);
         assert_eq!(parse(r#"["x y", "x y", "z"]"#).unwrap(), vec!["x y", "z"]);
-        assert_eq!(parse(r#"{"search_keywords": "solar panels efficiency"}"#).unwrap(), vec!["solar panels efficiency"]);
+        assert_eq!(
+            parse(r#"{"search_keywords": "solar panels efficiency"}"#).unwrap(),
+            vec!["solar panels efficiency"]
+        );
     }
 
     #[test]
     fn the_recorded_truncated_small_model_reply_falls_back() {
-        let raw = std::fs::read_to_string(format!("{}/../shared/fixtures/llamacpp_chat_nonstream.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let raw = std::fs::read_to_string(format!(
+            "{}/../shared/fixtures/llamacpp_chat_nonstream.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let v: Value = serde_json::from_str(&raw).unwrap();
         let content = v["choices"][0]["message"]["content"].as_str().unwrap();
         assert_eq!(parse(content), None, "truncated JSON is not usable");
-        assert_eq!(heuristic("What is the transformer architecture in machine learning?"), vec!["transformer architecture machine learning"]);
+        assert_eq!(
+            heuristic("What is the transformer architecture in machine learning?"),
+            vec!["transformer architecture machine learning"]
+        );
     }
 
     #[test]
     fn prose_lists_are_used() {
-        let reply = "Here are some queries:\n1. history of the printing press\n2. Gutenberg movable type\n";
-        assert_eq!(parse(reply).unwrap(), vec!["history of the printing press", "Gutenberg movable type"]);
+        let reply =
+            "Here are some queries:\n1. history of the printing press\n2. Gutenberg movable type\n";
+        assert_eq!(
+            parse(reply).unwrap(),
+            vec!["history of the printing press", "Gutenberg movable type"]
+        );
         assert_eq!(parse("I cannot help with that."), None);
     }
 
     #[test]
     fn heuristic_drops_urls_and_stopwords() {
-        assert_eq!(heuristic("Summarize https://x.org/a please: what is in it?"), vec!["Summarize"]);
+        assert_eq!(
+            heuristic("Summarize https://x.org/a please: what is in it?"),
+            vec!["Summarize"]
+        );
         assert_eq!(heuristic("the of and"), vec!["the of and"]);
         assert!(heuristic("   ").is_empty());
     }

@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use super::sources::{self, Ctx};
 use super::{Passage, SourceKind, SourceStatus, answer, keywords, rank};
+use crate::agent::AgentEvent;
 use crate::agent::provider::{self, ChatMessage, ChatRequest, Limits, ProviderError, embed};
 use crate::agent::turn::{self, AnswerKind, TurnOutcome};
-use crate::agent::AgentEvent;
 use crate::config::Config;
 use crate::domain::{Source, TurnId, now_ms};
 use crate::emit::Emitter;
@@ -49,7 +49,13 @@ const KEYWORD_TIMEOUT: Duration = Duration::from_secs(30);
 /// extractive instead of trying again to synthesize.
 fn model_unusable(e: &ProviderError) -> bool {
     matches!(e, ProviderError::Connect(_) | ProviderError::Setup(_))
-        || matches!(e, ProviderError::Http { status: 401 | 403 | 404, .. })
+        || matches!(
+            e,
+            ProviderError::Http {
+                status: 401 | 403 | 404,
+                ..
+            }
+        )
 }
 
 async fn ask_keywords(
@@ -145,7 +151,8 @@ async fn fetch_all(
             cap,
             timeout,
         };
-        let (queries, urls, allow, emit) = (queries.to_vec(), urls.to_vec(), allow.clone(), emit.clone());
+        let (queries, urls, allow, emit) =
+            (queries.to_vec(), urls.to_vec(), allow.clone(), emit.clone());
         set.spawn(async move {
             let started = Instant::now();
             let work = async {
@@ -160,7 +167,11 @@ async fn fetch_all(
             let (outcome, passages, error) = match tokio::time::timeout(timeout, work).await {
                 Ok(Ok(p)) => ("ok", p, None),
                 Ok(Err(e)) => ("failed", Vec::new(), Some(crate::sanitize::one_line(&e))),
-                Err(_) => ("timeout", Vec::new(), Some(format!("no answer within {} s", timeout.as_secs()))),
+                Err(_) => (
+                    "timeout",
+                    Vec::new(),
+                    Some(format!("no answer within {} s", timeout.as_secs())),
+                ),
             };
             let status = SourceStatus {
                 source: kind,
@@ -204,12 +215,21 @@ async fn rank_passages(
         let mut texts = vec![question.to_string()];
         texts.extend(passages.iter().map(|p| format!("{}\n{}", p.title, p.text)));
         let timeout = Duration::from_secs(cfg.research.timeout_secs.max(1));
-        match embed::embed(&clients.provider, &cfg.provider, embed_model, &texts, timeout).await {
+        match embed::embed(
+            &clients.provider,
+            &cfg.provider,
+            embed_model,
+            &texts,
+            timeout,
+        )
+        .await
+        {
             Ok(Some(v)) => {
                 let q = v[0].clone();
                 let rest = v[1..].to_vec();
                 let top = tokio::task::spawn_blocking(move || {
-                    let scores: Vec<f64> = rest.iter().map(|e| embed::cosine(&q, e) as f64).collect();
+                    let scores: Vec<f64> =
+                        rest.iter().map(|e| embed::cosine(&q, e) as f64).collect();
                     rank::top_k(&scores, k)
                 })
                 .await
@@ -220,7 +240,10 @@ async fn rank_passages(
             Err(e) => tracing::warn!(error = %e, "embeddings failed; using BM25"),
         }
     }
-    let docs: Vec<String> = passages.iter().map(|p| format!("{} {}", p.title, p.text)).collect();
+    let docs: Vec<String> = passages
+        .iter()
+        .map(|p| format!("{} {}", p.title, p.text))
+        .collect();
     let q = question.to_string();
     let top = tokio::task::spawn_blocking(move || rank::top_k(&rank::bm25(&q, &docs), k))
         .await
@@ -244,7 +267,8 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
     let kinds = enabled(cfg, &ask, &urls);
     let (passages, statuses) = fetch_all(clients, cfg, kinds, &queries, &urls, turn, emit).await;
     // 3. Ranking and analysis.
-    let (top, ranker) = rank_passages(clients, cfg, &ask.question, &passages, unusable.is_none()).await;
+    let (top, ranker) =
+        rank_passages(clients, cfg, &ask.question, &passages, unusable.is_none()).await;
     let fetched_at = now_ms();
     let cited: Vec<Source> = top
         .iter()
@@ -302,7 +326,14 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
         ..Default::default()
     };
     let extractive_reason = match unusable {
-        Some(e) => Some(e.user_message(cfg.provider.kind, &cfg.provider.base_url, &ask.model, crate::agent::probe::key_env(&cfg.provider))),
+        // Nothing to cite: say so rather than let the model answer unsourced.
+        _ if cited.is_empty() => Some("no source returned anything".to_string()),
+        Some(e) => Some(e.user_message(
+            cfg.provider.kind,
+            &cfg.provider.base_url,
+            &ask.model,
+            crate::agent::probe::key_env(&cfg.provider),
+        )),
         None => {
             let mut pcfg = cfg.provider.clone();
             pcfg.model = ask.model.clone();
@@ -317,7 +348,8 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
                 messages,
             };
             let mut wrote = false;
-            match turn::stream_answer(&clients.provider, &pcfg, &req, turn, emit, &mut wrote).await {
+            match turn::stream_answer(&clients.provider, &pcfg, &req, turn, emit, &mut wrote).await
+            {
                 Ok(c) => {
                     outcome.completion = c;
                     outcome.tokens_per_sec = turn::tokens_per_sec(&outcome.completion);
@@ -330,7 +362,12 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
                     crate::agent::probe::key_env(&cfg.provider),
                 )),
                 Err(e) => {
-                    let msg = e.user_message(cfg.provider.kind, &cfg.provider.base_url, &ask.model, crate::agent::probe::key_env(&cfg.provider));
+                    let msg = e.user_message(
+                        cfg.provider.kind,
+                        &cfg.provider.base_url,
+                        &ask.model,
+                        crate::agent::probe::key_env(&cfg.provider),
+                    );
                     emit.emit(AgentEvent::TurnFailed { turn, error: msg });
                     return;
                 }

@@ -93,7 +93,8 @@ mod tests {
     fn bm25_puts_the_relevant_passage_first() {
         let docs = vec![
             "The Eiffel Tower is a wrought-iron lattice tower in Paris, France.".to_string(),
-            "Rust's borrow checker enforces ownership and borrowing rules at compile time.".to_string(),
+            "Rust's borrow checker enforces ownership and borrowing rules at compile time."
+                .to_string(),
             "Paris is the capital of France and its largest city.".to_string(),
             "Borrowing a book from a library requires a card.".to_string(),
         ];
@@ -115,7 +116,10 @@ mod tests {
 
     #[test]
     fn top_terms_counts_content_words() {
-        let t = top_terms(&["rust memory safety", "rust ownership memory", "the the the"], 2);
+        let t = top_terms(
+            &["rust memory safety", "rust ownership memory", "the the the"],
+            2,
+        );
         assert_eq!(t, vec![("memory".to_string(), 2), ("rust".to_string(), 2)]);
     }
 }

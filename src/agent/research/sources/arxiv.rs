@@ -47,7 +47,9 @@ pub fn parse_feed(xml: &[u8]) -> Result<Vec<Passage>, String> {
             Ok(Event::Text(t)) => {
                 let Some(en) = cur.as_mut() else { continue };
                 let text = t.decode().map(|c| c.into_owned()).unwrap_or_default();
-                let text = quick_xml::escape::unescape(&text).map(|c| c.into_owned()).unwrap_or(text);
+                let text = quick_xml::escape::unescape(&text)
+                    .map(|c| c.into_owned())
+                    .unwrap_or(text);
                 match path.last().map(String::as_str) {
                     Some("id") if path.len() == 3 => en.id.push_str(&text),
                     Some("title") => en.title.push_str(&text),
@@ -130,17 +132,37 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../shared/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../shared/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
     fn parses_the_documented_feed() {
         let p = parse_feed(&fixture("arxiv_query.atom")).unwrap();
         assert_eq!(p.len(), 1);
-        assert!(p[0].title.starts_with("Multi-Electron Production at High Transverse Momenta in ep Collisions at HERA"), "{}", p[0].title);
-        assert!(p[0].title.contains("et al.") || p[0].title.contains('('), "{}", p[0].title);
-        assert_eq!(p[0].url.as_deref(), Some("https://arxiv.org/abs/hep-ex/0307015"));
-        assert!(p[0].text.starts_with("Multi-electron production is studied"));
+        assert!(
+            p[0].title.starts_with(
+                "Multi-Electron Production at High Transverse Momenta in ep Collisions at HERA"
+            ),
+            "{}",
+            p[0].title
+        );
+        assert!(
+            p[0].title.contains("et al.") || p[0].title.contains('('),
+            "{}",
+            p[0].title
+        );
+        assert_eq!(
+            p[0].url.as_deref(),
+            Some("https://arxiv.org/abs/hep-ex/0307015")
+        );
+        assert!(
+            p[0].text
+                .starts_with("Multi-electron production is studied")
+        );
     }
 
     #[test]
@@ -151,7 +173,15 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_or_empty_not_a_panic() {
-        assert!(parse_feed(b"<feed><entry><title>x</title></feed>").map(|v| v.len() <= 1).unwrap_or(true));
-        assert!(parse_feed(b"\xff\xfe not xml <<<").map(|v| v.is_empty()).unwrap_or(true));
+        assert!(
+            parse_feed(b"<feed><entry><title>x</title></feed>")
+                .map(|v| v.len() <= 1)
+                .unwrap_or(true)
+        );
+        assert!(
+            parse_feed(b"\xff\xfe not xml <<<")
+                .map(|v| v.is_empty())
+                .unwrap_or(true)
+        );
     }
 }

@@ -56,5 +56,8 @@ pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Passage>, String
     if lists.is_empty() {
         return Err(last_err.unwrap_or_else(|| "no query".into()));
     }
-    Ok(interleave(lists, ctx.cap, |(id, _)| id.clone()).into_iter().map(|(_, p)| p).collect())
+    Ok(interleave(lists, ctx.cap, |(id, _)| id.clone())
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect())
 }

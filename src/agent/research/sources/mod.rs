@@ -23,7 +23,12 @@ pub const MAX_API_BODY: usize = 4 * 1024 * 1024;
 
 /// GETs a configured API URL and returns its body, with errors in words.
 pub async fn get_api(ctx: &Ctx, url: reqwest::Url) -> Result<Vec<u8>, String> {
-    let resp = ctx.client.get(url).send().await.map_err(|e| super::fetch::short_error(&e))?;
+    let resp = ctx
+        .client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| super::fetch::short_error(&e))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
@@ -71,7 +76,11 @@ pub fn decode_entities(s: &str) -> String {
 
 /// Interleaves per-query results (first of each, then second…), dropping
 /// duplicates by key, up to `cap`.
-pub fn interleave<T, K: PartialEq>(lists: Vec<Vec<T>>, cap: usize, key: impl Fn(&T) -> K) -> Vec<T> {
+pub fn interleave<T, K: PartialEq>(
+    lists: Vec<Vec<T>>,
+    cap: usize,
+    key: impl Fn(&T) -> K,
+) -> Vec<T> {
     let mut iters: Vec<_> = lists.into_iter().map(|l| l.into_iter()).collect();
     let mut out: Vec<T> = Vec::new();
     loop {

@@ -7,7 +7,9 @@ use crate::agent::research::{Passage, SourceKind};
 
 async fn search(ctx: &Ctx, query: &str) -> Result<Vec<Passage>, String> {
     let mut url = parse_url(&ctx.base_url, "/search")?;
-    url.query_pairs_mut().append_pair("q", query).append_pair("format", "json");
+    url.query_pairs_mut()
+        .append_pair("q", query)
+        .append_pair("format", "json");
     let body = match get_api(ctx, url).await {
         Err(e) if e == "HTTP 403" => {
             return Err("SearXNG refused format=json — enable JSON output (search.formats: [html, json]) in its settings.yml".into());

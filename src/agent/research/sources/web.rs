@@ -87,7 +87,12 @@ pub fn readable(html: &str, url: &str) -> (String, String) {
 async fn page(ctx: &Ctx, allow: &[String], url: &str) -> Result<Vec<Passage>, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
     check_url(&parsed, allow)?;
-    let resp = ctx.client.get(parsed).send().await.map_err(|e| short_error(&e))?;
+    let resp = ctx
+        .client
+        .get(parsed)
+        .send()
+        .await
+        .map_err(|e| short_error(&e))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
@@ -98,7 +103,10 @@ async fn page(ctx: &Ctx, allow: &[String], url: &str) -> Result<Vec<Passage>, St
         .and_then(|v| v.to_str().ok())
         .unwrap_or("text/html")
         .to_ascii_lowercase();
-    if !(ctype.starts_with("text/html") || ctype.starts_with("application/xhtml") || ctype.starts_with("text/plain")) {
+    if !(ctype.starts_with("text/html")
+        || ctype.starts_with("application/xhtml")
+        || ctype.starts_with("text/plain"))
+    {
         let kind = ctype.split(';').next().unwrap_or("").trim().to_string();
         return Err(format!("not a web page ({kind})"));
     }
@@ -111,14 +119,22 @@ async fn page(ctx: &Ctx, allow: &[String], url: &str) -> Result<Vec<Passage>, St
     let url_owned = url.to_string();
     let plain = ctype.starts_with("text/plain");
     let (title, text) = tokio::task::spawn_blocking(move || {
-        if plain { (String::new(), html) } else { readable(&html, &url_owned) }
+        if plain {
+            (String::new(), html)
+        } else {
+            readable(&html, &url_owned)
+        }
     })
     .await
     .map_err(|_| "text extraction failed".to_string())?;
     if text.trim().is_empty() {
         return Err("no readable text".into());
     }
-    let title = if title.is_empty() { url.to_string() } else { title };
+    let title = if title.is_empty() {
+        url.to_string()
+    } else {
+        title
+    };
     Ok(chunks(&text)
         .into_iter()
         .map(|t| Passage {
@@ -168,17 +184,32 @@ mod tests {
         let text = "First sentence here. ".repeat(200) + "\n" + &"x".repeat(5000);
         let c = chunks(&text);
         assert!(c.len() > 3);
-        assert!(c.iter().all(|p| p.len() <= CHUNK * 2 + 64), "{:?}", c.iter().map(|p| p.len()).collect::<Vec<_>>());
-        let total: usize = c.iter().map(|p| p.chars().filter(|c| !c.is_whitespace()).count()).sum();
+        assert!(
+            c.iter().all(|p| p.len() <= CHUNK * 2 + 64),
+            "{:?}",
+            c.iter().map(|p| p.len()).collect::<Vec<_>>()
+        );
+        let total: usize = c
+            .iter()
+            .map(|p| p.chars().filter(|c| !c.is_whitespace()).count())
+            .sum();
         let want = text.chars().filter(|c| !c.is_whitespace()).count();
         assert_eq!(total, want);
     }
 
     #[test]
     fn extracts_the_article_of_the_fixture() {
-        let html = std::fs::read_to_string(format!("{}/../shared/fixtures/article_sample.html", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let html = std::fs::read_to_string(format!(
+            "{}/../shared/fixtures/article_sample.html",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let meta: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(format!("{}/../shared/fixtures/article_sample_expected_metadata.json", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+            &std::fs::read_to_string(format!(
+                "{}/../shared/fixtures/article_sample_expected_metadata.json",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap(),
         )
         .unwrap();
         let (title, text) = readable(&html, "http://fakehost/test/page.html");

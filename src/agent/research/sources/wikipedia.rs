@@ -61,7 +61,9 @@ async fn summary(ctx: &Ctx, title: &str) -> Result<Option<Passage>, String> {
     Ok(Some(Passage {
         kind: SourceKind::Wikipedia,
         title: v["title"].as_str().unwrap_or(title).to_string(),
-        url: v["content_urls"]["desktop"]["page"].as_str().map(String::from),
+        url: v["content_urls"]["desktop"]["page"]
+            .as_str()
+            .map(String::from),
         text: extract.to_string(),
     }))
 }

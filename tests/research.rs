@@ -1,0 +1,418 @@
+//! Research turns end to end: `sleuth ask` against loopback servers that
+//! replay the Wikipedia, Hacker News, arXiv, web and provider fixtures, with
+//! per-test faults. Checks what the user sees and what the database holds.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+
+use std::time::Duration;
+
+use common::Sandbox;
+use server::{Chunk, End, Reply, Server, fixture};
+
+const JSON: &str = "application/json";
+const NDJSON: &str = "application/x-ndjson";
+
+/// An Ollama NDJSON stream that says `text` in a few pieces.
+fn ollama_says(text: &str) -> Reply {
+    let mut body = String::new();
+    for piece in text.split_inclusive(' ') {
+        body.push_str(
+            &serde_json::json!({"message": {"role": "assistant", "content": piece}, "done": false})
+                .to_string(),
+        );
+        body.push('\n');
+    }
+    body.push_str(r#"{"message":{"role":"assistant","content":""},"done":true,"prompt_eval_count":40,"eval_count":12}"#);
+    body.push('\n');
+    Reply::new(200, NDJSON, body.into_bytes())
+}
+
+const KEYWORDS: &str = "```json\n{\"queries\": [\"Sachin Tendulkar\", \"cricket records\"]}\n```";
+const ANSWER: &str =
+    "Tendulkar is a former Indian cricketer [1], discussed on HN [2]. See also [9].";
+
+fn sources_routes(hn: Reply) -> Vec<(&'static str, Vec<Reply>)> {
+    vec![
+        (
+            "/w/api.php",
+            vec![Reply::new(200, JSON, fixture("wikipedia_search.json"))],
+        ),
+        (
+            "/api/rest_v1/page/summary/",
+            vec![
+                Reply::new(200, JSON, fixture("wikipedia_summary.json")),
+                Reply::new(200, JSON, fixture("wikipedia_summary_disambiguation.json")),
+                Reply::new(404, JSON, fixture("wikipedia_summary_404.json")),
+            ],
+        ),
+        ("/api/v1/search", vec![hn]),
+        (
+            "/api/query",
+            vec![Reply::new(
+                200,
+                "application/atom+xml",
+                fixture("arxiv_query.atom"),
+            )],
+        ),
+    ]
+}
+
+fn config(sb: &Sandbox, server: &Server, provider_url: &str, extra: &str) -> std::path::PathBuf {
+    let url = server.url();
+    let path = sb.path().join("research.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[provider]\nbase_url = \"{provider_url}\"\nretry_base_ms = 10\n\
+             [research]\ntimeout_secs = 2\nper_source = 3\ntop_k = 4\n{extra}\n\
+             [sources.wikipedia]\nbase_url = \"{url}\"\n[sources.hackernews]\nbase_url = \"{url}\"\n\
+             [sources.arxiv]\nbase_url = \"{url}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn ask(sb: &Sandbox, cfg: &std::path::Path, question: &str) -> (i32, serde_json::Value, String) {
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(cfg)
+        .args(["ask", "--json", question])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let v = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    (
+        out.status.code().unwrap_or(-1),
+        v,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn a_full_turn_cites_stored_sources() {
+    let mut routes = sources_routes(Reply::new(200, JSON, fixture("hn_algolia_search.json")));
+    routes.push((
+        "/api/chat",
+        vec![ollama_says(KEYWORDS), ollama_says(ANSWER)],
+    ));
+    let server = Server::routed(routes);
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &server, &server.url(), "");
+    let (code, v, err) = ask(&sb, &cfg, "Who is Sachin Tendulkar?");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        v["keywords"],
+        serde_json::json!(["Sachin Tendulkar", "cricket records"])
+    );
+    assert_eq!(v["answer"], ANSWER);
+    assert_eq!(v["answer_kind"], "generated");
+    let sources = v["sources"].as_array().unwrap();
+    assert!(!sources.is_empty() && sources.len() <= 4);
+    for (i, s) in sources.iter().enumerate() {
+        assert_eq!(s["n"], i as i64 + 1);
+        assert!(s["relevance"].as_f64().unwrap() <= 1.0);
+        assert!(!s["title"].as_str().unwrap().is_empty());
+    }
+    let kinds: Vec<&str> = sources
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"wikipedia"), "{kinds:?}");
+    // The disambiguation page and the 404 are not cited.
+    assert!(sources.iter().all(|s| s["title"] != "Test"));
+    let status: Vec<(&str, &str)> = v["source_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["source"].as_str().unwrap(),
+                s["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        status,
+        vec![("wikipedia", "ok"), ("hackernews", "ok"), ("arxiv", "ok")]
+    );
+    // The model got the numbered sources.
+    let chats: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/chat")
+        .collect();
+    let prompt = chats[1].json()["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        prompt.contains("[1] ") && prompt.contains("Question: Who is Sachin Tendulkar?"),
+        "{prompt}"
+    );
+    // Sources are stored with the answer; [n] is the ordinal.
+    let conn = sleuth::store::open_reader(&sb.db()).unwrap();
+    let s = sleuth::store::queries::resolve_session(&conn, "latest").unwrap();
+    let t = sleuth::store::queries::transcript(&conn, s.id).unwrap();
+    assert_eq!(t[1].message.content, ANSWER);
+    assert_eq!(t[1].sources.len(), sources.len());
+    assert_eq!(t[1].sources[0].ordinal, 1);
+    assert_eq!(t[1].sources[0].title, sources[0]["title"].as_str().unwrap());
+    // Titles were sent URL-encoded in one path segment.
+    let summary_paths: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/api/rest_v1/page/summary/"))
+        .map(|r| r.path)
+        .collect();
+    assert!(
+        summary_paths
+            .iter()
+            .any(|p| p == "/api/rest_v1/page/summary/Sachin_Tendulkar"),
+        "{summary_paths:?}"
+    );
+    assert!(summary_paths.iter().all(|p| !p.contains(' ')));
+}
+
+#[test]
+fn the_text_output_lists_only_real_sources() {
+    let mut routes = sources_routes(Reply::new(200, JSON, fixture("hn_algolia_search.json")));
+    routes.push((
+        "/api/chat",
+        vec![ollama_says(KEYWORDS), ollama_says(ANSWER)],
+    ));
+    let server = Server::routed(routes);
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &server, &server.url(), "");
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "Who is Sachin Tendulkar?"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with(ANSWER), "{stdout}");
+    assert!(stdout.contains("\nSources:\n[1] "), "{stdout}");
+    assert!(
+        !stdout.contains("[9] "),
+        "a dangling citation has no source line: {stdout}"
+    );
+}
+
+#[test]
+fn one_slow_source_times_out_and_the_others_are_cited() {
+    let slow = Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), JSON.into())],
+        body: vec![
+            Chunk::Delay(3500),
+            Chunk::Bytes(fixture("hn_algolia_search.json")),
+        ],
+        end: End::Close,
+    };
+    let mut routes = sources_routes(slow);
+    routes.push((
+        "/api/chat",
+        vec![ollama_says(KEYWORDS), ollama_says(ANSWER)],
+    ));
+    let server = Server::routed(routes);
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &server, &server.url(), "");
+    let started = std::time::Instant::now();
+    let (code, v, err) = ask(&sb, &cfg, "Who is Sachin Tendulkar?");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(3400),
+        "waited for the slow source"
+    );
+    let hn = v["source_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "hackernews")
+        .unwrap()
+        .clone();
+    assert_eq!(hn["outcome"], "timeout");
+    assert_eq!(v["answer_kind"], "generated");
+    assert!(
+        v["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["kind"] != "hackernews")
+    );
+}
+
+#[test]
+fn all_sources_failing_gives_a_clear_answer_less_result() {
+    let fail = || vec![Reply::new(500, "text/plain", b"down".to_vec())];
+    let server = Server::routed(vec![
+        ("/w/api.php", fail()),
+        ("/api/v1/search", fail()),
+        ("/api/query", fail()),
+        ("/api/chat", vec![ollama_says(KEYWORDS)]),
+    ]);
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &server, &server.url(), "");
+    let (code, v, err) = ask(&sb, &cfg, "anything?");
+    assert_eq!(code, 0, "{err}");
+    assert!(v["sources"].as_array().unwrap().is_empty());
+    assert!(
+        v["answer"]
+            .as_str()
+            .unwrap()
+            .contains("No source returned anything"),
+        "{}",
+        v["answer"]
+    );
+    assert!(
+        v["source_status"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["outcome"] == "failed" && s["error"] == "HTTP 500")
+    );
+    // Only the keyword request reached the model: nothing to synthesize from.
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/api/chat")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn without_a_model_the_answer_is_extractive_with_citations() {
+    let server = Server::routed(sources_routes(Reply::new(
+        200,
+        JSON,
+        fixture("hn_algolia_search_legacy.json"),
+    )));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &server, &format!("http://{closed}"), "");
+    let (code, v, err) = ask(&sb, &cfg, "What did Sachin Tendulkar achieve in cricket?");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["answer_kind"], "extractive");
+    // Heuristic keywords: the question's content words.
+    assert_eq!(v["keywords"][0], "Sachin Tendulkar achieve cricket");
+    let answer = v["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("No model answered") && answer.contains("ollama serve"),
+        "{answer}"
+    );
+    let n = v["sources"].as_array().unwrap().len() as i64;
+    let cited = sleuth::agent::research::answer::citations(answer);
+    assert_eq!(cited, (1..=n).collect::<Vec<_>>());
+}
+
+fn page_server(body: Vec<u8>, headers: Vec<(&str, &str)>) -> Server {
+    let mut r = Reply::new(200, "text/html; charset=utf-8", body);
+    for (k, v) in headers {
+        r = r.header(k, v);
+    }
+    Server::bounded(vec![("", vec![r])], 8)
+}
+
+#[test]
+fn a_loopback_url_in_the_question_is_refused_unless_allowed() {
+    let page = page_server(fixture("article_sample.html"), vec![]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let off = "[sources.wikipedia]\nenabled = false\n[sources.hackernews]\nenabled = false\n[sources.arxiv]\nenabled = false\n";
+    let sb = Sandbox::new();
+    let q = format!("Summarize {}/test/page.html please", page.url());
+    let cfg = sb.path().join("web.toml");
+    std::fs::write(
+        &cfg,
+        format!("[provider]\nbase_url = \"http://{closed}\"\n{off}"),
+    )
+    .unwrap();
+    let (code, v, err) = ask(&sb, &cfg, &q);
+    assert_eq!(code, 0, "{err}");
+    let web = &v["source_status"][0];
+    assert_eq!(
+        (web["source"].as_str(), web["outcome"].as_str()),
+        (Some("web"), Some("failed"))
+    );
+    assert!(web["error"].as_str().unwrap().contains("refused"), "{web}");
+    assert!(page.requests().is_empty(), "the refused page was requested");
+
+    std::fs::write(&cfg, format!("[provider]\nbase_url = \"http://{closed}\"\n[research]\nallow_hosts = [\"127.0.0.1\"]\n{off}")).unwrap();
+    let (code, v, err) = ask(&sb, &cfg, &q);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        v["source_status"][0]["outcome"], "ok",
+        "{}",
+        v["source_status"]
+    );
+    let s = &v["sources"][0];
+    assert_eq!(s["kind"], "web");
+    assert_eq!(
+        s["title"],
+        "standalone WebAssembly binaries using Emscripten · V8"
+    );
+    assert!(
+        page.requests()[0]
+            .header("user-agent")
+            .unwrap()
+            .starts_with("sleuth/")
+    );
+}
+
+#[test]
+fn huge_pages_and_gzip_bombs_are_capped() {
+    use std::io::Write;
+    let off = "[sources.wikipedia]\nenabled = false\n[sources.hackernews]\nenabled = false\n[sources.arxiv]\nenabled = false\n";
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    // 5 MB of real-looking text.
+    let para = "<p>Readable sentence about the topic at hand, repeated to fill the page. </p>\n";
+    let big = format!(
+        "<html><head><title>Big</title></head><body><article>{}</article></body></html>",
+        para.repeat(5 * 1024 * 1024 / para.len())
+    );
+    // 64 MB of zeros, gzip-compressed to about 64 KB.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    for (body, headers) in [
+        (big.into_bytes(), vec![]),
+        (bomb, vec![("Content-Encoding", "gzip")]),
+    ] {
+        let page = page_server(body, headers);
+        let sb = Sandbox::new();
+        let cfg = sb.path().join("web.toml");
+        std::fs::write(&cfg, format!("[provider]\nbase_url = \"http://{closed}\"\n[research]\nallow_hosts = [\"127.0.0.1\"]\ntimeout_secs = 8\n{off}")).unwrap();
+        let started = std::time::Instant::now();
+        let (code, v, err) = ask(&sb, &cfg, &format!("What is on {}/x ?", page.url()));
+        assert_eq!(code, 0, "{err}");
+        assert!(started.elapsed() < Duration::from_secs(8));
+        let st = &v["source_status"][0];
+        assert_ne!(st["outcome"], "timeout", "{st}");
+        // Whatever was kept is bounded: excerpts are short, passages few.
+        for s in v["sources"].as_array().unwrap() {
+            assert!(s["excerpt"].as_str().unwrap().len() <= 1600);
+        }
+    }
+}
