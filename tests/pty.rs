@@ -254,6 +254,9 @@ fn streams_an_answer_cancels_with_esc_and_asks_again() {
     let url = server.url();
     let mut s = Session::start_with(&sb, &["--base-url", &url]);
     s.wait_for_text("● ollama llama3.2");
+    // Plain chat mode: this test is about streaming, not sources.
+    s.send(b"\x14");
+    s.wait_for_text("chat (Ctrl+T: research)");
     s.send(b"first question\r");
     s.wait_for_text("w3 ");
     s.send(b"\x1b");

@@ -169,6 +169,7 @@ fn every_small_size_draws_without_panic() {
 #[test]
 fn sending_a_line_shows_it_and_persists_session_and_message() {
     let mut h = harness();
+    h.app.chat.research = false;
     type_text(&mut h.app, "Why is the sky blue?");
     // Alt+Enter inserts a newline instead of sending.
     h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
@@ -306,7 +307,9 @@ mod turns {
         });
     }
 
+    /// A plain chat turn (research turns have their own tests below).
     fn ask(app: &mut App, q: &str) {
+        app.chat.research = false;
         type_text(app, q);
         app.handle(key(KeyCode::Enter));
     }
@@ -403,7 +406,7 @@ mod turns {
         ask(&mut h.app, "Long one");
         delta(&mut h.app, "It goes on and");
         done(&mut h.app, FinishReason::Length);
-        let screen = format!("{}", draw(&mut h.app, 90, 14).backend());
+        let screen = format!("{}", draw(&mut h.app, 130, 14).backend());
         assert!(screen.contains("cut off at the token limit"), "{screen}");
         assert!(
             screen.contains("26→282 tok · 72 tok/s · first token 120 ms"),
@@ -500,5 +503,293 @@ mod turns {
         let text = h.app.take_clipboard().unwrap();
         assert_eq!(text, "copy me");
         assert_eq!(sleuth::ui::osc52(&text), "\x1b]52;c;Y29weSBtZQ==\x07");
+    }
+}
+
+mod research {
+    use super::*;
+    use sleuth::agent::research::pipeline::Analysis;
+    use sleuth::agent::research::{SourceKind, SourceStatus};
+    use sleuth::agent::turn::AnswerKind;
+    use sleuth::agent::{AgentEvent, TurnOutcome};
+    use sleuth::domain::{Source, TurnId};
+
+    const T: TurnId = TurnId(1);
+
+    fn snapshot(name: &str, app: &mut App, w: u16, h: u16) {
+        let t = draw(app, w, h);
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
+            (r"answering… \d+ s", "answering… N s"),
+        ]}, {
+            insta::assert_snapshot!(name, t.backend());
+        });
+    }
+
+    fn ev(app: &mut App, e: AgentEvent) {
+        app.handle(UiEvent::Agent(e));
+    }
+
+    fn src(n: i64, kind: &str, title: &str) -> Source {
+        Source {
+            ordinal: n,
+            kind: kind.into(),
+            title: title.into(),
+            url: Some(format!("https://example.org/{n}")),
+            excerpt: format!(
+                "Excerpt of {title}: the passage that was ranked against the question."
+            ),
+            relevance: Some(1.0 / n as f64),
+            fetched_at: 0,
+        }
+    }
+
+    fn status(
+        kind: SourceKind,
+        outcome: &str,
+        count: usize,
+        ms: u64,
+        error: Option<&str>,
+    ) -> SourceStatus {
+        SourceStatus {
+            source: kind,
+            outcome: outcome.into(),
+            count,
+            ms,
+            error: error.map(String::from),
+        }
+    }
+
+    /// Asks in research mode and plays the stages up to `stage`.
+    fn play(app: &mut App, stage: u8) {
+        assert!(app.chat.research, "research is the default mode");
+        type_text(app, "Who is Sachin Tendulkar?");
+        app.handle(key(KeyCode::Enter));
+        ev(
+            app,
+            AgentEvent::Keywords {
+                turn: T,
+                queries: vec!["Sachin Tendulkar".into(), "cricket records".into()],
+                from_model: true,
+            },
+        );
+        for k in [
+            SourceKind::Wikipedia,
+            SourceKind::Hackernews,
+            SourceKind::Arxiv,
+        ] {
+            ev(app, AgentEvent::SourceStarted { turn: T, source: k });
+        }
+        ev(
+            app,
+            AgentEvent::SourceDone {
+                turn: T,
+                status: status(SourceKind::Wikipedia, "ok", 3, 212, None),
+            },
+        );
+        ev(
+            app,
+            AgentEvent::SourceDone {
+                turn: T,
+                status: status(
+                    SourceKind::Arxiv,
+                    "timeout",
+                    0,
+                    8000,
+                    Some("no answer within 8 s"),
+                ),
+            },
+        );
+        if stage < 2 {
+            return;
+        }
+        ev(
+            app,
+            AgentEvent::SourceDone {
+                turn: T,
+                status: status(SourceKind::Hackernews, "ok", 1, 95, None),
+            },
+        );
+        ev(
+            app,
+            AgentEvent::Ranked {
+                turn: T,
+                sources: vec![
+                    src(1, "wikipedia", "Sachin Tendulkar"),
+                    src(2, "hackernews", "Ask HN: cricket stats"),
+                ],
+                analysis: Analysis {
+                    ranker: "bm25".into(),
+                    per_source: vec![],
+                    top_terms: vec![
+                        ("cricket".into(), 9),
+                        ("tendulkar".into(), 7),
+                        ("india".into(), 4),
+                    ],
+                },
+            },
+        );
+        if stage < 3 {
+            return;
+        }
+        ev(
+            app,
+            AgentEvent::AnswerDelta {
+                turn: T,
+                text: "A former Indian cricketer [1], much discussed on HN [2]. Not a source: [9]."
+                    .into(),
+            },
+        );
+        ev(
+            app,
+            AgentEvent::TurnDone {
+                turn: T,
+                outcome: TurnOutcome {
+                    model: "llama3.2".into(),
+                    ..Default::default()
+                },
+            },
+        );
+    }
+
+    #[test]
+    fn sources_panel_mid_fetch_with_a_failure() {
+        let mut h = harness();
+        play(&mut h.app, 1);
+        snapshot("sources_mid_fetch", &mut h.app, 70, 16);
+    }
+
+    #[test]
+    fn sources_panel_finished_and_ranked() {
+        let mut h = harness();
+        play(&mut h.app, 2);
+        snapshot("sources_ranked", &mut h.app, 70, 16);
+    }
+
+    #[test]
+    fn answer_with_highlighted_citations_and_stored_sources() {
+        let mut h = harness();
+        play(&mut h.app, 3);
+        let t = draw(&mut h.app, 80, 24);
+        // Only [1] and [2] have sources; [9] stays plain text.
+        let buf = t.backend().buffer();
+        let cite = sleuth::ui::markdown::citation_style().fg;
+        let text_at = |x: u16, y: u16| buf[(x, y)].symbol().to_string();
+        let mut highlighted = String::new();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width {
+                if buf[(x, y)].fg == cite.unwrap()
+                    && buf[(x, y)]
+                        .modifier
+                        .contains(ratatui::style::Modifier::BOLD)
+                {
+                    highlighted.push_str(&text_at(x, y));
+                }
+            }
+        }
+        assert!(
+            highlighted.contains("[1]") && highlighted.contains("[2]"),
+            "{highlighted}"
+        );
+        assert!(!highlighted.contains("[9]"), "{highlighted}");
+        snapshot("answer_with_citations", &mut h.app, 80, 24);
+        h._writer.handle().flush().unwrap();
+        let conn = store::open_reader(&h.sb.db()).unwrap();
+        let s = store::queries::resolve_session(&conn, "latest").unwrap();
+        let tr = store::queries::transcript(&conn, s.id).unwrap();
+        let stored: Vec<(i64, &str)> = tr[1]
+            .sources
+            .iter()
+            .map(|s| (s.ordinal, s.title.as_str()))
+            .collect();
+        assert_eq!(
+            stored,
+            vec![(1, "Sachin Tendulkar"), (2, "Ask HN: cricket stats")]
+        );
+    }
+
+    #[test]
+    fn source_detail_view() {
+        let mut h = harness();
+        play(&mut h.app, 3);
+        h.app.handle(key(KeyCode::Tab));
+        snapshot("source_detail", &mut h.app, 80, 20);
+        h.app.handle(key(KeyCode::Tab));
+        assert_eq!(h.app.detail.as_ref().unwrap().current().unwrap().ordinal, 2);
+        h.app.handle(key(KeyCode::Char('y')));
+        assert_eq!(
+            h.app.take_clipboard().as_deref(),
+            Some("https://example.org/2")
+        );
+        h.app.handle(key(KeyCode::Esc));
+        assert!(h.app.detail.is_none());
+    }
+
+    #[test]
+    fn extractive_answer_without_a_model() {
+        let mut h = harness();
+        type_text(&mut h.app, "Who is Sachin Tendulkar?");
+        h.app.handle(key(KeyCode::Enter));
+        ev(
+            &mut h.app,
+            AgentEvent::Keywords {
+                turn: T,
+                queries: vec!["Sachin Tendulkar".into()],
+                from_model: false,
+            },
+        );
+        ev(
+            &mut h.app,
+            AgentEvent::SourceStarted {
+                turn: T,
+                source: SourceKind::Wikipedia,
+            },
+        );
+        ev(
+            &mut h.app,
+            AgentEvent::SourceDone {
+                turn: T,
+                status: status(SourceKind::Wikipedia, "ok", 1, 120, None),
+            },
+        );
+        let sources = vec![src(1, "wikipedia", "Sachin Tendulkar")];
+        ev(
+            &mut h.app,
+            AgentEvent::Ranked {
+                turn: T,
+                sources: sources.clone(),
+                analysis: Analysis {
+                    ranker: "bm25".into(),
+                    ..Default::default()
+                },
+            },
+        );
+        let text = sleuth::agent::research::answer::extractive(
+            &sources,
+            "cannot reach Ollama at http://localhost:11434",
+        );
+        ev(&mut h.app, AgentEvent::AnswerDelta { turn: T, text });
+        ev(
+            &mut h.app,
+            AgentEvent::TurnDone {
+                turn: T,
+                outcome: TurnOutcome {
+                    answer_kind: AnswerKind::Extractive,
+                    sources,
+                    ..Default::default()
+                },
+            },
+        );
+        snapshot("extractive_answer", &mut h.app, 80, 20);
+    }
+
+    #[test]
+    fn sources_prefix_limits_the_turn_and_bad_names_are_explained() {
+        let mut h = harness();
+        type_text(&mut h.app, "/sources nope question");
+        h.app.handle(key(KeyCode::Enter));
+        let screen = format!("{}", draw(&mut h.app, 100, 12).backend());
+        assert!(screen.contains("unknown source 'nope'"), "{screen}");
+        assert!(h.app.chat.active.is_none());
     }
 }

@@ -7,6 +7,7 @@ use ratatui::Frame;
 use super::UiEvent;
 use super::chat::{ChatOutcome, ChatScreen};
 use super::picker::ModelPicker;
+use super::source_detail::{SourceDetail, open_url};
 use super::status::StatusState;
 use super::transcript::CellKind;
 use crate::agent::{AgentEvent, AgentHandle};
@@ -24,6 +25,7 @@ pub struct App {
     pub status: StatusState,
     pub help: bool,
     pub picker: Option<ModelPicker>,
+    pub detail: Option<SourceDetail>,
     /// Models the provider listed at the last probe.
     models: Vec<String>,
     /// Text to put on the clipboard (OSC 52) after this event.
@@ -43,6 +45,7 @@ impl App {
             status,
             help: false,
             picker: None,
+            detail: None,
             models: Vec::new(),
             clipboard: None,
             quit: false,
@@ -119,6 +122,23 @@ impl App {
                 // The overlay is modal: other keys are swallowed.
                 return false;
             }
+            if let Some(d) = &mut self.detail {
+                match k.code {
+                    KeyCode::Tab | KeyCode::Right | KeyCode::Down => d.next(),
+                    KeyCode::BackTab | KeyCode::Left | KeyCode::Up => d.prev(),
+                    KeyCode::Char('o') | KeyCode::Enter => {
+                        if let Some(u) = d.current().and_then(|s| s.url.clone())
+                            && let Err(e) = open_url(&u)
+                        {
+                            self.status.alert = Some(e);
+                        }
+                    }
+                    KeyCode::Char('y') => self.clipboard = d.current().and_then(|s| s.url.clone()),
+                    KeyCode::Esc | KeyCode::Char('q') => self.detail = None,
+                    _ => return false,
+                }
+                return true;
+            }
             if let Some(p) = &mut self.picker {
                 match k.code {
                     KeyCode::Up => p.up(),
@@ -142,6 +162,10 @@ impl App {
             ChatOutcome::Copy(text) => {
                 self.clipboard = Some(text);
                 self.status.alert = None;
+                true
+            }
+            ChatOutcome::ShowSources(sources) => {
+                self.detail = Some(SourceDetail::new(sources));
                 true
             }
             ChatOutcome::OpenModelPicker => {
@@ -255,6 +279,9 @@ impl App {
         self.chat.render(frame, area, &self.status);
         if let Some(p) = &self.picker {
             p.render(frame, area);
+        }
+        if let Some(d) = &self.detail {
+            d.render(frame, area);
         }
         if self.help {
             super::help::render(frame, area);

@@ -13,11 +13,7 @@ pub const GLOBAL: &[Binding] = &[
     },
     Binding {
         keys: "?, F1",
-        action: "this help (? on an empty input)",
-    },
-    Binding {
-        keys: "Esc",
-        action: "close help",
+        action: "this help (? on an empty input); Esc closes",
     },
 ];
 
@@ -47,6 +43,14 @@ pub const CHAT: &[Binding] = &[
         action: "pick the model",
     },
     Binding {
+        keys: "Ctrl+T",
+        action: "research turns ⇄ plain chat",
+    },
+    Binding {
+        keys: "Tab",
+        action: "cited sources: Tab next, o open, y copy URL",
+    },
+    Binding {
         keys: "Ctrl+N",
         action: "new session",
     },
@@ -63,11 +67,7 @@ pub const CHAT: &[Binding] = &[
         action: "top / latest (Ctrl+ while typing)",
     },
     Binding {
-        keys: "Ctrl+U",
-        action: "clear the input",
-    },
-    Binding {
-        keys: "Ctrl+W, Ctrl+Z, arrows",
-        action: "readline-style editing",
+        keys: "Ctrl+U/W/Z, arrows",
+        action: "edit the input (Ctrl+U clears it)",
     },
 ];

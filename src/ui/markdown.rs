@@ -40,6 +40,44 @@ pub fn preload() {
         });
 }
 
+pub fn citation_style() -> Style {
+    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+}
+
+/// Splits text into plain pieces and `[n]` citations with 1 ≤ n ≤ max.
+/// A citation with no source (dangling) stays plain text.
+pub fn split_citations(t: &str, max: usize) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    let mut rest = t;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let close = after.find(']');
+        let n = close
+            .and_then(|c| after[..c].parse::<usize>().ok())
+            .filter(|n| (1..=max).contains(n));
+        match (close, n) {
+            (Some(c), Some(_)) => {
+                plain.push_str(&rest[..open]);
+                if !plain.is_empty() {
+                    out.push((std::mem::take(&mut plain), false));
+                }
+                out.push((rest[open..open + c + 2].to_string(), true));
+                rest = &after[c + 1..];
+            }
+            _ => {
+                plain.push_str(&rest[..open + 1]);
+                rest = after;
+            }
+        }
+    }
+    plain.push_str(rest);
+    if !plain.is_empty() {
+        out.push((plain, false));
+    }
+    out
+}
+
 fn code_style() -> Style {
     Style::new().fg(Color::Yellow)
 }
@@ -57,6 +95,8 @@ struct Block {
 
 struct Renderer {
     width: usize,
+    /// Citations [1]..=[max_cite] are highlighted; others stay plain text.
+    max_cite: usize,
     out: Vec<Line<'static>>,
     cur: Option<Block>,
     styles: Vec<Style>,
@@ -128,12 +168,28 @@ impl Renderer {
         }
         let style = self.style();
         if let Some(b) = &mut self.cur {
-            b.spans.push((t.to_string(), style));
+            // The parser splits "[1]" into several text events: join
+            // same-style runs so citations can be found at flush.
+            match b.spans.last_mut() {
+                Some((last, st)) if *st == style => last.push_str(t),
+                _ => b.spans.push((t.to_string(), style)),
+            }
         }
     }
 
     fn flush(&mut self) {
-        if let Some(b) = self.cur.take() {
+        if let Some(mut b) = self.cur.take() {
+            if self.max_cite > 0 {
+                b.spans = b
+                    .spans
+                    .into_iter()
+                    .flat_map(|(t, st)| {
+                        split_citations(&t, self.max_cite)
+                            .into_iter()
+                            .map(move |(p, cite)| (p, if cite { citation_style() } else { st }))
+                    })
+                    .collect();
+            }
             wrap_block(&b, self.width, &mut self.out);
         }
     }
@@ -354,9 +410,15 @@ fn push_str(line: &mut Vec<Span<'static>>, s: &str, style: Style) {
 
 /// Renders Markdown to lines at most `width` columns wide.
 pub fn render(text: &str, width: usize) -> Vec<Line<'static>> {
+    render_cited(text, width, 0)
+}
+
+/// Like [`render`], highlighting citations [1]..=[max_cite].
+pub fn render_cited(text: &str, width: usize, max_cite: usize) -> Vec<Line<'static>> {
     let width = width.max(1);
     let mut r = Renderer {
         width,
+        max_cite,
         out: Vec::new(),
         cur: None,
         styles: Vec::new(),
@@ -589,6 +651,23 @@ mod tests {
         );
         // An unclosed fence (still streaming) renders as code too.
         assert_eq!(plain(&render("```\nlet x", 80)), vec!["▏ let x"]);
+    }
+
+    #[test]
+    fn only_citations_with_a_source_are_highlighted() {
+        let parts = split_citations("a [1] b [2][9] c [x] [", 2);
+        let cites: Vec<&str> = parts.iter().filter(|p| p.1).map(|p| p.0.as_str()).collect();
+        assert_eq!(cites, vec!["[1]", "[2]"]);
+        let joined: String = parts.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(joined, "a [1] b [2][9] c [x] [");
+        let lines = render_cited("See [1] and [9].", 40, 1);
+        let styled: Vec<&str> = lines[0]
+            .spans
+            .iter()
+            .filter(|s| s.style == citation_style())
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert_eq!(styled, vec!["[1]"]);
     }
 
     #[test]

@@ -8,6 +8,8 @@ pub mod input;
 pub mod keymap;
 pub mod markdown;
 pub mod picker;
+pub mod research_view;
+pub mod source_detail;
 pub mod status;
 pub mod terminal;
 pub mod theme;

@@ -6,9 +6,10 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::research_view::ResearchProgress;
 use super::theme;
 use super::wrap::wrap;
-use crate::domain::{MessageId, MessageStatus, Role, StoredMessage};
+use crate::domain::{MessageId, MessageStatus, Role, Source, StoredMessage};
 use crate::export::format_time;
 use crate::sanitize::sanitize;
 
@@ -18,6 +19,8 @@ pub enum CellKind {
     Assistant,
     Notice,
     Error,
+    /// A research turn's progress (queries, sources, analysis).
+    Research,
 }
 
 #[derive(Debug)]
@@ -28,6 +31,9 @@ pub struct Cell {
     /// escape sequence split across two streamed deltas is still caught.
     text: String,
     meta: String,
+    /// An answer's cited sources: [1]..=[n] are highlighted and listed.
+    sources: Vec<Source>,
+    research: Option<ResearchProgress>,
     cache: Option<(u16, Vec<Line<'static>>)>,
 }
 
@@ -38,6 +44,8 @@ impl Cell {
             id: None,
             text: text.to_string(),
             meta,
+            sources: Vec::new(),
+            research: None,
             cache: None,
         }
     }
@@ -56,6 +64,7 @@ impl Cell {
         }
         let mut c = Self::new(kind, &m.message.content, meta);
         c.id = Some(m.message.id);
+        c.sources = m.sources.clone();
         c
     }
 
@@ -67,6 +76,29 @@ impl Cell {
     pub fn append(&mut self, text: &str) {
         self.text.push_str(text);
         self.cache = None;
+    }
+
+    pub fn research(progress: ResearchProgress) -> Self {
+        let mut c = Self::new(CellKind::Research, "", String::new());
+        c.research = Some(progress);
+        c
+    }
+
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    pub fn set_sources(&mut self, sources: Vec<Source>) {
+        self.sources = sources;
+        self.cache = None;
+    }
+
+    /// Changes the research progress in place; the lines are rebuilt.
+    pub fn update_research(&mut self, f: impl FnOnce(&mut ResearchProgress)) {
+        if let Some(r) = &mut self.research {
+            f(r);
+            self.cache = None;
+        }
     }
 
     pub fn set_meta(&mut self, meta: String) {
@@ -95,6 +127,7 @@ impl Cell {
             ),
             CellKind::Notice => ("notice", theme::notice(), theme::notice()),
             CellKind::Error => ("error", theme::error(), theme::error()),
+            CellKind::Research => ("research", theme::notice(), theme::dim()),
         };
         let mut lines = Vec::new();
         let mut header = vec![Span::styled(label, label_style)];
@@ -111,10 +144,19 @@ impl Cell {
             } else {
                 text
             };
-            for mut l in super::markdown::render(&text, body_w) {
+            for mut l in super::markdown::render_cited(&text, body_w, self.sources.len()) {
                 l.spans.insert(0, Span::raw(" ".repeat(indent)));
                 lines.push(l);
             }
+            if !self.sources.is_empty() {
+                lines.push(Line::default());
+                lines.extend(super::research_view::source_lines(
+                    &self.sources,
+                    width as usize,
+                ));
+            }
+        } else if let Some(r) = &self.research {
+            lines.extend(r.lines(width as usize));
         } else {
             for l in wrap(&text, body_w) {
                 lines.push(Line::styled(
@@ -151,6 +193,10 @@ impl Transcript {
         self.cells.push(cell);
     }
 
+    pub fn pop(&mut self) -> Option<Cell> {
+        self.cells.pop()
+    }
+
     pub fn clear(&mut self) {
         self.cells.clear();
         self.scroll_back = 0;
@@ -175,6 +221,17 @@ impl Transcript {
     /// Mutable access to the cell showing message `id`.
     pub fn cell_mut(&mut self, id: MessageId) -> Option<&mut Cell> {
         self.cells.iter_mut().rev().find(|c| c.id == Some(id))
+    }
+
+    /// The cell just before message `id` (a research turn's progress cell).
+    pub fn cell_before_mut(&mut self, id: MessageId) -> Option<&mut Cell> {
+        let i = self.cells.iter().rposition(|c| c.id == Some(id))?;
+        i.checked_sub(1).and_then(|j| self.cells.get_mut(j))
+    }
+
+    /// The newest answer that cites sources.
+    pub fn last_cited(&self) -> Option<&Cell> {
+        self.cells.iter().rev().find(|c| !c.sources.is_empty())
     }
 
     pub fn remove(&mut self, id: MessageId) {

@@ -10,6 +10,7 @@ use ratatui_textarea::TextArea;
 use super::app::Handles;
 use super::transcript::{Cell, CellKind, Transcript};
 use crate::agent::provider::ChatMessage;
+use crate::agent::research::SourceKind;
 use crate::domain::{Message, Role, Session, SessionId, StoredMessage, now_ms};
 use crate::sanitize::{one_line, sanitize};
 use crate::store::StoreCommand;
@@ -34,10 +35,14 @@ pub struct ChatScreen {
     next_turn: u64,
     /// Tokens and speed of the last answer, for the status bar.
     pub last_stats: Option<String>,
+    /// Research turns (sources, citations) or plain chat; Ctrl+T toggles.
+    pub research: bool,
+    /// The last question and its source filter, for regenerate.
+    last_question: Option<(String, Option<Vec<SourceKind>>)>,
 }
 
 /// What the chat screen asks the app to do after an event.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum ChatOutcome {
     Ignored,
     Changed,
@@ -46,6 +51,8 @@ pub enum ChatOutcome {
     /// Put this text on the clipboard.
     Copy(String),
     OpenModelPicker,
+    /// Show these sources (the last cited answer's) in the detail view.
+    ShowSources(Vec<crate::domain::Source>),
 }
 
 impl ChatScreen {
@@ -61,6 +68,8 @@ impl ChatScreen {
             model,
             next_turn: 0,
             last_stats: None,
+            research: true,
+            last_question: None,
         }
     }
 
@@ -116,6 +125,13 @@ impl ChatScreen {
                 };
             }
             KeyCode::F(2) => return ChatOutcome::OpenModelPicker,
+            KeyCode::Char('t') if ctrl => self.research = !self.research,
+            KeyCode::Tab => {
+                return match self.transcript.last_cited() {
+                    Some(c) => ChatOutcome::ShowSources(c.sources().to_vec()),
+                    None => ChatOutcome::Ignored,
+                };
+            }
             KeyCode::Char('r') if ctrl => {
                 if let Some((id, _)) = &self.resumable
                     && self.session.is_none()
@@ -169,7 +185,14 @@ impl ChatScreen {
             // One answer at a time; Esc stops the current one.
             return;
         }
-        let text = self.input.lines().join("\n");
+        let raw = self.input.lines().join("\n");
+        let (only, text) = match parse_sources_prefix(raw.trim()) {
+            Ok(x) => x,
+            Err(e) => {
+                self.notice(CellKind::Error, &e);
+                return;
+            }
+        };
         let text = text.trim();
         if text.is_empty() {
             return;
@@ -204,7 +227,13 @@ impl ChatScreen {
             content: text.to_string(),
         });
         self.input = new_input();
-        self.start_turn(h, session.id, None);
+        if self.research {
+            self.last_question = Some((text.to_string(), only.clone()));
+            self.start_research(h, session.id, text, only, None);
+        } else {
+            self.last_question = None;
+            self.start_turn(h, session.id, None);
+        }
     }
 
     /// Shows a loaded session and continues it.
@@ -227,6 +256,30 @@ impl ChatScreen {
     pub fn notice(&mut self, kind: CellKind, text: &str) {
         self.transcript.push(Cell::new(kind, text, String::new()));
     }
+}
+
+/// `/sources wiki,hn question…` limits a research turn to those sources.
+fn parse_sources_prefix(text: &str) -> Result<(Option<Vec<SourceKind>>, &str), String> {
+    let Some(rest) = text.strip_prefix("/sources") else {
+        return Ok((None, text));
+    };
+    let rest = rest.trim_start();
+    let (list, question) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let mut kinds = Vec::new();
+    for name in list.split(',').filter(|n| !n.is_empty()) {
+        match SourceKind::parse(name) {
+            Some(k) => kinds.push(k),
+            None => {
+                return Err(format!(
+                    "unknown source '{name}' — use wiki, hn, arxiv, web or searxng, e.g. /sources wiki,hn your question"
+                ));
+            }
+        }
+    }
+    if kinds.is_empty() {
+        return Err("name the sources: /sources wiki,hn your question".into());
+    }
+    Ok((Some(kinds), question))
 }
 
 /// A stored message as conversation context, if it belongs there
@@ -258,4 +311,28 @@ fn new_input() -> TextArea<'static> {
     t.set_placeholder_text("Ask a research question…  (Enter sends, Alt+Enter for a newline)");
     t.set_cursor_line_style(ratatui::style::Style::new());
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_prefix() {
+        assert_eq!(
+            parse_sources_prefix("plain question").unwrap(),
+            (None, "plain question")
+        );
+        let (k, q) = parse_sources_prefix("/sources wiki,hn what is rust").unwrap();
+        assert_eq!(
+            k.unwrap(),
+            vec![SourceKind::Wikipedia, SourceKind::Hackernews]
+        );
+        assert_eq!(q, "what is rust");
+        assert!(
+            parse_sources_prefix("/sources bogus q")
+                .unwrap_err()
+                .contains("unknown source 'bogus'")
+        );
+    }
 }

@@ -5,11 +5,16 @@ use std::time::Instant;
 
 use super::ChatScreen;
 use crate::agent::provider::ChatMessage;
+use crate::agent::research::SourceKind;
+use crate::agent::research::pipeline::ResearchAsk;
+use crate::agent::turn::AnswerKind;
 use crate::agent::turn::SYSTEM_PROMPT;
 use crate::agent::{AgentCommand, AgentEvent, AskRequest};
+use crate::domain::Source;
 use crate::domain::{MessageId, MessageStatus, SessionId, TurnId, Usage};
 use crate::recorder::AnswerRecorder;
 use crate::ui::app::Handles;
+use crate::ui::research_view::ResearchProgress;
 use crate::ui::transcript::{Cell, CellKind};
 
 /// Messages of context sent with a question (the rolling summary of older
@@ -21,6 +26,8 @@ pub struct ActiveTurn {
     pub recorder: AnswerRecorder,
     pub started: Instant,
     pub thinking: bool,
+    /// A research turn's cited sources, once ranked.
+    pub sources: Vec<Source>,
 }
 
 impl ChatScreen {
@@ -52,6 +59,47 @@ impl ChatScreen {
             recorder,
             started: Instant::now(),
             thinking: false,
+            sources: Vec::new(),
+        });
+    }
+
+    /// A research turn: a progress cell, then the answer cell; the history
+    /// sent is the conversation before this question.
+    pub(super) fn start_research(
+        &mut self,
+        h: &Handles,
+        session: SessionId,
+        question: &str,
+        only: Option<Vec<SourceKind>>,
+        parent: Option<MessageId>,
+    ) {
+        self.next_turn += 1;
+        let turn = TurnId(self.next_turn);
+        let recorder = AnswerRecorder::start(&h.writer, session, parent, &self.model);
+        self.transcript
+            .push(Cell::research(ResearchProgress::default()));
+        let mut cell = Cell::new(
+            CellKind::Assistant,
+            "",
+            format!("{} · researching…", self.model),
+        );
+        cell.id = Some(recorder.id());
+        self.transcript.push(cell);
+        let before = self.history.len().saturating_sub(1);
+        let start = before.saturating_sub(CONTEXT_MESSAGES);
+        h.agent.send(AgentCommand::Research(ResearchAsk {
+            turn,
+            model: self.model.clone(),
+            question: question.to_string(),
+            history: self.history[start..before].to_vec(),
+            only,
+        }));
+        self.active = Some(ActiveTurn {
+            turn,
+            recorder,
+            started: Instant::now(),
+            thinking: false,
+            sources: Vec::new(),
         });
     }
 
@@ -66,7 +114,7 @@ impl ChatScreen {
             &h.writer,
             MessageStatus::Interrupted,
             Usage::default(),
-            vec![],
+            a.sources,
         );
         if let Some(c) = self.transcript.cell_mut(id) {
             c.set_meta(format!("{} · interrupted", self.model));
@@ -95,7 +143,18 @@ impl ChatScreen {
         }
         self.transcript.remove(old);
         self.last_answer = None;
-        self.start_turn(h, session, Some(old));
+        match self.last_question.clone() {
+            Some((q, only)) if self.research => {
+                // The old answer's progress cell goes with it.
+                if let Some(c) = self.transcript.last_mut()
+                    && c.kind == CellKind::Research
+                {
+                    self.transcript.pop();
+                }
+                self.start_research(h, session, &q, only, Some(old));
+            }
+            _ => self.start_turn(h, session, Some(old)),
+        }
     }
 
     /// Periodic work while a turn streams: save a stalled partial answer.
@@ -121,6 +180,39 @@ impl ChatScreen {
                 }
                 true
             }
+            AgentEvent::Keywords {
+                turn,
+                queries,
+                from_model,
+            } if Some(turn) == current => {
+                self.update_progress(|p| p.keywords = Some((queries, from_model)));
+                true
+            }
+            AgentEvent::SourceStarted { turn, source } if Some(turn) == current => {
+                self.update_progress(|p| p.started(source));
+                true
+            }
+            AgentEvent::SourceDone { turn, status } if Some(turn) == current => {
+                self.update_progress(|p| p.done(status));
+                true
+            }
+            AgentEvent::Ranked {
+                turn,
+                sources,
+                analysis,
+            } if Some(turn) == current => {
+                self.update_progress(|p| p.analysis = Some(analysis));
+                let Some(a) = self.active.as_mut() else {
+                    return false;
+                };
+                a.sources = sources.clone();
+                let id = a.recorder.id();
+                if let Some(c) = self.transcript.cell_mut(id) {
+                    c.set_sources(sources);
+                    c.set_meta(format!("{} · answering…", self.model));
+                }
+                true
+            }
             AgentEvent::Thinking { turn, active } if Some(turn) == current => {
                 if let Some(a) = self.active.as_mut() {
                     a.thinking = active;
@@ -138,10 +230,18 @@ impl ChatScreen {
                     latency_ms: c.first_token_ms.map(|v| v as i64),
                 };
                 let id = a.recorder.id();
+                let sources = if outcome.sources.is_empty() {
+                    a.sources
+                } else {
+                    outcome.sources.clone()
+                };
                 let msg = a
                     .recorder
-                    .finish(&h.writer, MessageStatus::Complete, usage, vec![]);
+                    .finish(&h.writer, MessageStatus::Complete, usage, sources);
                 let mut meta = outcome.model.clone();
+                if outcome.answer_kind == AnswerKind::Extractive {
+                    meta = "extractive: best passages, no model".into();
+                }
                 if outcome.cut_by_length() {
                     meta.push_str(" · cut off at the token limit");
                 }
@@ -169,7 +269,7 @@ impl ChatScreen {
                 let id = a.recorder.id();
                 let partial = !a.recorder.content().trim().is_empty();
                 a.recorder
-                    .finish(&h.writer, MessageStatus::Error, Usage::default(), vec![]);
+                    .finish(&h.writer, MessageStatus::Error, Usage::default(), a.sources);
                 if partial {
                     if let Some(c) = self.transcript.cell_mut(id) {
                         c.set_meta(format!("{} · incomplete", self.model));
@@ -184,6 +284,15 @@ impl ChatScreen {
         }
     }
 
+    fn update_progress(&mut self, f: impl FnOnce(&mut ResearchProgress)) {
+        let Some(id) = self.active.as_ref().map(|a| a.recorder.id()) else {
+            return;
+        };
+        if let Some(c) = self.transcript.cell_before_mut(id) {
+            c.update_research(f);
+        }
+    }
+
     /// What the status bar says about the current or last answer.
     pub fn status_note(&self) -> Option<String> {
         match &self.active {
@@ -192,7 +301,17 @@ impl ChatScreen {
                 "answering… {:.0} s · Esc stops",
                 a.started.elapsed().as_secs_f64()
             )),
-            None => self.last_stats.clone(),
+            None => {
+                let mode = if self.research {
+                    "research (Ctrl+T: chat)"
+                } else {
+                    "chat (Ctrl+T: research)"
+                };
+                Some(match &self.last_stats {
+                    Some(st) if !st.is_empty() => format!("{mode} · {st}"),
+                    _ => mode.to_string(),
+                })
+            }
         }
     }
 }
