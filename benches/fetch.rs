@@ -29,18 +29,45 @@ fn main() {
     let f = server::fixture;
     let server = Server::bounded(
         vec![
-            ("/w/api.php", vec![delayed(300, "application/json", f("wikipedia_search.json"))]),
-            ("/api/rest_v1/page/summary/", vec![delayed(100, "application/json", f("wikipedia_summary.json"))]),
-            ("/api/v1/search", vec![delayed(800, "application/json", f("hn_algolia_search.json"))]),
-            ("/api/query", vec![delayed(500, "application/atom+xml", f("arxiv_query.atom"))]),
+            (
+                "/w/api.php",
+                vec![delayed(300, "application/json", f("wikipedia_search.json"))],
+            ),
+            (
+                "/api/rest_v1/page/summary/",
+                vec![delayed(
+                    100,
+                    "application/json",
+                    f("wikipedia_summary.json"),
+                )],
+            ),
+            (
+                "/api/v1/search",
+                vec![delayed(
+                    800,
+                    "application/json",
+                    f("hn_algolia_search.json"),
+                )],
+            ),
+            (
+                "/api/query",
+                vec![delayed(500, "application/atom+xml", f("arxiv_query.atom"))],
+            ),
         ],
         (rounds * 12) as usize,
     );
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
     let mut cfg = Config::default();
     cfg.provider.base_url = format!("http://{closed}");
     cfg.provider.retries = 0;
-    for s in [&mut cfg.sources.wikipedia, &mut cfg.sources.hackernews, &mut cfg.sources.arxiv] {
+    for s in [
+        &mut cfg.sources.wikipedia,
+        &mut cfg.sources.hackernews,
+        &mut cfg.sources.arxiv,
+    ] {
         s.base_url = server.url();
     }
     let (tx, rx) = mpsc::channel();
@@ -68,18 +95,26 @@ fn main() {
                     slowest = slowest.max(status.ms);
                     assert_eq!(status.outcome, "ok", "{status:?}");
                 }
-                AgentEvent::TurnDone { turn: t, .. } | AgentEvent::TurnFailed { turn: t, .. } if t == turn => break,
+                AgentEvent::TurnDone { turn: t, .. } | AgentEvent::TurnFailed { turn: t, .. }
+                    if t == turn =>
+                {
+                    break;
+                }
                 _ => {}
             }
         }
-        let (Some(a), Some(b)) = (first_start, last_done) else { panic!("no source events") };
+        let (Some(a), Some(b)) = (first_start, last_done) else {
+            panic!("no source events")
+        };
         let wall = b.duration_since(a).as_secs_f64() * 1e3;
         overheads.push((wall, slowest as f64, wall - slowest as f64));
     }
     overheads.sort_by(|x, y| x.2.total_cmp(&y.2));
     let p50 = overheads[overheads.len() / 2];
     let max = overheads[overheads.len() - 1];
-    println!("{rounds} turns, sources delaying 100–800 ms (Wikipedia search 300 + summaries 100, arXiv 500, HN 800)");
+    println!(
+        "{rounds} turns, sources delaying 100–800 ms (Wikipedia search 300 + summaries 100, arXiv 500, HN 800)"
+    );
     println!(
         "fetch wall vs slowest source: median {:.1} ms vs {:.1} ms (+{:.1} ms), worst +{:.1} ms (budget +50 ms)",
         p50.0, p50.1, p50.2, max.2

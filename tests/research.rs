@@ -416,3 +416,78 @@ fn huge_pages_and_gzip_bombs_are_capped() {
         }
     }
 }
+
+#[test]
+fn embeddings_rank_passages_when_the_provider_has_them() {
+    // HN returns 5 stories; per_source 5 keeps them all. The embeddings say
+    // the later a story, the closer it is to the question (the opposite of
+    // the fixture order), so the citations must come out reversed.
+    let hits = 5;
+    let mut embeddings = vec![vec![1.0, 0.0]];
+    for i in 0..hits {
+        let a = (i as f64 + 1.0) / (hits as f64 + 1.0);
+        embeddings.push(vec![a, 1.0 - a]);
+    }
+    let embed_body =
+        serde_json::json!({"model": "all-minilm", "embeddings": embeddings}).to_string();
+    let server = Server::routed(vec![
+        (
+            "/api/v1/search",
+            vec![Reply::new(
+                200,
+                JSON,
+                fixture("hn_algolia_search_legacy.json"),
+            )],
+        ),
+        (
+            "/api/embed",
+            vec![Reply::new(200, JSON, embed_body.into_bytes())],
+        ),
+        (
+            "/api/chat",
+            vec![ollama_says(KEYWORDS), ollama_says("JS things [1].")],
+        ),
+    ]);
+    let sb = Sandbox::new();
+    let url = server.url();
+    let cfg = sb.path().join("emb.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"{url}\"\nembed_model = \"all-minilm\"\nretry_base_ms = 10\n\
+             [research]\nper_source = 5\ntop_k = 5\n\
+             [sources.wikipedia]\nenabled = false\n[sources.arxiv]\nenabled = false\n\
+             [sources.hackernews]\nbase_url = \"{url}\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, v, err) = ask(&sb, &cfg, "modern javascript");
+    assert_eq!(code, 0, "{err}");
+    let titles: Vec<&str> = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "How to manage HTML DOM with vanilla JavaScript only?",
+            "Modern Javascript: Everything you missed over the last 10 years (2020)",
+            "Show HN: Meteor, a realtime JavaScript framework",
+            "A spreadsheet in fewer than 30 lines of JavaScript, no library used",
+            "Yarn – A new package manager for JavaScript",
+        ]
+    );
+    let embed_req = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/embed")
+        .unwrap();
+    let input = embed_req.json()["input"].as_array().unwrap().len();
+    assert_eq!(
+        input,
+        hits + 1,
+        "the question and each passage, embedded once"
+    );
+}
