@@ -81,6 +81,8 @@ fn main() {
             question: "Sachin Tendulkar cricket".into(),
             history: vec![],
             only: None,
+            summary: None,
+            memory: None,
         }));
         let mut first_start: Option<Instant> = None;
         let mut last_done: Option<Instant> = None;

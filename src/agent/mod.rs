@@ -5,6 +5,7 @@ pub mod probe;
 pub mod provider;
 pub mod research;
 pub mod sse;
+pub mod summary;
 pub mod think;
 pub mod turn;
 
@@ -29,6 +30,8 @@ pub enum AgentCommand {
     Ask(AskRequest),
     /// A research turn: keywords, sources, ranking, a cited answer.
     Research(research::pipeline::ResearchAsk),
+    /// Fold older messages of a session into its summary (background).
+    Summarize(summary::SummarizeRequest),
     /// Stop a turn now: its HTTP stream is dropped.
     Cancel(TurnId),
     Shutdown,
@@ -62,6 +65,20 @@ pub enum AgentEvent {
         turn: TurnId,
         sources: Vec<crate::domain::Source>,
         analysis: research::pipeline::Analysis,
+    },
+    /// Research: messages from other sessions recalled into the context.
+    Recalled {
+        turn: TurnId,
+        from: Vec<String>,
+    },
+    /// A session's new rolling summary, covering its first `folded` messages.
+    Summary {
+        session: crate::domain::SessionId,
+        summary: String,
+        folded: usize,
+    },
+    SummaryFailed {
+        session: crate::domain::SessionId,
     },
     /// The model started or stopped a `<think>` block.
     Thinking {
@@ -225,6 +242,10 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
                     research::pipeline::run(&cfg, &clients, ask, &emit).await
                 });
                 turns.insert(turn, handle);
+            }
+            AgentCommand::Summarize(req) => {
+                let (client, cfg, emit) = (client.clone(), config.provider.clone(), emit.clone());
+                tasks.spawn(async move { summary::run(&client, &cfg, req, &emit).await });
             }
             AgentCommand::Cancel(turn) => {
                 // Aborting drops the response future, which closes the

@@ -46,6 +46,8 @@ pub struct TurnOutcome {
     pub source_status: Vec<SourceStatus>,
     /// Something the user should know (why the answer is extractive).
     pub notice: Option<String>,
+    /// Titles of other sessions recalled into the context.
+    pub memory: Vec<String>,
 }
 
 impl TurnOutcome {

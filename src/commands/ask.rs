@@ -14,7 +14,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::agent::provider::ChatMessage;
-use crate::agent::research::pipeline::ResearchAsk;
+use crate::agent::research::pipeline::{Memory, ResearchAsk};
 use crate::agent::turn::SYSTEM_PROMPT;
 use crate::agent::{self, AgentCommand, AgentEvent, AskRequest};
 use crate::config::Config;
@@ -99,6 +99,12 @@ pub fn run(
             question: question.to_string(),
             history: history[start..].to_vec(),
             only: None,
+            summary: session.summary.clone(),
+            memory: config.research.memory.then(|| Memory {
+                db: db.to_path_buf(),
+                exclude: session.id,
+                max: config.research.memory_max,
+            }),
         }));
     } else {
         history.push(ChatMessage {
@@ -248,6 +254,7 @@ pub fn run(
             "error": error,
             "sources": sources,
             "source_status": statuses,
+            "memory": outcome.as_ref().map(|o| o.memory.clone()).unwrap_or_default(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
     } else {

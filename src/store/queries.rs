@@ -180,3 +180,54 @@ pub fn stats(conn: &Connection) -> Result<Stats, StoreError> {
         sources: count("SELECT count(*) FROM sources")?,
     })
 }
+
+/// A message from another session that matches a question.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Recalled {
+    pub session: SessionId,
+    pub session_title: String,
+    pub role: Role,
+    pub snippet: String,
+}
+
+/// An FTS5 query matching all of `words` (each quoted, so user text can
+/// never be FTS syntax).
+pub fn fts_all_words(words: &[String]) -> Option<String> {
+    let quoted: Vec<String> = words
+        .iter()
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!quoted.is_empty()).then(|| quoted.join(" "))
+}
+
+/// Up to `limit` complete messages outside `exclude` that contain all of
+/// `words`, best first.
+pub fn recall(
+    conn: &Connection,
+    words: &[String],
+    exclude: SessionId,
+    limit: usize,
+) -> Result<Vec<Recalled>, StoreError> {
+    let Some(q) = fts_all_words(words) else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.session_id, s.title, m.role, snippet(messages_fts, 0, '', '', '…', 40)
+         FROM messages_fts
+         JOIN messages m ON m.id = messages_fts.rowid
+         JOIN sessions s ON s.id = m.session_id
+         WHERE messages_fts MATCH ?1 AND m.session_id != ?2 AND m.status = 'complete'
+         ORDER BY rank LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![q, exclude.0, limit as i64], |r| {
+        let role: String = r.get(2)?;
+        Ok(Recalled {
+            session: SessionId(r.get(0)?),
+            session_title: r.get(1)?,
+            role: Role::parse(&role).unwrap_or(Role::User),
+            snippet: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

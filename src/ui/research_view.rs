@@ -18,6 +18,8 @@ pub struct ResearchProgress {
     /// Sources in the order they started; None while running.
     pub sources: Vec<(SourceKind, Option<SourceStatus>)>,
     pub analysis: Option<Analysis>,
+    /// Titles of earlier sessions recalled into the context.
+    pub memory: Vec<String>,
 }
 
 impl ResearchProgress {
@@ -80,6 +82,17 @@ impl ResearchProgress {
                     truncate(&one_line(&detail), w.saturating_sub(16)),
                     theme::dim(),
                 ),
+            ]));
+        }
+        if !self.memory.is_empty() {
+            let quoted: Vec<String> = self
+                .memory
+                .iter()
+                .map(|t| format!("“{}”", one_line(t)))
+                .collect();
+            out.push(Line::from(vec![
+                Span::styled("  remembered from ", theme::dim()),
+                Span::raw(truncate(&quoted.join(", "), w.saturating_sub(18))),
             ]));
         }
         if let Some(a) = &self.analysis {

@@ -24,6 +24,50 @@ pub struct ResearchAsk {
     pub history: Vec<ChatMessage>,
     /// Restrict to these sources (`/sources wiki,hn`); None = all enabled.
     pub only: Option<Vec<SourceKind>>,
+    /// The session's rolling summary of older turns.
+    pub summary: Option<String>,
+    /// Recall from other sessions in this database (None = off).
+    pub memory: Option<Memory>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Memory {
+    pub db: std::path::PathBuf,
+    pub exclude: crate::domain::SessionId,
+    pub max: usize,
+}
+
+/// Messages of other sessions containing the question's content words,
+/// read on a blocking thread with its own read-only connection.
+async fn recall(question: &str, m: &Memory) -> Vec<crate::store::queries::Recalled> {
+    let mut words = rank::tokens(question);
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    words.dedup();
+    words.truncate(6);
+    let m = m.clone();
+    tokio::task::spawn_blocking(move || {
+        let conn = crate::store::open_reader(&m.db).ok()?;
+        // Fewer words if all of them never occur together.
+        for n in [words.len(), 3, 2] {
+            let n = n.min(words.len());
+            if n == 0 {
+                break;
+            }
+            match crate::store::queries::recall(&conn, &words[..n], m.exclude, m.max) {
+                Ok(v) if !v.is_empty() => return Some(v),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "memory recall failed");
+                    return None;
+                }
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -254,8 +298,23 @@ async fn rank_passages(
 pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitter<AgentEvent>) {
     let turn = ask.turn;
     let started = Instant::now();
-    // 1. Keywords (the model, else the heuristic).
-    let (queries, from_model, model_err) = ask_keywords(clients, cfg, &ask).await;
+    // 1. Keywords (the model, else the heuristic), and memory alongside.
+    let memory_task = async {
+        match &ask.memory {
+            Some(m) => recall(&ask.question, m).await,
+            None => Vec::new(),
+        }
+    };
+    let ((queries, from_model, model_err), recalled) =
+        tokio::join!(ask_keywords(clients, cfg, &ask), memory_task);
+    if !recalled.is_empty() {
+        let mut from: Vec<String> = recalled
+            .iter()
+            .map(|r| crate::sanitize::one_line(&r.session_title))
+            .collect();
+        from.dedup();
+        emit.emit(AgentEvent::Recalled { turn, from });
+    }
     let unusable = model_err.as_ref().filter(|e| model_unusable(e)).cloned();
     emit.emit(AgentEvent::Keywords {
         turn,
@@ -323,6 +382,7 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
         keywords: queries,
         sources: cited.clone(),
         source_status: statuses,
+        memory: recalled.iter().map(|r| r.session_title.clone()).collect(),
         ..Default::default()
     };
     let extractive_reason = match unusable {
@@ -338,13 +398,30 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
             let mut pcfg = cfg.provider.clone();
             pcfg.model = ask.model.clone();
             let mut messages = ask.history.clone();
+            let mut content = String::new();
+            if !recalled.is_empty() {
+                content.push_str("From the user's earlier sessions (context, not citable):\n");
+                for r in &recalled {
+                    content.push_str(&format!(
+                        "- ({}, {}) {}\n",
+                        r.session_title,
+                        r.role.as_str(),
+                        r.snippet
+                    ));
+                }
+                content.push('\n');
+            }
+            content.push_str(&answer::prompt(&ask.question, &cited));
             messages.push(ChatMessage {
                 role: "user",
-                content: answer::prompt(&ask.question, &cited),
+                content,
             });
             let req = ChatRequest {
                 model: ask.model.clone(),
-                system: Some(answer::SYSTEM.into()),
+                system: Some(crate::agent::summary::with_summary(
+                    answer::SYSTEM,
+                    ask.summary.as_deref(),
+                )),
                 messages,
             };
             let mut wrote = false;

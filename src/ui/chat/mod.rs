@@ -39,6 +39,33 @@ pub struct ChatScreen {
     pub research: bool,
     /// The last question and its source filter, for regenerate.
     last_question: Option<(String, Option<Vec<SourceKind>>)>,
+    pub context: ContextPolicy,
+    /// The database, for recalling other sessions (memory).
+    pub db_path: Option<std::path::PathBuf>,
+    /// The rolling summary of the first `folded` history messages.
+    summary: Option<String>,
+    folded: usize,
+    summarizing: bool,
+}
+
+/// How much conversation goes with a question (ARCHITECTURE.md §4.6–7).
+#[derive(Debug, Clone)]
+pub struct ContextPolicy {
+    pub summarize_after: usize,
+    pub keep_recent: usize,
+    pub memory: bool,
+    pub memory_max: usize,
+}
+
+impl Default for ContextPolicy {
+    fn default() -> Self {
+        Self {
+            summarize_after: 6,
+            keep_recent: 3,
+            memory: true,
+            memory_max: 3,
+        }
+    }
 }
 
 /// What the chat screen asks the app to do after an event.
@@ -70,6 +97,11 @@ impl ChatScreen {
             last_stats: None,
             research: true,
             last_question: None,
+            context: ContextPolicy::default(),
+            db_path: None,
+            summary: None,
+            folded: 0,
+            summarizing: false,
         }
     }
 
@@ -163,6 +195,8 @@ impl ChatScreen {
         self.session = None;
         self.history.clear();
         self.last_answer = None;
+        self.summary = None;
+        self.folded = 0;
         self.transcript.clear();
     }
 
@@ -250,6 +284,13 @@ impl ChatScreen {
                 self.history.push(cm);
             }
         }
+        // A stored summary stands for everything but the recent messages.
+        self.summary = session.summary.clone().filter(|s| !s.trim().is_empty());
+        self.folded = if self.summary.is_some() {
+            self.history.len().saturating_sub(self.context.keep_recent)
+        } else {
+            0
+        };
         self.session = Some(session);
     }
 

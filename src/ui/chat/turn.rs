@@ -6,13 +6,15 @@ use std::time::Instant;
 use super::ChatScreen;
 use crate::agent::provider::ChatMessage;
 use crate::agent::research::SourceKind;
-use crate::agent::research::pipeline::ResearchAsk;
+use crate::agent::research::pipeline::{Memory, ResearchAsk};
+use crate::agent::summary::{SummarizeRequest, with_summary};
 use crate::agent::turn::AnswerKind;
 use crate::agent::turn::SYSTEM_PROMPT;
 use crate::agent::{AgentCommand, AgentEvent, AskRequest};
 use crate::domain::Source;
 use crate::domain::{MessageId, MessageStatus, SessionId, TurnId, Usage};
 use crate::recorder::AnswerRecorder;
+use crate::store::StoreCommand;
 use crate::ui::app::Handles;
 use crate::ui::research_view::ResearchProgress;
 use crate::ui::transcript::{Cell, CellKind};
@@ -47,12 +49,11 @@ impl ChatScreen {
         );
         cell.id = Some(recorder.id());
         self.transcript.push(cell);
-        let start = self.history.len().saturating_sub(CONTEXT_MESSAGES);
         h.agent.send(AgentCommand::Ask(AskRequest {
             turn,
             model: self.model.clone(),
-            system: Some(SYSTEM_PROMPT.into()),
-            messages: self.history[start..].to_vec(),
+            system: Some(with_summary(SYSTEM_PROMPT, self.summary.as_deref())),
+            messages: self.context_messages(self.history.len()).to_vec(),
         }));
         self.active = Some(ActiveTurn {
             turn,
@@ -86,13 +87,22 @@ impl ChatScreen {
         cell.id = Some(recorder.id());
         self.transcript.push(cell);
         let before = self.history.len().saturating_sub(1);
-        let start = before.saturating_sub(CONTEXT_MESSAGES);
+        let memory = match (&self.db_path, self.context.memory) {
+            (Some(db), true) => Some(Memory {
+                db: db.clone(),
+                exclude: session,
+                max: self.context.memory_max,
+            }),
+            _ => None,
+        };
         h.agent.send(AgentCommand::Research(ResearchAsk {
             turn,
             model: self.model.clone(),
             question: question.to_string(),
-            history: self.history[start..before].to_vec(),
+            history: self.context_messages(before).to_vec(),
             only,
+            summary: self.summary.clone(),
+            memory,
         }));
         self.active = Some(ActiveTurn {
             turn,
@@ -213,6 +223,31 @@ impl ChatScreen {
                 }
                 true
             }
+            AgentEvent::Recalled { turn, from } if Some(turn) == current => {
+                self.update_progress(|p| p.memory = from);
+                true
+            }
+            AgentEvent::Summary {
+                session,
+                summary,
+                folded,
+            } => {
+                self.summarizing = false;
+                if self.session.as_ref().map(|s| s.id) != Some(session) {
+                    return false;
+                }
+                h.writer.send(StoreCommand::SetSummary {
+                    session,
+                    summary: summary.clone(),
+                });
+                self.summary = Some(summary);
+                self.folded = folded;
+                false
+            }
+            AgentEvent::SummaryFailed { .. } => {
+                self.summarizing = false;
+                false
+            }
             AgentEvent::Thinking { turn, active } if Some(turn) == current => {
                 if let Some(a) = self.active.as_mut() {
                     a.thinking = active;
@@ -255,11 +290,23 @@ impl ChatScreen {
                     );
                 }
                 self.last_stats = Some(stats_line(&outcome));
+                if !outcome.memory.is_empty() {
+                    let memo = format!(
+                        " · used memory of {} earlier session(s)",
+                        outcome.memory.len()
+                    );
+                    if let Some(cell) = self.transcript.cell_mut(id) {
+                        let mut meta = outcome.model.clone();
+                        meta.push_str(&memo);
+                        cell.set_meta(meta);
+                    }
+                }
                 self.history.push(ChatMessage {
                     role: "assistant",
                     content: msg.content,
                 });
                 self.last_answer = Some(id);
+                self.maybe_summarize(h);
                 true
             }
             AgentEvent::TurnFailed { turn, error } if Some(turn) == current => {
@@ -282,6 +329,38 @@ impl ChatScreen {
             }
             _ => false,
         }
+    }
+
+    /// History up to `end` that goes with a question: what the summary does
+    /// not cover, at most CONTEXT_MESSAGES.
+    fn context_messages(&self, end: usize) -> &[ChatMessage] {
+        let end = end.min(self.history.len());
+        let start = self
+            .folded
+            .min(end)
+            .max(end.saturating_sub(CONTEXT_MESSAGES));
+        &self.history[start..end]
+    }
+
+    /// Once enough unsummarized messages pile up, fold the older ones into
+    /// the session summary in the background.
+    fn maybe_summarize(&mut self, h: &Handles) {
+        let Some(session) = self.session.as_ref().map(|s| s.id) else {
+            return;
+        };
+        let unfolded = self.history.len().saturating_sub(self.folded);
+        if self.summarizing || unfolded <= self.context.summarize_after {
+            return;
+        }
+        let fold_to = self.history.len().saturating_sub(self.context.keep_recent);
+        h.agent.send(AgentCommand::Summarize(SummarizeRequest {
+            session,
+            model: self.model.clone(),
+            previous: self.summary.clone(),
+            messages: self.history[self.folded..fold_to].to_vec(),
+            folded: fold_to,
+        }));
+        self.summarizing = true;
     }
 
     fn update_progress(&mut self, f: impl FnOnce(&mut ResearchProgress)) {

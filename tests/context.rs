@@ -1,0 +1,239 @@
+//! Bounded context and memory across sessions, through the real app and
+//! agent against a loopback Ollama.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use server::{Reply, Server};
+use sleuth::agent::AgentEvent;
+use sleuth::config::Config;
+use sleuth::emit::Emitter;
+use sleuth::store::{self, writer::WriterOptions};
+use sleuth::ui::UiEvent;
+use sleuth::ui::app::{App, Handles};
+use sleuth::ui::chat::ContextPolicy;
+use sleuth::ui::status::StatusState;
+
+fn ollama_says(text: &str) -> Reply {
+    let body = format!(
+        "{}\n{}\n",
+        serde_json::json!({"message": {"role": "assistant", "content": text}, "done": false}),
+        r#"{"message":{"role":"assistant","content":""},"done":true,"prompt_eval_count":10,"eval_count":5}"#
+    );
+    Reply::new(200, "application/x-ndjson", body.into_bytes())
+}
+
+fn key(code: KeyCode) -> UiEvent {
+    UiEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+/// Feeds the app every event until `done` says so (bounded wait).
+fn pump(app: &mut App, rx: &mpsc::Receiver<UiEvent>, mut done: impl FnMut(&UiEvent) -> bool) {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < end {
+        if let Ok(ev) = rx.recv_timeout(Duration::from_millis(50)) {
+            let stop = done(&ev);
+            app.handle(ev);
+            if stop {
+                return;
+            }
+        }
+    }
+    panic!("timed out waiting for an event");
+}
+
+#[test]
+fn older_turns_are_folded_into_a_stored_summary_that_later_turns_use() {
+    let server = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            ollama_says("Answer one."),
+            ollama_says("Answer two."),
+            ollama_says("The user asked about alpha and beta."),
+            ollama_says("Answer three."),
+        ],
+    )]);
+    let sb = common::Sandbox::new();
+    let (tx, rx) = mpsc::channel();
+    let writer = store::spawn_writer(
+        store::open_writer(&sb.db()).unwrap(),
+        WriterOptions::default(),
+        Emitter::wrapping(tx.clone(), UiEvent::Store),
+    )
+    .unwrap();
+    let reader =
+        store::spawn_reader(sb.db(), Emitter::wrapping(tx.clone(), UiEvent::Store)).unwrap();
+    let mut cfg = Config::default();
+    cfg.provider.base_url = server.url();
+    let agent = sleuth::agent::spawn_agent(cfg, Emitter::wrapping(tx, UiEvent::Agent)).unwrap();
+    let handles = Handles {
+        writer: writer.handle(),
+        reader: reader.handle(),
+        agent: agent.handle(),
+    };
+    let mut app = App::new(
+        StatusState::new("db".into(), "ollama llama3.2".into()),
+        handles,
+        "llama3.2".into(),
+    );
+    app.chat.research = false;
+    app.chat.context = ContextPolicy {
+        summarize_after: 3,
+        keep_recent: 1,
+        memory: false,
+        memory_max: 0,
+    };
+
+    for q in ["alpha?", "beta?"] {
+        for c in q.chars() {
+            app.handle(key(KeyCode::Char(c)));
+        }
+        app.handle(key(KeyCode::Enter));
+        pump(&mut app, &rx, |e| {
+            matches!(e, UiEvent::Agent(AgentEvent::TurnDone { .. }))
+        });
+    }
+    // Four messages > 3: everything but the last one is folded, in the background.
+    pump(&mut app, &rx, |e| {
+        matches!(e, UiEvent::Agent(AgentEvent::Summary { .. }))
+    });
+    for c in "gamma?".chars() {
+        app.handle(key(KeyCode::Char(c)));
+    }
+    app.handle(key(KeyCode::Enter));
+    pump(&mut app, &rx, |e| {
+        matches!(e, UiEvent::Agent(AgentEvent::TurnDone { .. }))
+    });
+    writer.handle().flush().unwrap();
+
+    let reqs: Vec<serde_json::Value> = server.requests().iter().map(|r| r.json()).collect();
+    assert_eq!(reqs.len(), 4);
+    let summarize = reqs[2]["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        summarize.contains("alpha?")
+            && summarize.contains("Answer one.")
+            && summarize.contains("beta?"),
+        "{summarize}"
+    );
+    let third = reqs[3]["messages"].as_array().unwrap();
+    assert!(
+        third[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Summary of the earlier conversation: The user asked about alpha and beta.")
+    );
+    let rest: Vec<&str> = third[1..]
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rest,
+        vec!["Answer two.", "gamma?"],
+        "only the recent message and the question go verbatim"
+    );
+
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let s = store::queries::resolve_session(&conn, "latest").unwrap();
+    assert_eq!(
+        s.summary.as_deref(),
+        Some("The user asked about alpha and beta.")
+    );
+    drop(app);
+    agent.shutdown();
+}
+
+#[test]
+fn research_recalls_relevant_messages_from_other_sessions() {
+    let sb = common::Sandbox::new();
+    common::write_all(
+        &sb.db(),
+        vec![
+            sleuth::store::StoreCommand::CreateSession(common::session(1, "Quokka field notes", 1)),
+            sleuth::store::StoreCommand::AppendMessage(common::message(
+                11,
+                1,
+                sleuth::domain::Role::Assistant,
+                "Quokkas live on Rottnest Island and are marsupials.",
+                2,
+            )),
+            sleuth::store::StoreCommand::CreateSession(common::session(2, "Unrelated", 3)),
+            sleuth::store::StoreCommand::AppendMessage(common::message(
+                12,
+                2,
+                sleuth::domain::Role::User,
+                "Bread recipes",
+                4,
+            )),
+        ],
+    );
+    let server = Server::routed(vec![
+        (
+            "/api/chat",
+            vec![
+                ollama_says("{\"queries\": [\"quokka\"]}"),
+                ollama_says("They live on Rottnest."),
+            ],
+        ),
+        (
+            "/w/api.php",
+            vec![Reply::new(
+                200,
+                "application/json",
+                server::fixture("wikipedia_search.json"),
+            )],
+        ),
+        (
+            "/api/rest_v1/page/summary/",
+            vec![Reply::new(
+                200,
+                "application/json",
+                server::fixture("wikipedia_summary.json"),
+            )],
+        ),
+    ]);
+    let url = server.url();
+    let cfg = sb.path().join("mem.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"{url}\"\n[sources.wikipedia]\nbase_url = \"{url}\"\n\
+             [sources.hackernews]\nenabled = false\n[sources.arxiv]\nenabled = false\n"
+        ),
+    )
+    .unwrap();
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "--json", "Where do quokkas live?"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["memory"], serde_json::json!(["Quokka field notes"]));
+    let answer_req = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/chat")
+        .nth(1)
+        .unwrap()
+        .json();
+    let prompt = answer_req["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        prompt.contains("From the user's earlier sessions") && prompt.contains("Rottnest"),
+        "{prompt}"
+    );
+    assert!(!prompt.contains("Bread"), "{prompt}");
+}
