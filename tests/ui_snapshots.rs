@@ -620,7 +620,11 @@ mod research {
                 ],
                 analysis: Analysis {
                     ranker: "bm25".into(),
-                    per_source: vec![],
+                    per_source: vec![
+                        (SourceKind::Wikipedia, 3, Some(1.0)),
+                        (SourceKind::Hackernews, 1, Some(0.5)),
+                        (SourceKind::Arxiv, 0, None),
+                    ],
                     top_terms: vec![
                         ("cricket".into(), 9),
                         ("tendulkar".into(), 7),

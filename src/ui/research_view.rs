@@ -60,11 +60,21 @@ impl ResearchProgress {
         for (kind, status) in &self.sources {
             let (mark, style, detail) = match status {
                 None => ("…", theme::dim(), "fetching".to_string()),
-                Some(s) if s.outcome == "ok" => (
-                    "✓",
-                    Style::new().fg(Color::Green),
-                    format!("{} in {} ms", s.count, s.ms),
-                ),
+                Some(s) if s.outcome == "ok" => {
+                    // Mean relevance of this source's cited passages, once ranked.
+                    let rel = self
+                        .analysis
+                        .as_ref()
+                        .and_then(|a| a.per_source.iter().find(|(k, _, _)| k == kind))
+                        .and_then(|(_, _, mean)| *mean)
+                        .map(|m| format!(" · cited, relevance {m:.2}"))
+                        .unwrap_or_default();
+                    (
+                        "✓",
+                        Style::new().fg(Color::Green),
+                        format!("{} in {} ms{rel}", s.count, s.ms),
+                    )
+                }
                 Some(s) => (
                     "✗",
                     theme::error(),
