@@ -104,7 +104,10 @@ async fn check_source(
                 started.elapsed().as_millis()
             ),
         ),
-        Err(e) => (false, format!("unreachable: {}", error_chain(&e))),
+        Err(e) => (
+            false,
+            format!("unreachable: {}", crate::agent::provider::chain(&e)),
+        ),
     };
     SourceReport {
         name,
@@ -113,17 +116,6 @@ async fn check_source(
         reachable: Some(reachable),
         detail,
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Returns whether everything essential (config, database) is fine.

@@ -118,6 +118,18 @@ impl ProviderError {
     }
 }
 
+/// An error with its causes, joined with ": ".
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// The human part of an error body in any of the providers' shapes:
 /// `{"error":{"message":…}}`, `{"error":"…"}`, `{"message":…}`, or text.
 pub fn error_message(body: &[u8]) -> String {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use backon::{ExponentialBuilder, Retryable};
 use serde::Serialize;
 
-pub use error::ProviderError;
+pub use error::{ProviderError, chain};
 
 use crate::config::{ProviderConfig, ProviderKind};
 
@@ -41,6 +41,21 @@ pub enum FinishReason {
     /// The model hit its token limit: the answer is cut.
     Length,
     Other,
+}
+
+/// The request's messages with the system prompt first, as Ollama and
+/// OpenAI-compatible servers take them (Anthropic has its own field).
+pub fn messages_with_system(req: &ChatRequest) -> Vec<serde_json::Value> {
+    let mut messages = Vec::new();
+    if let Some(system) = &req.system {
+        messages.push(serde_json::json!({"role": "system", "content": system}));
+    }
+    messages.extend(
+        req.messages
+            .iter()
+            .map(|m| serde_json::json!({"role": m.role, "content": m.content})),
+    );
+    messages
 }
 
 /// What a decoder makes of the bytes it is fed.
@@ -170,17 +185,6 @@ async fn send_once(
         message: error::error_message(&body),
         retry_after,
     })
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Streams one chat completion, calling `on_text` with each piece of text

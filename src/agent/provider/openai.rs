@@ -7,15 +7,7 @@ use super::{ChatRequest, Decoder, FinishReason, Piece, ProviderError};
 use crate::agent::sse::SseParser;
 
 pub fn body(req: &ChatRequest) -> Value {
-    let mut messages: Vec<Value> = Vec::new();
-    if let Some(system) = &req.system {
-        messages.push(json!({"role": "system", "content": system}));
-    }
-    messages.extend(
-        req.messages
-            .iter()
-            .map(|m| json!({"role": m.role, "content": m.content})),
-    );
+    let messages = super::messages_with_system(req);
     json!({
         "model": req.model,
         "messages": messages,

@@ -113,17 +113,7 @@ async fn search(ctx: &Ctx, query: &str) -> Result<Vec<Passage>, String> {
 }
 
 pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Passage>, String> {
-    let mut lists = Vec::new();
-    let mut last_err = None;
-    for q in queries {
-        match search(ctx, q).await {
-            Ok(h) => lists.push(h),
-            Err(e) => last_err = Some(e),
-        }
-    }
-    if lists.is_empty() {
-        return Err(last_err.unwrap_or_else(|| "no query".into()));
-    }
+    let lists = super::each_query(queries, |q| async move { search(ctx, &q).await }).await?;
     Ok(interleave(lists, ctx.cap, |p| p.url.clone()))
 }
 

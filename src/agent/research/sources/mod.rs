@@ -74,6 +74,27 @@ pub fn decode_entities(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// Runs `search` for each query in turn; fails only if every query
+/// failed (with the last error), so one bad query does not lose the rest.
+pub async fn each_query<T, F, Fut>(queries: &[String], mut search: F) -> Result<Vec<Vec<T>>, String>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, String>>,
+{
+    let mut lists = Vec::new();
+    let mut last_err = None;
+    for q in queries {
+        match search(q.clone()).await {
+            Ok(h) => lists.push(h),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    if lists.is_empty() {
+        return Err(last_err.unwrap_or_else(|| "no query".into()));
+    }
+    Ok(lists)
+}
+
 /// Interleaves per-query results (first of each, then second…), dropping
 /// duplicates by key, up to `cap`.
 pub fn interleave<T, K: PartialEq>(

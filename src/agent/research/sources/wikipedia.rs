@@ -69,17 +69,7 @@ async fn summary(ctx: &Ctx, title: &str) -> Result<Option<Passage>, String> {
 }
 
 pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Passage>, String> {
-    let mut lists = Vec::new();
-    let mut last_err = None;
-    for q in queries {
-        match search(ctx, q).await {
-            Ok(h) => lists.push(h),
-            Err(e) => last_err = Some(e),
-        }
-    }
-    if lists.is_empty() {
-        return Err(last_err.unwrap_or_else(|| "no query".into()));
-    }
+    let lists = super::each_query(queries, |q| async move { search(ctx, &q).await }).await?;
     // A few spare hits replace disambiguation pages.
     let hits = interleave(lists, ctx.cap + 2, |h| h.title.clone());
     let mut set = tokio::task::JoinSet::new();
