@@ -101,6 +101,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             out,
         )?,
+        Some(Command::Search { query, limit, json }) => {
+            commands::history::search(&db, &query, limit, json, out)?;
+            ExitCode::SUCCESS
+        }
         Some(Command::Sessions { limit, json }) => {
             commands::history::sessions(&db, limit, json, out)?;
             ExitCode::SUCCESS

@@ -80,6 +80,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Search all of history: words (all must match), "phrases", -exclude,
+    /// role:user|assistant, session:NAME, before:/after:YYYY-MM-DD
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a session's transcript with its sources
     Show {
         /// Session id (as `sleuth sessions` prints it), or `latest`

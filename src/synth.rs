@@ -72,6 +72,11 @@ impl Vocabulary {
         Self { words, cdf }
     }
 
+    /// The word of Zipf rank `rank` (0 = most frequent).
+    pub fn word_at(&self, rank: usize) -> &str {
+        &self.words[rank.min(self.words.len() - 1)]
+    }
+
     pub fn word(&self, rng: &mut Rng) -> &str {
         let total = self.cdf.last().copied().unwrap_or(1.0);
         let x = rng.unit() * total;

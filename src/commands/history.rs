@@ -77,3 +77,60 @@ pub fn export(
     }
     Ok(())
 }
+
+pub fn search(
+    db: &Path,
+    query: &str,
+    limit: usize,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+
+    use crate::store::search::{Query, render_snippet, search};
+    let conn = super::open_for_reading(db)?;
+    let q = Query::parse(query, false).map_err(anyhow::Error::msg)?;
+    if q.fts().is_none() {
+        anyhow::bail!(
+            "nothing to search for in \"{}\" — give at least one word",
+            crate::sanitize::one_line(query)
+        );
+    }
+    let hits = search(&conn, &q, limit.max(1))?;
+    if json {
+        let v: Vec<serde_json::Value> = hits
+            .iter()
+            .map(|h| {
+                serde_json::json!({
+                    "session": h.session, "session_title": h.session_title, "message": h.message,
+                    "role": h.role, "date": format_time(h.created_at), "created_at": h.created_at,
+                    "snippet": render_snippet(&h.snippet, "", ""), "score": h.score, "matched": h.matched,
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &v)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if hits.is_empty() {
+        writeln!(out, "No matches.")?;
+        return Ok(());
+    }
+    let (on, off) = if std::io::stdout().is_terminal() {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    for h in &hits {
+        writeln!(
+            out,
+            "{}  {:<9}  {}  (session {})",
+            format_time(h.created_at),
+            h.role.as_str(),
+            one_line(&h.session_title),
+            h.session
+        )?;
+        writeln!(out, "    {}", render_snippet(&h.snippet, on, off))?;
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 pub mod queries;
 pub mod reader;
 pub mod schema;
+pub mod search;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,95 @@
+//! Search as you type over a million messages: `cargo bench --bench search`
+//! (generates the history first, ~1 min), or point it at an existing file
+//! with `SLEUTH_BENCH_DB=/path/to.db`. Budget: p95 ≤ 50 ms per keystroke,
+//! ranked, snippets included, common terms too.
+
+use std::time::Instant;
+
+use sleuth::store::search::{Query, search};
+use sleuth::synth::{Rng, Vocabulary};
+
+fn pct(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 - 1.0) * q).round() as usize]
+}
+
+fn main() {
+    let n: u64 = std::env::args()
+        .filter_map(|a| a.parse().ok())
+        .next()
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = match std::env::var("SLEUTH_BENCH_DB") {
+        Ok(p) if std::path::Path::new(&p).exists() => std::path::PathBuf::from(p),
+        _ => {
+            let db = dir.path().join("search.db");
+            let t = Instant::now();
+            let mut out = Vec::new();
+            sleuth::commands::debug::generate(&db, n / 100, n, 42, &mut out).expect("generate");
+            eprintln!(
+                "generated {n} messages in {:.0} s",
+                t.elapsed().as_secs_f64()
+            );
+            db
+        }
+    };
+    let conn = sleuth::store::open_reader(&db).expect("open");
+    let messages: i64 = conn
+        .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+        .expect("count");
+    // The generator's vocabulary (seed 42): Zipf ranks give common, middling and rare words.
+    let mut rng = Rng::new(42);
+    let vocab = Vocabulary::new(50_000, &mut rng);
+    let queries = [
+        (
+            "common",
+            format!("the {} {}", vocab.word_at(24), vocab.word_at(26)),
+        ),
+        (
+            "common",
+            format!("{} {}", vocab.word_at(1), vocab.word_at(30)),
+        ),
+        (
+            "mid",
+            format!("{} {}", vocab.word_at(800), vocab.word_at(1500)),
+        ),
+        (
+            "rare",
+            format!("{} {}", vocab.word_at(30_000), vocab.word_at(42_000)),
+        ),
+        (
+            "phrase",
+            format!(
+                "\"{} {}\" -{}",
+                vocab.word_at(0),
+                vocab.word_at(24),
+                vocab.word_at(3)
+            ),
+        ),
+    ];
+    println!("{messages} messages in {}", db.display());
+    let mut all = Vec::new();
+    for (class, q) in &queries {
+        let mut lat = Vec::new();
+        let mut last_hits = 0;
+        // Letter by letter, as typed; each keystroke is a full ranked search with snippets.
+        for i in 1..=q.len() {
+            if !q.is_char_boundary(i) {
+                continue;
+            }
+            let parsed = Query::parse(&q[..i], true).unwrap_or_default();
+            let t = Instant::now();
+            let hits = search(&conn, &parsed, 50).expect("search");
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            last_hits = hits.len();
+        }
+        let (p50, p95, max) = (pct(&mut lat, 0.5), pct(&mut lat, 0.95), pct(&mut lat, 1.0));
+        println!(
+            "{class:<7} {q:<40} {} keystrokes: p50 {p50:.1} ms, p95 {p95:.1} ms, max {max:.1} ms ({last_hits} hits)",
+            lat.len()
+        );
+        all.extend(lat);
+    }
+    let (p50, p95) = (pct(&mut all, 0.5), pct(&mut all, 0.95));
+    println!("all keystrokes: p50 {p50:.1} ms, p95 {p95:.1} ms (budget p95 <= 50 ms)");
+}
