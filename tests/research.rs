@@ -522,3 +522,50 @@ async fn bodies_are_read_up_to_the_cap_after_decompression() {
         assert_eq!(body.len(), MAX_PAGE);
     }
 }
+
+#[test]
+fn searxng_results_are_used_and_a_403_says_how_to_fix_it() {
+    let off = "[sources.wikipedia]\nenabled = false\n[sources.hackernews]\nenabled = false\n[sources.arxiv]\nenabled = false\n";
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    for (reply, ok) in [
+        (Reply::new(200, JSON, fixture("searxng_search.json")), true),
+        (Reply::new(403, "text/html", b"Forbidden".to_vec()), false),
+    ] {
+        let server = Server::routed(vec![("/search", vec![reply])]);
+        let sb = Sandbox::new();
+        let cfg = sb.path().join("sx.toml");
+        std::fs::write(
+            &cfg,
+            format!("[provider]\nbase_url = \"http://{closed}\"\n{off}[sources.searxng]\nenabled = true\nbase_url = \"{}\"\n", server.url()),
+        )
+        .unwrap();
+        let (code, v, err) = ask(&sb, &cfg, "what is searxng");
+        assert_eq!(code, 0, "{err}");
+        let st = &v["source_status"][0];
+        assert_eq!(st["source"], "searxng");
+        if ok {
+            assert_eq!(st["outcome"], "ok", "{st}");
+            assert!(
+                v["sources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|s| s["kind"] == "searxng")
+            );
+            let req = &server.requests()[0];
+            assert!(
+                req.path.starts_with("/search?q=") && req.path.ends_with("&format=json"),
+                "{}",
+                req.path
+            );
+        } else {
+            assert!(
+                st["error"].as_str().unwrap().contains("enable JSON output"),
+                "{st}"
+            );
+        }
+    }
+}
