@@ -142,7 +142,11 @@ impl Query {
             if let Some(pos) = q.words.iter().rposition(|x| *x == w) {
                 q.words.remove(pos);
             }
-            q.prefix = Some(w);
+            // A single letter matches most of history and tells little:
+            // wait for the second one.
+            if w.chars().count() >= 2 {
+                q.prefix = Some(w);
+            }
         }
         Ok(q)
     }
@@ -206,12 +210,7 @@ pub fn search(conn: &Connection, q: &Query, limit: usize) -> Result<Vec<Hit>, St
             Ok((r.get(0)?, r.get(1)?))
         })?
         .collect::<Result<_, _>>()?;
-    let mut msg = conn.prepare_cached(
-        "SELECT m.session_id, s.title, m.role, m.created_at,
-                snippet(messages_fts, 0, char(2), char(3), '…', 16)
-         FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid JOIN sessions s ON s.id = m.session_id
-         WHERE messages_fts MATCH ?1 AND messages_fts.rowid = ?2",
-    )?;
+    let mut content = conn.prepare_cached("SELECT content FROM messages WHERE id = ?1")?;
     // Cheap filters first, on the candidates only.
     let mut meta = conn.prepare_cached(
         "SELECT m.session_id, s.title, m.role, m.created_at FROM messages m JOIN sessions s ON s.id = m.session_id WHERE m.id = ?1",
@@ -249,9 +248,8 @@ pub fn search(conn: &Connection, q: &Query, limit: usize) -> Result<Vec<Hit>, St
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.5.cmp(&a.5)));
     scored.truncate(limit);
     for (score, rowid, sid, title, role, at) in scored {
-        let snippet: String = msg
-            .query_row(params![fts, rowid], |r| r.get(4))
-            .unwrap_or_default();
+        let text: String = content.query_row([rowid], |r| r.get(0)).unwrap_or_default();
+        let snippet = snippet(&text, q, 160);
         hits.push(Hit {
             session: sid,
             session_title: title,
@@ -314,6 +312,84 @@ pub fn search(conn: &Connection, q: &Query, limit: usize) -> Result<Vec<Hit>, St
     Ok(hits)
 }
 
+fn fold(s: &str) -> String {
+    // Enough folding to find matches for highlighting: case and the common
+    // Latin diacritics (the index itself folds all of them).
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ñ' => 'n',
+            c => c,
+        })
+        .collect()
+}
+
+/// A window of `text` around the first match of `q`, with every matched
+/// word between the markers. Computed here, not with FTS5's snippet(),
+/// which re-runs the whole MATCH per hit.
+pub fn snippet(text: &str, q: &Query, width: usize) -> String {
+    let mut wanted: Vec<String> = q.words.iter().map(|w| fold(w)).collect();
+    for p in &q.phrases {
+        wanted.extend(p.split(' ').map(fold));
+    }
+    let prefix = q.prefix.as_deref().map(fold);
+    // Words of the text with their byte ranges.
+    let mut words: Vec<(usize, usize, bool)> = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        match (c.is_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                let w = fold(&text[s..i]);
+                let hit = wanted.contains(&w) || prefix.as_ref().is_some_and(|p| w.starts_with(p.as_str()));
+                words.push((s, i, hit));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let first = words.iter().find(|w| w.2).map(|w| w.0).unwrap_or(0);
+    // Start a little before the first match, at a word boundary.
+    let mut from = first.saturating_sub(width / 3);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    if let Some(w) = words.iter().find(|w| w.0 >= from) {
+        from = w.0;
+    }
+    let mut to = (from + width).min(text.len());
+    while !text.is_char_boundary(to) {
+        to += 1;
+    }
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut pos = from;
+    for &(s, e, hit) in words.iter().filter(|w| w.0 >= from && w.1 <= to) {
+        out.push_str(&text[pos..s]);
+        if hit {
+            out.push(MARK_START);
+            out.push_str(&text[s..e]);
+            out.push(MARK_END);
+        } else {
+            out.push_str(&text[s..e]);
+        }
+        pos = e;
+    }
+    out.push_str(&text[pos.min(to)..to]);
+    if to < text.len() {
+        out.push('…');
+    }
+    out
+}
+
 /// A snippet with its markers replaced by `on`/`off` and every piece of
 /// stored text sanitized to one line.
 pub fn render_snippet(s: &str, on: &str, off: &str) -> String {
@@ -357,6 +433,17 @@ mod tests {
         // Not typing (CLI): the last word is a whole word.
         let q = Query::parse("rust life", false).unwrap();
         assert_eq!((q.words.len(), q.prefix), (2, None));
+    }
+
+    #[test]
+    fn snippets_mark_matches_around_the_first_one() {
+        let q = Query::parse("cafe espr", true).unwrap();
+        let text = format!("{} Is café crème stronger than espresso today?", "filler ".repeat(40));
+        let s = render_snippet(&snippet(&text, &q, 60), "[", "]");
+        assert!(s.starts_with('…') && s.contains("[café]") && s.contains("[espresso]"), "{s}");
+        assert!(s.chars().count() <= 64, "{s}");
+        let q = Query::parse("x", true).unwrap();
+        assert!(q.fts().is_none(), "one letter waits for the next");
     }
 
     #[test]
