@@ -201,8 +201,9 @@ fn resizing_down_to_one_cell_and_back_does_not_crash() {
     let mut s = Session::start(&sb);
     s.wait_for_text("Ask a question");
     for (r, c) in [(1, 1), (2, 3), (5, 20), (1, 80), (24, 1), (24, 80)] {
+        // Only the pty shrinks: the test's own emulator (vt100) has
+        // overflow bugs at 1×1, and it need not match to read the screen.
         s.master.resize(size(r, c)).unwrap();
-        s.screen.lock().unwrap().parser.screen_mut().set_size(r, c);
         std::thread::sleep(Duration::from_millis(60));
     }
     s.send(b"still alive");

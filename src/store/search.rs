@@ -342,12 +342,16 @@ pub fn snippet(text: &str, q: &Query, width: usize) -> String {
     // Words of the text with their byte ranges.
     let mut words: Vec<(usize, usize, bool)> = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         match (c.is_alphanumeric(), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 let w = fold(&text[s..i]);
-                let hit = wanted.contains(&w) || prefix.as_ref().is_some_and(|p| w.starts_with(p.as_str()));
+                let hit = wanted.contains(&w)
+                    || prefix.as_ref().is_some_and(|p| w.starts_with(p.as_str()));
                 words.push((s, i, hit));
                 start = None;
             }
@@ -438,9 +442,15 @@ mod tests {
     #[test]
     fn snippets_mark_matches_around_the_first_one() {
         let q = Query::parse("cafe espr", true).unwrap();
-        let text = format!("{} Is café crème stronger than espresso today?", "filler ".repeat(40));
+        let text = format!(
+            "{} Is café crème stronger than espresso today?",
+            "filler ".repeat(40)
+        );
         let s = render_snippet(&snippet(&text, &q, 60), "[", "]");
-        assert!(s.starts_with('…') && s.contains("[café]") && s.contains("[espresso]"), "{s}");
+        assert!(
+            s.starts_with('…') && s.contains("[café]") && s.contains("[espresso]"),
+            "{s}"
+        );
         assert!(s.chars().count() <= 64, "{s}");
         let q = Query::parse("x", true).unwrap();
         assert!(q.fts().is_none(), "one letter waits for the next");
