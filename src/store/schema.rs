@@ -55,11 +55,11 @@ CREATE TABLE sources (
 -- a trigger runs inside a statement savepoint, which flushes FTS5's pending
 -- terms on every row and made bulk writes 4x slower. Updates and deletes,
 -- which need the old text, stay on triggers.
--- prefix='2 3': search as you type asks for short prefixes on every
--- keystroke; without a prefix index each one scans the term list.
+-- No prefix index: prefix = '2 3' made search-as-you-type at 1M messages
+-- fast but cut bulk writes from 26k to 9k messages/s (BENCHMARKS.md).
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     content, content='messages', content_rowid='id',
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 -- Fewer, larger flushes of pending terms: fewer segments to merge later.
 INSERT INTO messages_fts(messages_fts, rank) VALUES ('hashsize', 8388608);
@@ -73,7 +73,7 @@ END;
 
 CREATE VIRTUAL TABLE sources_fts USING fts5(
     title, excerpt, content='sources', content_rowid='id',
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER sources_ad AFTER DELETE ON sources BEGIN
     INSERT INTO sources_fts(sources_fts, rowid, title, excerpt) VALUES ('delete', old.id, old.title, old.excerpt);
