@@ -102,6 +102,11 @@ fn main() {
     .expect("writer");
     let reader = store::spawn_reader(db.clone(), Emitter::wrapping(tx.clone(), UiEvent::Store))
         .expect("reader");
+    let searcher = store::search::worker::spawn_search(
+        db.clone(),
+        Emitter::wrapping(tx.clone(), UiEvent::Store),
+    )
+    .expect("search");
     // The agent's own events go nowhere: the bench plays the provider.
     let (agent_tx, _agent_rx) = mpsc::channel();
     let mut cfg = Config::default();
@@ -111,6 +116,7 @@ fn main() {
         writer: writer.handle(),
         reader: reader.handle(),
         agent: agent.handle(),
+        search: searcher.handle(),
     };
     let status = StatusState::new("~/sleuth.db".into(), "ollama llama3.2".into());
     let mut app = App::new(status, handles, "llama3.2".into());

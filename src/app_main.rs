@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let out = &mut std::io::stdout().lock();
     let code = match cli.command {
         None => {
-            run_tui(&loaded, &db, log_path.is_none())?;
+            run_tui(&loaded, &db, log_path.is_none(), cli.sessions)?;
             ExitCode::SUCCESS
         }
         Some(Command::Ask {
@@ -156,7 +156,12 @@ fn display_path(p: &Path) -> String {
 /// Starts the store, reader, agent, signal and input threads around the
 /// event loop, and stops them in order: loop → agent → writer (flushed) →
 /// terminal restored → remaining threads joined.
-fn run_tui(loaded: &Loaded, db: &Path, logging_off: bool) -> anyhow::Result<()> {
+fn run_tui(
+    loaded: &Loaded,
+    db: &Path,
+    logging_off: bool,
+    start_on_sessions: bool,
+) -> anyhow::Result<()> {
     let config = &loaded.config;
     // Everything that can fail with a message for the user happens before
     // the terminal is touched.
@@ -173,6 +178,11 @@ fn run_tui(loaded: &Loaded, db: &Path, logging_off: bool) -> anyhow::Result<()> 
         Emitter::wrapping(tx.clone(), UiEvent::Store),
     )
     .context("cannot start the store reader")?;
+    let searcher = store::search::worker::spawn_search(
+        db.to_path_buf(),
+        Emitter::wrapping(tx.clone(), UiEvent::Store),
+    )
+    .context("cannot start the search thread")?;
     let agent = agent::spawn_agent(
         config.clone(),
         Emitter::wrapping(tx.clone(), UiEvent::Agent),
@@ -211,12 +221,19 @@ fn run_tui(loaded: &Loaded, db: &Path, logging_off: bool) -> anyhow::Result<()> 
         writer: writer.handle(),
         reader: reader.handle(),
         agent: agent.handle(),
+        search: searcher.handle(),
     };
     ui::markdown::preload();
     let mut guard = ui::terminal::TerminalGuard::enter()?;
     let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
     let mut app = ui::app::App::new(status, handles, config.provider.model.clone());
     app.chat.db_path = Some(db.to_path_buf());
+    if let Ok(dir) = std::env::current_dir() {
+        app.export_dir = dir;
+    }
+    if start_on_sessions {
+        app.open_sessions();
+    }
     app.chat.context = ui::chat::ContextPolicy {
         summarize_after: config.research.summarize_after.max(1),
         keep_recent: config.research.keep_recent,
@@ -231,6 +248,7 @@ fn run_tui(loaded: &Loaded, db: &Path, logging_off: bool) -> anyhow::Result<()> 
     agent.shutdown();
     writer.shutdown();
     drop(reader);
+    drop(searcher);
     drop(guard);
     drop(input);
     signal_handle.close();

@@ -15,6 +15,9 @@ use crate::config::ProviderKind;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Start on the sessions screen (the app; F3 or Ctrl+O there too)
+    #[arg(long)]
+    pub sessions: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -15,6 +15,28 @@ pub fn format_time(ms: i64) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// A file name for a session's export: `sleuth-<title words>-<id>.md`,
+/// only ASCII letters, digits and dashes whatever the title holds.
+pub fn file_name(session: &Session) -> String {
+    let mut slug = String::new();
+    for c in session.title.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 40 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        format!("sleuth-{}.md", session.id)
+    } else {
+        format!("sleuth-{slug}-{}.md", session.id)
+    }
+}
+
 pub fn markdown(session: &Session, messages: &[StoredMessage]) -> String {
     let mut out = String::new();
     out.push_str(&format!("# {}\n\n", one_line(&session.title)));

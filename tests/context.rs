@@ -68,6 +68,9 @@ fn older_turns_are_folded_into_a_stored_summary_that_later_turns_use() {
     .unwrap();
     let reader =
         store::spawn_reader(sb.db(), Emitter::wrapping(tx.clone(), UiEvent::Store)).unwrap();
+    let searcher =
+        store::search::worker::spawn_search(sb.db(), Emitter::wrapping(tx.clone(), UiEvent::Store))
+            .unwrap();
     let mut cfg = Config::default();
     cfg.provider.base_url = server.url();
     let agent = sleuth::agent::spawn_agent(cfg, Emitter::wrapping(tx, UiEvent::Agent)).unwrap();
@@ -75,6 +78,7 @@ fn older_turns_are_folded_into_a_stored_summary_that_later_turns_use() {
         writer: writer.handle(),
         reader: reader.handle(),
         agent: agent.handle(),
+        search: searcher.handle(),
     };
     let mut app = App::new(
         StatusState::new("db".into(), "ollama llama3.2".into()),

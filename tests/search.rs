@@ -167,3 +167,161 @@ fn the_cli_searches_and_explains_bad_queries() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("YYYY-MM-DD"));
 }
+
+#[test]
+fn the_term_dictionary_expands_prefixes_and_keeps_results() {
+    use sleuth::store::search::{TermDict, search_with};
+    let sb = setup();
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let dict = TermDict::load(&conn).unwrap();
+    assert_eq!(dict.docs(), 6);
+    assert_eq!(dict.df("espresso"), Some(2));
+    assert_eq!(dict.df("cafe"), Some(2), "the index folds diacritics");
+    for typed in ["espres", "caf", "borr", "bor", "CAFÉ cr", "日本"] {
+        let q = Query::parse(typed, true).unwrap();
+        let with: Vec<i64> = search_with(&conn, &q, 50, Some(&dict), &|| false)
+            .unwrap()
+            .iter()
+            .map(|h| h.message.0)
+            .collect();
+        let mut without: Vec<i64> = search(&conn, &q, 50)
+            .unwrap()
+            .iter()
+            .map(|h| h.message.0)
+            .collect();
+        let mut sorted = with.clone();
+        sorted.sort();
+        without.sort();
+        assert_eq!(sorted, without, "{typed}: same matches with the dictionary");
+        assert!(!with.is_empty(), "{typed}");
+    }
+    // A word written after the dictionary was read is still found, as a
+    // prefix and complete.
+    write_all(
+        &sb.db(),
+        vec![StoreCommand::AppendMessage(message(
+            3010,
+            1003,
+            Role::User,
+            "zyzzyva is a weevil",
+            1_764_000_000_500,
+        ))],
+    );
+    for typed in ["zyz", "zyzzyva"] {
+        let q = Query::parse(typed, true).unwrap();
+        let hits = search_with(&conn, &q, 50, Some(&dict), &|| false).unwrap();
+        assert_eq!(hits.len(), 1, "{typed}");
+    }
+    // A cancelled search stops with an error the caller can tell apart.
+    let q = Query::parse("borrow", false).unwrap();
+    assert!(matches!(
+        search_with(&conn, &q, 50, Some(&dict), &|| true),
+        Err(store::StoreError::Cancelled)
+    ));
+}
+
+#[test]
+fn the_search_thread_answers_only_the_newest_keystroke() {
+    use sleuth::domain::RequestId;
+    use sleuth::emit::Emitter;
+    use sleuth::store::StoreEvent;
+    use std::time::Duration;
+    let sb = setup();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = store::search::worker::spawn_search(sb.db(), Emitter::channel(tx)).unwrap();
+    let h = thread.handle();
+    let typed = "espresso role:user";
+    let mut last = 0;
+    for round in 0..5 {
+        for i in 1..=typed.len() {
+            last += 1;
+            h.search(RequestId(last), typed[..i].to_string(), 50);
+        }
+        if round == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let mut seen = Vec::new();
+    while let Ok(ev) = rx.recv_timeout(Duration::from_secs(5)) {
+        if let StoreEvent::SearchResults {
+            req, query, hits, ..
+        } = ev
+        {
+            seen.push(req.0);
+            if req.0 == last {
+                assert_eq!(query, typed);
+                assert_eq!(
+                    hits.iter().map(|h| h.message.0).collect::<Vec<_>>(),
+                    vec![3001]
+                );
+                break;
+            }
+        }
+    }
+    assert_eq!(seen.last(), Some(&last), "the newest query is answered");
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "never an older answer after a newer one: {seen:?}"
+    );
+    // Nothing older arrives late.
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+}
+
+/// The candidate ranking (BM25 in Rust, IDF from the dictionary) agrees
+/// with SQLite's own exact BM25 on generated history: same top results
+/// for words with fewer matches than the candidate cap.
+#[test]
+fn ranking_agrees_with_fts5_bm25() {
+    use sleuth::store::search::{TermDict, search_with};
+    use sleuth::synth::{Rng, Vocabulary};
+    let sb = Sandbox::new();
+    let mut out = Vec::new();
+    sleuth::commands::debug::generate(&sb.db(), 40, 4000, 7, &mut out).unwrap();
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let dict = TermDict::load(&conn).unwrap();
+    let vocab = Vocabulary::new(50_000, &mut Rng::new(7));
+    let mut compared = 0;
+    for rank in [150, 300, 600, 1200, 2500] {
+        let word = vocab.word_at(rank);
+        let matches: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1",
+                [format!("\"{word}\"")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if !(10..400).contains(&matches) {
+            continue;
+        }
+        let q = Query::parse(word, false).unwrap();
+        let ours: Vec<i64> = search_with(&conn, &q, 10, Some(&dict), &|| false)
+            .unwrap()
+            .iter()
+            .map(|h| h.message.0)
+            .collect();
+        let mut stmt = conn
+            .prepare(
+                "SELECT f.rowid FROM messages_fts f JOIN messages m ON m.id = f.rowid
+                 WHERE messages_fts MATCH ?1
+                 ORDER BY bm25(messages_fts) * CASE m.role WHEN 'user' THEN 1.5 ELSE 1.0 END, f.rowid DESC
+                 LIMIT 10",
+            )
+            .unwrap();
+        let exact: Vec<i64> = stmt
+            .query_map([format!("\"{word}\"")], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let overlap = ours.iter().filter(|id| exact.contains(id)).count();
+        assert!(
+            overlap >= 7,
+            "{word} ({matches} matches): {overlap}/10 in common\nours  {ours:?}\nexact {exact:?}"
+        );
+        assert_eq!(ours[0], exact[0], "{word}: the best match agrees");
+        compared += 1;
+    }
+    assert!(
+        compared >= 3,
+        "only {compared} words had a comparable count"
+    );
+}

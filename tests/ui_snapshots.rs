@@ -3,69 +3,16 @@
 
 mod common;
 
-use std::sync::mpsc;
+use common::harness::harness;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use sleuth::agent::{self, ProviderProbe};
-use sleuth::config::Config;
-use sleuth::emit::Emitter;
-use sleuth::store::{self, writer::WriterOptions};
+use sleuth::agent::ProviderProbe;
+use sleuth::store;
 use sleuth::ui::UiEvent;
-use sleuth::ui::app::{App, Handles};
-use sleuth::ui::status::StatusState;
+use sleuth::ui::app::App;
 use sleuth::ui::transcript::{Cell, CellKind};
-
-/// An app wired to real worker threads on a temp database. The threads
-/// stay alive as long as the returned guard.
-struct Harness {
-    app: App,
-    _writer: store::writer::WriterThread,
-    _reader: store::reader::ReaderThread,
-    _agent: agent::AgentThread,
-    _events: mpsc::Receiver<UiEvent>,
-    sb: common::Sandbox,
-}
-
-fn harness() -> Harness {
-    let sb = common::Sandbox::new();
-    let (tx, rx) = mpsc::channel();
-    let writer = store::spawn_writer(
-        store::open_writer(&sb.db()).unwrap(),
-        WriterOptions::default(),
-        Emitter::wrapping(tx.clone(), UiEvent::Store),
-    )
-    .unwrap();
-    let reader =
-        store::spawn_reader(sb.db(), Emitter::wrapping(tx.clone(), UiEvent::Store)).unwrap();
-    let mut cfg = Config::default();
-    cfg.provider.base_url = "http://127.0.0.1:9".into();
-    let agent = agent::spawn_agent(cfg, Emitter::wrapping(tx, UiEvent::Agent)).unwrap();
-    let handles = Handles {
-        writer: writer.handle(),
-        reader: reader.handle(),
-        agent: agent.handle(),
-    };
-    let mut status = StatusState::new(
-        "~/.local/share/sleuth/sleuth.db".into(),
-        "ollama llama3.2".into(),
-    );
-    status.set_probe(&ProviderProbe {
-        reachable: false,
-        model_found: None,
-        summary: "no Ollama at http://localhost:11434 — start `ollama serve`".into(),
-        models: vec![],
-    });
-    Harness {
-        app: App::new(status, handles, "llama3.2".into()),
-        _writer: writer,
-        _reader: reader,
-        _agent: agent,
-        _events: rx,
-        sb,
-    }
-}
 
 fn draw(app: &mut App, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();

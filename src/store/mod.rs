@@ -15,7 +15,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use reader::{ReadRequest, ReaderHandle, spawn_reader};
 pub use writer::{StoreCommand, WriterHandle, spawn_writer};
 
-use crate::domain::{Message, RequestId, Session, SessionSummary, StoredMessage};
+use crate::domain::{Message, RequestId, Session, SessionId, SessionSummary, StoredMessage};
 
 /// How long a connection waits for another writer before giving up on a
 /// statement. The writer retries whole batches on top of this.
@@ -35,6 +35,10 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("no session {0}")]
     NoSession(String),
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("cancelled: a newer request replaced it")]
+    Cancelled,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -78,6 +82,24 @@ pub enum StoreEvent {
     ReadFailed {
         req: RequestId,
         error: String,
+    },
+    Preview {
+        req: RequestId,
+        session: SessionId,
+        messages: Vec<Message>,
+    },
+    Exported {
+        req: RequestId,
+        path: PathBuf,
+    },
+    /// The answer to the newest search (older ones are never sent).
+    SearchResults {
+        req: RequestId,
+        query: String,
+        hits: Vec<search::Hit>,
+        /// The query could not be run (syntax explained in words, or a
+        /// database error).
+        error: Option<String>,
     },
     /// Every command up to and including `seq` is durable.
     Committed {

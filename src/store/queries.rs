@@ -162,6 +162,25 @@ pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMes
         .collect())
 }
 
+/// The last `n` messages of a session, oldest first, without sources (a
+/// preview costs the same for a 10-message and a 10k-message session).
+pub fn recent_messages(
+    conn: &Connection,
+    session: SessionId,
+    n: usize,
+) -> Result<Vec<Message>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE session_id = ?1
+         ORDER BY created_at DESC, id DESC LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut out: Vec<Message> = stmt
+        .query_map(params![session.0, n as i64], message_from)?
+        .collect::<Result<_, _>>()?;
+    out.reverse();
+    Ok(out)
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Stats {
     pub schema_version: i64,

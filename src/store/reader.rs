@@ -27,6 +27,18 @@ pub enum ReadRequest {
         req: RequestId,
         id: MessageId,
     },
+    /// The last messages of a session, for the sessions screen.
+    Preview {
+        req: RequestId,
+        session: SessionId,
+        last: usize,
+    },
+    /// Writes the session as Markdown (with sources) into `dir`.
+    Export {
+        req: RequestId,
+        session: SessionId,
+        dir: PathBuf,
+    },
 }
 
 impl ReadRequest {
@@ -34,14 +46,19 @@ impl ReadRequest {
         match self {
             ReadRequest::SessionsPage { req, .. }
             | ReadRequest::Transcript { req, .. }
-            | ReadRequest::Message { req, .. } => *req,
+            | ReadRequest::Message { req, .. }
+            | ReadRequest::Preview { req, .. }
+            | ReadRequest::Export { req, .. } => *req,
         }
     }
 
     /// Requests of the same kind supersede each other while queued.
     fn same_kind(&self, other: &ReadRequest) -> bool {
         std::mem::discriminant(self) == std::mem::discriminant(other)
-            && !matches!(self, ReadRequest::Message { .. })
+            && !matches!(
+                self,
+                ReadRequest::Message { .. } | ReadRequest::Export { .. }
+            )
     }
 }
 
@@ -166,5 +183,21 @@ fn answer(conn: &Connection, r: ReadRequest) -> Result<StoreEvent, StoreError> {
             req,
             message: queries::get_message(conn, id)?,
         },
+        ReadRequest::Preview { req, session, last } => StoreEvent::Preview {
+            req,
+            session,
+            messages: queries::recent_messages(conn, session, last)?,
+        },
+        ReadRequest::Export { req, session, dir } => {
+            let s = queries::get_session(conn, session)?
+                .ok_or_else(|| StoreError::NoSession(session.to_string()))?;
+            let md = crate::export::markdown(&s, &queries::transcript(conn, session)?);
+            let path = dir.join(crate::export::file_name(&s));
+            std::fs::write(&path, md).map_err(|e| StoreError::Open {
+                path: path.clone(),
+                reason: format!("cannot write the export: {e}"),
+            })?;
+            StoreEvent::Exported { req, path }
+        }
     })
 }

@@ -9,6 +9,8 @@ pub mod keymap;
 pub mod markdown;
 pub mod picker;
 pub mod research_view;
+pub mod search_view;
+pub mod sessions;
 pub mod source_detail;
 pub mod status;
 pub mod terminal;

@@ -29,3 +29,9 @@ pub fn border() -> Style {
 pub fn border_focused() -> Style {
     Style::new().fg(Color::Cyan)
 }
+pub fn search_match() -> Style {
+    Style::new()
+        .fg(Color::Black)
+        .bg(Color::Yellow)
+        .add_modifier(Modifier::BOLD)
+}

@@ -34,6 +34,8 @@ pub struct Cell {
     /// An answer's cited sources: [1]..=[n] are highlighted and listed.
     sources: Vec<Source>,
     research: Option<ResearchProgress>,
+    /// Marked as the current search match.
+    highlight: bool,
     cache: Option<(u16, Vec<Line<'static>>)>,
 }
 
@@ -46,6 +48,7 @@ impl Cell {
             meta,
             sources: Vec::new(),
             research: None,
+            highlight: false,
             cache: None,
         }
     }
@@ -134,6 +137,10 @@ impl Cell {
         if !self.meta.is_empty() {
             header.push(Span::styled(format!("  {}", self.meta), theme::dim()));
         }
+        if self.highlight {
+            header.insert(0, Span::styled("▶ ", theme::search_match()));
+            header.push(Span::styled("  ◀ search match", theme::search_match()));
+        }
         lines.push(Line::from(header));
         let indent = 2usize;
         let body_w = (width as usize).saturating_sub(indent).max(1);
@@ -179,6 +186,8 @@ pub struct Transcript {
     /// Height and index of the last cell at the previous draw: when it
     /// grows (streaming) while scrolled up, the view is kept in place.
     tail: (usize, usize),
+    /// A message to bring to the top of the view at the next draw.
+    jump: Option<MessageId>,
 }
 
 impl Transcript {
@@ -254,6 +263,32 @@ impl Transcript {
         self.scroll_back = 0;
     }
 
+    /// Marks message `id` as the search match (and no other) and scrolls
+    /// it to the top of the view at the next draw. False if it is not here.
+    pub fn focus(&mut self, id: MessageId) -> bool {
+        if !self.cells.iter().any(|c| c.id == Some(id)) {
+            return false;
+        }
+        for c in &mut self.cells {
+            let on = c.id == Some(id);
+            if c.highlight != on {
+                c.highlight = on;
+                c.cache = None;
+            }
+        }
+        self.jump = Some(id);
+        true
+    }
+
+    /// Removes the search-match mark.
+    pub fn clear_focus(&mut self) {
+        for c in self.cells.iter_mut().filter(|c| c.highlight) {
+            c.highlight = false;
+            c.cache = None;
+        }
+        self.jump = None;
+    }
+
     pub fn scroll_to_top(&mut self) {
         self.scroll_back = usize::MAX;
     }
@@ -278,6 +313,17 @@ impl Transcript {
         }
         self.tail = (tail_h, self.cells.len());
         self.last_width = area.width;
+        if let Some(id) = self.jump.take()
+            && let Some(i) = self.cells.iter().position(|c| c.id == Some(id))
+        {
+            // Lines from the match to the end, less the hidden separator:
+            // scrolled back so the match's first line is the top line.
+            let below: usize = self.cells[i..]
+                .iter_mut()
+                .map(|c| c.lines(area.width).len())
+                .sum();
+            self.scroll_back = below.saturating_sub(1).saturating_sub(area.height as usize);
+        }
         let height = area.height as usize;
         let want = height.saturating_add(self.scroll_back).saturating_add(1);
         // Collect lines bottom-up until enough are gathered.

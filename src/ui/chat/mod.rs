@@ -1,6 +1,7 @@
 //! The chat screen: transcript, input, the session being written and the
 //! turn being streamed.
 
+mod found;
 mod turn;
 mod view;
 
@@ -46,6 +47,8 @@ pub struct ChatScreen {
     summary: Option<String>,
     folded: usize,
     summarizing: bool,
+    /// Opened from a search: the matches and the one shown.
+    pub found: Option<found::Found>,
 }
 
 /// How much conversation goes with a question (ARCHITECTURE.md §4.6–7).
@@ -102,6 +105,7 @@ impl ChatScreen {
             summary: None,
             folded: 0,
             summarizing: false,
+            found: None,
         }
     }
 
@@ -197,7 +201,13 @@ impl ChatScreen {
         self.last_answer = None;
         self.summary = None;
         self.folded = 0;
+        self.found = None;
         self.transcript.clear();
+    }
+
+    /// Forgets the open session (it was deleted): a fresh start.
+    pub fn forget_session(&mut self, h: &Handles) {
+        self.new_session(h);
     }
 
     /// The text of the newest answer (or of the one streaming).
@@ -273,6 +283,7 @@ impl ChatScreen {
     /// Shows a loaded session and continues it.
     pub fn load(&mut self, session: Session, messages: &[StoredMessage]) {
         self.transcript.clear();
+        self.found = None;
         self.history.clear();
         self.last_answer = None;
         for m in messages {

@@ -374,6 +374,11 @@ impl ChatScreen {
 
     /// What the status bar says about the current or last answer.
     pub fn status_note(&self) -> Option<String> {
+        if self.active.is_none()
+            && let Some(n) = self.found_note()
+        {
+            return Some(n);
+        }
         match &self.active {
             Some(a) if a.thinking => Some("thinking… · Esc stops".into()),
             Some(a) => Some(format!(

@@ -1,23 +1,29 @@
 //! The app: routes events to the screen that owns them and holds what is
 //! shared between screens (status, overlays, worker handles).
 
+mod history;
+
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::Frame;
 
 use super::UiEvent;
 use super::chat::{ChatOutcome, ChatScreen};
 use super::picker::ModelPicker;
+use super::search_view::SearchOverlay;
+use super::sessions::SessionsScreen;
 use super::source_detail::{SourceDetail, open_url};
 use super::status::StatusState;
 use super::transcript::CellKind;
 use crate::agent::{AgentEvent, AgentHandle};
 use crate::domain::RequestId;
+use crate::store::search::worker::SearchHandle;
 use crate::store::{ReadRequest, ReaderHandle, StoreEvent, WriterHandle};
 
 pub struct Handles {
     pub writer: WriterHandle,
     pub reader: ReaderHandle,
     pub agent: AgentHandle,
+    pub search: SearchHandle,
 }
 
 pub struct App {
@@ -26,6 +32,15 @@ pub struct App {
     pub help: bool,
     pub picker: Option<ModelPicker>,
     pub detail: Option<SourceDetail>,
+    /// The sessions screen, over the chat while open.
+    pub sessions: Option<SessionsScreen>,
+    /// The search overlay, over any screen.
+    pub search: Option<SearchOverlay>,
+    /// A transcript read for a search result: scroll to this message.
+    pending_jump: Option<(RequestId, crate::domain::MessageId, String)>,
+    pending_export: Option<RequestId>,
+    /// Where `e` on the sessions screen writes exports.
+    pub export_dir: std::path::PathBuf,
     /// Models the provider listed at the last probe.
     models: Vec<String>,
     /// Text to put on the clipboard (OSC 52) after this event.
@@ -46,6 +61,11 @@ impl App {
             help: false,
             picker: None,
             detail: None,
+            sessions: None,
+            search: None,
+            pending_jump: None,
+            pending_export: None,
+            export_dir: std::path::PathBuf::from("."),
             models: Vec::new(),
             clipboard: None,
             quit: false,
@@ -122,6 +142,12 @@ impl App {
                 // The overlay is modal: other keys are swallowed.
                 return false;
             }
+            if self.search.is_some() {
+                return self.search_key(*k);
+            }
+            if self.sessions.is_some() && self.detail.is_none() && self.picker.is_none() {
+                return self.sessions_key(*k);
+            }
             if let Some(d) = &mut self.detail {
                 match k.code {
                     KeyCode::Tab | KeyCode::Right | KeyCode::Down => d.next(),
@@ -156,6 +182,17 @@ impl App {
                 return true;
             }
         }
+        if let Event::Paste(text) = ev
+            && let Some(o) = &mut self.search
+        {
+            let action = o.paste(text);
+            return self.search_action(action);
+        }
+        if let Event::Key(k) = ev
+            && self.chat.found_key(*k)
+        {
+            return true;
+        }
         match self.chat.handle_event(ev, &self.handles) {
             ChatOutcome::Ignored => false,
             ChatOutcome::Changed => true,
@@ -176,11 +213,7 @@ impl App {
                 true
             }
             ChatOutcome::Resume(session) => {
-                let req = self.req();
-                self.pending_transcript = Some(req);
-                self.handles
-                    .reader
-                    .request(ReadRequest::Transcript { req, session });
+                self.open_session(session);
                 false
             }
         }
@@ -193,6 +226,9 @@ impl App {
             KeyCode::F(1) => self.help = !self.help,
             KeyCode::Char('?') if self.help || self.chat.input_is_empty() => self.help = !self.help,
             KeyCode::Esc if self.help => self.help = false,
+            KeyCode::Char('f') if ctrl && self.search.is_none() => self.open_search(),
+            KeyCode::F(3) if self.sessions.is_none() => self.open_sessions(),
+            KeyCode::Char('o') if ctrl && self.sessions.is_none() => self.open_sessions(),
             _ => return false,
         }
         true
@@ -240,9 +276,14 @@ impl App {
                 self.status.store_warning = None;
                 true
             }
-            StoreEvent::SessionsPage { req, sessions, .. } => {
+            StoreEvent::SessionsPage {
+                req,
+                offset,
+                sessions,
+                has_more,
+            } => {
                 if self.pending_resumable != Some(req) {
-                    return false;
+                    return self.on_sessions_page(req, offset, sessions, has_more);
                 }
                 self.pending_resumable = None;
                 self.chat.resumable = sessions
@@ -260,10 +301,33 @@ impl App {
                 }
                 self.pending_transcript = None;
                 self.chat.load(session, &messages);
+                if let Some((jreq, message, query)) = self.pending_jump.take()
+                    && jreq == req
+                {
+                    self.chat.jump_to(message, &query);
+                }
                 true
             }
             StoreEvent::MessageFound { .. } => false,
+            StoreEvent::Preview {
+                req,
+                session,
+                messages,
+            } => self.on_preview(req, session, messages),
+            StoreEvent::Exported { req, path } => self.on_exported(req, &path),
+            StoreEvent::SearchResults {
+                req,
+                query,
+                hits,
+                error,
+            } => self
+                .search
+                .as_mut()
+                .is_some_and(|o| o.on_results(req, query, hits, error)),
             StoreEvent::ReadFailed { req, error } => {
+                if self.history_read_failed(req, &error) {
+                    return true;
+                }
                 if self.pending_transcript == Some(req) || self.pending_resumable == Some(req) {
                     self.chat
                         .notice(CellKind::Error, &format!("could not read history: {error}"));
@@ -276,7 +340,13 @@ impl App {
 
     pub fn draw(&mut self, frame: &mut Frame<'_>) {
         let area = frame.area();
-        self.chat.render(frame, area, &self.status);
+        match &self.sessions {
+            Some(s) => s.render(frame, area),
+            None => self.chat.render(frame, area, &self.status),
+        }
+        if let Some(o) = &self.search {
+            o.render(frame, area);
+        }
         if let Some(p) = &self.picker {
             p.render(frame, area);
         }

@@ -1,0 +1,233 @@
+//! The app's side of history: the sessions screen and the search overlay
+//! turn keys into reads and writes here, and their answers come back here.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::App;
+use crate::domain::{Message, RequestId, SessionId, SessionSummary};
+use crate::store::{ReadRequest, StoreCommand};
+use crate::ui::search_view::{LIMIT, SearchAction, SearchOverlay};
+use crate::ui::sessions::{SessionsAction, SessionsScreen};
+
+impl App {
+    pub fn open_search(&mut self) {
+        self.search = Some(SearchOverlay::new());
+    }
+
+    pub fn open_sessions(&mut self) {
+        let screen = SessionsScreen::new();
+        let first = screen.first_page();
+        self.sessions = Some(screen);
+        self.sessions_action(SessionsAction::Read(first));
+    }
+
+    /// Reads a session's transcript and shows it in the chat, which then
+    /// continues it. A turn in flight is stopped first (kept as
+    /// interrupted).
+    pub(super) fn open_session(&mut self, session: SessionId) -> RequestId {
+        self.stop_turn();
+        let req = self.req();
+        self.pending_transcript = Some(req);
+        self.handles
+            .reader
+            .request(ReadRequest::Transcript { req, session });
+        req
+    }
+
+    pub(super) fn search_key(&mut self, k: KeyEvent) -> bool {
+        let Some(o) = &mut self.search else {
+            return false;
+        };
+        let action = o.handle_key(k);
+        self.search_action(action)
+    }
+
+    pub(super) fn search_action(&mut self, action: SearchAction) -> bool {
+        match action {
+            SearchAction::None => false,
+            SearchAction::Changed => true,
+            SearchAction::Close => {
+                self.search = None;
+                true
+            }
+            SearchAction::Query(text) => {
+                let req = self.req();
+                if let Some(o) = &mut self.search {
+                    o.sent(req);
+                }
+                self.handles.search.search(req, text, LIMIT);
+                true
+            }
+            SearchAction::Open {
+                session,
+                message,
+                query,
+            } => {
+                self.search = None;
+                self.sessions = None;
+                let req = self.open_session(session);
+                self.pending_jump = Some((req, message, query));
+                true
+            }
+        }
+    }
+
+    pub(super) fn sessions_key(&mut self, k: KeyEvent) -> bool {
+        // `/` searches from here (there is no text input to type it into).
+        if k.code == KeyCode::Char('/') {
+            self.open_search();
+            return true;
+        }
+        let Some(s) = &mut self.sessions else {
+            return false;
+        };
+        let action = s.handle_key(k);
+        self.sessions_action(action)
+    }
+
+    fn sessions_action(&mut self, action: SessionsAction) -> bool {
+        match action {
+            SessionsAction::None => false,
+            SessionsAction::Changed => true,
+            SessionsAction::Close => {
+                self.sessions = None;
+                true
+            }
+            SessionsAction::Open(id) => {
+                self.sessions = None;
+                self.open_session(id);
+                true
+            }
+            SessionsAction::Read(kind) => {
+                let req = self.req();
+                let is_page = matches!(kind, crate::ui::sessions::ReadKind::Page { .. });
+                if let Some(s) = &mut self.sessions {
+                    if is_page {
+                        s.page_req = Some(req);
+                    } else {
+                        s.preview_req = Some(req);
+                    }
+                }
+                self.handles.reader.request(kind.request(req));
+                true
+            }
+            SessionsAction::Rename(session, title) => {
+                self.handles.writer.send(StoreCommand::Rename {
+                    session,
+                    title: title.clone(),
+                });
+                if let Some(s) = &mut self.sessions {
+                    s.renamed(session, &title);
+                    s.notice = Some("renamed".into());
+                }
+                if let Some(open) = &mut self.chat.session
+                    && open.id == session
+                {
+                    open.title = title;
+                }
+                true
+            }
+            SessionsAction::Delete(session) => {
+                // One transaction in the writer removes the messages,
+                // sources and index entries; the row goes from the list now.
+                self.handles.writer.send(StoreCommand::Delete { session });
+                let preview = self.sessions.as_mut().and_then(|s| {
+                    s.notice = Some("deleted".into());
+                    s.removed(session)
+                });
+                if self.chat.session.as_ref().is_some_and(|s| s.id == session) {
+                    self.stop_turn();
+                    self.chat.forget_session(&self.handles);
+                }
+                if let Some(kind) = preview {
+                    return self.sessions_action(SessionsAction::Read(kind));
+                }
+                true
+            }
+            SessionsAction::Export(session) => {
+                let req = self.req();
+                self.pending_export = Some(req);
+                if let Some(s) = &mut self.sessions {
+                    s.notice = Some("exporting…".into());
+                }
+                self.handles.reader.request(ReadRequest::Export {
+                    req,
+                    session,
+                    dir: self.export_dir.clone(),
+                });
+                true
+            }
+        }
+    }
+
+    pub(super) fn on_sessions_page(
+        &mut self,
+        req: RequestId,
+        offset: usize,
+        sessions: Vec<SessionSummary>,
+        has_more: bool,
+    ) -> bool {
+        let Some(s) = &mut self.sessions else {
+            return false;
+        };
+        if s.page_req != Some(req) {
+            return false;
+        }
+        if let Some(kind) = s.on_page(offset, sessions, has_more) {
+            self.sessions_action(SessionsAction::Read(kind));
+        }
+        true
+    }
+
+    pub(super) fn on_preview(
+        &mut self,
+        req: RequestId,
+        session: SessionId,
+        messages: Vec<Message>,
+    ) -> bool {
+        match &mut self.sessions {
+            Some(s) if s.preview_req == Some(req) => {
+                s.on_preview(session, messages);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn on_exported(&mut self, req: RequestId, path: &std::path::Path) -> bool {
+        if self.pending_export != Some(req) {
+            return false;
+        }
+        self.pending_export = None;
+        let msg = format!("exported to {}", path.display());
+        match &mut self.sessions {
+            Some(s) => s.notice = Some(msg),
+            None => self.status.alert = Some(msg),
+        }
+        true
+    }
+
+    /// A failed read of the sessions screen or an export, said where the
+    /// user is looking. False when the failure is someone else's.
+    pub(super) fn history_read_failed(&mut self, req: RequestId, error: &str) -> bool {
+        if self.pending_export == Some(req) {
+            self.pending_export = None;
+        } else if !self
+            .sessions
+            .as_ref()
+            .is_some_and(|s| s.page_req == Some(req) || s.preview_req == Some(req))
+        {
+            return false;
+        }
+        let msg = format!("failed: {error}");
+        match &mut self.sessions {
+            Some(s) => {
+                s.page_req = s.page_req.filter(|r| *r != req);
+                s.preview_req = s.preview_req.filter(|r| *r != req);
+                s.notice = Some(msg);
+            }
+            None => self.status.alert = Some(msg),
+        }
+        true
+    }
+}

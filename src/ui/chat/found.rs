@@ -1,0 +1,95 @@
+//! "Found" mode: the chat opened from a search result, the match marked,
+//! n / N moving between the matches of the query inside this session
+//! (while the input is empty), Esc leaving the mode.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::ChatScreen;
+use crate::domain::MessageId;
+use crate::store::search::{Matcher, Query};
+
+#[derive(Debug)]
+pub struct Found {
+    pub query: String,
+    pub matches: Vec<MessageId>,
+    pub current: usize,
+}
+
+impl ChatScreen {
+    /// Marks `message` and scrolls to it; every message of the session
+    /// containing all the query's words becomes a stop for n / N.
+    pub fn jump_to(&mut self, message: MessageId, query: &str) {
+        let q = Query::parse(query, false).unwrap_or_default();
+        let m = Matcher::new(&q);
+        let mut matches: Vec<MessageId> = self
+            .transcript
+            .cells()
+            .iter()
+            .filter_map(|c| {
+                let id = c.id?;
+                let a = m.analyze(c.text());
+                (!a.tf.is_empty() && a.tf.iter().all(|&n| n > 0)).then_some(id)
+            })
+            .collect();
+        // The hit itself (a source match has no word in the message text).
+        if !matches.contains(&message) {
+            matches.push(message);
+            matches.sort_by_key(|id| id.0);
+        }
+        let current = matches.iter().position(|id| *id == message).unwrap_or(0);
+        self.transcript.focus(message);
+        self.found = Some(Found {
+            query: query.to_string(),
+            matches,
+            current,
+        });
+    }
+
+    /// n / N / Esc in found mode; false for every other key (which then
+    /// goes to the input as usual and ends the mode if it types).
+    pub fn found_key(&mut self, k: KeyEvent) -> bool {
+        let empty = self.input_is_empty();
+        let idle = self.active.is_none();
+        let Some(f) = &mut self.found else {
+            return false;
+        };
+        let plain = !k
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let n = f.matches.len();
+        match k.code {
+            KeyCode::Char('n') if plain && empty && n > 0 => {
+                f.current = (f.current + 1) % n;
+            }
+            KeyCode::Char('N') if plain && empty && n > 0 => {
+                f.current = (f.current + n - 1) % n;
+            }
+            KeyCode::Esc if idle => {
+                self.found = None;
+                self.transcript.clear_focus();
+                return true;
+            }
+            _ => {
+                if matches!(k.code, KeyCode::Char(_)) && plain {
+                    self.found = None;
+                    self.transcript.clear_focus();
+                }
+                return false;
+            }
+        }
+        let id = f.matches[f.current];
+        self.transcript.focus(id);
+        true
+    }
+
+    pub fn found_note(&self) -> Option<String> {
+        self.found.as_ref().map(|f| {
+            format!(
+                "match {}/{} for “{}” · n/N next/prev · Esc leaves",
+                f.current + 1,
+                f.matches.len(),
+                crate::sanitize::one_line(&f.query)
+            )
+        })
+    }
+}

@@ -1,0 +1,328 @@
+//! The search overlay (Ctrl+F anywhere, `/` on the sessions screen):
+//! search as you type over all history. Each keystroke sends a query with
+//! a newer request id; results of any older one are ignored, so a slow
+//! early query can never paint over a newer answer.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph};
+
+use super::theme;
+use crate::domain::{MessageId, RequestId, Role, SessionId};
+use crate::export::format_time;
+use crate::sanitize::one_line;
+use crate::store::search::{Hit, MARK_END, MARK_START};
+
+/// Results asked for per query.
+pub const LIMIT: usize = 50;
+
+#[derive(Debug, PartialEq)]
+pub enum SearchAction {
+    None,
+    Changed,
+    Close,
+    /// Run this query (the app assigns the request id via `sent`).
+    Query(String),
+    /// Open the session scrolled to this message.
+    Open {
+        session: SessionId,
+        message: MessageId,
+        query: String,
+    },
+}
+
+#[derive(Default)]
+pub struct SearchOverlay {
+    pub input: String,
+    /// The newest query sent; only its results are shown.
+    latest: Option<RequestId>,
+    /// The query the shown results answer.
+    shown_query: String,
+    hits: Vec<Hit>,
+    selected: usize,
+    error: Option<String>,
+}
+
+impl SearchOverlay {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The app sent the current input as request `req`.
+    pub fn sent(&mut self, req: RequestId) {
+        self.latest = Some(req);
+    }
+
+    pub fn waiting(&self) -> bool {
+        self.latest.is_some() && self.shown_query != self.input
+    }
+
+    /// Results arrived; returns whether they were shown (a stale answer
+    /// to an older keystroke is dropped).
+    pub fn on_results(
+        &mut self,
+        req: RequestId,
+        query: String,
+        hits: Vec<Hit>,
+        error: Option<String>,
+    ) -> bool {
+        if self.latest != Some(req) {
+            return false;
+        }
+        self.shown_query = query;
+        self.hits = hits;
+        self.error = error;
+        self.selected = 0;
+        true
+    }
+
+    pub fn hits(&self) -> &[Hit] {
+        &self.hits
+    }
+
+    fn changed_input(&mut self) -> SearchAction {
+        if self.input.trim().is_empty() {
+            self.latest = None;
+            self.hits.clear();
+            self.error = None;
+            self.shown_query.clear();
+            return SearchAction::Changed;
+        }
+        SearchAction::Query(self.input.clone())
+    }
+
+    pub fn handle_key(&mut self, k: KeyEvent) -> SearchAction {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        match k.code {
+            KeyCode::Esc => SearchAction::Close,
+            KeyCode::Char('f') if ctrl => SearchAction::Close,
+            KeyCode::Enter => match self.hits.get(self.selected) {
+                Some(h) => SearchAction::Open {
+                    session: h.session,
+                    message: h.message,
+                    query: self.shown_query.clone(),
+                },
+                None => SearchAction::None,
+            },
+            KeyCode::Up => {
+                self.selected = self.selected.saturating_sub(1);
+                SearchAction::Changed
+            }
+            KeyCode::Down => {
+                self.selected = (self.selected + 1).min(self.hits.len().saturating_sub(1));
+                SearchAction::Changed
+            }
+            KeyCode::PageUp => {
+                self.selected = self.selected.saturating_sub(5);
+                SearchAction::Changed
+            }
+            KeyCode::PageDown => {
+                self.selected = (self.selected + 5).min(self.hits.len().saturating_sub(1));
+                SearchAction::Changed
+            }
+            KeyCode::Backspace => {
+                if self.input.pop().is_none() {
+                    return SearchAction::None;
+                }
+                self.changed_input()
+            }
+            KeyCode::Char('u') if ctrl => {
+                self.input.clear();
+                self.changed_input()
+            }
+            KeyCode::Char('w') if ctrl => {
+                let t = self.input.trim_end().len();
+                let cut = self.input[..t].rfind(' ').map_or(0, |i| i + 1);
+                self.input.truncate(cut);
+                self.changed_input()
+            }
+            KeyCode::Char(c) if !ctrl && !c.is_control() => {
+                self.input.push(c);
+                self.changed_input()
+            }
+            _ => SearchAction::None,
+        }
+    }
+
+    /// Pasted text joins the query (one line).
+    pub fn paste(&mut self, text: &str) -> SearchAction {
+        self.input.push_str(&one_line(text));
+        self.changed_input()
+    }
+
+    pub fn render(&self, frame: &mut Frame<'_>, area: Rect) {
+        let w = area.width.saturating_sub(4).min(110);
+        let h = area.height.saturating_sub(2);
+        let rect = Rect::new(area.x + area.width.saturating_sub(w) / 2, area.y + 1, w, h);
+        if rect.width < 20 || rect.height < 6 {
+            return;
+        }
+        frame.render_widget(Clear, rect);
+        let block = Block::new()
+            .borders(Borders::ALL)
+            .border_style(theme::border_focused())
+            .title(" Search all history — ↑↓ choose · Enter opens · Esc closes ");
+        let inner = block.inner(rect);
+        frame.render_widget(block, rect);
+        let [input, status, list] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(1),
+        ])
+        .areas(inner);
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled("/ ", theme::key()),
+                Span::raw(one_line(&self.input)),
+                Span::styled("▏", theme::key()),
+            ])),
+            input,
+        );
+        frame.render_widget(Paragraph::new(self.status_line()), status);
+        if self.hits.is_empty() {
+            return;
+        }
+        let width = list.width.saturating_sub(2) as usize;
+        let items: Vec<ListItem> = self
+            .hits
+            .iter()
+            .map(|h| {
+                let role = match h.role {
+                    Role::User => Span::styled("you", theme::user_label()),
+                    _ => Span::styled("sleuth", theme::assistant_label()),
+                };
+                let mut head = vec![
+                    Span::styled(
+                        truncate(&one_line(&h.session_title), width / 2),
+                        theme::key(),
+                    ),
+                    Span::styled(format!("  {}  ", format_time(h.created_at)), theme::dim()),
+                    role,
+                ];
+                if h.matched == "source" {
+                    head.push(Span::styled("  (in a cited source)", theme::dim()));
+                }
+                ListItem::new(vec![
+                    Line::from(head),
+                    snippet_line(&h.snippet, width),
+                    Line::default(),
+                ])
+            })
+            .collect();
+        let list_w = List::new(items)
+            .highlight_style(Style::new().bg(ratatui::style::Color::Rgb(40, 40, 60)))
+            .highlight_symbol("› ");
+        let mut state = ListState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(list_w, list, &mut state);
+    }
+
+    fn status_line(&self) -> Line<'static> {
+        if self.input.trim().is_empty() {
+            return Line::styled(
+                "words · \"a phrase\" · -exclude · role:user · session:NAME · after:/before:YYYY-MM-DD",
+                theme::dim(),
+            );
+        }
+        if let Some(e) = &self.error {
+            return Line::styled(one_line(e), theme::error());
+        }
+        let waiting = if self.waiting() {
+            " · searching…"
+        } else {
+            ""
+        };
+        if self.latest.is_none() || (self.hits.is_empty() && self.waiting()) {
+            return Line::styled("searching…", theme::dim());
+        }
+        if self.hits.is_empty() {
+            return Line::styled(
+                format!(
+                    "No matches for “{}” in any session or source.",
+                    one_line(&self.shown_query)
+                ),
+                theme::notice(),
+            );
+        }
+        Line::styled(
+            format!(
+                "{} result{}, best first{waiting}",
+                self.hits.len(),
+                if self.hits.len() == 1 { "" } else { "s" }
+            ),
+            theme::dim(),
+        )
+    }
+}
+
+/// A snippet with its matched words highlighted, sanitized, one line.
+fn snippet_line(s: &str, width: usize) -> Line<'static> {
+    let mut spans = vec![Span::raw("  ")];
+    let mut used = 2;
+    let mut inside = false;
+    for piece in s.split([MARK_START, MARK_END]) {
+        let text = one_line(piece);
+        let left = width.saturating_sub(used);
+        if left == 0 {
+            break;
+        }
+        let text = truncate(&text, left);
+        used += text.chars().count();
+        let style = if inside {
+            Style::new()
+                .fg(ratatui::style::Color::Yellow)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        spans.push(Span::styled(text, style));
+        inside = !inside;
+    }
+    Line::from(spans)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(id: i64) -> Hit {
+        Hit {
+            session: SessionId(1),
+            session_title: "t".into(),
+            message: MessageId(id),
+            role: Role::User,
+            created_at: 0,
+            snippet: String::new(),
+            score: 1.0,
+            matched: "message",
+        }
+    }
+
+    #[test]
+    fn results_of_an_older_keystroke_never_replace_newer_ones() {
+        let mut o = SearchOverlay::new();
+        assert_eq!(
+            o.handle_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+            SearchAction::Query("r".into())
+        );
+        o.sent(RequestId(1));
+        o.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE));
+        o.sent(RequestId(2));
+        assert!(o.on_results(RequestId(2), "ru".into(), vec![hit(2)], None));
+        assert!(!o.on_results(RequestId(1), "r".into(), vec![hit(1), hit(9)], None));
+        assert_eq!(o.hits().len(), 1);
+        assert_eq!(o.hits()[0].message, MessageId(2));
+        assert!(!o.waiting());
+    }
+}

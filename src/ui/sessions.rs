@@ -1,0 +1,557 @@
+//! The sessions screen: every stored session, newest first, read a page at
+//! a time as the selection nears the end; a preview of the selected one;
+//! open, rename, delete (confirmed), export; filter by typing.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+
+use super::theme;
+use crate::domain::{Message, RequestId, Role, SessionId, SessionSummary};
+use crate::export::format_time;
+use crate::sanitize::one_line;
+use crate::store::ReadRequest;
+
+/// Sessions read per page.
+pub const PAGE: usize = 50;
+/// Messages shown in the preview.
+pub const PREVIEW: usize = 12;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Mode {
+    Browse,
+    Rename(String),
+    ConfirmDelete,
+}
+
+/// What the screen asks the app to do.
+#[derive(Debug, PartialEq)]
+pub enum SessionsAction {
+    None,
+    Changed,
+    Close,
+    Open(SessionId),
+    /// Read this (the app gives the request id back via `expect_*`).
+    Read(ReadKind),
+    Rename(SessionId, String),
+    Delete(SessionId),
+    Export(SessionId),
+}
+
+#[derive(Debug, PartialEq)]
+pub enum ReadKind {
+    Page { offset: usize, filter: String },
+    Preview(SessionId),
+}
+
+impl ReadKind {
+    pub fn request(self, req: RequestId) -> ReadRequest {
+        match self {
+            ReadKind::Page { offset, filter } => ReadRequest::SessionsPage {
+                req,
+                offset,
+                limit: PAGE,
+                filter: (!filter.is_empty()).then_some(filter),
+            },
+            ReadKind::Preview(session) => ReadRequest::Preview {
+                req,
+                session,
+                last: PREVIEW,
+            },
+        }
+    }
+}
+
+pub struct SessionsScreen {
+    rows: Vec<SessionSummary>,
+    has_more: bool,
+    /// False until the first page arrives ("loading", not "empty").
+    loaded: bool,
+    selected: usize,
+    filter: String,
+    mode: Mode,
+    pub page_req: Option<RequestId>,
+    pub preview_req: Option<RequestId>,
+    preview: Option<(SessionId, Vec<Message>)>,
+    /// One line of feedback (exported to…, deleted…).
+    pub notice: Option<String>,
+}
+
+impl SessionsScreen {
+    /// A screen waiting for its first page (ask for it with [`Self::first_page`]).
+    pub fn new() -> Self {
+        Self {
+            rows: Vec::new(),
+            has_more: false,
+            loaded: false,
+            selected: 0,
+            filter: String::new(),
+            mode: Mode::Browse,
+            page_req: None,
+            preview_req: None,
+            preview: None,
+            notice: None,
+        }
+    }
+
+    pub fn first_page(&self) -> ReadKind {
+        ReadKind::Page {
+            offset: 0,
+            filter: self.filter.clone(),
+        }
+    }
+
+    pub fn selected(&self) -> Option<&SessionSummary> {
+        self.rows.get(self.selected)
+    }
+
+    /// A page arrived; returns the preview to read, if the selection changed.
+    pub fn on_page(
+        &mut self,
+        offset: usize,
+        sessions: Vec<SessionSummary>,
+        has_more: bool,
+    ) -> Option<ReadKind> {
+        let before = self.selected().map(|s| s.session.id);
+        if offset == 0 {
+            self.rows = sessions;
+        } else if offset == self.rows.len() {
+            self.rows.extend(sessions);
+        }
+        self.has_more = has_more;
+        self.loaded = true;
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.page_req = None;
+        self.preview_wanted(before)
+    }
+
+    pub fn on_preview(&mut self, session: SessionId, messages: Vec<Message>) {
+        self.preview_req = None;
+        self.preview = Some((session, messages));
+    }
+
+    /// A rename the writer was just asked for, shown at once.
+    pub fn renamed(&mut self, id: SessionId, title: &str) {
+        if let Some(r) = self.rows.iter_mut().find(|r| r.session.id == id) {
+            r.session.title = title.to_string();
+        }
+    }
+
+    /// A delete the writer was just asked for: the row goes at once.
+    /// Returns the preview to read for the newly selected row.
+    pub fn removed(&mut self, id: SessionId) -> Option<ReadKind> {
+        let before = self.selected().map(|s| s.session.id);
+        self.rows.retain(|r| r.session.id != id);
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.preview_wanted(before)
+    }
+
+    fn preview_wanted(&self, before: Option<SessionId>) -> Option<ReadKind> {
+        let now = self.selected()?.session.id;
+        let shown = self.preview.as_ref().map(|(s, _)| *s);
+        (before != Some(now) || shown != Some(now)).then_some(ReadKind::Preview(now))
+    }
+
+    fn move_to(&mut self, i: usize) -> SessionsAction {
+        let before = self.selected().map(|s| s.session.id);
+        self.selected = i.min(self.rows.len().saturating_sub(1));
+        // Read the next page before the user reaches the end.
+        if self.has_more && self.page_req.is_none() && self.selected + 10 >= self.rows.len() {
+            return SessionsAction::Read(ReadKind::Page {
+                offset: self.rows.len(),
+                filter: self.filter.clone(),
+            });
+        }
+        match self.preview_wanted(before) {
+            Some(k) => SessionsAction::Read(k),
+            None => SessionsAction::Changed,
+        }
+    }
+
+    fn refilter(&mut self) -> SessionsAction {
+        self.selected = 0;
+        self.preview = None;
+        SessionsAction::Read(self.first_page())
+    }
+
+    pub fn handle_key(&mut self, k: KeyEvent) -> SessionsAction {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        match &mut self.mode {
+            Mode::Rename(title) => {
+                match k.code {
+                    KeyCode::Enter => {
+                        let title = one_line(title.trim());
+                        self.mode = Mode::Browse;
+                        if let Some(s) = self.selected()
+                            && !title.is_empty()
+                        {
+                            return SessionsAction::Rename(s.session.id, title);
+                        }
+                    }
+                    KeyCode::Esc => self.mode = Mode::Browse,
+                    KeyCode::Backspace => {
+                        title.pop();
+                    }
+                    KeyCode::Char('u') if ctrl => title.clear(),
+                    KeyCode::Char(c) if !ctrl => title.push(c),
+                    _ => return SessionsAction::None,
+                }
+                return SessionsAction::Changed;
+            }
+            Mode::ConfirmDelete => {
+                self.mode = Mode::Browse;
+                if matches!(k.code, KeyCode::Char('y' | 'Y'))
+                    && let Some(s) = self.selected()
+                {
+                    return SessionsAction::Delete(s.session.id);
+                }
+                self.notice = Some("kept".into());
+                return SessionsAction::Changed;
+            }
+            Mode::Browse => {}
+        }
+        let commands = self.filter.is_empty() || ctrl;
+        match k.code {
+            KeyCode::Esc if !self.filter.is_empty() => {
+                self.filter.clear();
+                return self.refilter();
+            }
+            KeyCode::Esc | KeyCode::F(3) => return SessionsAction::Close,
+            KeyCode::Char('o') if ctrl => return SessionsAction::Close,
+            KeyCode::Up => return self.move_to(self.selected.saturating_sub(1)),
+            KeyCode::Down => return self.move_to(self.selected + 1),
+            KeyCode::PageUp => return self.move_to(self.selected.saturating_sub(10)),
+            KeyCode::PageDown => return self.move_to(self.selected + 10),
+            KeyCode::Home => return self.move_to(0),
+            KeyCode::End => return self.move_to(self.rows.len()),
+            KeyCode::Enter => {
+                return match self.selected() {
+                    Some(s) => SessionsAction::Open(s.session.id),
+                    None => SessionsAction::None,
+                };
+            }
+            KeyCode::Backspace if !self.filter.is_empty() => {
+                self.filter.pop();
+                return self.refilter();
+            }
+            KeyCode::Char('r') if commands => {
+                if let Some(s) = self.selected() {
+                    self.mode = Mode::Rename(s.session.title.clone());
+                    return SessionsAction::Changed;
+                }
+                return SessionsAction::None;
+            }
+            KeyCode::Char('d') if commands => {
+                if self.selected().is_some() {
+                    self.mode = Mode::ConfirmDelete;
+                    return SessionsAction::Changed;
+                }
+                return SessionsAction::None;
+            }
+            KeyCode::Char('e') if commands => {
+                return match self.selected() {
+                    Some(s) => SessionsAction::Export(s.session.id),
+                    None => SessionsAction::None,
+                };
+            }
+            KeyCode::Char(c) if !ctrl && !c.is_control() => {
+                self.filter.push(c);
+                return self.refilter();
+            }
+            _ => {}
+        }
+        SessionsAction::None
+    }
+
+    pub fn render(&self, frame: &mut Frame<'_>, area: Rect) {
+        let [main, footer] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+        let (list_area, preview_area) = if main.width >= 90 {
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                    .areas(main);
+            (a, Some(b))
+        } else {
+            (main, None)
+        };
+        self.render_list(frame, list_area);
+        if let Some(p) = preview_area {
+            self.render_preview(frame, p);
+        }
+        frame.render_widget(
+            Paragraph::new(self.footer()).style(theme::status_bar()),
+            footer,
+        );
+    }
+
+    fn render_list(&self, frame: &mut Frame<'_>, area: Rect) {
+        let title = if self.filter.is_empty() {
+            format!(
+                " Sessions ({}{}) ",
+                self.rows.len(),
+                if self.has_more { "+" } else { "" }
+            )
+        } else {
+            format!(" Sessions matching “{}” ", one_line(&self.filter))
+        };
+        let block = Block::new()
+            .borders(Borders::ALL)
+            .border_style(theme::border_focused())
+            .title(title);
+        if self.rows.is_empty() {
+            let text = if !self.loaded {
+                "reading…".to_string()
+            } else if self.filter.is_empty() {
+                "No sessions yet. Esc goes back to the chat: ask a question and it is kept here."
+                    .to_string()
+            } else {
+                format!(
+                    "No session title contains “{}”. Backspace edits, Esc clears.",
+                    one_line(&self.filter)
+                )
+            };
+            frame.render_widget(
+                Paragraph::new(Line::styled(text, theme::dim()))
+                    .wrap(Wrap { trim: true })
+                    .block(block),
+                area,
+            );
+            return;
+        }
+        let inner_w = area.width.saturating_sub(4) as usize;
+        let items: Vec<ListItem> = self
+            .rows
+            .iter()
+            .map(|s| {
+                let title = one_line(&s.session.title);
+                let meta = format!(
+                    "{} · {} msg{}",
+                    format_time(s.session.updated_at),
+                    s.message_count,
+                    s.session
+                        .model
+                        .as_deref()
+                        .map(|m| format!(" · {}", one_line(m)))
+                        .unwrap_or_default()
+                );
+                ListItem::new(vec![
+                    Line::from(truncate(&title, inner_w)),
+                    Line::styled(truncate(&meta, inner_w), theme::dim()),
+                ])
+            })
+            .collect();
+        let list = List::new(items)
+            .block(block)
+            .highlight_style(Style::new().add_modifier(Modifier::REVERSED))
+            .highlight_symbol("› ");
+        let mut state = ListState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(list, area, &mut state);
+    }
+
+    fn render_preview(&self, frame: &mut Frame<'_>, area: Rect) {
+        let block = Block::new()
+            .borders(Borders::ALL)
+            .border_style(theme::border())
+            .title(" Preview ");
+        let Some(sel) = self.selected() else {
+            frame.render_widget(block, area);
+            return;
+        };
+        let mut lines = vec![
+            Line::styled(one_line(&sel.session.title), theme::assistant_label()),
+            Line::styled(
+                format!(
+                    "started {} · {} messages",
+                    format_time(sel.session.created_at),
+                    sel.message_count
+                ),
+                theme::dim(),
+            ),
+        ];
+        if let Some(sum) = sel.session.summary.as_deref().filter(|s| !s.is_empty()) {
+            lines.push(Line::styled(
+                format!("summary: {}", one_line(sum)),
+                theme::dim(),
+            ));
+        }
+        lines.push(Line::default());
+        match &self.preview {
+            Some((id, msgs)) if *id == sel.session.id => {
+                for m in msgs {
+                    let (label, style) = match m.role {
+                        Role::User => ("you", theme::user_label()),
+                        _ => ("sleuth", theme::assistant_label()),
+                    };
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("{label}: "), style),
+                        Span::raw(truncate(&one_line(&m.content), 400)),
+                    ]));
+                }
+            }
+            _ => lines.push(Line::styled("reading…", theme::dim())),
+        }
+        frame.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+            area,
+        );
+    }
+
+    fn footer(&self) -> Line<'static> {
+        let k = |s: &str| Span::styled(s.to_string(), theme::key());
+        let t = |s: &str| Span::raw(s.to_string());
+        match &self.mode {
+            Mode::Rename(title) => Line::from(vec![
+                k(" rename: "),
+                t(&one_line(title)),
+                t("▏  "),
+                k("Enter"),
+                t(" saves · "),
+                k("Esc"),
+                t(" cancels"),
+            ]),
+            Mode::ConfirmDelete => Line::from(vec![
+                Span::styled(
+                    format!(
+                        " delete “{}” with its messages and sources? ",
+                        self.selected()
+                            .map(|s| one_line(&s.session.title))
+                            .unwrap_or_default()
+                    ),
+                    theme::error(),
+                ),
+                k("y"),
+                t(" delete · any other key keeps it"),
+            ]),
+            Mode::Browse => {
+                let mut spans = vec![
+                    k(" ↵"),
+                    t(" open  "),
+                    k(if self.filter.is_empty() { "r" } else { "^R" }),
+                    t(" rename  "),
+                    k(if self.filter.is_empty() { "d" } else { "^D" }),
+                    t(" delete  "),
+                    k(if self.filter.is_empty() { "e" } else { "^E" }),
+                    t(" export  "),
+                    k("type"),
+                    t(" to filter  "),
+                    k("/ ^F"),
+                    t(" search  "),
+                    k("Esc"),
+                    t(if self.filter.is_empty() {
+                        " back"
+                    } else {
+                        " clear filter"
+                    }),
+                ];
+                if let Some(n) = &self.notice {
+                    spans.push(Span::styled(format!("  {}", one_line(n)), theme::notice()));
+                }
+                Line::from(spans)
+            }
+        }
+    }
+}
+
+impl Default for SessionsScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Session;
+
+    fn rows(n: usize, from: i64) -> Vec<SessionSummary> {
+        (0..n as i64)
+            .map(|i| SessionSummary {
+                session: Session {
+                    id: SessionId(from + i),
+                    created_at: 0,
+                    updated_at: 0,
+                    title: format!("s{}", from + i),
+                    summary: None,
+                    model: None,
+                },
+                message_count: 2,
+            })
+            .collect()
+    }
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn pages_are_read_as_the_selection_nears_the_end() {
+        let mut s = SessionsScreen::new();
+        assert_eq!(
+            s.on_page(0, rows(PAGE, 0), true),
+            Some(ReadKind::Preview(SessionId(0)))
+        );
+        for _ in 0..(PAGE - 11) {
+            s.handle_key(key(KeyCode::Down));
+        }
+        assert_eq!(
+            s.handle_key(key(KeyCode::Down)),
+            SessionsAction::Read(ReadKind::Page {
+                offset: PAGE,
+                filter: String::new()
+            })
+        );
+        s.on_page(PAGE, rows(PAGE, PAGE as i64), false);
+        assert_eq!(s.rows.len(), 2 * PAGE);
+        // A late page for an old offset does not duplicate rows.
+        s.on_page(PAGE, rows(PAGE, PAGE as i64), false);
+        assert_eq!(s.rows.len(), 2 * PAGE);
+    }
+
+    #[test]
+    fn letters_filter_and_commands_need_an_empty_filter_or_ctrl() {
+        let mut s = SessionsScreen::new();
+        s.on_page(0, rows(3, 0), false);
+        assert_eq!(
+            s.handle_key(key(KeyCode::Char('d'))),
+            SessionsAction::Changed
+        );
+        assert_eq!(s.mode, Mode::ConfirmDelete);
+        assert_eq!(
+            s.handle_key(key(KeyCode::Char('n'))),
+            SessionsAction::Changed,
+            "anything but y keeps it"
+        );
+        assert!(matches!(
+            s.handle_key(key(KeyCode::Char('x'))),
+            SessionsAction::Read(ReadKind::Page { .. })
+        ));
+        assert!(matches!(
+            s.handle_key(key(KeyCode::Char('e'))),
+            SessionsAction::Read(ReadKind::Page { .. })
+        ));
+        assert_eq!(s.filter, "xe");
+        s.on_page(0, rows(1, 7), false);
+        assert_eq!(
+            s.handle_key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL)),
+            SessionsAction::Export(SessionId(7))
+        );
+        s.handle_key(key(KeyCode::Char('d')));
+        s.handle_key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL));
+        assert_eq!(
+            s.handle_key(key(KeyCode::Char('y'))),
+            SessionsAction::Delete(SessionId(7))
+        );
+    }
+}
