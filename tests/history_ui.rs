@@ -135,7 +135,10 @@ fn filtering_narrows_the_list_and_enter_opens_the_session() {
     h.app.handle(key(KeyCode::Enter));
     assert!(h.app.sessions.is_none());
     assert!(h.pump_until(|a| a.chat.session.is_some()));
-    assert_eq!(h.app.chat.session.as_ref().unwrap().title, "SQLite WAL mode");
+    assert_eq!(
+        h.app.chat.session.as_ref().unwrap().title,
+        "SQLite WAL mode"
+    );
     assert_eq!(h.app.chat.transcript.len(), 1);
     // The conversation continues with the stored messages as context.
     assert_eq!(h.app.chat.history.len(), 1);
@@ -189,11 +192,12 @@ fn export_writes_markdown_with_sources() {
     open_sessions_and_wait(&mut h);
     h.app.handle(key(KeyCode::End));
     h.app.handle(key(KeyCode::Char('e')));
-    assert!(h.pump_until(|a| a
-        .sessions
-        .as_ref()
-        .and_then(|s| s.notice.as_deref())
-        .is_some_and(|n| n.starts_with("exported to"))));
+    assert!(h.pump_until(|a| {
+        a.sessions
+            .as_ref()
+            .and_then(|s| s.notice.as_deref())
+            .is_some_and(|n| n.starts_with("exported to"))
+    }));
     let file = dir.path().join("sleuth-rust-borrow-checker-1001.md");
     let md = std::fs::read_to_string(&file).unwrap();
     assert!(md.contains("# Rust borrow checker"), "{md}");
@@ -245,11 +249,7 @@ fn enter_jumps_to_the_message_and_n_moves_between_matches() {
     // Every message of the session with the word is a stop, in order.
     assert_eq!(
         found.matches,
-        vec![
-            MessageId(3001),
-            MessageId(3002),
-            MessageId(3004)
-        ]
+        vec![MessageId(3001), MessageId(3002), MessageId(3004)]
     );
     assert_eq!(found.matches[found.current], first);
     let before = found.current;

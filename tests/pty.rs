@@ -5,134 +5,9 @@ mod common;
 #[path = "common/server.rs"]
 mod server;
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-
-struct Screen {
-    parser: vt100::Parser,
-    raw: Vec<u8>,
-}
-
-struct Session {
-    master: Box<dyn MasterPty + Send>,
-    child: Box<dyn Child + Send + Sync>,
-    writer: Arc<Mutex<Box<dyn Write + Send>>>,
-    screen: Arc<Mutex<Screen>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-fn size(rows: u16, cols: u16) -> PtySize {
-    PtySize {
-        rows,
-        cols,
-        pixel_width: 0,
-        pixel_height: 0,
-    }
-}
-
-impl Session {
-    fn start(sb: &common::Sandbox) -> Self {
-        Self::start_with(sb, &[])
-    }
-
-    fn start_with(sb: &common::Sandbox, args: &[&str]) -> Self {
-        let pair = native_pty_system().openpty(size(24, 80)).unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_sleuth"));
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        for (k, v) in sb.env_pairs() {
-            cmd.env(k, v);
-        }
-        cmd.cwd(sb.path());
-        let child = pair.slave.spawn_command(cmd).unwrap();
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().unwrap();
-        let writer = Arc::new(Mutex::new(pair.master.take_writer().unwrap()));
-        let screen = Arc::new(Mutex::new(Screen {
-            parser: vt100::Parser::new(24, 80, 0),
-            raw: Vec::new(),
-        }));
-        let answer = Arc::clone(&writer);
-        let s2 = Arc::clone(&screen);
-        let reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        let chunk = &buf[..n];
-                        // Answer the primary device attributes query the way
-                        // a terminal does, so crossterm's feature probe
-                        // returns at once instead of timing out.
-                        if chunk.windows(3).any(|w| w == b"\x1b[c") {
-                            let _ = answer.lock().unwrap().write_all(b"\x1b[?62;c");
-                        }
-                        let mut s = s2.lock().unwrap();
-                        s.parser.process(chunk);
-                        s.raw.extend_from_slice(chunk);
-                    }
-                }
-            }
-        });
-        Session {
-            master: pair.master,
-            child,
-            writer,
-            screen,
-            reader: Some(reader),
-        }
-    }
-
-    fn contents(&self) -> String {
-        self.screen.lock().unwrap().parser.screen().contents()
-    }
-
-    fn wait_for_text(&self, text: &str) {
-        let found = common::wait_for(Duration::from_secs(15), || {
-            self.contents().contains(text).then_some(())
-        });
-        assert!(
-            found.is_some(),
-            "never saw {text:?}; screen:\n{}",
-            self.contents()
-        );
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        let mut w = self.writer.lock().unwrap();
-        w.write_all(bytes).unwrap();
-        w.flush().unwrap();
-    }
-
-    /// Waits for exit and returns (success, raw output).
-    fn finish(mut self) -> (bool, Vec<u8>, bool, libc::termios) {
-        let status = common::wait_for(Duration::from_secs(15), || self.child.try_wait().unwrap())
-            .expect("sleuth did not exit");
-        let termios = termios_of(&*self.master);
-        drop(self.writer);
-        drop(self.master);
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
-        let s = self.screen.lock().unwrap();
-        (
-            status.success(),
-            s.raw.clone(),
-            s.parser.screen().alternate_screen(),
-            termios,
-        )
-    }
-}
-
-fn termios_of(master: &dyn MasterPty) -> libc::termios {
-    let fd = master.as_raw_fd().expect("pty master fd");
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
-    t
-}
+use common::pty::{Session, size};
 
 fn assert_restored(ok: bool, raw: &[u8], alt: bool, t: libc::termios) {
     assert!(
@@ -293,4 +168,25 @@ fn streams_an_answer_cancels_with_esc_and_asks_again() {
         .collect();
     let msgs = chats[1].json()["messages"].as_array().unwrap().len();
     assert_eq!(msgs, 4, "system + question + partial answer + question");
+}
+
+#[test]
+fn sessions_flag_opens_history_and_search_jumps_into_a_session() {
+    let sb = common::Sandbox::new();
+    common::fixture_db(&sb.db());
+    let mut s = Session::start_with(&sb, &["--sessions"]);
+    s.wait_for_text("Sessions (2)");
+    s.wait_for_text("SQLite WAL mode");
+    // `/` searches from the sessions screen; results arrive as you type.
+    s.send(b"/");
+    s.wait_for_text("Search all history");
+    s.send(b"lifetim");
+    s.wait_for_text("1 result");
+    s.wait_for_text("It tracks lifetimes");
+    s.send(b"\r");
+    s.wait_for_text("◀ search match");
+    s.wait_for_text("match 1/1");
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
 }

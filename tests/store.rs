@@ -461,3 +461,44 @@ fn the_reader_answers_with_the_request_id_and_the_latest_request_wins() {
         }
     }
 }
+
+#[test]
+fn v1_files_gain_stored_message_counts_that_the_writer_keeps() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    fixture_db(&db);
+    // Back to v1: no stored count.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("ALTER TABLE sessions DROP COLUMN message_count; PRAGMA user_version = 1;")
+        .unwrap();
+    let conn = store::open_writer(&db).unwrap();
+    assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
+    let counts = |conn: &Connection| -> Vec<i64> {
+        queries::list_sessions(conn, 0, 10, None)
+            .unwrap()
+            .iter()
+            .map(|s| s.message_count)
+            .collect()
+    };
+    assert_eq!(counts(&conn), vec![1, 2], "counted by the migration");
+    drop(conn);
+    // New messages count once; rewriting one (stream, then final) does not.
+    let mut m = message(2010, 1002, Role::Assistant, "", 1_764_000_000_020);
+    m.status = MessageStatus::Streaming;
+    let mut done = m.clone();
+    done.content = "WAL keeps a log.".into();
+    done.status = MessageStatus::Complete;
+    write_all(
+        &db,
+        vec![
+            StoreCommand::AppendMessage(m),
+            StoreCommand::FinishTurn {
+                message: done,
+                sources: vec![],
+            },
+        ],
+    );
+    let conn = store::open_reader(&db).unwrap();
+    assert_eq!(counts(&conn), vec![2, 2]);
+}

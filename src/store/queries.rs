@@ -63,8 +63,7 @@ pub fn list_sessions(
         )
     });
     let sql = format!(
-        "SELECT {SESSION_COLS},
-                (SELECT count(*) FROM messages m WHERE m.session_id = s.id)
+        "SELECT {SESSION_COLS}, s.message_count
          FROM sessions s
          WHERE ?3 IS NULL OR s.title LIKE ?3 ESCAPE '\\'
          ORDER BY s.updated_at DESC, s.id DESC

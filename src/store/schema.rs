@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -82,6 +82,13 @@ CREATE TRIGGER sources_au AFTER UPDATE ON sources BEGIN
     INSERT INTO sources_fts(sources_fts, rowid, title, excerpt) VALUES ('delete', old.id, old.title, old.excerpt);
     INSERT INTO sources_fts(rowid, title, excerpt) VALUES (new.id, new.title, new.excerpt);
 END;
+"#;
+
+/// The message count per session, kept by the writer: counting a page of
+/// sessions' messages read ~100 index pages per page (16 ms cold at 1M).
+const V2: &str = r#"
+ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+UPDATE sessions SET message_count = (SELECT count(*) FROM messages m WHERE m.session_id = sessions.id);
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

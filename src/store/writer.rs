@@ -355,24 +355,37 @@ fn write_batch<'a>(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Sessions touched by this batch and their newest message time: one
     // update per session per batch rather than one per message.
-    let mut touched: HashMap<SessionId, i64> = HashMap::new();
+    let mut touched = Touched::default();
     for cmd in cmds {
         apply(&tx, cmd, &mut touched)?;
     }
-    let mut touch =
-        tx.prepare_cached("UPDATE sessions SET updated_at = max(updated_at, ?2) WHERE id = ?1")?;
-    for (session, at) in touched {
-        touch.execute(params![session.0, at])?;
+    let mut touch = tx.prepare_cached(
+        "UPDATE sessions SET updated_at = max(updated_at, ?2), message_count = message_count + ?3
+         WHERE id = ?1",
+    )?;
+    for (session, at) in touched.at {
+        let added = touched.added.get(&session).copied().unwrap_or(0);
+        touch.execute(params![session.0, at, added])?;
     }
     drop(touch);
     tx.commit()?;
     Ok(())
 }
 
+/// What a batch did to its sessions, written once per session at commit.
+#[derive(Default)]
+struct Touched {
+    /// Newest message time per session (its last activity).
+    at: HashMap<SessionId, i64>,
+    /// New messages per session (the stored count shown on the sessions
+    /// screen, kept here so a page never counts rows).
+    added: HashMap<SessionId, i64>,
+}
+
 fn apply(
     tx: &Transaction<'_>,
     cmd: &StoreCommand,
-    touched: &mut HashMap<SessionId, i64>,
+    touched: &mut Touched,
 ) -> Result<(), StoreError> {
     match cmd {
         StoreCommand::CreateSession(s) => {
@@ -430,7 +443,7 @@ fn apply(
         StoreCommand::Rename { session, title } => {
             tx.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")?
                 .execute(params![session.0, title])?;
-            touched.entry(*session).or_insert_with(now_ms);
+            touched.at.entry(*session).or_insert_with(now_ms);
         }
         StoreCommand::SetSummary { session, summary } => {
             tx.prepare_cached("UPDATE sessions SET summary = ?2 WHERE id = ?1")?
@@ -441,7 +454,8 @@ fn apply(
             // triggers remove the index entries in this same transaction.
             tx.prepare_cached("DELETE FROM sessions WHERE id = ?1")?
                 .execute(params![session.0])?;
-            touched.remove(session);
+            touched.at.remove(session);
+            touched.added.remove(session);
         }
     }
     Ok(())
@@ -452,7 +466,7 @@ fn apply(
 fn upsert_message(
     tx: &Transaction<'_>,
     m: &Message,
-    touched: &mut HashMap<SessionId, i64>,
+    touched: &mut Touched,
 ) -> Result<bool, StoreError> {
     let exists = tx
         .prepare_cached("SELECT 1 FROM messages WHERE id = ?1")?
@@ -493,8 +507,9 @@ fn upsert_message(
         ])?;
         tx.prepare_cached("INSERT INTO messages_fts (rowid, content) VALUES (?1, ?2)")?
             .execute(params![m.id.0, m.content])?;
+        *touched.added.entry(m.session_id).or_default() += 1;
     }
-    let t = touched.entry(m.session_id).or_insert(m.created_at);
+    let t = touched.at.entry(m.session_id).or_insert(m.created_at);
     *t = (*t).max(m.created_at);
     Ok(exists)
 }

@@ -195,3 +195,4 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
     }
 }
 pub mod harness;
+pub mod pty;
