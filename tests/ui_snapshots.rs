@@ -72,7 +72,7 @@ fn help_overlay() {
     let mut h = harness();
     h.app.handle(key(KeyCode::F(1)));
     assert!(h.app.help);
-    insta::assert_snapshot!(draw(&mut h.app, 80, 24).backend());
+    insta::assert_snapshot!(draw(&mut h.app, 80, 40).backend());
     h.app.handle(key(KeyCode::Esc));
     assert!(!h.app.help);
 }

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::keymap::{Binding, CHAT, GLOBAL};
+use super::keymap::{Binding, CHAT, GLOBAL, HISTORY};
 use super::theme;
 
 fn section<'a>(title: &'a str, bindings: &'a [Binding], out: &mut Vec<Line<'a>>, key_w: usize) {
@@ -23,12 +23,14 @@ pub fn render(frame: &mut Frame<'_>, area: Rect) {
     let key_w = GLOBAL
         .iter()
         .chain(CHAT)
+        .chain(HISTORY)
         .map(|b| b.keys.chars().count())
         .max()
         .unwrap_or(10);
     let mut lines = Vec::new();
     section("Anywhere", GLOBAL, &mut lines, key_w);
     section("Chat", CHAT, &mut lines, key_w);
+    section("History", HISTORY, &mut lines, key_w);
     lines.pop();
     let w = area.width.saturating_sub(4).min(96);
     let h = (lines.len() as u16 + 2).min(area.height);

@@ -15,6 +15,14 @@ pub const GLOBAL: &[Binding] = &[
         keys: "?, F1",
         action: "this help (? on an empty input); Esc closes",
     },
+    Binding {
+        keys: "Ctrl+F",
+        action: "search all history (/ on the sessions screen)",
+    },
+    Binding {
+        keys: "F3, Ctrl+O",
+        action: "sessions: browse, open, rename, delete, export",
+    },
 ];
 
 pub const CHAT: &[Binding] = &[
@@ -69,5 +77,36 @@ pub const CHAT: &[Binding] = &[
     Binding {
         keys: "Ctrl+U/W/Z, arrows",
         action: "edit the input (Ctrl+U clears it)",
+    },
+];
+
+pub const HISTORY: &[Binding] = &[
+    Binding {
+        keys: "type, Backspace",
+        action: "sessions: filter titles (Esc clears)",
+    },
+    Binding {
+        keys: "Enter",
+        action: "open the session / the search result",
+    },
+    Binding {
+        keys: "r d e, Ctrl+R D E",
+        action: "rename, delete (y confirms), export .md",
+    },
+    Binding {
+        keys: "a b \"a phrase\" -c",
+        action: "search: all words, a phrase, not c",
+    },
+    Binding {
+        keys: "role: session:",
+        action: "role:user|assistant, session:NAME",
+    },
+    Binding {
+        keys: "after: before:",
+        action: "dates as YYYY-MM-DD",
+    },
+    Binding {
+        keys: "n / N",
+        action: "next / previous match in the opened session (empty input)",
     },
 ];
