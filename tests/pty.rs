@@ -190,3 +190,60 @@ fn sessions_flag_opens_history_and_search_jumps_into_a_session() {
     let (ok, raw, alt, t) = s.finish();
     assert_restored(ok, &raw, alt, t);
 }
+
+#[test]
+fn a_terminal_that_hangs_up_ends_the_app_instead_of_spinning() {
+    use portable_pty::{CommandBuilder, native_pty_system};
+    use std::io::{Read, Write};
+    let sb = common::Sandbox::new();
+    let pair = native_pty_system().openpty(size(24, 80)).unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_sleuth"));
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in sb.env_pairs() {
+        cmd.env(k, v);
+    }
+    cmd.cwd(sb.path());
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut writer = pair.master.take_writer().unwrap();
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    // Read until the first frame, answering the terminal probe, then let
+    // go of every handle on the master: the terminal is gone (SIGHUP, EIO).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if buf[..n].windows(3).any(|w| w == b"\x1b[c") {
+                let _ = tx.send(true);
+            }
+            if String::from_utf8_lossy(&seen).contains("Ask a question") {
+                break;
+            }
+        }
+        let _ = tx.send(false);
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_secs(15)).unwrap() {
+            true => writer.write_all(b"\x1b[?62;c").unwrap(),
+            false => break,
+        }
+    }
+    drop(writer);
+    drop(pair.master);
+    let status = common::wait_for(Duration::from_secs(10), || child.try_wait().unwrap());
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert!(
+        status.is_some(),
+        "sleuth kept running after its terminal hung up"
+    );
+    let log =
+        std::fs::read_to_string(sb.path().join("state/sleuth/sleuth.log")).unwrap_or_default();
+    assert!(!log.contains("panic"), "{log}");
+}

@@ -11,15 +11,22 @@ use super::UiEvent;
 
 pub struct InputThread {
     stop: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
     join: Option<JoinHandle<()>>,
 }
 
+/// How long shutdown waits for the input thread before leaving it behind.
+const JOIN_WAIT: Duration = Duration::from_millis(500);
+
 pub fn spawn(inbox: Sender<UiEvent>) -> std::io::Result<InputThread> {
     let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
+    let finished = Arc::clone(&done);
     let join = std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
+            let _done = SetOnDrop(finished);
             while !flag.load(Ordering::Relaxed) {
                 match crossterm::event::poll(Duration::from_millis(250)) {
                     Ok(true) => match crossterm::event::read() {
@@ -45,15 +52,36 @@ pub fn spawn(inbox: Sender<UiEvent>) -> std::io::Result<InputThread> {
         })?;
     Ok(InputThread {
         stop,
+        done,
         join: Some(join),
     })
 }
 
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 impl Drop for InputThread {
+    /// Joins the thread if it stops within [`JOIN_WAIT`]. On a terminal
+    /// that hung up, crossterm's `poll` can spin inside itself without
+    /// returning; joining would then hang the exit forever, so the thread
+    /// is left behind and ends with the process.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        let end = std::time::Instant::now() + JOIN_WAIT;
+        while !self.done.load(Ordering::SeqCst) && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         if let Some(j) = self.join.take() {
-            let _ = j.join();
+            if self.done.load(Ordering::SeqCst) {
+                let _ = j.join();
+            } else {
+                tracing::warn!("input thread did not stop (terminal gone?); leaving it");
+            }
         }
     }
 }

@@ -25,7 +25,10 @@ static ENHANCED_KEYS: AtomicBool = AtomicBool::new(false);
 pub type Tui = Terminal<CrosstermBackend<Stdout>>;
 
 pub struct TerminalGuard {
-    pub terminal: Tui,
+    /// Never dropped: ratatui's `Terminal` drop shows the cursor and, if
+    /// that fails (the terminal hung up), `eprintln!`s — which panics when
+    /// stderr is that same dead terminal. `restore` does the work instead.
+    pub terminal: std::mem::ManuallyDrop<Tui>,
 }
 
 impl TerminalGuard {
@@ -59,7 +62,9 @@ impl TerminalGuard {
             return Err(e).context("cannot set up the terminal");
         }
         match Terminal::new(CrosstermBackend::new(stdout())) {
-            Ok(terminal) => Ok(Self { terminal }),
+            Ok(terminal) => Ok(Self {
+                terminal: std::mem::ManuallyDrop::new(terminal),
+            }),
             Err(e) => {
                 restore();
                 Err(e).context("cannot start the terminal UI")
