@@ -227,11 +227,8 @@ fn a_terminal_that_hangs_up_ends_the_app_instead_of_spinning() {
         }
         let _ = tx.send(false);
     });
-    loop {
-        match rx.recv_timeout(Duration::from_secs(15)).unwrap() {
-            true => writer.write_all(b"\x1b[?62;c").unwrap(),
-            false => break,
-        }
+    while rx.recv_timeout(Duration::from_secs(15)).unwrap() {
+        writer.write_all(b"\x1b[?62;c").unwrap();
     }
     drop(writer);
     drop(pair.master);
