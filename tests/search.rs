@@ -97,6 +97,10 @@ fn diacritics_fold_and_other_scripts_are_found() {
     assert_eq!(ids(&sb, "cafe creme").len(), 2);
     assert_eq!(ids(&sb, "CAFÉ").len(), 2);
     assert_eq!(ids(&sb, "日本のコーヒー"), vec![3003]);
+    // Emoji are not words to the index: alone they search for nothing
+    // (no error), next to a word they do not get in its way.
+    assert!(ids(&sb, "👍").is_empty());
+    assert!(ids(&sb, "👍 borrow").contains(&3003));
 }
 
 #[test]
