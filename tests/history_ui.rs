@@ -269,3 +269,16 @@ fn enter_jumps_to_the_message_and_n_moves_between_matches() {
     type_text(&mut h, "no");
     assert_eq!(h.app.chat.input.lines(), ["no"]);
 }
+
+#[test]
+fn one_letter_asks_for_more_and_exclusions_alone_ask_for_a_word() {
+    let mut h = history();
+    search_and_wait(&mut h, "e");
+    let shown = screen(&draw(&mut h, 80, 8));
+    assert!(shown.contains("keep typing"), "{shown}");
+    h.app.handle(ctrl('u'));
+    type_text(&mut h, "-espresso ");
+    assert!(h.pump_until(|a| a.search.as_ref().is_some_and(|o| !o.waiting())));
+    let shown = screen(&draw(&mut h, 100, 8));
+    assert!(shown.contains("add a word to search for"), "{shown}");
+}

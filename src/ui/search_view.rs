@@ -227,7 +227,12 @@ impl SearchOverlay {
             );
         }
         if let Some(e) = &self.error {
-            return Line::styled(one_line(e), theme::error());
+            let style = if e.starts_with("keep typing") {
+                theme::dim()
+            } else {
+                theme::error()
+            };
+            return Line::styled(one_line(e), style);
         }
         let waiting = if self.waiting() {
             " · searching…"

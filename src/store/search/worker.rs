@@ -200,6 +200,9 @@ fn run_one(
         // The query language explains itself; not a database error.
         Err(words) => return Err(StoreError::BadQuery(words)),
     };
+    if q.fts().is_none() {
+        return Err(StoreError::BadQuery(nothing_to_search(&q)));
+    }
     let dict = shared
         .dict
         .lock()
@@ -221,6 +224,15 @@ fn run_one(
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = None;
     out
+}
+
+/// Why a query with no positive term finds nothing, in words.
+fn nothing_to_search(q: &Query) -> String {
+    if q.exclude.is_empty() && q.role.is_none() && q.session.is_none() {
+        "keep typing: one letter would match most of history".into()
+    } else {
+        "add a word to search for: -word, role:, session: and dates only narrow a search".into()
+    }
 }
 
 fn is_interrupt(e: &StoreError) -> bool {

@@ -188,6 +188,10 @@ impl App {
             let action = o.paste(text);
             return self.search_action(action);
         }
+        if self.search.is_some() || self.sessions.is_some() {
+            // Mouse and paste events do not reach the chat hidden below.
+            return matches!(ev, Event::Resize(..));
+        }
         if let Event::Key(k) = ev
             && self.chat.found_key(*k)
         {
