@@ -79,6 +79,23 @@ fn main() {
         println!("-- {label}");
         run(&conn, &queries, d);
     }
+    // Memory recall, as a research turn runs it (up to three calls).
+    let mut lat = Vec::new();
+    for words in [
+        vec![vocab.word_at(1), vocab.word_at(30)],
+        vec![vocab.word_at(26), vocab.word_at(800), vocab.word_at(1500)],
+        vec![vocab.word_at(0)],
+    ] {
+        let words: Vec<String> = words.into_iter().map(String::from).collect();
+        let t = Instant::now();
+        sleuth::store::queries::recall(&conn, &words, sleuth::domain::SessionId(0), 3)
+            .expect("recall");
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!(
+        "memory recall (3 word sets): max {:.1} ms",
+        pct(&mut lat, 1.0)
+    );
 }
 
 fn run(conn: &rusqlite::Connection, queries: &[(&str, String)], dict: Option<&TermDict>) {

@@ -329,3 +329,30 @@ fn ranking_agrees_with_fts5_bm25() {
         "only {compared} words had a comparable count"
     );
 }
+
+#[test]
+fn memory_recall_skips_the_asking_session_and_unfinished_answers() {
+    let sb = setup();
+    let mut streaming = message(
+        3020,
+        1001,
+        Role::Assistant,
+        "espresso half-written",
+        1_764_000_000_900,
+    );
+    streaming.status = sleuth::domain::MessageStatus::Streaming;
+    write_all(&sb.db(), vec![StoreCommand::AppendMessage(streaming)]);
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let words = vec!["espresso".to_string()];
+    let from_other = store::queries::recall(&conn, &words, SessionId(1001), 5).unwrap();
+    assert_eq!(from_other.len(), 2);
+    assert!(from_other.iter().all(|r| r.session == SessionId(1003)));
+    assert!(from_other[0].snippet.contains("espresso"));
+    assert!(!from_other[0].snippet.contains('\u{2}'), "no markers");
+    // Asked from the coffee session itself, nothing complete elsewhere.
+    assert!(
+        store::queries::recall(&conn, &words, SessionId(1003), 5)
+            .unwrap()
+            .is_empty()
+    );
+}

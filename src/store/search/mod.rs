@@ -202,7 +202,12 @@ fn rank(mut cands: Vec<Candidate>, idf: &[f64], limit: usize) -> Vec<Hit> {
 fn idf(conn: &Connection, m: &Matcher, dict: Option<&TermDict>) -> Result<Vec<f64>, StoreError> {
     let n = match dict {
         Some(d) => d.docs() as f64,
-        None => conn.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))? as f64,
+        // The stored per-session counts: one row per session, not per message.
+        None => conn.query_row(
+            "SELECT coalesce(sum(message_count), 0) FROM sessions",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as f64,
     };
     let mut out = Vec::new();
     for (term, is_prefix) in m.groups() {
@@ -241,6 +246,12 @@ fn filter_sql(q: &Query) -> (String, Vec<Value>) {
     }
     if let Some(b) = q.before {
         add("m.created_at <=", Value::Integer(b));
+    }
+    if let Some(s) = q.not_session {
+        add("m.session_id !=", Value::Integer(s.0));
+    }
+    if q.complete_only {
+        add("m.status =", Value::Text("complete".into()));
     }
     if let Some(name) = &q.session {
         let escaped = name

@@ -20,6 +20,11 @@ pub struct Query {
     /// Milliseconds since the epoch, inclusive bounds.
     pub after: Option<i64>,
     pub before: Option<i64>,
+    /// Set by callers, never parsed: leave out this session (memory
+    /// recall skips the session asking).
+    pub not_session: Option<crate::domain::SessionId>,
+    /// Set by callers: complete messages only.
+    pub complete_only: bool,
 }
 
 /// Completions of the typed prefix searched at most.
