@@ -78,6 +78,29 @@ fn help_overlay() {
 }
 
 #[test]
+fn help_scrolls_when_it_does_not_fit() {
+    let mut h = harness();
+    h.app.handle(key(KeyCode::F(1)));
+    let top = format!("{}", draw(&mut h.app, 80, 24).backend());
+    assert!(top.contains("↑↓ scroll") && !top.contains("n / N"), "{top}");
+    for _ in 0..3 {
+        h.app.handle(key(KeyCode::PageDown));
+    }
+    let bottom = format!("{}", draw(&mut h.app, 80, 24).backend());
+    assert!(
+        bottom.contains("n / N") && !bottom.contains("Anywhere"),
+        "{bottom}"
+    );
+    // Scrolling past the end stays at the end.
+    h.app.handle(key(KeyCode::Up));
+    let back = format!("{}", draw(&mut h.app, 80, 24).backend());
+    assert!(
+        !back.contains("n / N"),
+        "one line up hides the last line: {back}"
+    );
+}
+
+#[test]
 fn tiny_20_by_5_terminal() {
     let mut h = harness();
     with_transcript(&mut h.app);

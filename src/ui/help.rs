@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::keymap::{Binding, CHAT, GLOBAL, HISTORY};
 use super::theme;
@@ -19,7 +19,9 @@ fn section<'a>(title: &'a str, bindings: &'a [Binding], out: &mut Vec<Line<'a>>,
     out.push(Line::default());
 }
 
-pub fn render(frame: &mut Frame<'_>, area: Rect) {
+/// Draws the overlay scrolled by `scroll` lines; returns the scroll
+/// clamped to what the content needs at this size.
+pub fn render(frame: &mut Frame<'_>, area: Rect, scroll: u16) -> u16 {
     let key_w = GLOBAL
         .iter()
         .chain(CHAT)
@@ -33,7 +35,8 @@ pub fn render(frame: &mut Frame<'_>, area: Rect) {
     section("History", HISTORY, &mut lines, key_w);
     lines.pop();
     let w = area.width.saturating_sub(4).min(96);
-    let h = (lines.len() as u16 + 2).min(area.height);
+    let content = lines.len() as u16;
+    let h = (content + 2).min(area.height);
     let rect = Rect::new(
         area.x + (area.width.saturating_sub(w)) / 2,
         area.y + (area.height.saturating_sub(h)) / 2,
@@ -41,16 +44,24 @@ pub fn render(frame: &mut Frame<'_>, area: Rect) {
         h,
     );
     if rect.width < 3 || rect.height < 3 {
-        return;
+        return 0;
     }
+    let max_scroll = content.saturating_sub(rect.height - 2);
+    let scroll = scroll.min(max_scroll);
+    let title = if max_scroll > 0 {
+        " Keys — ↑↓ scroll, Esc closes "
+    } else {
+        " Keys — Esc to close "
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+        Paragraph::new(lines).scroll((scroll, 0)).block(
             Block::new()
                 .borders(Borders::ALL)
                 .border_style(theme::border_focused())
-                .title(" Keys — Esc to close "),
+                .title(title),
         ),
         rect,
     );
+    scroll
 }

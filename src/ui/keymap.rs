@@ -107,6 +107,6 @@ pub const HISTORY: &[Binding] = &[
     },
     Binding {
         keys: "n / N",
-        action: "next / previous match in the opened session (empty input)",
+        action: "next / previous match, after opening a result",
     },
 ];

@@ -30,6 +30,8 @@ pub struct App {
     pub chat: ChatScreen,
     pub status: StatusState,
     pub help: bool,
+    /// Lines the help overlay is scrolled by (it may not fit the screen).
+    help_scroll: u16,
     pub picker: Option<ModelPicker>,
     pub detail: Option<SourceDetail>,
     /// The sessions screen, over the chat while open.
@@ -59,6 +61,7 @@ impl App {
             chat: ChatScreen::new(model),
             status,
             help: false,
+            help_scroll: 0,
             picker: None,
             detail: None,
             sessions: None,
@@ -139,8 +142,18 @@ impl App {
                 return true;
             }
             if self.help {
-                // The overlay is modal: other keys are swallowed.
-                return false;
+                // The overlay is modal: arrows scroll it, other keys are
+                // swallowed.
+                match k.code {
+                    KeyCode::Down | KeyCode::Char('j') => self.help_scroll += 1,
+                    KeyCode::Up | KeyCode::Char('k') => {
+                        self.help_scroll = self.help_scroll.saturating_sub(1)
+                    }
+                    KeyCode::PageDown => self.help_scroll += 10,
+                    KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
+                    _ => return false,
+                }
+                return true;
             }
             if self.search.is_some() {
                 return self.search_key(*k);
@@ -227,7 +240,10 @@ impl App {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
         match k.code {
             KeyCode::Char('c' | 'q') if ctrl => self.quit = true,
-            KeyCode::F(1) => self.help = !self.help,
+            KeyCode::F(1) => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             KeyCode::Char('?') if self.help || self.chat.input_is_empty() => self.help = !self.help,
             KeyCode::Esc if self.help => self.help = false,
             KeyCode::Char('f') if ctrl && self.search.is_none() => self.open_search(),
@@ -358,7 +374,8 @@ impl App {
             d.render(frame, area);
         }
         if self.help {
-            super::help::render(frame, area);
+            // Clamped here, where the height is known.
+            self.help_scroll = super::help::render(frame, area, self.help_scroll);
         }
     }
 }
