@@ -96,6 +96,38 @@ fn main() {
         "memory recall (3 word sets): max {:.1} ms",
         pct(&mut lat, 1.0)
     );
+    superseded(&db);
+}
+
+/// The search thread under typing: a slow query (a two-letter prefix
+/// before the term dictionary is read) is superseded 2 ms later; its
+/// results must never arrive and the newer answer should not wait for it.
+fn superseded(db: &std::path::Path) {
+    use sleuth::domain::RequestId;
+    use sleuth::store::StoreEvent;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = sleuth::store::search::worker::spawn_search(
+        db.to_path_buf(),
+        sleuth::emit::Emitter::channel(tx),
+    )
+    .expect("search thread");
+    let h = thread.handle();
+    let t = Instant::now();
+    h.search(RequestId(1), "the co".into(), 50);
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    h.search(RequestId(2), "dianlyra".into(), 50);
+    let mut got = Vec::new();
+    while let Ok(ev) = rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        if let StoreEvent::SearchResults { req, .. } = ev {
+            got.push((req.0, t.elapsed().as_secs_f64() * 1e3));
+            if req.0 == 2 {
+                break;
+            }
+        }
+    }
+    println!(
+        "superseded keystroke: answers {got:?} (request, ms since the first); request 1 must be absent"
+    );
 }
 
 fn run(conn: &rusqlite::Connection, queries: &[(&str, String)], dict: Option<&TermDict>) {
