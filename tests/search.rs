@@ -264,7 +264,7 @@ fn the_search_thread_answers_only_the_newest_keystroke() {
     }
     assert_eq!(seen.last(), Some(&last), "the newest query is answered");
     assert!(
-        seen.windows(2).all(|w| w[0] < w[1]),
+        seen.windows(2).all(|w| w[0] <= w[1]),
         "never an older answer after a newer one: {seen:?}"
     );
     // Nothing older arrives late.
@@ -355,4 +355,61 @@ fn memory_recall_skips_the_asking_session_and_unfinished_answers() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// More matches than the first pass ranks: the best one is old. The first
+/// answer ranks the newest matches; the refining pass, sent as a second
+/// answer to the same request, finds the old best one.
+#[test]
+fn a_refining_pass_finds_an_older_better_match() {
+    use sleuth::domain::RequestId;
+    use sleuth::emit::Emitter;
+    use sleuth::store::StoreEvent;
+    use sleuth::store::search::{CANDIDATES, search_pass};
+    use std::time::Duration;
+    let sb = Sandbox::new();
+    let t = 1_764_000_000_000;
+    let mut cmds = vec![
+        StoreCommand::CreateSession(session(1, "Old notes", t)),
+        StoreCommand::AppendMessage(message(10, 1, Role::User, "quasar quasar quasar quasar", t)),
+        StoreCommand::CreateSession(session(2, "Newer notes", t + 10)),
+    ];
+    for i in 0..(CANDIDATES as i64 + 20) {
+        cmds.push(StoreCommand::AppendMessage(message(
+            100 + i,
+            2,
+            Role::User,
+            &format!("a long note number {i} that mentions a quasar once among many other words"),
+            t + 10 + i,
+        )));
+    }
+    write_all(&sb.db(), cmds);
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let q = Query::parse("quasar", false).unwrap();
+    let (first, saturated) = search_pass(&conn, &q, 10, None, &|| false, CANDIDATES).unwrap();
+    assert!(saturated);
+    assert!(
+        first.iter().all(|h| h.message.0 != 10),
+        "beyond the first pass"
+    );
+    let (deep, saturated) = search_pass(&conn, &q, 10, None, &|| false, 4_000).unwrap();
+    assert!(!saturated);
+    assert_eq!(deep[0].message.0, 10, "the best match, however old");
+
+    // The search thread sends both, the refined one last.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = store::search::worker::spawn_search(sb.db(), Emitter::channel(tx)).unwrap();
+    thread.handle().search(RequestId(1), "quasar ".into(), 10);
+    let mut answers = Vec::new();
+    while let Ok(ev) = rx.recv_timeout(Duration::from_secs(5)) {
+        if let StoreEvent::SearchResults { hits, refined, .. } = ev {
+            answers.push((refined, hits[0].message.0));
+            if refined {
+                break;
+            }
+        }
+    }
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(!answers[0].0 && answers[0].1 != 10);
+    assert_eq!(answers[1], (true, 10));
 }

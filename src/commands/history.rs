@@ -87,7 +87,7 @@ pub fn search(
 ) -> anyhow::Result<()> {
     use std::io::IsTerminal;
 
-    use crate::store::search::{Query, render_snippet, search};
+    use crate::store::search::{Query, render_snippet, search_pass};
     let conn = super::open_for_reading(db)?;
     let q = Query::parse(query, false).map_err(anyhow::Error::msg)?;
     if q.fts().is_none() {
@@ -96,7 +96,15 @@ pub fn search(
             crate::sanitize::one_line(query)
         );
     }
-    let hits = search(&conn, &q, limit.max(1))?;
+    // One query, not a keystroke: rank the deeper candidate set at once.
+    let (hits, _) = search_pass(
+        &conn,
+        &q,
+        limit.max(1),
+        None,
+        &|| false,
+        crate::store::search::DEEP_CANDIDATES,
+    )?;
     if json {
         let v: Vec<serde_json::Value> = hits
             .iter()

@@ -100,6 +100,9 @@ pub enum StoreEvent {
         /// The query could not be run (syntax explained in words, or a
         /// database error).
         error: Option<String>,
+        /// A second, deeper answer to the same request (many more matches
+        /// ranked), replacing the first.
+        refined: bool,
     },
     /// Every command up to and including `seq` is durable.
     Committed {

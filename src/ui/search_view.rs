@@ -14,7 +14,7 @@ use super::theme;
 use crate::domain::{MessageId, RequestId, Role, SessionId};
 use crate::export::format_time;
 use crate::sanitize::one_line;
-use crate::store::search::{Hit, MARK_END, MARK_START};
+use crate::store::search::{DEEP_CANDIDATES, Hit, MARK_END, MARK_START};
 
 /// Results asked for per query.
 pub const LIMIT: usize = 50;
@@ -44,6 +44,8 @@ pub struct SearchOverlay {
     hits: Vec<Hit>,
     selected: usize,
     error: Option<String>,
+    /// The shown results rank many more matches than the first answer.
+    refined: bool,
 }
 
 impl SearchOverlay {
@@ -62,20 +64,29 @@ impl SearchOverlay {
 
     /// Results arrived; returns whether they were shown (a stale answer
     /// to an older keystroke is dropped).
+    /// A refined answer (same request, more matches ranked) keeps the
+    /// selected result selected when it is still there.
     pub fn on_results(
         &mut self,
         req: RequestId,
         query: String,
         hits: Vec<Hit>,
         error: Option<String>,
+        refined: bool,
     ) -> bool {
         if self.latest != Some(req) {
             return false;
         }
+        let keep = refined
+            .then(|| self.hits.get(self.selected).map(|h| h.message))
+            .flatten();
+        self.selected = keep
+            .and_then(|m| hits.iter().position(|h| h.message == m))
+            .unwrap_or(0);
         self.shown_query = query;
         self.hits = hits;
         self.error = error;
-        self.selected = 0;
+        self.refined = refined;
         true
     }
 
@@ -253,9 +264,14 @@ impl SearchOverlay {
         }
         Line::styled(
             format!(
-                "{} result{}, best first{waiting}",
+                "{} result{}, best first{}{waiting}",
                 self.hits.len(),
-                if self.hits.len() == 1 { "" } else { "s" }
+                if self.hits.len() == 1 { "" } else { "s" },
+                if self.refined {
+                    format!(" of the newest {DEEP_CANDIDATES} matches")
+                } else {
+                    String::new()
+                }
             ),
             theme::dim(),
         )
@@ -324,8 +340,8 @@ mod tests {
         o.sent(RequestId(1));
         o.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE));
         o.sent(RequestId(2));
-        assert!(o.on_results(RequestId(2), "ru".into(), vec![hit(2)], None));
-        assert!(!o.on_results(RequestId(1), "r".into(), vec![hit(1), hit(9)], None));
+        assert!(o.on_results(RequestId(2), "ru".into(), vec![hit(2)], None, false));
+        assert!(!o.on_results(RequestId(1), "r".into(), vec![hit(1), hit(9)], None, true));
         assert_eq!(o.hits().len(), 1);
         assert_eq!(o.hits()[0].message, MessageId(2));
         assert!(!o.waiting());

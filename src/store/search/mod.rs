@@ -28,8 +28,11 @@ pub use query::Query;
 pub use terms::TermDict;
 pub use text::{MARK_END, MARK_START, Matcher, render_snippet, snippet};
 
-/// Matches scored per query.
+/// Matches scored per keystroke.
 pub const CANDIDATES: usize = 400;
+/// Matches scored by the refining pass that follows when the first one
+/// reached its cap (in the background; the next keystroke interrupts it).
+pub const DEEP_CANDIDATES: usize = 4_000;
 /// Without a dictionary, document counts are counted up to this cap.
 const DF_CAP: i64 = 20_000;
 /// BM25 parameters (the usual ones).
@@ -67,8 +70,22 @@ pub fn search_with(
     dict: Option<&TermDict>,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<Hit>, StoreError> {
+    Ok(search_pass(conn, q, limit, dict, cancelled, CANDIDATES)?.0)
+}
+
+/// One ranked pass over the newest `candidates` matches. Also says whether
+/// the cap was reached, i.e. whether older matches were left unscored (a
+/// deeper pass can then refine the results).
+pub fn search_pass(
+    conn: &Connection,
+    q: &Query,
+    limit: usize,
+    dict: Option<&TermDict>,
+    cancelled: &dyn Fn() -> bool,
+    candidates: usize,
+) -> Result<(Vec<Hit>, bool), StoreError> {
     let Some(fts) = q.fts_expanded(dict) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), false));
     };
     let matcher = Matcher::new(q);
     let idf = idf(conn, &matcher, dict)?;
@@ -79,7 +96,7 @@ pub fn search_with(
         "SELECT messages_fts.rowid, m.session_id, s.title, m.role, m.created_at, m.content
          FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
          JOIN sessions s ON s.id = m.session_id
-         WHERE messages_fts MATCH ?1{filters} ORDER BY messages_fts.rowid DESC LIMIT {CANDIDATES}"
+         WHERE messages_fts MATCH ?1{filters} ORDER BY messages_fts.rowid DESC LIMIT {candidates}"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
@@ -106,6 +123,7 @@ pub fn search_with(
             analysis: a,
         });
     }
+    let saturated = cands.len() >= candidates;
     let mut hits = rank(cands, &idf, limit);
 
     // Sources: a title or excerpt match points at the answer citing it.
@@ -114,7 +132,7 @@ pub fn search_with(
             "SELECT src.message_id, m.session_id, s.title, m.role, m.created_at, src.title, src.excerpt
              FROM sources_fts JOIN sources src ON src.id = sources_fts.rowid
              JOIN messages m ON m.id = src.message_id JOIN sessions s ON s.id = m.session_id
-             WHERE sources_fts MATCH ?1{filters} ORDER BY sources_fts.rowid DESC LIMIT {CANDIDATES}"
+             WHERE sources_fts MATCH ?1{filters} ORDER BY sources_fts.rowid DESC LIMIT {candidates}"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
@@ -145,7 +163,7 @@ pub fn search_with(
         }
         hits.extend(rank(cands, &idf, limit - hits.len()));
     }
-    Ok(hits)
+    Ok((hits, saturated))
 }
 
 struct Candidate {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, InterruptHandle};
 
-use super::{Query, TermDict, search_with};
+use super::{CANDIDATES, DEEP_CANDIDATES, Query, TermDict, search_pass};
 use crate::domain::RequestId;
 use crate::emit::Emitter;
 use crate::store::{StoreError, StoreEvent, open_reader};
@@ -151,25 +151,47 @@ fn run(path: &Path, rx: &Receiver<Msg>, shared: &Arc<Shared>, emit: &Emitter<Sto
             None => match open_reader(path) {
                 Ok(c) => conn.insert(c),
                 Err(e) => {
-                    emit.emit(results(req, text, Vec::new(), Some(e.to_string())));
+                    emit.emit(results(req, text, Vec::new(), Some(e.to_string()), false));
                     continue;
                 }
             },
         };
         refresh_dict(path, shared);
-        let outcome = run_one(c, shared, req, &text, limit);
-        // Late results of a superseded query are dropped here; the UI also
-        // checks the request id.
-        if req.0 < shared.latest.load(Ordering::SeqCst) {
-            continue;
-        }
-        match outcome {
-            Ok(hits) => emit.emit(results(req, text, hits, None)),
-            Err(e) if is_interrupt(&e) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "search failed");
-                emit.emit(results(req, text, Vec::new(), Some(e.to_string())));
+        let mut depth = CANDIDATES;
+        loop {
+            let outcome = run_one(c, shared, req, &text, limit, depth);
+            // Late results of a superseded query are dropped here; the UI
+            // also checks the request id.
+            if req.0 < shared.latest.load(Ordering::SeqCst) {
+                break;
             }
+            let refined = depth > CANDIDATES;
+            match outcome {
+                Ok((hits, saturated)) => {
+                    emit.emit(results(req, text.clone(), hits, None, refined));
+                    // The first page ranked the newest matches; when there
+                    // were more, rank many more in the background (the next
+                    // keystroke interrupts it) and send the better page.
+                    if saturated && !refined {
+                        depth = DEEP_CANDIDATES;
+                        continue;
+                    }
+                }
+                Err(e) if is_interrupt(&e) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "search failed");
+                    if !refined {
+                        emit.emit(results(
+                            req,
+                            text.clone(),
+                            Vec::new(),
+                            Some(e.to_string()),
+                            false,
+                        ));
+                    }
+                }
+            }
+            break;
         }
     }
 }
@@ -179,12 +201,14 @@ fn results(
     query: String,
     hits: Vec<super::Hit>,
     error: Option<String>,
+    refined: bool,
 ) -> StoreEvent {
     StoreEvent::SearchResults {
         req,
         query,
         hits,
         error,
+        refined,
     }
 }
 
@@ -194,7 +218,8 @@ fn run_one(
     req: RequestId,
     text: &str,
     limit: usize,
-) -> Result<Vec<super::Hit>, StoreError> {
+    depth: usize,
+) -> Result<(Vec<super::Hit>, bool), StoreError> {
     let q = match Query::parse(text, true) {
         Ok(q) => q,
         // The query language explains itself; not a database error.
@@ -217,7 +242,7 @@ fn run_one(
     let out = if superseded() {
         Err(StoreError::Cancelled)
     } else {
-        search_with(conn, &q, limit, dict.as_deref(), &superseded)
+        search_pass(conn, &q, limit, dict.as_deref(), &superseded, depth)
     };
     *shared
         .running

@@ -340,10 +340,11 @@ impl App {
                 query,
                 hits,
                 error,
+                refined,
             } => self
                 .search
                 .as_mut()
-                .is_some_and(|o| o.on_results(req, query, hits, error)),
+                .is_some_and(|o| o.on_results(req, query, hits, error, refined)),
             StoreEvent::ReadFailed { req, error } => {
                 if self.history_read_failed(req, &error) {
                     return true;
