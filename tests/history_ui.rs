@@ -118,6 +118,15 @@ fn sessions_screen_with_preview() {
 }
 
 #[test]
+fn narrow_sessions_screen_drops_the_preview_and_shows_rename() {
+    let mut h = history();
+    open_sessions_and_wait(&mut h);
+    h.app.handle(key(KeyCode::Char('r')));
+    type_text(&mut h, " 2");
+    snap!(screen(&draw(&mut h, 60, 10)));
+}
+
+#[test]
 fn sessions_screen_with_empty_history() {
     let mut h = harness();
     open_sessions_and_wait(&mut h);
