@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph};
 
 use super::theme;
+use super::wrap::truncate;
 use crate::domain::{MessageId, RequestId, Role, SessionId};
 use crate::export::format_time;
 use crate::sanitize::one_line;
@@ -290,7 +291,7 @@ fn snippet_line(s: &str, width: usize) -> Line<'static> {
             break;
         }
         let text = truncate(&text, left);
-        used += text.chars().count();
+        used += unicode_width::UnicodeWidthStr::width(text.as_str());
         let style = if inside {
             Style::new()
                 .fg(ratatui::style::Color::Yellow)
@@ -302,15 +303,6 @@ fn snippet_line(s: &str, width: usize) -> Line<'static> {
         inside = !inside;
     }
     Line::from(spans)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
 use super::theme;
+use super::wrap::truncate;
 use crate::domain::{Message, RequestId, Role, SessionId, SessionSummary};
 use crate::export::format_time;
 use crate::sanitize::one_line;
@@ -71,6 +72,8 @@ pub struct SessionsScreen {
     /// False until the first page arrives ("loading", not "empty").
     loaded: bool,
     selected: usize,
+    /// First row in view, kept between frames like a list's scroll offset.
+    top: std::cell::Cell<usize>,
     filter: String,
     mode: Mode,
     pub page_req: Option<RequestId>,
@@ -88,6 +91,7 @@ impl SessionsScreen {
             has_more: false,
             loaded: false,
             selected: 0,
+            top: std::cell::Cell::new(0),
             filter: String::new(),
             mode: Mode::Browse,
             page_req: None,
@@ -322,8 +326,18 @@ impl SessionsScreen {
             return;
         }
         let inner_w = area.width.saturating_sub(4) as usize;
-        let items: Vec<ListItem> = self
-            .rows
+        // Only the rows in view become list items (pages accumulate as the
+        // user scrolls; a frame must not cost O(every row read so far)).
+        let visible = (area.height.saturating_sub(2) as usize / 2).max(1);
+        let mut top = self.top.get();
+        if self.selected < top {
+            top = self.selected;
+        } else if self.selected >= top + visible {
+            top = self.selected + 1 - visible;
+        }
+        self.top.set(top);
+        let end = (top + visible).min(self.rows.len());
+        let items: Vec<ListItem> = self.rows[top.min(end)..end]
             .iter()
             .map(|s| {
                 let title = one_line(&s.session.title);
@@ -347,7 +361,7 @@ impl SessionsScreen {
             .block(block)
             .highlight_style(Style::new().add_modifier(Modifier::REVERSED))
             .highlight_symbol("› ");
-        let mut state = ListState::default().with_selected(Some(self.selected));
+        let mut state = ListState::default().with_selected(Some(self.selected - top));
         frame.render_stateful_widget(list, area, &mut state);
     }
 
@@ -461,15 +475,6 @@ impl Default for SessionsScreen {
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,6 +522,30 @@ mod tests {
         // A late page for an old offset does not duplicate rows.
         s.on_page(PAGE, rows(PAGE, PAGE as i64), false);
         assert_eq!(s.rows.len(), 2 * PAGE);
+    }
+
+    #[test]
+    fn the_selected_row_stays_in_view_far_down_the_list() {
+        let mut s = SessionsScreen::new();
+        s.on_page(0, rows(PAGE, 0), false);
+        let draw = |s: &SessionsScreen| {
+            let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(60, 12)).unwrap();
+            t.draw(|f| s.render(f, f.area())).unwrap();
+            format!("{}", t.backend())
+        };
+        for _ in 0..40 {
+            s.handle_key(key(KeyCode::Down));
+        }
+        let screen = draw(&s);
+        assert!(screen.contains("› s40"), "{screen}");
+        assert!(!screen.contains("s30 "), "{screen}");
+        // Back up by one: the view does not jump, the selection moves.
+        s.handle_key(key(KeyCode::Up));
+        let screen = draw(&s);
+        assert!(
+            screen.contains("› s39") && screen.contains("s40"),
+            "{screen}"
+        );
     }
 
     #[test]
