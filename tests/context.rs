@@ -8,16 +8,14 @@ mod server;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::harness::harness_with;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use server::{Reply, Server};
 use sleuth::agent::AgentEvent;
-use sleuth::config::Config;
-use sleuth::emit::Emitter;
-use sleuth::store::{self, writer::WriterOptions};
+use sleuth::store;
 use sleuth::ui::UiEvent;
-use sleuth::ui::app::{App, Handles};
+use sleuth::ui::app::App;
 use sleuth::ui::chat::ContextPolicy;
-use sleuth::ui::status::StatusState;
 
 fn ollama_says(text: &str) -> Reply {
     let body = format!(
@@ -58,33 +56,9 @@ fn older_turns_are_folded_into_a_stored_summary_that_later_turns_use() {
             ollama_says("Answer three."),
         ],
     )]);
-    let sb = common::Sandbox::new();
-    let (tx, rx) = mpsc::channel();
-    let writer = store::spawn_writer(
-        store::open_writer(&sb.db()).unwrap(),
-        WriterOptions::default(),
-        Emitter::wrapping(tx.clone(), UiEvent::Store),
-    )
-    .unwrap();
-    let reader =
-        store::spawn_reader(sb.db(), Emitter::wrapping(tx.clone(), UiEvent::Store)).unwrap();
-    let searcher =
-        store::search::worker::spawn_search(sb.db(), Emitter::wrapping(tx.clone(), UiEvent::Store))
-            .unwrap();
-    let mut cfg = Config::default();
-    cfg.provider.base_url = server.url();
-    let agent = sleuth::agent::spawn_agent(cfg, Emitter::wrapping(tx, UiEvent::Agent)).unwrap();
-    let handles = Handles {
-        writer: writer.handle(),
-        reader: reader.handle(),
-        agent: agent.handle(),
-        search: searcher.handle(),
-    };
-    let mut app = App::new(
-        StatusState::new("db".into(), "ollama llama3.2".into()),
-        handles,
-        "llama3.2".into(),
-    );
+    let mut h = harness_with(common::Sandbox::new(), &server.url());
+    let app = &mut h.app;
+    let rx = &h._events;
     app.chat.research = false;
     app.chat.context = ContextPolicy {
         summarize_after: 3,
@@ -98,22 +72,22 @@ fn older_turns_are_folded_into_a_stored_summary_that_later_turns_use() {
             app.handle(key(KeyCode::Char(c)));
         }
         app.handle(key(KeyCode::Enter));
-        pump(&mut app, &rx, |e| {
+        pump(app, rx, |e| {
             matches!(e, UiEvent::Agent(AgentEvent::TurnDone { .. }))
         });
     }
     // Four messages > 3: everything but the last one is folded, in the background.
-    pump(&mut app, &rx, |e| {
+    pump(app, rx, |e| {
         matches!(e, UiEvent::Agent(AgentEvent::Summary { .. }))
     });
     for c in "gamma?".chars() {
         app.handle(key(KeyCode::Char(c)));
     }
     app.handle(key(KeyCode::Enter));
-    pump(&mut app, &rx, |e| {
+    pump(app, rx, |e| {
         matches!(e, UiEvent::Agent(AgentEvent::TurnDone { .. }))
     });
-    writer.handle().flush().unwrap();
+    h._writer.handle().flush().unwrap();
 
     let reqs: Vec<serde_json::Value> = server.requests().iter().map(|r| r.json()).collect();
     assert_eq!(reqs.len(), 4);
@@ -141,14 +115,12 @@ fn older_turns_are_folded_into_a_stored_summary_that_later_turns_use() {
         "only the recent message and the question go verbatim"
     );
 
-    let conn = store::open_reader(&sb.db()).unwrap();
+    let conn = store::open_reader(&h.sb.db()).unwrap();
     let s = store::queries::resolve_session(&conn, "latest").unwrap();
     assert_eq!(
         s.summary.as_deref(),
         Some("The user asked about alpha and beta.")
     );
-    drop(app);
-    agent.shutdown();
 }
 
 #[test]

@@ -193,16 +193,11 @@ fn sessions_flag_opens_history_and_search_jumps_into_a_session() {
 
 #[test]
 fn a_terminal_that_hangs_up_ends_the_app_instead_of_spinning() {
-    use portable_pty::{CommandBuilder, native_pty_system};
+    use portable_pty::native_pty_system;
     use std::io::{Read, Write};
     let sb = common::Sandbox::new();
     let pair = native_pty_system().openpty(size(24, 80)).unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_sleuth"));
-    cmd.env("TERM", "xterm-256color");
-    for (k, v) in sb.env_pairs() {
-        cmd.env(k, v);
-    }
-    cmd.cwd(sb.path());
+    let cmd = common::pty::command(&[], &sb.env_pairs(), sb.path());
     let mut child = pair.slave.spawn_command(cmd).unwrap();
     drop(pair.slave);
     let mut writer = pair.master.take_writer().unwrap();

@@ -29,8 +29,14 @@ pub fn harness() -> Harness {
     harness_on(sb)
 }
 
-/// A harness on an existing sandbox (its database already written).
+/// A harness on an existing sandbox (its database already written), with
+/// the provider on a closed loopback port.
 pub fn harness_on(sb: super::Sandbox) -> Harness {
+    harness_with(sb, "http://127.0.0.1:9")
+}
+
+/// A harness whose provider is at `base_url` (a loopback test server).
+pub fn harness_with(sb: super::Sandbox, base_url: &str) -> Harness {
     let (tx, rx) = mpsc::channel();
     let writer = store::spawn_writer(
         store::open_writer(&sb.db()).unwrap(),
@@ -44,7 +50,7 @@ pub fn harness_on(sb: super::Sandbox) -> Harness {
         store::search::worker::spawn_search(sb.db(), Emitter::wrapping(tx.clone(), UiEvent::Store))
             .unwrap();
     let mut cfg = Config::default();
-    cfg.provider.base_url = "http://127.0.0.1:9".into();
+    cfg.provider.base_url = base_url.into();
     let agent = agent::spawn_agent(cfg, Emitter::wrapping(tx, UiEvent::Agent)).unwrap();
     let handles = Handles {
         writer: writer.handle(),

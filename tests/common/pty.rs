@@ -29,6 +29,18 @@ pub fn size(rows: u16, cols: u16) -> PtySize {
     }
 }
 
+/// The real binary with `args`, a colour terminal, `env` and `cwd`.
+pub fn command(args: &[&str], env: &[(String, String)], cwd: &std::path::Path) -> CommandBuilder {
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_sleuth"));
+    cmd.args(args);
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.cwd(cwd);
+    cmd
+}
+
 impl Session {
     pub fn start(sb: &super::Sandbox) -> Self {
         Self::start_with(sb, &[])
@@ -41,13 +53,7 @@ impl Session {
     /// The real binary on a 24×80 pty, with `env` and `cwd`.
     pub fn spawn(args: &[&str], env: &[(String, String)], cwd: &std::path::Path) -> Self {
         let pair = native_pty_system().openpty(size(24, 80)).unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_sleuth"));
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.cwd(cwd);
+        let cmd = command(args, env, cwd);
         let child = pair.slave.spawn_command(cmd).unwrap();
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().unwrap();
