@@ -87,6 +87,9 @@ fn filters_by_role_session_and_date() {
     let sb = setup();
     assert_eq!(ids(&sb, "espresso role:assistant"), vec![3002]);
     assert_eq!(ids(&sb, "borrow session:coffee"), vec![3003]);
+    // LIKE wildcards in a session name are literal.
+    assert!(ids(&sb, "borrow session:%").is_empty());
+    assert!(ids(&sb, "borrow session:_offee").is_empty());
     assert_eq!(ids(&sb, "borrow before:2025-01-01"), vec![3003]);
     assert_eq!(ids(&sb, "borrow after:2025-11-01"), vec![2001, 2002]);
 }

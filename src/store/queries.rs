@@ -46,6 +46,16 @@ fn message_from(row: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
+/// A `LIKE ... ESCAPE` pattern (escape character: backslash) matching
+/// `text` anywhere, with its own `%`, `_` and backslashes taken literally.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// A page of sessions, most recently active first. `filter` matches titles
 /// case-insensitively anywhere.
 pub fn list_sessions(
@@ -54,14 +64,7 @@ pub fn list_sessions(
     limit: usize,
     filter: Option<&str>,
 ) -> Result<Vec<SessionSummary>, StoreError> {
-    let pattern = filter.filter(|f| !f.is_empty()).map(|f| {
-        format!(
-            "%{}%",
-            f.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let pattern = filter.filter(|f| !f.is_empty()).map(contains_pattern);
     let sql = format!(
         "SELECT {SESSION_COLS}, s.message_count
          FROM sessions s

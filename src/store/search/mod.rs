@@ -272,11 +272,7 @@ fn filter_sql(q: &Query) -> (String, Vec<Value>) {
         add("m.status =", Value::Text("complete".into()));
     }
     if let Some(name) = &q.session {
-        let escaped = name
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(Value::Text(format!("%{escaped}%")));
+        args.push(Value::Text(super::queries::contains_pattern(name)));
         sql.push_str(&format!(
             " AND s.title LIKE ?{} ESCAPE '\\'",
             args.len() + 1
