@@ -291,3 +291,22 @@ fn one_letter_asks_for_more_and_exclusions_alone_ask_for_a_word() {
     let shown = screen(&draw(&mut h, 100, 8));
     assert!(shown.contains("add a word to search for"), "{shown}");
 }
+
+#[test]
+fn an_export_that_cannot_be_written_says_so() {
+    let mut h = history();
+    h.app.export_dir = h.sb.path().join("no/such/dir");
+    open_sessions_and_wait(&mut h);
+    h.app.handle(key(KeyCode::Char('e')));
+    assert!(h.pump_until(|a| {
+        a.sessions
+            .as_ref()
+            .and_then(|s| s.notice.as_deref())
+            .is_some_and(|n| n.starts_with("failed:"))
+    }));
+    let shown = screen(&draw(&mut h, 110, 16));
+    assert!(
+        shown.contains("failed: cannot write") && shown.contains("no/such/dir"),
+        "{shown}"
+    );
+}

@@ -35,6 +35,8 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("no session {0}")]
     NoSession(String),
+    #[error("cannot write {path}: {reason}")]
+    Export { path: PathBuf, reason: String },
     #[error("{0}")]
     BadQuery(String),
     #[error("cancelled: a newer request replaced it")]

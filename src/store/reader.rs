@@ -193,9 +193,9 @@ fn answer(conn: &Connection, r: ReadRequest) -> Result<StoreEvent, StoreError> {
                 .ok_or_else(|| StoreError::NoSession(session.to_string()))?;
             let md = crate::export::markdown(&s, &queries::transcript(conn, session)?);
             let path = dir.join(crate::export::file_name(&s));
-            std::fs::write(&path, md).map_err(|e| StoreError::Open {
+            std::fs::write(&path, md).map_err(|e| StoreError::Export {
                 path: path.clone(),
-                reason: format!("cannot write the export: {e}"),
+                reason: e.to_string(),
             })?;
             StoreEvent::Exported { req, path }
         }

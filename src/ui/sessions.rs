@@ -440,7 +440,12 @@ impl SessionsScreen {
                 t(" delete · any other key keeps it"),
             ]),
             Mode::Browse => {
-                let mut spans = vec![
+                // Feedback first: the key hints are the part that may be cut.
+                let mut spans = Vec::new();
+                if let Some(n) = &self.notice {
+                    spans.push(Span::styled(format!(" {} ·", one_line(n)), theme::notice()));
+                }
+                spans.extend([
                     k(" ↵"),
                     t(" open  "),
                     k(if self.filter.is_empty() { "r" } else { "^R" }),
@@ -459,10 +464,7 @@ impl SessionsScreen {
                     } else {
                         " clear filter"
                     }),
-                ];
-                if let Some(n) = &self.notice {
-                    spans.push(Span::styled(format!("  {}", one_line(n)), theme::notice()));
-                }
+                ]);
                 Line::from(spans)
             }
         }
