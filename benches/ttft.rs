@@ -35,6 +35,7 @@ fn main() {
             role: "user",
             content: "hi".into(),
         }],
+        schema: None,
     };
     let client = reqwest::Client::new();
     let url = format!("{}/v1/chat/completions", server.url());

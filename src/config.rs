@@ -54,8 +54,12 @@ pub struct ProviderConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ResearchConfig {
     pub timeout_secs: u64,
+    /// Documents read per source (articles, threads, pages).
     pub per_source: usize,
+    /// Passages given to the model at most.
     pub top_k: usize,
+    /// Characters of passage text given to the model, best first.
+    pub context_chars: usize,
     pub allow_hosts: Vec<String>,
     /// Fold older turns into a session summary once there are more than
     /// this many messages of context…
@@ -368,7 +372,8 @@ mod tests {
         assert_eq!(c.provider.base_url, "http://localhost:11434");
         assert_eq!(c.research.timeout_secs, 8);
         assert_eq!(c.research.per_source, 3);
-        assert_eq!(c.research.top_k, 5);
+        assert_eq!(c.research.top_k, 12);
+        assert_eq!(c.research.context_chars, 6000);
         assert!(c.sources.wikipedia.enabled);
         assert!(!c.sources.searxng.enabled);
     }

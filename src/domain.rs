@@ -195,7 +195,9 @@ impl Message {
     }
 }
 
-/// One cited source of an assistant message; `ordinal` is its [n].
+/// One cited source of an assistant message; `ordinal` is its [n]. A
+/// research source is a passage: `excerpt` is exactly the text the model
+/// was given, from document `title`, `section`, at `url`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     pub ordinal: i64,
@@ -205,6 +207,18 @@ pub struct Source {
     pub excerpt: String,
     pub relevance: Option<f64>,
     pub fetched_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+}
+
+impl Source {
+    /// "Title › Section", or the title alone.
+    pub fn label(&self) -> String {
+        match &self.section {
+            Some(sec) => format!("{} › {sec}", self.title),
+            None => self.title.clone(),
+        }
+    }
 }
 
 /// A message with its sources, as a transcript holds it.

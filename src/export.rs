@@ -70,7 +70,7 @@ pub fn markdown(session: &Session, messages: &[StoredMessage]) -> String {
         if !m.sources.is_empty() {
             out.push_str("**Sources**\n\n");
             for s in &m.sources {
-                let title = one_line(&s.title);
+                let title = one_line(&s.label());
                 match s.url.as_deref() {
                     Some(url) => out.push_str(&format!(
                         "[{}] [{}]({}) ({})\n",

@@ -210,6 +210,7 @@ impl Generator {
                         excerpt: self.vocab.text(&mut self.rng, 160),
                         relevance: Some(self.rng.unit()),
                         fetched_at: message.created_at,
+                        section: None,
                     })
                     .collect();
                 cmds.push(StoreCommand::FinishTurn { message, sources });

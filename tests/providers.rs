@@ -463,6 +463,7 @@ async fn a_ten_megabyte_single_chunk_is_handled() {
         model: "m".into(),
         system: None,
         messages: vec![],
+        schema: None,
     };
     let mut total = 0usize;
     let client = reqwest::Client::new();

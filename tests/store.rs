@@ -470,7 +470,10 @@ fn v1_files_gain_stored_message_counts_that_the_writer_keeps() {
     // Back to v1: no stored count.
     Connection::open(&db)
         .unwrap()
-        .execute_batch("ALTER TABLE sessions DROP COLUMN message_count; PRAGMA user_version = 1;")
+        .execute_batch(
+            "ALTER TABLE sessions DROP COLUMN message_count; ALTER TABLE sources DROP COLUMN section;
+             PRAGMA user_version = 1;",
+        )
         .unwrap();
     let conn = store::open_writer(&db).unwrap();
     assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
@@ -501,4 +504,51 @@ fn v1_files_gain_stored_message_counts_that_the_writer_keeps() {
     );
     let conn = store::open_reader(&db).unwrap();
     assert_eq!(counts(&conn), vec![2, 2]);
+}
+
+#[test]
+fn v2_files_gain_passage_sections_and_keep_their_sources() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    fixture_db(&db);
+    // Back to v2: sources without a section.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("ALTER TABLE sources DROP COLUMN section; PRAGMA user_version = 2;")
+        .unwrap();
+    let conn = store::open_writer(&db).unwrap();
+    assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
+    let before = queries::transcript(&conn, SessionId(1001)).unwrap();
+    assert_eq!(before[1].sources.len(), 2);
+    assert!(before[1].sources.iter().all(|s| s.section.is_none()));
+    drop(conn);
+    // A new answer's passages keep their sections.
+    let mut passage = source(
+        1,
+        "Normans",
+        "https://en.wikipedia.org/wiki/Normans#Origins",
+        "The Normans were…",
+    );
+    passage.section = Some("Origins".into());
+    write_all(
+        &db,
+        vec![StoreCommand::FinishTurn {
+            message: message(
+                2099,
+                1001,
+                Role::Assistant,
+                "They came from Normandy [1].",
+                1_764_000_000_050,
+            ),
+            sources: vec![passage.clone()],
+        }],
+    );
+    let conn = store::open_reader(&db).unwrap();
+    let after = queries::transcript(&conn, SessionId(1001)).unwrap();
+    let last = after
+        .iter()
+        .find(|m| m.message.id == MessageId(2099))
+        .unwrap();
+    assert_eq!(last.sources, vec![passage]);
+    assert_eq!(after[1].sources, before[1].sources);
 }

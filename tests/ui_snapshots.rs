@@ -511,6 +511,7 @@ mod research {
             ),
             relevance: Some(1.0 / n as f64),
             fetched_at: 0,
+            section: None,
         }
     }
 
@@ -525,8 +526,28 @@ mod research {
             source: kind,
             outcome: outcome.into(),
             count,
+            passages: count * 30,
+            chars: count * 21_000,
             ms,
             error: error.map(String::from),
+        }
+    }
+
+    fn report(
+        source: SourceKind,
+        documents: usize,
+        passages: usize,
+        chars: usize,
+        cited: usize,
+        relevance: Option<f64>,
+    ) -> sleuth::agent::research::pipeline::SourceReport {
+        sleuth::agent::research::pipeline::SourceReport {
+            source,
+            documents,
+            passages,
+            chars,
+            cited,
+            relevance,
         }
     }
 
@@ -585,21 +606,27 @@ mod research {
             AgentEvent::Ranked {
                 turn: T,
                 sources: vec![
-                    src(1, "wikipedia", "Sachin Tendulkar"),
+                    Source {
+                        section: Some("International career".into()),
+                        ..src(1, "wikipedia", "Sachin Tendulkar")
+                    },
                     src(2, "hackernews", "Ask HN: cricket stats"),
                 ],
                 analysis: Analysis {
                     ranker: "bm25".into(),
                     per_source: vec![
-                        (SourceKind::Wikipedia, 3, Some(1.0)),
-                        (SourceKind::Hackernews, 1, Some(0.5)),
-                        (SourceKind::Arxiv, 0, None),
+                        report(SourceKind::Wikipedia, 3, 84, 61_000, 1, Some(1.0)),
+                        report(SourceKind::Hackernews, 1, 12, 9_400, 1, Some(0.5)),
+                        report(SourceKind::Arxiv, 0, 0, 0, 0, None),
                     ],
                     top_terms: vec![
                         ("cricket".into(), 9),
                         ("tendulkar".into(), 7),
                         ("india".into(), 4),
                     ],
+                    queries: vec!["Sachin Tendulkar".into(), "cricket records".into()],
+                    from_model: true,
+                    standalone: None,
                 },
             },
         );
@@ -739,6 +766,7 @@ mod research {
             },
         );
         let text = sleuth::agent::research::answer::extractive(
+            "Who is Sachin Tendulkar?",
             &sources,
             "cannot reach Ollama at http://localhost:11434",
         );

@@ -159,6 +159,7 @@ fn research_clients(cfg: &Config) -> reqwest::Result<research::pipeline::Clients
         provider: trusted_client(cfg)?,
         sources: research::fetch::source_client(t)?,
         web: research::fetch::guarded_client(cfg.research.allow_hosts.clone(), t)?,
+        health: research::queries::Health::default(),
     })
 }
 
@@ -219,8 +220,11 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
         match cmd {
             AgentCommand::Probe => {
                 let (client, cfg, emit) = (client.clone(), config.provider.clone(), emit.clone());
+                let health = clients.health.clone();
                 tasks.spawn(async move {
                     let p = probe::probe(&client, &cfg).await;
+                    // A research turn does not wait on a model known to be down.
+                    health.set(p.reachable);
                     emit.emit(AgentEvent::Provider(p));
                 });
             }

@@ -52,6 +52,7 @@ pub async fn run(
             role: "user",
             content: text,
         }],
+        schema: None,
     };
     let mut out = String::new();
     let mut on_text = |t: &str| out.push_str(t);

@@ -115,6 +115,7 @@ pub async fn run(
         model: ask.model.clone(),
         system: ask.system.clone(),
         messages: ask.messages,
+        schema: None,
     };
     let mut wrote = false;
     match stream_answer(client, &cfg, &req, turn, emit, &mut wrote).await {

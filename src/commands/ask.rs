@@ -136,6 +136,7 @@ pub fn run(
     let mut keywords: Vec<String> = Vec::new();
     let mut cited: Vec<crate::domain::Source> = Vec::new();
     let mut statuses: Vec<crate::agent::research::SourceStatus> = Vec::new();
+    let mut ranked: Option<crate::agent::research::pipeline::Analysis> = None;
     let mut err_out = std::io::stderr();
     let result = loop {
         if interrupted.load(Ordering::Relaxed) {
@@ -162,10 +163,9 @@ pub fn run(
             }
             Ok(AgentEvent::SourceDone { status, .. }) => {
                 if progress {
-                    let detail = status
-                        .error
-                        .clone()
-                        .unwrap_or_else(|| format!("{} found", status.count));
+                    let detail = status.error.clone().unwrap_or_else(|| {
+                        format!("{} documents, {} chars read", status.count, status.chars)
+                    });
                     let _ = writeln!(
                         err_out,
                         "  {:<12} {} ({} ms)",
@@ -176,7 +176,21 @@ pub fn run(
                 }
                 statuses.push(status);
             }
-            Ok(AgentEvent::Ranked { sources, .. }) => cited = sources,
+            Ok(AgentEvent::Ranked {
+                sources, analysis, ..
+            }) => {
+                if progress {
+                    let passages: usize = analysis.per_source.iter().map(|r| r.passages).sum();
+                    let _ = writeln!(
+                        err_out,
+                        "ranked {passages} passages by {}; citing {}",
+                        analysis.ranker,
+                        sources.len()
+                    );
+                }
+                cited = sources;
+                ranked = Some(analysis);
+            }
             Ok(AgentEvent::TurnDone { outcome, .. }) => break Ok(outcome),
             Ok(AgentEvent::TurnFailed { error, .. }) => break Err((error, MessageStatus::Error)),
             Ok(_) => {}
@@ -231,8 +245,8 @@ pub fn run(
             .iter()
             .map(|s| {
                 json!({
-                    "n": s.ordinal, "kind": s.kind, "title": s.title, "url": s.url,
-                    "excerpt": s.excerpt, "relevance": s.relevance,
+                    "n": s.ordinal, "kind": s.kind, "title": s.title, "section": s.section,
+                    "url": s.url, "excerpt": s.excerpt, "relevance": s.relevance,
                 })
             })
             .collect();
@@ -254,6 +268,7 @@ pub fn run(
             "error": error,
             "sources": sources,
             "source_status": statuses,
+            "analysis": ranked,
             "memory": outcome.as_ref().map(|o| o.memory.clone()).unwrap_or_default(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
@@ -274,7 +289,7 @@ pub fn run(
                     out,
                     "[{}] {}{url}",
                     s.ordinal,
-                    crate::sanitize::one_line(&s.title)
+                    crate::sanitize::one_line(&s.label())
                 )?;
             }
         }

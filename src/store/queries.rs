@@ -133,7 +133,7 @@ pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMes
         .collect::<Result<_, _>>()?;
     let mut sources: HashMap<i64, Vec<Source>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT src.message_id, src.ordinal, src.kind, src.title, src.url, src.excerpt, src.relevance, src.fetched_at
+        "SELECT src.message_id, src.ordinal, src.kind, src.title, src.url, src.excerpt, src.relevance, src.fetched_at, src.section
          FROM sources src JOIN messages m ON m.id = src.message_id
          WHERE m.session_id = ?1 ORDER BY src.message_id, src.ordinal",
     )?;
@@ -148,6 +148,7 @@ pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMes
                 excerpt: r.get(5)?,
                 relevance: r.get(6)?,
                 fetched_at: r.get(7)?,
+                section: r.get(8)?,
             },
         ))
     })?;

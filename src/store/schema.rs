@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -89,6 +89,13 @@ END;
 const V2: &str = r#"
 ALTER TABLE sessions ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
 UPDATE sessions SET message_count = (SELECT count(*) FROM messages m WHERE m.session_id = sessions.id);
+"#;
+
+/// A cited source is a passage of a document: the section it comes from
+/// ("History › Early years"), so [n] resolves to where its words are.
+/// Older rows (whole summaries or snippets) have none.
+const V3: &str = r#"
+ALTER TABLE sources ADD COLUMN section TEXT;
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

@@ -420,8 +420,8 @@ fn apply(
                     .execute(params![message.id.0])?;
             }
             let mut ins = tx.prepare_cached(
-                "INSERT INTO sources (message_id, ordinal, kind, title, url, excerpt, relevance, fetched_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO sources (message_id, ordinal, kind, title, url, excerpt, relevance, fetched_at, section)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             let mut fts = tx.prepare_cached(
                 "INSERT INTO sources_fts (rowid, title, excerpt) VALUES (?1, ?2, ?3)",
@@ -435,7 +435,8 @@ fn apply(
                     s.url,
                     s.excerpt,
                     s.relevance,
-                    s.fetched_at
+                    s.fetched_at,
+                    s.section
                 ])?;
                 fts.execute(params![tx.last_insert_rowid(), s.title, s.excerpt])?;
             }

@@ -61,19 +61,28 @@ impl ResearchProgress {
             let (mark, style, detail) = match status {
                 None => ("…", theme::dim(), "fetching".to_string()),
                 Some(s) if s.outcome == "ok" => {
-                    // Mean relevance of this source's cited passages, once ranked.
-                    let rel = self
+                    // Once ranked: what was read, and how much of it is cited.
+                    let report = self
                         .analysis
                         .as_ref()
-                        .and_then(|a| a.per_source.iter().find(|(k, _, _)| k == kind))
-                        .and_then(|(_, _, mean)| *mean)
-                        .map(|m| format!(" · cited, relevance {m:.2}"))
-                        .unwrap_or_default();
-                    (
-                        "✓",
-                        Style::new().fg(Color::Green),
-                        format!("{} in {} ms{rel}", s.count, s.ms),
-                    )
+                        .and_then(|a| a.per_source.iter().find(|r| r.source == *kind));
+                    let detail = match report {
+                        Some(r) => {
+                            let cited = match r.relevance {
+                                Some(m) => format!(" · {} cited @{m:.2}", r.cited),
+                                None => String::new(),
+                            };
+                            format!(
+                                "{} · {} passages · {} · {} ms{cited}",
+                                plural(r.documents, "doc"),
+                                r.passages,
+                                chars(r.chars),
+                                s.ms
+                            )
+                        }
+                        None => format!("{} in {} ms", plural(s.count, "doc"), s.ms),
+                    };
+                    ("✓", Style::new().fg(Color::Green), detail)
                 }
                 Some(s) => (
                     "✗",
@@ -106,42 +115,122 @@ impl ResearchProgress {
             ]));
         }
         if let Some(a) = &self.analysis {
+            let passages: usize = a.per_source.iter().map(|r| r.passages).sum();
+            let read: usize = a.per_source.iter().map(|r| r.chars).sum();
             let terms: Vec<String> = a
                 .top_terms
                 .iter()
                 .take(6)
                 .map(|(t, n)| format!("{t} {n}"))
                 .collect();
-            let text = format!("ranked by {} · top terms: {}", a.ranker, terms.join(", "));
+            let text = format!(
+                "ranked {passages} passages ({}) by {} · top terms: {}",
+                chars(read),
+                a.ranker,
+                terms.join(", ")
+            );
             out.push(Line::styled(
                 format!("  {}", truncate(&text, w)),
                 theme::dim(),
             ));
+            if let Some(s) = &a.standalone {
+                out.push(Line::styled(
+                    format!(
+                        "  {}",
+                        truncate(&format!("understood as: {}", one_line(s)), w)
+                    ),
+                    theme::dim(),
+                ));
+            }
         }
         out
     }
 }
 
-/// The numbered sources under an answer.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// "830 chars", "12k chars", "1.2M chars".
+fn chars(n: usize) -> String {
+    match n {
+        0..1000 => format!("{n} chars"),
+        1000..1_000_000 => format!("{}k chars", n / 1000),
+        _ => format!("{:.1}M chars", n as f64 / 1e6),
+    }
+}
+
+/// The numbered sources under an answer, passages of one document
+/// grouped under it: the document line (title — URL), then one line per
+/// cited passage with its section.
 pub fn source_lines(sources: &[Source], width: usize) -> Vec<Line<'static>> {
     let mut out = vec![Line::styled("  Sources", theme::dim())];
-    for s in sources {
-        let url = s
+    for group in group_by_document(sources) {
+        let first = group[0];
+        let doc_url = first
             .url
             .as_deref()
+            .map(|u| u.split('#').next().unwrap_or(u));
+        let url = doc_url
             .map(|u| format!(" — {}", one_line(u)))
             .unwrap_or_default();
-        let text = truncate(
-            &format!("{}{url}", one_line(&s.title)),
-            width.saturating_sub(8),
-        );
+        let nums: String = group.iter().map(|s| format!("[{}]", s.ordinal)).collect();
+        let sections = group.iter().any(|s| s.section.is_some());
+        if !sections {
+            // A document cited as a whole (or one unnamed part of it).
+            out.push(Line::from(vec![
+                Span::styled(format!("  {nums} "), super::markdown::citation_style()),
+                Span::raw(truncate(
+                    &format!("{}{url}", one_line(&first.title)),
+                    width.saturating_sub(4 + nums.len()),
+                )),
+            ]));
+            continue;
+        }
         out.push(Line::from(vec![
-            Span::styled(
-                format!("  [{}] ", s.ordinal),
-                super::markdown::citation_style(),
-            ),
-            Span::raw(text),
+            Span::raw("  "),
+            Span::raw(truncate(
+                &format!("{}{url}", one_line(&first.title)),
+                width.saturating_sub(4),
+            )),
         ]));
+        for s in group {
+            let section = s
+                .section
+                .as_deref()
+                .map(one_line)
+                .unwrap_or_else(|| "(introduction)".into());
+            out.push(Line::from(vec![
+                Span::styled(
+                    format!("    [{}] ", s.ordinal),
+                    super::markdown::citation_style(),
+                ),
+                Span::styled(
+                    truncate(&format!("§ {section}"), width.saturating_sub(12)),
+                    theme::dim(),
+                ),
+            ]));
+        }
     }
     out
+}
+
+/// Sources grouped by document (kind and title), groups in order of their
+/// first citation.
+pub fn group_by_document(sources: &[Source]) -> Vec<Vec<&Source>> {
+    let mut groups: Vec<Vec<&Source>> = Vec::new();
+    for s in sources {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].kind == s.kind && g[0].title == s.title)
+        {
+            Some(g) => g.push(s),
+            None => groups.push(vec![s]),
+        }
+    }
+    groups
 }

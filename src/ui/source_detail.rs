@@ -1,5 +1,6 @@
-//! The source detail view (Tab): one cited source at a time — title, URL,
-//! excerpt — with keys to move between citations, open or copy the URL.
+//! The source detail view (Tab): one cited passage at a time — document
+//! title, section, URL, the passage's words — with keys to move between
+//! citations, open or copy the URL.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -68,6 +69,9 @@ impl SourceDetail {
                 theme::dim(),
             ),
         ];
+        if let Some(sec) = &s.section {
+            lines.push(Line::styled(format!("§ {}", one_line(sec)), theme::dim()));
+        }
         if let Some(u) = &s.url {
             lines.push(Line::styled(one_line(u), theme::key()));
         }

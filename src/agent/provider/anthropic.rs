@@ -24,6 +24,16 @@ pub fn body(req: &ChatRequest) -> Value {
     if let Some(system) = &req.system {
         b["system"] = json!(system);
     }
+    // Structured output: a tool whose input is the reply, and the model
+    // made to call it; the decoder passes the tool input on as text.
+    if let Some(schema) = &req.schema {
+        b["tools"] = json!([{
+            "name": super::SCHEMA_NAME,
+            "description": "Give the reply in this shape.",
+            "input_schema": schema,
+        }]);
+        b["tool_choice"] = json!({"type": "tool", "name": super::SCHEMA_NAME});
+    }
     b
 }
 
@@ -60,9 +70,14 @@ impl Decoder for AnthropicDecoder {
                     output: None,
                 }),
                 "content_block_delta" => {
-                    if v["delta"]["type"] == "text_delta"
-                        && let Some(t) = v["delta"]["text"].as_str()
-                    {
+                    let d = &v["delta"];
+                    let text = match d["type"].as_str() {
+                        Some("text_delta") => d["text"].as_str(),
+                        // A forced tool's input (structured output).
+                        Some("input_json_delta") => d["partial_json"].as_str(),
+                        _ => None,
+                    };
+                    if let Some(t) = text {
                         out.push(Piece::Text(t.to_string()));
                     }
                 }

@@ -27,11 +27,15 @@ pub struct ChatMessage {
     pub content: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChatRequest {
     pub model: String,
     pub system: Option<String>,
     pub messages: Vec<ChatMessage>,
+    /// A JSON schema the reply must follow, sent as the provider's
+    /// structured output (Ollama `format`, OpenAI `response_format`,
+    /// Anthropic a forced tool); the reply text is then that JSON.
+    pub schema: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,6 +155,9 @@ fn build(
         }
     })
 }
+
+/// The name of the structured reply (OpenAI schema name, Anthropic tool).
+pub const SCHEMA_NAME: &str = "reply";
 
 /// Error bodies are read up to this size; the rest is not needed.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -450,6 +457,7 @@ mod tests {
                 role: "user",
                 content: "hi".into(),
             }],
+            schema: None,
         };
         let o = openai::body(&req);
         assert_eq!(o["stream_options"]["include_usage"], true);

@@ -6,7 +6,11 @@ use super::{ChatRequest, Decoder, FinishReason, Piece, ProviderError};
 
 pub fn body(req: &ChatRequest) -> Value {
     let messages = super::messages_with_system(req);
-    json!({"model": req.model, "messages": messages, "stream": true})
+    let mut b = json!({"model": req.model, "messages": messages, "stream": true});
+    if let Some(schema) = &req.schema {
+        b["format"] = schema.clone();
+    }
+    b
 }
 
 #[derive(Default)]

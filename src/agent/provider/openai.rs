@@ -8,12 +8,19 @@ use crate::agent::sse::SseParser;
 
 pub fn body(req: &ChatRequest) -> Value {
     let messages = super::messages_with_system(req);
-    json!({
+    let mut b = json!({
         "model": req.model,
         "messages": messages,
         "stream": true,
         "stream_options": {"include_usage": true},
-    })
+    });
+    if let Some(schema) = &req.schema {
+        b["response_format"] = json!({
+            "type": "json_schema",
+            "json_schema": {"name": super::SCHEMA_NAME, "strict": true, "schema": schema},
+        });
+    }
+    b
 }
 
 #[derive(Default)]

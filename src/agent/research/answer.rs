@@ -16,6 +16,9 @@ pub fn prompt(question: &str, sources: &[Source]) -> String {
     }
     for src in sources {
         s.push_str(&format!("[{}] {}", src.ordinal, src.title));
+        if let Some(sec) = &src.section {
+            s.push_str(&format!(" — {sec}"));
+        }
         if let Some(u) = &src.url {
             s.push_str(&format!(" ({u})"));
         }
@@ -28,20 +31,60 @@ pub fn prompt(question: &str, sources: &[Source]) -> String {
     s
 }
 
-/// The answer without a model: the best passages, each with its citation.
-pub fn extractive(sources: &[Source], why: &str) -> String {
-    let mut s =
-        format!("*No model answered ({why}), so these are the most relevant passages found.*\n\n");
+/// Characters quoted from one passage in an extractive answer.
+const QUOTE_CHARS: usize = 420;
+
+/// The sentences of `text` that best match `question`, in text order,
+/// up to [`QUOTE_CHARS`]; the first sentence when none matches.
+pub fn best_sentences(question: &str, text: &str) -> String {
+    let sents = super::passages::sentences(text);
+    if sents.is_empty() {
+        return String::new();
+    }
+    let docs: Vec<String> = sents.iter().map(|s| s.to_string()).collect();
+    let scores = super::rank::bm25(question, &docs);
+    let mut keep: Vec<usize> = Vec::new();
+    let mut used = 0;
+    for i in super::rank::order(&scores) {
+        if scores[i] <= 0.0 && !keep.is_empty() {
+            break;
+        }
+        let len = sents[i].len();
+        if !keep.is_empty() && used + len > QUOTE_CHARS {
+            continue;
+        }
+        keep.push(i);
+        used += len;
+        if keep.len() == 2 || used >= QUOTE_CHARS {
+            break;
+        }
+    }
+    keep.sort_unstable();
+    let joined = keep
+        .iter()
+        .map(|&i| sents[i])
+        .collect::<Vec<_>>()
+        .join(" … ");
+    shorten(&joined, QUOTE_CHARS + 40)
+}
+
+/// The answer without a model: from each cited passage, in rank order, the
+/// sentences that best match the question, each with its citation.
+pub fn extractive(question: &str, sources: &[Source], why: &str) -> String {
+    let mut s = format!(
+        "*No model answered ({why}), so these are the sentences of the sources that best match the question.*\n\n"
+    );
     if sources.is_empty() {
         s.push_str("No source returned anything for this question.\n");
         return s;
     }
     for src in sources {
-        let excerpt = shorten(&src.excerpt, 600);
-        s.push_str(&format!(
-            "- **{}**: {} [{}]\n",
-            src.title, excerpt, src.ordinal
-        ));
+        let quote = best_sentences(question, &src.excerpt);
+        let label = match &src.section {
+            Some(sec) => format!("{} › {sec}", src.title),
+            None => src.title.clone(),
+        };
+        s.push_str(&format!("- “{quote}” — **{label}** [{}]\n", src.ordinal));
     }
     s
 }
@@ -104,6 +147,7 @@ mod tests {
             excerpt: "Some excerpt. More text here.".into(),
             relevance: Some(1.0),
             fetched_at: 0,
+            section: None,
         }
     }
 
@@ -124,9 +168,20 @@ mod tests {
                 && p.contains("[2] T2")
                 && p.ends_with("Question: why?")
         );
-        let e = extractive(&[src(1), src(2)], "no model");
+        let e = extractive("why?", &[src(1), src(2)], "no model");
         assert_eq!(citations(&e), vec![1, 2]);
-        assert!(extractive(&[], "x").contains("No source returned anything"));
+        assert!(extractive("q", &[], "x").contains("No source returned anything"));
+    }
+
+    #[test]
+    fn extractive_quotes_the_matching_sentences() {
+        let text = "Melbourne is the capital. Victoria has a temperate climate. \
+                    Victoria has 32,463 farms. Tourism is an industry too.";
+        let q = best_sentences("How many farms are there in Victoria?", text);
+        assert!(q.contains("32,463 farms"), "{q}");
+        assert!(!q.contains("Melbourne") && !q.contains("Tourism"), "{q}");
+        assert_eq!(best_sentences("zzz", "One. Two."), "One.");
+        assert_eq!(best_sentences("zzz", ""), "");
     }
 
     #[test]

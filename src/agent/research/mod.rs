@@ -2,18 +2,24 @@
 //! ranking, and an answer that cites its passages.
 
 pub mod answer;
+pub mod document;
 pub mod fetch;
+pub mod gather;
 pub mod keywords;
+pub mod passages;
 pub mod pipeline;
+pub mod queries;
 pub mod rank;
+pub mod retrieve;
 pub mod sources;
 
 use serde::Serialize;
 
 /// Where a passage came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
+    #[default]
     Wikipedia,
     Hackernews,
     Arxiv,
@@ -54,22 +60,35 @@ impl SourceKind {
     }
 }
 
-/// A piece of fetched text that can be ranked and cited.
+/// A piece of a fetched document that can be ranked and cited: its text
+/// is exactly what the model is given.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Passage {
     pub kind: SourceKind,
+    /// The document's title.
     pub title: String,
+    /// The section it comes from ("History › Early years"), if any.
+    pub section: Option<String>,
+    /// The section's URL where there is one, else the document's.
     pub url: Option<String>,
     pub text: String,
+    /// Which document of the turn it belongs to (diversity, grouping).
+    #[serde(skip)]
+    pub doc: usize,
 }
 
 /// How one source did in a turn, for the live panel and `--json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SourceStatus {
     pub source: SourceKind,
     /// "ok", "failed", "timeout" or "skipped".
     pub outcome: String,
+    /// Documents read (articles, threads, pages, abstracts).
     pub count: usize,
+    /// Passages cut from them.
+    pub passages: usize,
+    /// Characters of text read.
+    pub chars: usize,
     pub ms: u64,
     pub error: Option<String>,
 }

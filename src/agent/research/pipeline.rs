@@ -1,15 +1,20 @@
-//! One research turn: keywords → concurrent sources → ranking → a cited
-//! answer (generated, or extractive when no model answers). Every stage is
-//! reported as it happens; one failing source never fails the turn.
+//! One research turn: queries (the model's, with a heuristic head start)
+//! → concurrent sources that read whole documents → passages ranked over
+//! the turn → a cited answer (generated, or extractive when no model
+//! answers). Every stage is reported as it happens; one failing source
+//! never fails the turn.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::sources::{self, Ctx};
-use super::{Passage, SourceKind, SourceStatus, answer, keywords, rank};
+use super::document::Document;
+use super::gather::{self, Batch};
+use super::keywords::{self, Plan};
+use super::queries::{self, Health, model_unusable};
+use super::{SourceKind, SourceStatus, answer, rank, retrieve, sources};
 use crate::agent::AgentEvent;
-use crate::agent::provider::{self, ChatMessage, ChatRequest, Limits, ProviderError, embed};
+use crate::agent::provider::{ChatMessage, ChatRequest, ProviderError};
 use crate::agent::turn::{self, AnswerKind, TurnOutcome};
 use crate::config::Config;
 use crate::domain::{Source, TurnId, now_ms};
@@ -70,270 +75,198 @@ async fn recall(question: &str, m: &Memory) -> Vec<crate::store::queries::Recall
     .unwrap_or_default()
 }
 
+/// What one source contributed, for the analysis panel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SourceReport {
+    pub source: SourceKind,
+    pub documents: usize,
+    pub passages: usize,
+    pub chars: usize,
+    /// Passages of this source cited, and their mean relevance.
+    pub cited: usize,
+    pub relevance: Option<f64>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Analysis {
+    /// "bm25", "embeddings" or "hybrid".
     pub ranker: String,
-    /// (source, passages fetched, mean relevance of its cited passages)
-    pub per_source: Vec<(SourceKind, usize, Option<f64>)>,
+    pub per_source: Vec<SourceReport>,
     pub top_terms: Vec<(String, usize)>,
+    /// The queries actually searched, and whether the model wrote them.
+    pub queries: Vec<String>,
+    pub from_model: bool,
+    /// The question as ranked, when it differs from what was typed.
+    pub standalone: Option<String>,
 }
 
 pub struct Clients {
     pub provider: reqwest::Client,
     pub sources: reqwest::Client,
     pub web: reqwest::Client,
+    pub health: Health,
 }
 
-/// Excerpt length kept per cited passage (prompt, storage, display).
-const EXCERPT: usize = 1500;
-/// Time allowed for the keyword request before the heuristic takes over.
-const KEYWORD_TIMEOUT: Duration = Duration::from_secs(30);
+/// Cited text kept per passage (passages are about 200 words at most;
+/// this only bounds pathological ones such as a page of one long URL).
+const EXCERPT: usize = 3000;
+/// How long the model's queries may take before fetching starts with the
+/// heuristic ones; the model's are added when they come.
+pub const HEAD_START: Duration = Duration::from_millis(1500);
 
-/// A model failure that means "no usable model", so the turn goes
-/// extractive instead of trying again to synthesize.
-fn model_unusable(e: &ProviderError) -> bool {
-    matches!(e, ProviderError::Connect(_) | ProviderError::Setup(_))
-        || matches!(
-            e,
-            ProviderError::Http {
-                status: 401 | 403 | 404,
-                ..
-            }
-        )
+/// The queries and what they fetched.
+struct Gathered {
+    plan: Plan,
+    docs: Vec<Document>,
+    statuses: Vec<SourceStatus>,
+    model_err: Option<ProviderError>,
 }
 
-async fn ask_keywords(
+/// The model's plan with the heuristic's first query kept as a fallback
+/// for a model that searches badly.
+fn with_fallback(mut model: Plan, heuristic: &Plan) -> Plan {
+    if let Some(h) = heuristic.queries.first()
+        && !model.queries.iter().any(|q| q.eq_ignore_ascii_case(h))
+    {
+        model.queries.push(h.clone());
+    }
+    model
+}
+
+/// Queries and fetching. The model gets [`HEAD_START`] to write the
+/// queries; past that the heuristic ones are searched at once, the model's
+/// are added if they come before those fetches end, and no turn waits on
+/// a slow keyword reply beyond that.
+async fn plan_and_fetch(
     clients: &Clients,
     cfg: &Config,
     ask: &ResearchAsk,
-) -> (Vec<String>, bool, Option<ProviderError>) {
-    let mut pcfg = cfg.provider.clone();
-    pcfg.model = ask.model.clone();
-    let mut limits = Limits::from_config(&pcfg);
-    // Keywords are a quick step: one retry at most.
-    limits.retries = limits.retries.min(1);
-    let req = ChatRequest {
-        model: ask.model.clone(),
-        system: Some(keywords::PROMPT.into()),
-        messages: vec![ChatMessage {
-            role: "user",
-            content: ask.question.clone(),
-        }],
-    };
-    let mut reply = String::new();
-    let mut on_text = |t: &str| reply.push_str(t);
-    let result = tokio::time::timeout(
-        KEYWORD_TIMEOUT,
-        provider::stream_chat(&clients.provider, &pcfg, &req, &limits, &mut on_text),
-    )
-    .await;
-    let err = match result {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(e),
-        Err(_) => Some(ProviderError::FirstByteTimeout(KEYWORD_TIMEOUT.as_secs())),
-    };
-    // Strip any <think> block before parsing.
-    let mut filter = crate::agent::think::ThinkFilter::default();
-    let mut visible = filter.push(&reply);
-    visible.push_str(&filter.finish());
-    match keywords::parse(&visible) {
-        Some(q) => (q, true, err),
-        None => (keywords::heuristic(&ask.question), false, err),
-    }
-}
-
-fn enabled(cfg: &Config, ask: &ResearchAsk, urls: &[String]) -> Vec<SourceKind> {
-    let s = &cfg.sources;
-    let mut v = Vec::new();
-    let on = |k: SourceKind| ask.only.as_ref().is_none_or(|o| o.contains(&k));
-    if s.wikipedia.enabled && on(SourceKind::Wikipedia) {
-        v.push(SourceKind::Wikipedia);
-    }
-    if s.hackernews.enabled && on(SourceKind::Hackernews) {
-        v.push(SourceKind::Hackernews);
-    }
-    if s.arxiv.enabled && on(SourceKind::Arxiv) {
-        v.push(SourceKind::Arxiv);
-    }
-    if s.searxng.enabled && !s.searxng.base_url.is_empty() && on(SourceKind::Searxng) {
-        v.push(SourceKind::Searxng);
-    }
-    if !urls.is_empty() && on(SourceKind::Web) {
-        v.push(SourceKind::Web);
-    }
-    v
-}
-
-/// Fetches every source concurrently, each under its own timeout.
-async fn fetch_all(
-    clients: &Clients,
-    cfg: &Config,
-    kinds: Vec<SourceKind>,
-    queries: &[String],
+    kinds: &[SourceKind],
     urls: &[String],
-    turn: TurnId,
     emit: &Emitter<AgentEvent>,
-) -> (Vec<Passage>, Vec<SourceStatus>) {
-    let timeout = Duration::from_secs(cfg.research.timeout_secs.max(1));
-    let cap = cfg.research.per_source.max(1);
-    let mut allow = cfg.research.allow_hosts.clone();
-    allow.sort();
-    let mut set = tokio::task::JoinSet::new();
-    for kind in kinds {
-        emit.emit(AgentEvent::SourceStarted { turn, source: kind });
-        let s = &cfg.sources;
-        let (client, base) = match kind {
-            SourceKind::Wikipedia => (clients.sources.clone(), s.wikipedia.base_url.clone()),
-            SourceKind::Hackernews => (clients.sources.clone(), s.hackernews.base_url.clone()),
-            SourceKind::Arxiv => (clients.sources.clone(), s.arxiv.base_url.clone()),
-            SourceKind::Searxng => (clients.sources.clone(), s.searxng.base_url.clone()),
-            SourceKind::Web => (clients.web.clone(), String::new()),
+) -> Gathered {
+    let turn = ask.turn;
+    let heuristic = keywords::heuristic_plan(&ask.question, &ask.history);
+    fn batch<'a>(
+        kinds: &[SourceKind],
+        queries: &'a [String],
+        urls: &'a [String],
+        report: bool,
+    ) -> Batch<'a> {
+        Batch {
+            kinds: kinds.to_vec(),
+            queries,
+            urls,
+            report,
+        }
+    }
+    let announce = |p: &Plan| {
+        emit.emit(AgentEvent::Keywords {
+            turn,
+            queries: p.queries.clone(),
+            from_model: p.from_model,
+        })
+    };
+    if clients.health.is_down() {
+        announce(&heuristic);
+        let (docs, statuses) = gather::fetch_all(
+            clients,
+            cfg,
+            batch(kinds, &heuristic.queries, urls, true),
+            turn,
+            emit,
+        )
+        .await;
+        return Gathered {
+            plan: heuristic,
+            docs,
+            statuses,
+            model_err: None,
         };
-        let ctx = Ctx {
-            client,
-            base_url: base,
-            cap,
-            timeout,
-        };
-        let (queries, urls, allow, emit) =
-            (queries.to_vec(), urls.to_vec(), allow.clone(), emit.clone());
-        set.spawn(async move {
-            let started = Instant::now();
-            let work = async {
-                match kind {
-                    SourceKind::Wikipedia => sources::wikipedia::fetch(&ctx, &queries).await,
-                    SourceKind::Hackernews => sources::hackernews::fetch(&ctx, &queries).await,
-                    SourceKind::Arxiv => sources::arxiv::fetch(&ctx, &queries).await,
-                    SourceKind::Searxng => sources::searxng::fetch(&ctx, &queries).await,
-                    SourceKind::Web => sources::web::fetch(&ctx, &allow, &urls).await,
+    }
+    let model = queries::from_model(&clients.provider, cfg, ask);
+    tokio::pin!(model);
+    let mut model_err = None;
+    tokio::select! {
+        r = &mut model => {
+            let plan = match r {
+                Ok(Some(p)) => with_fallback(p, &heuristic),
+                Ok(None) => heuristic,
+                Err(e) => {
+                    model_err = Some(e);
+                    heuristic
                 }
             };
-            let (outcome, passages, error) = match tokio::time::timeout(timeout, work).await {
-                Ok(Ok(p)) => ("ok", p, None),
-                Ok(Err(e)) => ("failed", Vec::new(), Some(crate::sanitize::one_line(&e))),
-                Err(_) => (
-                    "timeout",
-                    Vec::new(),
-                    Some(format!("no answer within {} s", timeout.as_secs())),
-                ),
-            };
-            let status = SourceStatus {
-                source: kind,
-                outcome: outcome.into(),
-                count: passages.len(),
-                ms: started.elapsed().as_millis() as u64,
-                error,
-            };
-            emit.emit(AgentEvent::SourceDone {
-                turn,
-                status: status.clone(),
-            });
-            (passages, status)
-        });
-    }
-    let mut passages = Vec::new();
-    let mut statuses = Vec::new();
-    while let Some(r) = set.join_next().await {
-        if let Ok((p, s)) = r {
-            passages.extend(p);
-            statuses.push(s);
+            announce(&plan);
+            let (docs, statuses) =
+                gather::fetch_all(clients, cfg, batch(kinds, &plan.queries, urls, true), turn, emit).await;
+            return Gathered { plan, docs, statuses, model_err };
         }
+        _ = tokio::time::sleep(HEAD_START) => {}
     }
-    statuses.sort_by_key(|s| s.source);
-    // A stable order (by source, then as fetched) keeps ranking deterministic.
-    passages.sort_by_key(|p| p.kind);
-    (passages, statuses)
-}
-
-/// Ranks passages by embeddings when configured and available, else BM25.
-async fn rank_passages(
-    clients: &Clients,
-    cfg: &Config,
-    question: &str,
-    passages: &[Passage],
-    model_ok: bool,
-) -> (Vec<(usize, f64)>, &'static str) {
-    let k = cfg.research.top_k.max(1);
-    let embed_model = cfg.provider.embed_model.trim();
-    if model_ok && !embed_model.is_empty() && !passages.is_empty() {
-        let mut texts = vec![question.to_string()];
-        texts.extend(passages.iter().map(|p| format!("{}\n{}", p.title, p.text)));
-        let timeout = Duration::from_secs(cfg.research.timeout_secs.max(1));
-        match embed::embed(
-            &clients.provider,
-            &cfg.provider,
-            embed_model,
-            &texts,
-            timeout,
-        )
-        .await
-        {
-            Ok(Some(v)) => {
-                let q = v[0].clone();
-                let rest = v[1..].to_vec();
-                let top = tokio::task::spawn_blocking(move || {
-                    let scores: Vec<f64> =
-                        rest.iter().map(|e| embed::cosine(&q, e) as f64).collect();
-                    rank::top_k(&scores, k)
-                })
-                .await
-                .unwrap_or_default();
-                return (top, "embeddings");
-            }
-            Ok(None) => tracing::info!("provider has no embeddings; using BM25"),
-            Err(e) => tracing::warn!(error = %e, "embeddings failed; using BM25"),
-        }
-    }
-    let docs: Vec<String> = passages
-        .iter()
-        .map(|p| format!("{} {}", p.title, p.text))
-        .collect();
-    let q = question.to_string();
-    let top = tokio::task::spawn_blocking(move || rank::top_k(&rank::bm25(&q, &docs), k))
-        .await
-        .unwrap_or_default();
-    (top, "bm25")
-}
-
-pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitter<AgentEvent>) {
-    let turn = ask.turn;
-    let started = Instant::now();
-    // 1. Keywords (the model, else the heuristic), and memory alongside.
-    let memory_task = async {
-        match &ask.memory {
-            Some(m) => recall(&ask.question, m).await,
-            None => Vec::new(),
-        }
-    };
-    let ((queries, from_model, model_err), recalled) =
-        tokio::join!(ask_keywords(clients, cfg, &ask), memory_task);
-    if !recalled.is_empty() {
-        let mut from: Vec<String> = recalled
-            .iter()
-            .map(|r| crate::sanitize::one_line(&r.session_title))
-            .collect();
-        from.dedup();
-        emit.emit(AgentEvent::Recalled { turn, from });
-    }
-    let unusable = model_err.as_ref().filter(|e| model_unusable(e)).cloned();
-    emit.emit(AgentEvent::Keywords {
+    announce(&heuristic);
+    let first = gather::fetch_all(
+        clients,
+        cfg,
+        batch(kinds, &heuristic.queries, urls, true),
         turn,
-        queries: queries.clone(),
-        from_model,
-    });
-    // 2. Sources, concurrently.
-    let urls = sources::web::urls_in(&ask.question);
-    let kinds = enabled(cfg, &ask, &urls);
-    let (passages, statuses) = fetch_all(clients, cfg, kinds, &queries, &urls, turn, emit).await;
-    // 3. Ranking and analysis.
-    let (top, ranker) =
-        rank_passages(clients, cfg, &ask.question, &passages, unusable.is_none()).await;
+        emit,
+    );
+    tokio::pin!(first);
+    let mut plan = heuristic.clone();
+    let got = tokio::select! {
+        g = &mut first => g,
+        r = &mut model => match r {
+            Ok(Some(p)) => {
+                let new: Vec<String> = p
+                    .queries
+                    .iter()
+                    .filter(|q| !heuristic.queries.iter().any(|h| h.eq_ignore_ascii_case(q)))
+                    .cloned()
+                    .collect();
+                plan = Plan {
+                    standalone: p.standalone,
+                    queries: heuristic.queries.iter().chain(&new).cloned().collect(),
+                    from_model: true,
+                };
+                announce(&plan);
+                let second = gather::fetch_all(clients, cfg, batch(kinds, &new, urls, false), turn, emit);
+                let (mut a, b) = tokio::join!(&mut first, second);
+                gather::merge(&mut a, b);
+                a
+            }
+            Ok(None) => first.await,
+            Err(e) => {
+                model_err = Some(e);
+                first.await
+            }
+        },
+    };
+    Gathered {
+        plan,
+        docs: got.0,
+        statuses: got.1,
+        model_err,
+    }
+}
+
+/// The question to rank by: the standalone rewrite with the typed words,
+/// so a poor rewrite cannot lose what was asked.
+fn ranking_question(question: &str, plan: &Plan) -> String {
+    if plan.standalone.trim() == question.trim() {
+        question.to_string()
+    } else {
+        format!("{} {}", plan.standalone, question)
+    }
+}
+
+fn cite(r: &retrieve::Retrieved) -> Vec<Source> {
     let fetched_at = now_ms();
-    let cited: Vec<Source> = top
+    r.picks
         .iter()
         .enumerate()
         .map(|(i, (idx, rel))| {
-            let p = &passages[*idx];
+            let p = &r.passages[*idx];
             Source {
                 ordinal: i as i64 + 1,
                 kind: p.kind.as_str().into(),
@@ -342,35 +275,117 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
                 excerpt: answer::shorten(&p.text, EXCERPT),
                 relevance: Some((rel * 1000.0).round() / 1000.0),
                 fetched_at,
+                section: p.section.as_deref().map(crate::sanitize::one_line),
+            }
+        })
+        .collect()
+}
+
+async fn analyse(
+    r: &retrieve::Retrieved,
+    cited: &[Source],
+    statuses: &mut [SourceStatus],
+    question: &str,
+    plan: &Plan,
+) -> Analysis {
+    for s in statuses.iter_mut() {
+        s.passages = r.passages.iter().filter(|p| p.kind == s.source).count();
+    }
+    let per_source = statuses
+        .iter()
+        .map(|s| {
+            let rels: Vec<f64> = cited
+                .iter()
+                .filter(|c| c.kind == s.source.as_str())
+                .filter_map(|c| c.relevance)
+                .collect();
+            SourceReport {
+                source: s.source,
+                documents: s.count,
+                passages: s.passages,
+                chars: s.chars,
+                cited: rels.len(),
+                relevance: (!rels.is_empty()).then(|| rels.iter().sum::<f64>() / rels.len() as f64),
             }
         })
         .collect();
-    let analysis = {
-        let texts: Vec<String> = passages.iter().map(|p| p.text.clone()).collect();
-        let per_source = statuses
-            .iter()
-            .map(|s| {
-                let rels: Vec<f64> = cited
-                    .iter()
-                    .filter(|c| c.kind == s.source.as_str())
-                    .filter_map(|c| c.relevance)
-                    .collect();
-                let mean = (!rels.is_empty()).then(|| rels.iter().sum::<f64>() / rels.len() as f64);
-                (s.source, s.count, mean)
-            })
-            .collect();
-        let top_terms = tokio::task::spawn_blocking(move || {
-            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            rank::top_terms(&refs, 8)
-        })
-        .await
-        .unwrap_or_default();
-        Analysis {
-            ranker: ranker.into(),
-            per_source,
-            top_terms,
+    let texts: Vec<String> = r.passages.iter().map(|p| p.text.clone()).collect();
+    let top_terms = tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        rank::top_terms(&refs, 8)
+    })
+    .await
+    .unwrap_or_default();
+    Analysis {
+        ranker: r.ranker.into(),
+        per_source,
+        top_terms,
+        queries: plan.queries.clone(),
+        from_model: plan.from_model,
+        standalone: (plan.standalone.trim() != question.trim()).then(|| plan.standalone.clone()),
+    }
+}
+
+/// Re-checks a provider known to be down, in the background, so the next
+/// turn uses a model that has come up since.
+fn recheck(clients: &Clients, cfg: &Config, emit: &Emitter<AgentEvent>) {
+    let (client, pcfg, health, emit) = (
+        clients.provider.clone(),
+        cfg.provider.clone(),
+        clients.health.clone(),
+        emit.clone(),
+    );
+    tokio::spawn(async move {
+        let p = crate::agent::probe::probe(&client, &pcfg).await;
+        health.set(p.reachable);
+        emit.emit(AgentEvent::Provider(p));
+    });
+}
+
+pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitter<AgentEvent>) {
+    let turn = ask.turn;
+    let started = Instant::now();
+    let known_down = clients.health.is_down();
+    // 1–2. Queries and sources; memory alongside.
+    let urls = sources::web::urls_in(&ask.question);
+    let kinds = gather::enabled(cfg, ask.only.as_deref(), &urls);
+    let memory_task = async {
+        match &ask.memory {
+            Some(m) => recall(&ask.question, m).await,
+            None => Vec::new(),
         }
     };
+    let (mut g, recalled) = tokio::join!(
+        plan_and_fetch(clients, cfg, &ask, &kinds, &urls, emit),
+        memory_task
+    );
+    if !recalled.is_empty() {
+        let mut from: Vec<String> = recalled
+            .iter()
+            .map(|r| crate::sanitize::one_line(&r.session_title))
+            .collect();
+        from.dedup();
+        emit.emit(AgentEvent::Recalled { turn, from });
+    }
+    match &g.model_err {
+        Some(e @ ProviderError::Connect(_)) => {
+            tracing::info!(error = %e, "provider unreachable; answering from sources");
+            clients.health.set(false);
+        }
+        None if g.plan.from_model => clients.health.set(true),
+        _ => {}
+    }
+    let unusable = if known_down {
+        Some(ProviderError::Connect("known to be down".into()))
+    } else {
+        g.model_err.clone().filter(model_unusable)
+    };
+    // 3. Passages, ranking, analysis.
+    let question = ranking_question(&ask.question, &g.plan);
+    let docs = std::mem::take(&mut g.docs);
+    let r = retrieve::retrieve(clients, cfg, &question, docs, unusable.is_none()).await;
+    let cited = cite(&r);
+    let analysis = analyse(&r, &cited, &mut g.statuses, &ask.question, &g.plan).await;
     emit.emit(AgentEvent::Ranked {
         turn,
         sources: cited.clone(),
@@ -379,73 +394,53 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
     // 4. The answer.
     let mut outcome = TurnOutcome {
         model: ask.model.clone(),
-        keywords: queries,
+        keywords: g.plan.queries.clone(),
         sources: cited.clone(),
-        source_status: statuses,
+        source_status: g.statuses.clone(),
         memory: recalled.iter().map(|r| r.session_title.clone()).collect(),
         ..Default::default()
     };
-    let extractive_reason = match unusable {
-        // Nothing to cite: say so rather than let the model answer unsourced.
-        _ if cited.is_empty() => Some("no source returned anything".to_string()),
-        Some(e) => Some(e.user_message(
+    let user_message = |e: &ProviderError| {
+        e.user_message(
             cfg.provider.kind,
             &cfg.provider.base_url,
             &ask.model,
             crate::agent::probe::key_env(&cfg.provider),
-        )),
+        )
+    };
+    let extractive_reason = match unusable {
+        // Nothing to cite: say so rather than let the model answer unsourced.
+        _ if cited.is_empty() => Some("no source returned anything".to_string()),
+        Some(e) => {
+            if known_down {
+                recheck(clients, cfg, emit);
+            }
+            Some(user_message(&e))
+        }
         None => {
             let mut pcfg = cfg.provider.clone();
             pcfg.model = ask.model.clone();
-            let mut messages = ask.history.clone();
-            let mut content = String::new();
-            if !recalled.is_empty() {
-                content.push_str("From the user's earlier sessions (context, not citable):\n");
-                for r in &recalled {
-                    content.push_str(&format!(
-                        "- ({}, {}) {}\n",
-                        r.session_title,
-                        r.role.as_str(),
-                        r.snippet
-                    ));
-                }
-                content.push('\n');
-            }
-            content.push_str(&answer::prompt(&ask.question, &cited));
-            messages.push(ChatMessage {
-                role: "user",
-                content,
-            });
-            let req = ChatRequest {
-                model: ask.model.clone(),
-                system: Some(crate::agent::summary::with_summary(
-                    answer::SYSTEM,
-                    ask.summary.as_deref(),
-                )),
-                messages,
-            };
+            let req = answer_request(&ask, &cited, &recalled);
             let mut wrote = false;
             match turn::stream_answer(&clients.provider, &pcfg, &req, turn, emit, &mut wrote).await
             {
                 Ok(c) => {
+                    clients.health.set(true);
                     outcome.completion = c;
                     outcome.tokens_per_sec = turn::tokens_per_sec(&outcome.completion);
                     None
                 }
-                Err(e) if !wrote && model_unusable(&e) => Some(e.user_message(
-                    cfg.provider.kind,
-                    &cfg.provider.base_url,
-                    &ask.model,
-                    crate::agent::probe::key_env(&cfg.provider),
-                )),
+                Err(e) if !wrote && model_unusable(&e) => {
+                    if matches!(e, ProviderError::Connect(_)) {
+                        clients.health.set(false);
+                    }
+                    Some(user_message(&e))
+                }
                 Err(e) => {
-                    let msg = e.user_message(
-                        cfg.provider.kind,
-                        &cfg.provider.base_url,
-                        &ask.model,
-                        crate::agent::probe::key_env(&cfg.provider),
-                    );
-                    emit.emit(AgentEvent::TurnFailed { turn, error: msg });
+                    emit.emit(AgentEvent::TurnFailed {
+                        turn,
+                        error: user_message(&e),
+                    });
                     return;
                 }
             }
@@ -454,9 +449,46 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
     if let Some(why) = extractive_reason {
         outcome.answer_kind = AnswerKind::Extractive;
         outcome.notice = Some(why.clone());
-        let text = answer::extractive(&cited, &why);
+        let text = answer::extractive(&question, &cited, &why);
         emit.emit(AgentEvent::AnswerDelta { turn, text });
     }
     outcome.completion.total_ms = started.elapsed().as_millis() as u64;
     emit.emit(AgentEvent::TurnDone { turn, outcome });
+}
+
+/// The synthesis request: the conversation, recalled context, then the
+/// numbered passages and the question.
+fn answer_request(
+    ask: &ResearchAsk,
+    cited: &[Source],
+    recalled: &[crate::store::queries::Recalled],
+) -> ChatRequest {
+    let mut messages = ask.history.clone();
+    let mut content = String::new();
+    if !recalled.is_empty() {
+        content.push_str("From the user's earlier sessions (context, not citable):\n");
+        for r in recalled {
+            content.push_str(&format!(
+                "- ({}, {}) {}\n",
+                r.session_title,
+                r.role.as_str(),
+                r.snippet
+            ));
+        }
+        content.push('\n');
+    }
+    content.push_str(&answer::prompt(&ask.question, cited));
+    messages.push(ChatMessage {
+        role: "user",
+        content,
+    });
+    ChatRequest {
+        model: ask.model.clone(),
+        system: Some(crate::agent::summary::with_summary(
+            answer::SYSTEM,
+            ask.summary.as_deref(),
+        )),
+        messages,
+        schema: None,
+    }
 }

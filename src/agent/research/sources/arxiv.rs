@@ -4,7 +4,8 @@ use quick_xml::Reader;
 use quick_xml::events::Event;
 
 use super::{Ctx, get_api, interleave, parse_url};
-use crate::agent::research::{Passage, SourceKind};
+use crate::agent::research::SourceKind;
+use crate::agent::research::document::Document;
 
 #[derive(Default, Debug)]
 struct Entry {
@@ -20,7 +21,7 @@ fn squash(s: &str) -> String {
 
 /// Parses the entries of an Atom feed. arXiv reports a bad query as an
 /// entry titled "Error", which becomes an `Err`.
-pub fn parse_feed(xml: &[u8]) -> Result<Vec<Passage>, String> {
+pub fn parse_feed(xml: &[u8]) -> Result<Vec<Document>, String> {
     let mut reader = Reader::from_reader(xml);
     let mut buf = Vec::new();
     let mut entries = Vec::new();
@@ -93,17 +94,17 @@ pub fn parse_feed(xml: &[u8]) -> Result<Vec<Passage>, String> {
                 1..=3 => format!(" ({})", e.authors.join(", ")),
                 _ => format!(" ({} et al.)", e.authors[0]),
             };
-            Passage {
-                kind: SourceKind::Arxiv,
-                title: format!("{}{authors}", squash(&e.title)),
-                url: Some(squash(&e.id).replace("http://arxiv.org", "https://arxiv.org")),
-                text: squash(&e.summary),
-            }
+            Document::plain(
+                SourceKind::Arxiv,
+                &format!("{}{authors}", squash(&e.title)),
+                Some(squash(&e.id).replace("http://arxiv.org", "https://arxiv.org")),
+                &squash(&e.summary),
+            )
         })
         .collect())
 }
 
-async fn search(ctx: &Ctx, query: &str) -> Result<Vec<Passage>, String> {
+async fn search(ctx: &Ctx, query: &str) -> Result<Vec<Document>, String> {
     let mut url = parse_url(&ctx.base_url, "/api/query")?;
     url.query_pairs_mut()
         .append_pair("search_query", &format!("all:{query}"))
@@ -112,7 +113,7 @@ async fn search(ctx: &Ctx, query: &str) -> Result<Vec<Passage>, String> {
     parse_feed(&get_api(ctx, url).await?)
 }
 
-pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Passage>, String> {
+pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Document>, String> {
     let lists = super::each_query(queries, |q| async move { search(ctx, &q).await }).await?;
     Ok(interleave(lists, ctx.cap, |p| p.url.clone()))
 }
@@ -149,10 +150,7 @@ mod tests {
             p[0].url.as_deref(),
             Some("https://arxiv.org/abs/hep-ex/0307015")
         );
-        assert!(
-            p[0].text
-                .starts_with("Multi-electron production is studied")
-        );
+        assert!(p[0].sections[0].paragraphs[0].starts_with("Multi-electron production is studied"));
     }
 
     #[test]

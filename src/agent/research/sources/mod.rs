@@ -7,15 +7,40 @@ pub mod searxng;
 pub mod web;
 pub mod wikipedia;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// Everything a source needs for one turn.
 #[derive(Clone)]
 pub struct Ctx {
+    /// For the configured API.
     pub client: reqwest::Client,
+    /// The guarded client, for pages found in results (HN links, SearXNG).
+    pub web: reqwest::Client,
+    /// Hosts the guarded client may reach although private.
+    pub allow: Arc<Vec<String>>,
     pub base_url: String,
+    /// Documents kept.
     pub cap: usize,
     pub timeout: Duration,
+    /// Document bodies not read by then are replaced by what the search
+    /// itself said, so one slow page does not time the whole source out.
+    pub deadline: Instant,
+}
+
+impl Ctx {
+    /// `fut`'s output, or None past the body deadline.
+    pub async fn in_time<T>(&self, fut: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::time::timeout_at(self.deadline, fut).await.ok()
+    }
+}
+
+/// The body deadline for a source started now: most of its timeout, with
+/// room left to rank what was read.
+pub fn body_deadline(timeout: Duration) -> Instant {
+    Instant::now() + timeout.mul_f64(0.85)
 }
 
 /// API replies larger than this are refused (they are small JSON or XML).
@@ -60,18 +85,62 @@ pub fn strip_tags(s: &str) -> String {
     decode_entities(&out)
 }
 
+/// Decodes named entities that search APIs and comments use, and every
+/// numeric one (`&#39;`, `&#x27;`); anything else is left as written.
 pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
     }
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&#x2F;", "/")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&nbsp;", " ")
-        .replace("&amp;", "&")
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest[..rest.len().min(12)].find(';');
+        let decoded = end.and_then(|e| {
+            let name = &rest[1..e];
+            let c = match name {
+                "quot" => Some('"'),
+                "apos" => Some('\''),
+                "lt" => Some('<'),
+                "gt" => Some('>'),
+                "nbsp" => Some(' '),
+                "amp" => Some('&'),
+                _ => {
+                    let num = name.strip_prefix('#')?;
+                    let n = match num.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => num.parse().ok()?,
+                    };
+                    char::from_u32(n)
+                }
+            }?;
+            Some((c, e + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// HTML of a comment or post to text: paragraphs and line breaks become
+/// newlines, tags go, entities are decoded.
+pub fn html_text(s: &str) -> String {
+    let s = s
+        .replace("<p>", "\n")
+        .replace("</p>", "\n")
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n");
+    strip_tags(&s)
 }
 
 /// Runs `search` for each query in turn; fails only if every query
@@ -130,6 +199,15 @@ mod tests {
             strip_tags("<span class=\"searchmatch\">Sachin</span> &amp; co &quot;x&quot;"),
             "Sachin & co \"x\""
         );
+    }
+
+    #[test]
+    fn numeric_and_named_entities_decode() {
+        assert_eq!(
+            decode_entities("it&#x27;s &#39;a&#x2F;b&#39; &amp;amp; &bogus; & &#xZZ; &#128512;"),
+            "it's 'a/b' &amp; &bogus; & &#xZZ; 😀"
+        );
+        assert_eq!(html_text("one<p>two &gt; <i>three</i>"), "one\ntwo > three");
     }
 
     #[test]

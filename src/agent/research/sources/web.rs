@@ -3,15 +3,14 @@
 //! Mozilla's Readability), then cut into passages for ranking.
 
 use super::Ctx;
+use crate::agent::research::SourceKind;
+use crate::agent::research::document::{Document, MAX_DOC_CHARS};
 use crate::agent::research::fetch::{check_url, read_capped, short_error};
-use crate::agent::research::{Passage, SourceKind};
 
 /// Bytes read from a page before it is cut (default 2 MB).
 pub const MAX_PAGE: usize = 2 * 1024 * 1024;
 /// Readable text kept per page.
-const MAX_TEXT: usize = 40_000;
-/// Target passage length for ranking.
-const CHUNK: usize = 900;
+const MAX_TEXT: usize = MAX_DOC_CHARS;
 
 /// Every http(s) URL in `text`, without trailing punctuation, deduplicated.
 pub fn urls_in(text: &str) -> Vec<String> {
@@ -24,36 +23,6 @@ pub fn urls_in(text: &str) -> Vec<String> {
         if reqwest::Url::parse(url).is_ok() && !out.iter().any(|u| u == url) {
             out.push(url.to_string());
         }
-    }
-    out
-}
-
-/// Cuts text into passages of about `CHUNK` characters at paragraph or
-/// sentence ends.
-pub fn chunks(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for para in text.split('\n').map(str::trim).filter(|p| !p.is_empty()) {
-        for sentence in para.split_inclusive(". ") {
-            if cur.len() + sentence.len() > CHUNK && cur.len() > CHUNK / 3 {
-                out.push(std::mem::take(&mut cur).trim().to_string());
-            }
-            cur.push_str(sentence);
-            while cur.len() > CHUNK * 2 {
-                // One enormous sentence: cut at a char boundary.
-                let mut cut = CHUNK * 2;
-                while !cur.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                let rest = cur.split_off(cut);
-                out.push(std::mem::take(&mut cur).trim().to_string());
-                cur = rest;
-            }
-        }
-        cur.push(' ');
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
     }
     out
 }
@@ -84,11 +53,16 @@ pub fn readable(html: &str, url: &str) -> (String, String) {
     (title.trim().to_string(), text)
 }
 
-async fn page(ctx: &Ctx, allow: &[String], url: &str) -> Result<Vec<Passage>, String> {
+/// One page through the guarded client, as a document of `kind`.
+pub async fn page(
+    client: &reqwest::Client,
+    allow: &[String],
+    url: &str,
+    kind: SourceKind,
+) -> Result<Document, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
     check_url(&parsed, allow)?;
-    let resp = ctx
-        .client
+    let resp = client
         .get(parsed)
         .send()
         .await
@@ -135,23 +109,18 @@ async fn page(ctx: &Ctx, allow: &[String], url: &str) -> Result<Vec<Passage>, St
     } else {
         title
     };
-    Ok(chunks(&text)
-        .into_iter()
-        .map(|t| Passage {
-            kind: SourceKind::Web,
-            title: title.clone(),
-            url: Some(url.to_string()),
-            text: t,
-        })
-        .collect())
+    Ok(Document::plain(kind, &title, Some(url.to_string()), &text))
 }
 
 /// Fetches every URL concurrently; fails only if all of them fail.
-pub async fn fetch(ctx: &Ctx, allow: &[String], urls: &[String]) -> Result<Vec<Passage>, String> {
+pub async fn fetch(ctx: &Ctx, urls: &[String]) -> Result<Vec<Document>, String> {
     let mut set = tokio::task::JoinSet::new();
     for (i, u) in urls.iter().enumerate() {
-        let (ctx, allow, u) = (ctx.clone(), allow.to_vec(), u.clone());
-        set.spawn(async move { (i, page(&ctx, &allow, &u).await, u) });
+        let (ctx, u) = (ctx.clone(), u.clone());
+        set.spawn(async move {
+            let res = page(&ctx.web, &ctx.allow, &u, SourceKind::Web).await;
+            (i, res, u)
+        });
     }
     let mut pages = Vec::new();
     let mut errors = Vec::new();
@@ -166,7 +135,7 @@ pub async fn fetch(ctx: &Ctx, allow: &[String], urls: &[String]) -> Result<Vec<P
         return Err(errors.join("; "));
     }
     pages.sort_by_key(|(i, _)| *i);
-    Ok(pages.into_iter().flat_map(|(_, p)| p).collect())
+    Ok(pages.into_iter().map(|(_, p)| p).collect())
 }
 
 #[cfg(test)]
@@ -177,24 +146,6 @@ mod tests {
     fn finds_urls_in_questions() {
         let q = "Compare https://a.org/x?y=1, and (http://b.net/p). Also https://a.org/x?y=1 again; ftp://no";
         assert_eq!(urls_in(q), vec!["https://a.org/x?y=1", "http://b.net/p"]);
-    }
-
-    #[test]
-    fn chunks_are_bounded_and_keep_all_text() {
-        let text = "First sentence here. ".repeat(200) + "\n" + &"x".repeat(5000);
-        let c = chunks(&text);
-        assert!(c.len() > 3);
-        assert!(
-            c.iter().all(|p| p.len() <= CHUNK * 2 + 64),
-            "{:?}",
-            c.iter().map(|p| p.len()).collect::<Vec<_>>()
-        );
-        let total: usize = c
-            .iter()
-            .map(|p| p.chars().filter(|c| !c.is_whitespace()).count())
-            .sum();
-        let want = text.chars().filter(|c| !c.is_whitespace()).count();
-        assert_eq!(total, want);
     }
 
     #[test]

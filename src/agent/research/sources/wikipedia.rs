@@ -1,9 +1,13 @@
-//! Wikipedia: Action API search, then the REST summary of each hit.
+//! Wikipedia: Action API search, then each hit's whole article as plain
+//! text (TextExtracts, one title per request since full extracts are not
+//! batched), sections kept. The REST summary is the fallback when the
+//! article body fails, and the search snippet when both do.
 
 use serde_json::Value;
 
 use super::{Ctx, get_api, interleave, parse_url, strip_tags};
-use crate::agent::research::{Passage, SourceKind};
+use crate::agent::research::SourceKind;
+use crate::agent::research::document::Document;
 
 struct Hit {
     title: String,
@@ -39,8 +43,61 @@ async fn search(ctx: &Ctx, query: &str) -> Result<Vec<Hit>, String> {
         .unwrap_or_default())
 }
 
+/// `{base}/wiki/Title_with_underscores`, percent-encoded.
+fn page_url(ctx: &Ctx, title: &str) -> Option<String> {
+    let mut url = parse_url(&ctx.base_url, "/wiki/").ok()?;
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .push(&title.replace(' ', "_"));
+    Some(url.to_string())
+}
+
+/// The plain-text extract of one page from a TextExtracts reply, in either
+/// formatversion: `(title, extract)`; None for a missing page or an empty
+/// extract.
+pub fn parse_extract(v: &Value) -> Option<(String, String)> {
+    let pages = &v["query"]["pages"];
+    let page = match pages {
+        // formatversion=2: a list of pages.
+        Value::Array(a) => a.first()?,
+        // formatversion=1: pages keyed by id ("-1" for a missing one).
+        Value::Object(o) => o.values().next()?,
+        _ => return None,
+    };
+    if page.get("missing").is_some() || page.get("invalid").is_some() {
+        return None;
+    }
+    let extract = page["extract"].as_str()?.trim();
+    if extract.is_empty() {
+        return None;
+    }
+    Some((page["title"].as_str()?.to_string(), extract.to_string()))
+}
+
+/// The whole article; None when the page is missing or empty.
+async fn article(ctx: &Ctx, title: &str) -> Result<Option<Document>, String> {
+    let mut url = parse_url(&ctx.base_url, "/w/api.php")?;
+    url.query_pairs_mut()
+        .append_pair("action", "query")
+        .append_pair("prop", "extracts")
+        .append_pair("explaintext", "1")
+        .append_pair("titles", title)
+        .append_pair("format", "json")
+        .append_pair("formatversion", "2");
+    let body = get_api(ctx, url).await?;
+    let v: Value = serde_json::from_slice(&body).map_err(|_| "not JSON".to_string())?;
+    if let Some(e) = v["error"]["info"].as_str() {
+        return Err(e.to_string());
+    }
+    Ok(parse_extract(&v).map(|(t, text)| {
+        let url = page_url(ctx, &t);
+        Document::wiki_extract(&t, url, &text)
+    }))
+}
+
 /// The page summary; None for disambiguation and missing pages.
-async fn summary(ctx: &Ctx, title: &str) -> Result<Option<Passage>, String> {
+async fn summary(ctx: &Ctx, title: &str) -> Result<Option<Document>, String> {
     let mut url = parse_url(&ctx.base_url, "/api/rest_v1/page/summary/")?;
     // Titles go in one path segment, spaces as underscores, percent-encoded.
     url.path_segments_mut()
@@ -58,44 +115,92 @@ async fn summary(ctx: &Ctx, title: &str) -> Result<Option<Passage>, String> {
     let Some(extract) = v["extract"].as_str().filter(|e| !e.trim().is_empty()) else {
         return Ok(None);
     };
-    Ok(Some(Passage {
-        kind: SourceKind::Wikipedia,
-        title: v["title"].as_str().unwrap_or(title).to_string(),
-        url: v["content_urls"]["desktop"]["page"]
-            .as_str()
-            .map(String::from),
-        text: extract.to_string(),
-    }))
+    let url = v["content_urls"]["desktop"]["page"]
+        .as_str()
+        .map(String::from);
+    Ok(Some(Document::plain(
+        SourceKind::Wikipedia,
+        v["title"].as_str().unwrap_or(title),
+        url,
+        extract,
+    )))
 }
 
-pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Passage>, String> {
+/// The article, else its summary, else the search snippet.
+async fn read(ctx: &Ctx, hit: &Hit) -> Option<Document> {
+    match article(ctx, &hit.title).await {
+        Ok(Some(d)) if !d.is_empty() => return Some(d),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::info!(title = %hit.title, error = %e, "article body failed; summary instead")
+        }
+    }
+    match summary(ctx, &hit.title).await {
+        Ok(d) => d,
+        Err(_) if !hit.snippet.trim().is_empty() => Some(Document::plain(
+            SourceKind::Wikipedia,
+            &hit.title,
+            page_url(ctx, &hit.title),
+            &hit.snippet,
+        )),
+        Err(_) => None,
+    }
+}
+
+pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Document>, String> {
     let lists = super::each_query(queries, |q| async move { search(ctx, &q).await }).await?;
-    // A few spare hits replace disambiguation pages.
+    // A few spare hits replace missing and disambiguation pages.
     let hits = interleave(lists, ctx.cap + 2, |h| h.title.clone());
     let mut set = tokio::task::JoinSet::new();
     for (i, h) in hits.into_iter().enumerate() {
         let ctx = ctx.clone();
-        set.spawn(async move { (i, summary(&ctx, &h.title).await, h) });
+        set.spawn(async move { (i, read(&ctx, &h).await) });
     }
-    let mut got: Vec<(usize, Passage)> = Vec::new();
+    let mut got: Vec<(usize, Document)> = Vec::new();
     while let Some(r) = set.join_next().await {
-        let Ok((i, res, hit)) = r else { continue };
-        match res {
-            Ok(Some(p)) => got.push((i, p)),
-            Ok(None) => {}
-            // The search snippet still says something when the summary fails.
-            Err(_) if !hit.snippet.is_empty() => got.push((
-                i,
-                Passage {
-                    kind: SourceKind::Wikipedia,
-                    url: None,
-                    title: hit.title,
-                    text: hit.snippet,
-                },
-            )),
-            Err(_) => {}
+        if let Ok((i, Some(d))) = r {
+            got.push((i, d));
         }
     }
     got.sort_by_key(|(i, _)| *i);
-    Ok(got.into_iter().map(|(_, p)| p).take(ctx.cap).collect())
+    Ok(got.into_iter().map(|(_, d)| d).take(ctx.cap).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn extracts_parse_in_both_formatversions() {
+        let text = "Lead.\n\n\n== History ==\nOld times.";
+        let v2 = json!({"batchcomplete": true, "query": {"pages": [
+            {"pageid": 1, "ns": 0, "title": "Normans", "extract": text}]}});
+        let v1 = json!({"batchcomplete": "", "query": {"pages": {"1":
+            {"pageid": 1, "ns": 0, "title": "Normans", "extract": text}}}});
+        for v in [v2, v1] {
+            assert_eq!(
+                parse_extract(&v),
+                Some(("Normans".to_string(), text.to_string()))
+            );
+        }
+    }
+
+    #[test]
+    fn missing_and_empty_pages_are_none() {
+        let v2 = json!({"query": {"pages": [{"ns": 0, "title": "Nope", "missing": true}]}});
+        let v1 = json!({"query": {"pages": {"-1": {"ns": 0, "title": "Nope", "missing": ""}}}});
+        let empty = json!({"query": {"pages": [{"pageid": 3, "title": "E", "extract": ""}]}});
+        let invalid = json!({"query": {"pages": [{"title": "<", "invalid": true}]}});
+        for v in [
+            v2,
+            v1,
+            empty,
+            invalid,
+            json!({"batchcomplete": true}),
+            json!([]),
+        ] {
+            assert_eq!(parse_extract(&v), None, "{v}");
+        }
+    }
 }

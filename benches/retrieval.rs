@@ -1,0 +1,148 @@
+//! Retrieval quality: does a research turn cite the passage holding the
+//! answer? A loopback Wikipedia (real API formats: search, TextExtracts,
+//! REST summary) serves the SQuAD 2.0 articles of
+//! `../shared/fixtures/squad/`; every answerable question runs through the
+//! real research turn with no model. Figure: the share of questions whose
+//! gold answer (SQuAD normalisation) is in the first 4,000 characters of
+//! the cited passages, in citation order; and wall time per question.
+//!
+//! `cargo bench --bench retrieval` (budget ≥ 95 %). Other data in the same
+//! format: `SLEUTH_SQUAD=path/to/squad.json cargo bench --bench retrieval`.
+//! Search runs twice: ranking articles by any of the query's words, and
+//! wanting every word (as Wikipedia's own search does).
+
+#[path = "../tests/common/wiki.rs"]
+mod wiki;
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use sleuth::agent::research::pipeline::ResearchAsk;
+use sleuth::agent::{AgentCommand, AgentEvent};
+use sleuth::config::Config;
+use sleuth::domain::TurnId;
+use sleuth::emit::Emitter;
+
+const WINDOW: usize = 4000;
+
+struct Run {
+    hits: usize,
+    total: usize,
+    times_ms: Vec<f64>,
+    cited_chars: Vec<usize>,
+    misses: Vec<String>,
+}
+
+fn run(strict: bool, articles: &[wiki::Article], qs: &[(String, Vec<String>)]) -> Run {
+    let server = wiki::Wiki::start(articles.to_vec(), strict, 3600);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("addr");
+    let mut cfg = Config::default();
+    cfg.provider.base_url = format!("http://{closed}");
+    cfg.sources.wikipedia.base_url = server.url();
+    cfg.sources.hackernews.enabled = false;
+    cfg.sources.arxiv.enabled = false;
+    let (tx, rx) = mpsc::channel();
+    let agent = sleuth::agent::spawn_agent(cfg, Emitter::channel(tx)).expect("agent");
+    let mut out = Run {
+        hits: 0,
+        total: 0,
+        times_ms: Vec::new(),
+        cited_chars: Vec::new(),
+        misses: Vec::new(),
+    };
+    for (i, (q, answers)) in qs.iter().enumerate() {
+        let turn = TurnId(i as u64 + 1);
+        let started = Instant::now();
+        agent.handle().send(AgentCommand::Research(ResearchAsk {
+            turn,
+            model: "none".into(),
+            question: q.clone(),
+            history: vec![],
+            only: None,
+            summary: None,
+            memory: None,
+        }));
+        let sources = loop {
+            match rx.recv_timeout(Duration::from_secs(30)).expect("event") {
+                AgentEvent::TurnDone { turn: t, outcome } if t == turn => {
+                    if std::env::var("SLEUTH_BENCH_DEBUG").is_ok() {
+                        eprintln!("{q}: {:?} {:?}", outcome.keywords, outcome.source_status);
+                    }
+                    break outcome.sources;
+                }
+                AgentEvent::TurnFailed { turn: t, error } if t == turn => {
+                    panic!("turn failed: {error}")
+                }
+                _ => {}
+            }
+        };
+        out.times_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        let excerpts: Vec<String> = sources.iter().map(|s| s.excerpt.clone()).collect();
+        out.cited_chars
+            .push(excerpts.iter().map(|e| e.chars().count()).sum());
+        out.total += 1;
+        if wiki::answered(&excerpts, answers, WINDOW) {
+            out.hits += 1;
+        } else {
+            let cited: Vec<String> = sources
+                .iter()
+                .map(|s| format!("{} › {}", s.title, s.section.as_deref().unwrap_or("-")))
+                .collect();
+            out.misses
+                .push(format!("{q}  →  {:?}  cited {cited:?}", answers.first()));
+        }
+    }
+    agent.shutdown();
+    out
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let path = std::env::var("SLEUTH_SQUAD").unwrap_or_else(|_| {
+        format!(
+            "{}/../shared/fixtures/squad/squad-v2-dev-2articles.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let (articles, qs) = wiki::squad(&path);
+    let limit: usize = std::env::var("SLEUTH_BENCH_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(usize::MAX);
+    let qs: Vec<_> = qs.into_iter().take(limit).collect();
+    println!(
+        "{} articles, {} answerable questions ({path})",
+        articles.len(),
+        qs.len()
+    );
+    for strict in [false, true] {
+        let mut r = run(strict, &articles, &qs);
+        let mode = if strict {
+            "search wants every word"
+        } else {
+            "search ranks by any word"
+        };
+        let mut chars: Vec<f64> = r.cited_chars.iter().map(|&c| c as f64).collect();
+        println!(
+            "{mode}: answer in the first {WINDOW} cited chars for {}/{} = {:.1} % (budget ≥ 95 %); \
+             per question median {:.1} ms, p95 {:.1} ms; cited chars median {:.0}",
+            r.hits,
+            r.total,
+            100.0 * r.hits as f64 / r.total.max(1) as f64,
+            pct(&mut r.times_ms, 0.5),
+            pct(&mut r.times_ms, 0.95),
+            pct(&mut chars, 0.5),
+        );
+        if std::env::var("SLEUTH_BENCH_MISSES").is_ok() {
+            for m in &r.misses {
+                println!("  miss: {m}");
+            }
+        }
+    }
+}
