@@ -36,11 +36,20 @@ fn indexed(p: &Passage) -> String {
     }
 }
 
-/// Passages, their BM25 scores, and the BM25 order.
+/// A document's opening passage (a Wikipedia lead, a story's text, a
+/// page's introduction) summarises it; its score is raised by this factor.
+const LEAD_BOOST: f64 = 1.3;
+
+/// Passages and their BM25 scores.
 fn lexical(question: String, docs: Vec<Document>) -> (Vec<Passage>, Vec<f64>) {
     let ps = passages::of_documents(&docs, MAX_TURN_PASSAGES);
     let texts: Vec<String> = ps.iter().map(indexed).collect();
-    let scores = rank::bm25(&question, &texts);
+    let mut scores = rank::bm25(&question, &texts);
+    for i in 0..ps.len() {
+        if i == 0 || ps[i].doc != ps[i - 1].doc {
+            scores[i] *= LEAD_BOOST;
+        }
+    }
     (ps, scores)
 }
 

@@ -145,6 +145,9 @@ pub fn html_text(s: &str) -> String {
 
 /// Runs `search` for each query in turn; fails only if every query
 /// failed (with the last error), so one bad query does not lose the rest.
+/// When every query found nothing (search engines that want every word
+/// find nothing for a long or misspelt query), shorter queries made of
+/// the longest words are tried, up to [`MAX_RELAXED`] more requests.
 pub async fn each_query<T, F, Fut>(queries: &[String], mut search: F) -> Result<Vec<Vec<T>>, String>
 where
     F: FnMut(String) -> Fut,
@@ -158,10 +161,51 @@ where
             Err(e) => last_err = Some(e),
         }
     }
+    if !lists.is_empty() && lists.iter().all(Vec::is_empty) {
+        for q in relaxed(queries) {
+            match search(q).await {
+                Ok(h) if !h.is_empty() => {
+                    lists.push(h);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => last_err = Some(e),
+            }
+        }
+    }
     if lists.is_empty() {
         return Err(last_err.unwrap_or_else(|| "no query".into()));
     }
     Ok(lists)
+}
+
+/// Extra requests a source makes when no query found anything.
+pub const MAX_RELAXED: usize = 3;
+
+/// Shorter forms of the first query: its three, two and one longest words
+/// (longer words tend to be the rarer, more telling ones).
+pub fn relaxed(queries: &[String]) -> Vec<String> {
+    let Some(first) = queries.first() else {
+        return Vec::new();
+    };
+    let mut words: Vec<&str> = first.split_whitespace().collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    let mut out: Vec<String> = Vec::new();
+    for n in [3, 2, 1] {
+        if words.len() > n {
+            // Keep the question's word order among the chosen words.
+            let chosen: Vec<&str> = first
+                .split_whitespace()
+                .filter(|w| words[..n].contains(w))
+                .collect();
+            let q = chosen.join(" ");
+            if !out.contains(&q) && !queries.contains(&q) {
+                out.push(q);
+            }
+        }
+    }
+    out.truncate(MAX_RELAXED);
+    out
 }
 
 /// Interleaves per-query results (first of each, then second…), dropping
@@ -208,6 +252,33 @@ mod tests {
             "it's 'a/b' &amp; &bogus; & &#xZZ; 😀"
         );
         assert_eq!(html_text("one<p>two &gt; <i>three</i>"), "one\ntwo > three");
+    }
+
+    #[test]
+    fn relaxed_queries_keep_the_longest_words_in_order() {
+        let q = vec!["talks braodcast Primier league five year period".to_string()];
+        assert_eq!(
+            relaxed(&q),
+            vec!["braodcast Primier league", "braodcast Primier", "braodcast"]
+        );
+        assert!(relaxed(&["one".to_string()]).is_empty());
+        assert!(relaxed(&[]).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_query_finding_nothing_is_retried_shorter() {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let lists = each_query(&["alpha beta gamma delta".to_string()], |q| {
+            seen.lock().unwrap().push(q.clone());
+            async move {
+                // Only a one-word query finds anything.
+                Ok::<_, String>(if q.contains(' ') { vec![] } else { vec![q] })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(lists.last().unwrap(), &vec!["alpha".to_string()]);
+        assert_eq!(seen.lock().unwrap().len(), 4);
     }
 
     #[test]
