@@ -71,3 +71,293 @@ fn a_question_is_answered_from_the_whole_article() {
         "{excerpts:#?}"
     );
 }
+
+#[path = "common/server.rs"]
+mod server;
+
+use server::{Chunk, End, Reply, Server};
+
+/// An Ollama NDJSON stream that says `text`, after `delay_ms`.
+fn ollama_says(text: &str, delay_ms: u64) -> Reply {
+    let mut body =
+        serde_json::json!({"message": {"role": "assistant", "content": text}, "done": false})
+            .to_string();
+    body.push('\n');
+    body.push_str(r#"{"message":{"role":"assistant","content":""},"done":true}"#);
+    body.push('\n');
+    Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/x-ndjson".into())],
+        body: vec![Chunk::Delay(delay_ms), Chunk::Bytes(body.into_bytes())],
+        end: End::Close,
+    }
+}
+
+fn model_config(sb: &Sandbox, model: &str, wiki: &str) -> std::path::PathBuf {
+    let path = sb.path().join("model.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[provider]\nbase_url = \"{model}\"\nretry_base_ms = 10\n[research]\ntimeout_secs = 5\n\
+             [sources.wikipedia]\nbase_url = \"{wiki}\"\n[sources.hackernews]\nenabled = false\n\
+             [sources.arxiv]\nenabled = false\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn ask_in(sb: &Sandbox, cfg: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(cfg)
+        .arg("ask")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn chat_bodies(s: &Server) -> Vec<serde_json::Value> {
+    s.requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/chat")
+        .map(|r| r.json())
+        .collect()
+}
+
+#[test]
+fn a_follow_up_is_searched_with_the_earlier_turn_and_ranked_as_it_stands_alone() {
+    let (articles, _) = squad();
+    let w = wiki::Wiki::start(articles, false, 60);
+    let keywords = r#"{"standalone": "What religion did the Normans follow?", "queries": ["Normans religion"]}"#;
+    let model = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            ollama_says(
+                r#"{"standalone": "Who were the Normans?", "queries": ["Normans"]}"#,
+                0,
+            ),
+            ollama_says("They were a people of Normandy [1].", 0),
+            ollama_says(keywords, 0),
+            ollama_says("Catholic [1].", 0),
+        ],
+    )]);
+    let sb = Sandbox::new();
+    let cfg = model_config(&sb, &model.url(), &w.url());
+    ask_in(&sb, &cfg, &["Who were the Normans?"]);
+    let v = ask_in(
+        &sb,
+        &cfg,
+        &["--session", "latest", "And what was their religion?"],
+    );
+    let bodies = chat_bodies(&model);
+    assert_eq!(bodies.len(), 4);
+    // The keyword request of the follow-up carries the earlier turn…
+    let kw = &bodies[2];
+    let text = kw["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("user: Who were the Normans?")
+            && text.contains("assistant: They were a people of Normandy")
+            && text.ends_with("Latest question: And what was their religion?"),
+        "{text}"
+    );
+    // …and asks for the reply's shape (Ollama `format`).
+    assert_eq!(
+        kw["format"]["required"],
+        serde_json::json!(["standalone", "queries"])
+    );
+    // The model's standalone question is shown and ranks the passages.
+    assert_eq!(v["keywords"][0], "Normans religion", "{v:#}");
+    assert_eq!(
+        v["analysis"]["standalone"],
+        "What religion did the Normans follow?"
+    );
+    assert_eq!(v["analysis"]["from_model"], true);
+    let excerpts: Vec<String> = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["excerpt"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        wiki::answered(&excerpts, &["Catholic".into(), "Catholicism".into()], 4000),
+        "{excerpts:#?}"
+    );
+}
+
+#[test]
+fn a_server_that_refuses_the_schema_is_asked_again_without_it() {
+    let (articles, _) = squad();
+    let w = wiki::Wiki::start(articles, false, 60);
+    let refused = Reply::new(
+        400,
+        "application/json",
+        br#"{"error":"invalid format: schema not supported"}"#.to_vec(),
+    );
+    let model = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            refused,
+            ollama_says(
+                "Sure:\n```json\n{\"queries\": [\"Normans Sicily\"]}\n```",
+                0,
+            ),
+            ollama_says("In Sicily [1].", 0),
+        ],
+    )]);
+    let sb = Sandbox::new();
+    let cfg = model_config(&sb, &model.url(), &w.url());
+    let v = ask_in(&sb, &cfg, &["Where did the Normans conquer an island?"]);
+    let bodies = chat_bodies(&model);
+    assert_eq!(
+        bodies.len(),
+        3,
+        "one retry without the schema, then the answer"
+    );
+    assert!(bodies[0].get("format").is_some());
+    assert!(bodies[1].get("format").is_none());
+    assert_eq!(v["keywords"][0], "Normans Sicily");
+    assert_eq!(v["answer_kind"], "generated");
+}
+
+#[test]
+fn a_slow_keyword_reply_does_not_hold_the_fetch() {
+    let (articles, _) = squad();
+    let w = wiki::Wiki::start(articles, false, 60);
+    // The keyword reply comes after 4 s: the heuristic queries search at
+    // 1.5 s, and the turn goes on when those fetches end.
+    let model = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            ollama_says(r#"{"queries": ["late query"]}"#, 4000),
+            ollama_says("Ethelred [1].", 0),
+        ],
+    )]);
+    let sb = Sandbox::new();
+    let cfg = model_config(&sb, &model.url(), &w.url());
+    let started = std::time::Instant::now();
+    let v = ask_in(&sb, &cfg, &["Who did Emma of Normandy marry?"]);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_millis(3800), "{took:?}");
+    assert_eq!(v["analysis"]["from_model"], false);
+    assert_eq!(v["keywords"][0], "Emma Normandy marry");
+    let searched = w.requests.lock().unwrap().clone();
+    assert!(
+        searched
+            .iter()
+            .any(|p| p.contains("srsearch=Emma+Normandy+marry")),
+        "{searched:?}"
+    );
+    assert!(!searched.iter().any(|p| p.contains("late")), "{searched:?}");
+    assert_eq!(v["answer_kind"], "generated");
+}
+
+#[test]
+fn a_huge_article_stays_within_the_caps() {
+    use sleuth::agent::research::{document::MAX_DOC_CHARS, passages::MAX_PER_DOC};
+    // About 5 MB of article in 40,000 paragraphs under 400 headings.
+    let mut text = String::new();
+    for s in 0..400 {
+        text.push_str(&format!("\n== Part {s} ==\n"));
+        for p in 0..100 {
+            text.push_str(&format!(
+                "Paragraph {p} of part {s} says something about huge articles and their caps. \
+                 It has two sentences of filler text to make it about a hundred and twenty bytes.\n"
+            ));
+        }
+    }
+    assert!(text.len() > 5_000_000);
+    let big = wiki::Article {
+        title: "Huge".into(),
+        text,
+    };
+    let w = wiki::Wiki::start(vec![big], false, 60);
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &w.url(), "");
+    let v = ask(&sb, &cfg, "What do huge articles say about caps?");
+    let wiki = &v["analysis"]["per_source"][0];
+    assert_eq!(wiki["documents"], 1, "{v:#}");
+    assert!(
+        wiki["chars"].as_u64().unwrap() <= MAX_DOC_CHARS as u64,
+        "{wiki}"
+    );
+    assert!(
+        wiki["passages"].as_u64().unwrap() <= MAX_PER_DOC as u64,
+        "{wiki}"
+    );
+    let cited: usize = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["excerpt"].as_str().unwrap().len())
+        .sum();
+    assert!(cited <= 6000 + 2400, "the context budget holds: {cited}");
+}
+
+#[test]
+fn every_citation_resolves_to_its_stored_passage_after_reopening() {
+    let (articles, _) = squad();
+    let w = wiki::Wiki::start(articles, false, 60);
+    let model = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            ollama_says(r#"{"queries": ["Normans Sicily"]}"#, 0),
+            ollama_says(
+                "The Normans took Sicily [1], later [2]; not a source [99].",
+                0,
+            ),
+        ],
+    )]);
+    let sb = Sandbox::new();
+    let cfg = model_config(&sb, &model.url(), &w.url());
+    let v = ask_in(&sb, &cfg, &["When did the Normans conquer Sicily?"]);
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["show", "latest", "--json"])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = &shown["messages"][1];
+    let stored = answer["sources"].as_array().unwrap();
+    let given = v["sources"].as_array().unwrap();
+    assert_eq!(stored.len(), given.len());
+    for n in sleuth::agent::research::answer::citations(answer["content"].as_str().unwrap()) {
+        if n == 99 {
+            assert!(stored.iter().all(|s| s["ordinal"] != 99));
+            continue;
+        }
+        let s = stored.iter().find(|s| s["ordinal"] == n).unwrap();
+        let g = given.iter().find(|s| s["n"] == n).unwrap();
+        // The stored passage is exactly what the model was given.
+        assert_eq!(s["excerpt"], g["excerpt"]);
+        assert_eq!(s["title"], "Normans");
+        assert!(s["url"].as_str().unwrap().contains("/wiki/Normans"), "{s}");
+    }
+    let prompt = chat_bodies(&model)[1]["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for s in stored {
+        assert!(
+            prompt.contains(s["excerpt"].as_str().unwrap()),
+            "passage not given to the model"
+        );
+    }
+}

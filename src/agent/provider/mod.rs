@@ -469,5 +469,44 @@ mod tests {
         let l = ollama::body(&req);
         assert_eq!(l["stream"], true);
         assert_eq!(l["messages"][1]["content"], "hi");
+        assert!(l.get("format").is_none() && o.get("response_format").is_none());
+        assert!(a.get("tools").is_none());
+    }
+
+    #[test]
+    fn a_schema_becomes_each_providers_structured_output() {
+        let schema = serde_json::json!({"type": "object", "properties": {"q": {"type": "string"}}});
+        let req = ChatRequest {
+            model: "m".into(),
+            system: None,
+            messages: vec![ChatMessage {
+                role: "user",
+                content: "hi".into(),
+            }],
+            schema: Some(schema.clone()),
+        };
+        assert_eq!(ollama::body(&req)["format"], schema);
+        let o = openai::body(&req);
+        assert_eq!(o["response_format"]["type"], "json_schema");
+        assert_eq!(o["response_format"]["json_schema"]["schema"], schema);
+        assert_eq!(o["response_format"]["json_schema"]["name"], SCHEMA_NAME);
+        let a = anthropic::body(&req);
+        assert_eq!(a["tools"][0]["input_schema"], schema);
+        assert_eq!(
+            a["tool_choice"],
+            serde_json::json!({"type": "tool", "name": SCHEMA_NAME})
+        );
+    }
+
+    #[test]
+    fn anthropic_tool_input_streams_as_text() {
+        let sse = concat!(
+            "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"reply\",\"input\":{}}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"queries\\\": [\\\"a\"}}\n\n",
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\" b\\\"]}\"}}\n\n",
+            "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+        );
+        let (text, _) = decode(decoder(ProviderKind::Anthropic), sse.as_bytes(), 7).unwrap();
+        assert_eq!(text, r#"{"queries": ["a b"]}"#);
     }
 }

@@ -48,6 +48,11 @@ pub const MAX_API_BODY: usize = 4 * 1024 * 1024;
 
 /// GETs a configured API URL and returns its body, with errors in words.
 pub async fn get_api(ctx: &Ctx, url: reqwest::Url) -> Result<Vec<u8>, String> {
+    get_api_capped(ctx, url, MAX_API_BODY).await
+}
+
+/// [`get_api`] with its own size cap (whole-article replies are larger).
+pub async fn get_api_capped(ctx: &Ctx, url: reqwest::Url, cap: usize) -> Result<Vec<u8>, String> {
     let resp = ctx
         .client
         .get(url)
@@ -58,7 +63,7 @@ pub async fn get_api(ctx: &Ctx, url: reqwest::Url) -> Result<Vec<u8>, String> {
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
     }
-    let (body, cut) = super::fetch::read_capped(resp, MAX_API_BODY).await?;
+    let (body, cut) = super::fetch::read_capped(resp, cap).await?;
     if cut {
         return Err("reply too large".into());
     }

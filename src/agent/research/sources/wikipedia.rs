@@ -5,9 +5,14 @@
 
 use serde_json::Value;
 
-use super::{Ctx, get_api, interleave, parse_url, strip_tags};
+use super::{Ctx, get_api, get_api_capped, interleave, parse_url, strip_tags};
 use crate::agent::research::SourceKind;
 use crate::agent::research::document::Document;
+
+/// A whole-article reply larger than this is refused (the summary is read
+/// instead); the longest real articles are well under 1 MB of text, and
+/// what is kept of any article is capped at `MAX_DOC_CHARS`.
+const MAX_ARTICLE_BODY: usize = 8 * 1024 * 1024;
 
 struct Hit {
     title: String,
@@ -85,7 +90,7 @@ async fn article(ctx: &Ctx, title: &str) -> Result<Option<Document>, String> {
         .append_pair("titles", title)
         .append_pair("format", "json")
         .append_pair("formatversion", "2");
-    let body = get_api(ctx, url).await?;
+    let body = get_api_capped(ctx, url, MAX_ARTICLE_BODY).await?;
     let v: Value = serde_json::from_slice(&body).map_err(|_| "not JSON".to_string())?;
     if let Some(e) = v["error"]["info"].as_str() {
         return Err(e.to_string());
