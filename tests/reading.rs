@@ -361,3 +361,86 @@ fn every_citation_resolves_to_its_stored_passage_after_reopening() {
         );
     }
 }
+
+#[test]
+fn a_model_known_to_be_down_is_not_asked_and_the_answer_comes_from_the_sources() {
+    use sleuth::agent::research::pipeline::ResearchAsk;
+    use sleuth::agent::{AgentCommand, AgentEvent};
+    use std::io::Read;
+    use std::time::Duration;
+    let (articles, _) = squad();
+    let w = wiki::Wiki::start(articles, false, 60);
+    // A port with nothing listening: the start-up probe finds no model.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = sleuth::config::Config::default();
+    cfg.provider.base_url = format!("http://127.0.0.1:{port}");
+    cfg.sources.wikipedia.base_url = w.url();
+    cfg.sources.hackernews.enabled = false;
+    cfg.sources.arxiv.enabled = false;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let agent = sleuth::agent::spawn_agent(cfg, sleuth::emit::Emitter::channel(tx)).unwrap();
+    agent.handle().send(AgentCommand::Probe);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            AgentEvent::Provider(p) => {
+                assert!(!p.reachable);
+                break;
+            }
+            _ => continue,
+        }
+    }
+    // Now something listens there and records what it is asked.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = std::sync::Arc::clone(&asked);
+    std::thread::spawn(move || {
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < until {
+            if let Ok((mut s, _)) = listener.accept() {
+                let _ = s.set_nonblocking(false);
+                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+                let mut buf = [0u8; 1024];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                log.lock()
+                    .unwrap()
+                    .push(head.lines().next().unwrap_or("").to_string());
+            } else {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    });
+    agent.handle().send(AgentCommand::Research(ResearchAsk {
+        turn: sleuth::domain::TurnId(1),
+        model: "llama3.2".into(),
+        question: "Who did Emma of Normandy marry?".into(),
+        history: vec![],
+        only: None,
+        summary: None,
+        memory: None,
+    }));
+    let outcome = loop {
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            AgentEvent::TurnDone { outcome, .. } => break outcome,
+            AgentEvent::TurnFailed { error, .. } => panic!("{error}"),
+            _ => continue,
+        }
+    };
+    assert_eq!(
+        outcome.answer_kind,
+        sleuth::agent::turn::AnswerKind::Extractive
+    );
+    assert!(outcome.notice.unwrap().contains("ollama serve"));
+    assert!(!outcome.sources.is_empty());
+    // No keyword or answer request went to the model (a background
+    // re-check of /api/tags may).
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = asked.lock().unwrap().clone();
+    assert!(asked.iter().all(|l| !l.contains("/api/chat")), "{asked:?}");
+    agent.shutdown();
+}
