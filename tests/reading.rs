@@ -34,19 +34,7 @@ fn config(sb: &Sandbox, wiki: &str, extra: &str) -> std::path::PathBuf {
 }
 
 fn ask(sb: &Sandbox, cfg: &std::path::Path, q: &str) -> serde_json::Value {
-    let out = sb
-        .cmd()
-        .arg("--config")
-        .arg(cfg)
-        .args(["ask", "--json", q])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ask_in(sb, cfg, &[q])
 }
 
 #[test]
