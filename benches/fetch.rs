@@ -63,6 +63,8 @@ fn main() {
     let mut cfg = Config::default();
     cfg.provider.base_url = format!("http://{closed}");
     cfg.provider.retries = 0;
+    // The fixtures link to real sites: this bench stays on loopback.
+    cfg.research.follow_links = false;
     for s in [
         &mut cfg.sources.wikipedia,
         &mut cfg.sources.hackernews,

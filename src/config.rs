@@ -60,6 +60,9 @@ pub struct ResearchConfig {
     pub top_k: usize,
     /// Characters of passage text given to the model, best first.
     pub context_chars: usize,
+    /// Read the pages that results link to (a Hacker News story's link,
+    /// SearXNG result pages) through the guarded client.
+    pub follow_links: bool,
     pub allow_hosts: Vec<String>,
     /// Fold older turns into a session summary once there are more than
     /// this many messages of context…

@@ -66,7 +66,7 @@ fn config(sb: &Sandbox, server: &Server, provider_url: &str, extra: &str) -> std
         &path,
         format!(
             "[provider]\nbase_url = \"{provider_url}\"\nretry_base_ms = 10\n\
-             [research]\ntimeout_secs = 2\nper_source = 3\ntop_k = 4\n{extra}\n\
+             [research]\ntimeout_secs = 2\nper_source = 3\ntop_k = 4\nfollow_links = false\n{extra}\n\
              [sources.wikipedia]\nbase_url = \"{url}\"\n[sources.hackernews]\nbase_url = \"{url}\"\n\
              [sources.arxiv]\nbase_url = \"{url}\"\n"
         ),
@@ -456,7 +456,7 @@ fn embeddings_rank_passages_when_the_provider_has_them() {
         &cfg,
         format!(
             "[provider]\nbase_url = \"{url}\"\nembed_model = \"all-minilm\"\nretry_base_ms = 10\n\
-             [research]\nper_source = 5\ntop_k = 5\n\
+             [research]\nper_source = 5\ntop_k = 5\nfollow_links = false\n\
              [sources.wikipedia]\nenabled = false\n[sources.arxiv]\nenabled = false\n\
              [sources.hackernews]\nbase_url = \"{url}\"\n"
         ),
@@ -545,7 +545,7 @@ fn searxng_results_are_used_and_a_403_says_how_to_fix_it() {
         let cfg = sb.path().join("sx.toml");
         std::fs::write(
             &cfg,
-            format!("[provider]\nbase_url = \"http://{closed}\"\n{off}[sources.searxng]\nenabled = true\nbase_url = \"{}\"\n", server.url()),
+            format!("[provider]\nbase_url = \"http://{closed}\"\n[research]\nfollow_links = false\n{off}[sources.searxng]\nenabled = true\nbase_url = \"{}\"\n", server.url()),
         )
         .unwrap();
         let (code, v, err) = ask(&sb, &cfg, "what is searxng");
@@ -574,4 +574,76 @@ fn searxng_results_are_used_and_a_403_says_how_to_fix_it() {
             );
         }
     }
+}
+
+#[test]
+fn a_hacker_news_story_is_read_as_its_discussion_and_its_linked_page() {
+    let server_for_page = page_server(fixture("article_sample.html"), vec![]);
+    let page = format!("{}/post.html", server_for_page.url());
+    let hits = serde_json::json!({"hits": [{
+        "objectID": "42", "story_id": 42, "title": "Standalone WebAssembly with Emscripten",
+        "url": page, "author": "alice", "points": 120, "num_comments": 3
+    }]});
+    let item = serde_json::json!({
+        "id": 42, "type": "story", "author": "alice", "title": "Standalone WebAssembly with Emscripten",
+        "url": page, "text": null, "points": 120, "children": [
+            {"id": 43, "author": "bob", "text": "<p>Standalone wasm binaries need no JavaScript glue at all, which is the point of the STANDALONE_WASM flag.", "children": [
+                {"id": 44, "author": null, "text": null, "children": []},
+                {"id": 45, "author": "carol", "text": "WASI gives them a system interface.", "children": []}
+            ]}
+        ]
+    });
+    let server = Server::routed(vec![
+        (
+            "/api/v1/search",
+            vec![Reply::new(200, JSON, hits.to_string().into_bytes())],
+        ),
+        (
+            "/api/v1/items/42",
+            vec![Reply::new(200, JSON, item.to_string().into_bytes())],
+        ),
+    ]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("hn.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"http://{closed}\"\n[research]\nallow_hosts = [\"127.0.0.1\"]\n\
+             [sources.wikipedia]\nenabled = false\n[sources.arxiv]\nenabled = false\n\
+             [sources.hackernews]\nbase_url = \"{}\"\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let (code, v, err) = ask(
+        &sb,
+        &cfg,
+        "What does the STANDALONE_WASM flag do for wasm binaries?",
+    );
+    assert_eq!(code, 0, "{err}");
+    let hn = &v["analysis"]["per_source"][0];
+    assert_eq!(
+        hn["documents"], 2,
+        "the discussion and the linked page: {v:#}"
+    );
+    let sources = v["sources"].as_array().unwrap();
+    let thread = sources
+        .iter()
+        .find(|s| s["url"] == "https://news.ycombinator.com/item?id=43")
+        .unwrap_or_else(|| panic!("{sources:#?}"));
+    assert_eq!(thread["section"], "comments · bob");
+    let text = thread["excerpt"].as_str().unwrap();
+    assert!(
+        text.contains("bob: Standalone wasm binaries") && text.contains("carol: WASI"),
+        "{text}"
+    );
+    assert!(
+        sources.iter().any(|s| s["url"] == page.as_str()),
+        "the linked page is cited too: {sources:#?}"
+    );
+    assert!(server_for_page.requests()[0].path == "/post.html");
 }

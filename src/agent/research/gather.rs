@@ -79,6 +79,7 @@ pub async fn fetch_all(
             allow: Arc::clone(&allow),
             base_url: base,
             cap,
+            follow_links: cfg.research.follow_links,
             timeout,
             deadline: sources::body_deadline(timeout),
         };

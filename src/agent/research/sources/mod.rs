@@ -24,6 +24,8 @@ pub struct Ctx {
     pub base_url: String,
     /// Documents kept.
     pub cap: usize,
+    /// Whether pages that results link to are read.
+    pub follow_links: bool,
     pub timeout: Duration,
     /// Document bodies not read by then are replaced by what the search
     /// itself said, so one slow page does not time the whole source out.

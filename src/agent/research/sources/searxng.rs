@@ -46,7 +46,12 @@ async fn search(ctx: &Ctx, query: &str) -> Result<Vec<Hit>, String> {
 }
 
 async fn read(ctx: &Ctx, hit: &Hit) -> Option<Document> {
-    let page = super::web::page(&ctx.web, &ctx.allow, &hit.url, SourceKind::Searxng);
+    let page = async {
+        if !ctx.follow_links {
+            return Err("links are not followed".to_string());
+        }
+        super::web::page(&ctx.web, &ctx.allow, &hit.url, SourceKind::Searxng).await
+    };
     match ctx.in_time(page).await {
         Some(Ok(mut d)) if !d.is_empty() => {
             if !hit.title.trim().is_empty() {
