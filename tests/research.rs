@@ -647,3 +647,50 @@ fn a_hacker_news_story_is_read_as_its_discussion_and_its_linked_page() {
     );
     assert!(server_for_page.requests()[0].path == "/post.html");
 }
+
+#[test]
+fn searxng_result_pages_are_read_and_an_unreadable_one_keeps_its_snippet() {
+    let page = page_server(fixture("article_sample.html"), vec![]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let results = serde_json::json!({"query": "standalone wasm", "results": [
+        {"url": format!("{}/wasm.html", page.url()), "title": "Standalone WebAssembly", "content": "short snippet"},
+        {"url": format!("http://{closed}/gone"), "title": "Gone page", "content": "The snippet of a page that cannot be read about standalone wasm."}
+    ]});
+    let server = Server::routed(vec![(
+        "/search",
+        vec![Reply::new(200, JSON, results.to_string().into_bytes())],
+    )]);
+    let off = "[sources.wikipedia]\nenabled = false\n[sources.hackernews]\nenabled = false\n[sources.arxiv]\nenabled = false\n";
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("sx.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"http://{closed}\"\n[research]\nallow_hosts = [\"127.0.0.1\"]\n{off}\
+             [sources.searxng]\nenabled = true\nbase_url = \"{}\"\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let (code, v, err) = ask(
+        &sb,
+        &cfg,
+        "How are standalone wasm binaries built with Emscripten?",
+    );
+    assert_eq!(code, 0, "{err}");
+    let sx = &v["analysis"]["per_source"][0];
+    assert_eq!(sx["documents"], 2, "{v:#}");
+    // The page was read whole: many passages, far more than two snippets.
+    assert!(sx["passages"].as_u64().unwrap() > 5, "{sx}");
+    let sources = v["sources"].as_array().unwrap();
+    assert!(
+        sources
+            .iter()
+            .any(|s| s["title"] == "Standalone WebAssembly"
+                && s["excerpt"].as_str().unwrap().contains("Emscripten")),
+        "{sources:#?}"
+    );
+}
