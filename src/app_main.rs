@@ -90,17 +90,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Ask {
             question,
             no_research,
+            deep,
             session,
             json,
-        }) => commands::ask::run(
-            &loaded.config,
-            &db,
-            &question,
-            session.as_deref(),
-            !no_research,
-            json,
-            out,
-        )?,
+        }) => {
+            let mode = match (no_research, deep) {
+                (true, _) => commands::ask::Mode::Chat,
+                (_, true) => commands::ask::Mode::Deep,
+                _ => commands::ask::Mode::Research,
+            };
+            commands::ask::run(
+                &loaded.config,
+                &db,
+                &question,
+                session.as_deref(),
+                mode,
+                json,
+                out,
+            )?
+        }
         Some(Command::Search { query, limit, json }) => {
             commands::history::search(&db, &query, limit, json, out)?;
             ExitCode::SUCCESS

@@ -65,8 +65,12 @@ pub enum Command {
         /// The question
         question: String,
         /// Plain chat: answer from the model alone, no sources
-        #[arg(long)]
+        #[arg(long, conflicts_with = "deep")]
         no_research: bool,
+        /// A deep run: plan sub-questions, search in rounds, follow leads,
+        /// write a cited report (budgets under [deep] in the config)
+        #[arg(long)]
+        deep: bool,
         /// Continue this session (id or `latest`) instead of starting one
         #[arg(long, value_name = "ID")]
         session: Option<String>,

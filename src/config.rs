@@ -12,6 +12,7 @@ pub const DEFAULT_TOML: &str = include_str!("../assets/default-config.toml");
 pub struct Config {
     pub provider: ProviderConfig,
     pub research: ResearchConfig,
+    pub deep: DeepConfig,
     pub sources: SourcesConfig,
     pub ui: UiConfig,
 }
@@ -72,6 +73,22 @@ pub struct ResearchConfig {
     /// Recall relevant messages from other sessions into the context.
     pub memory: bool,
     pub memory_max: usize,
+}
+
+/// Deep runs (`/deep`, `sleuth ask --deep`): their budgets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeepConfig {
+    /// Rounds of search → read → reflect at most.
+    pub rounds: usize,
+    /// Documents read in a run at most.
+    pub max_documents: usize,
+    /// Wall time of the rounds; the report is written from what was found.
+    pub time_secs: u64,
+    /// New queries (leads) followed per round at most.
+    pub leads_per_round: usize,
+    /// Passage text given to the report, and passages cited at most.
+    pub context_chars: usize,
+    pub max_cited: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,6 +1,7 @@
 //! The agent thread: a tokio runtime where network work runs. It takes
 //! [`AgentCommand`]s and reports [`AgentEvent`]s through an emitter.
 
+pub mod deep;
 pub mod probe;
 pub mod provider;
 pub mod research;
@@ -30,6 +31,8 @@ pub enum AgentCommand {
     Ask(AskRequest),
     /// A research turn: keywords, sources, ranking, a cited answer.
     Research(research::pipeline::ResearchAsk),
+    /// A deep run: plan, rounds, leads, a cited report.
+    Deep(deep::DeepAsk),
     /// Fold older messages of a session into its summary (background).
     Summarize(summary::SummarizeRequest),
     /// Stop a turn now: its HTTP stream is dropped.
@@ -65,6 +68,11 @@ pub enum AgentEvent {
         turn: TurnId,
         sources: Vec<crate::domain::Source>,
         analysis: research::pipeline::Analysis,
+    },
+    /// A deep run's progress, one line each (plan, rounds, leads).
+    DeepStep {
+        turn: TurnId,
+        text: String,
     },
     /// Research: messages from other sessions recalled into the context.
     Recalled {
@@ -245,6 +253,17 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
                 let handle = tasks.spawn(async move {
                     research::pipeline::run(&cfg, &clients, ask, &emit).await
                 });
+                turns.insert(turn, handle);
+            }
+            AgentCommand::Deep(ask) => {
+                let turn = ask.turn;
+                let (cfg, clients, emit) = (
+                    std::sync::Arc::clone(&config),
+                    std::sync::Arc::clone(&clients),
+                    emit.clone(),
+                );
+                let handle =
+                    tasks.spawn(async move { deep::run(&cfg, &clients, ask, &emit).await });
                 turns.insert(turn, handle);
             }
             AgentCommand::Summarize(req) => {

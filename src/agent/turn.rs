@@ -48,6 +48,9 @@ pub struct TurnOutcome {
     pub notice: Option<String>,
     /// Titles of other sessions recalled into the context.
     pub memory: Vec<String>,
+    /// A deep run's plan, rounds and sections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deep: Option<super::deep::DeepRun>,
 }
 
 impl TurnOutcome {

@@ -26,12 +26,20 @@ use crate::store::{self, StoreCommand, queries, writer::WriterOptions};
 
 const CONTEXT_MESSAGES: usize = 20;
 
+/// What kind of turn `ask` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Chat,
+    Research,
+    Deep,
+}
+
 pub fn run(
     config: &Config,
     db: &Path,
     question: &str,
     session: Option<&str>,
-    research: bool,
+    mode: Mode,
     json_out: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
@@ -91,7 +99,19 @@ pub fn run(
         .context("cannot start the agent")?;
     let model = config.provider.model.clone();
     let turn = TurnId(1);
-    if research {
+    if mode == Mode::Deep {
+        let start = history.len().saturating_sub(CONTEXT_MESSAGES);
+        agent
+            .handle()
+            .send(AgentCommand::Deep(crate::agent::deep::DeepAsk {
+                turn,
+                model: model.clone(),
+                question: question.to_string(),
+                history: history[start..].to_vec(),
+                summary: session.summary.clone(),
+                only: None,
+            }));
+    } else if mode == Mode::Research {
         let start = history.len().saturating_sub(CONTEXT_MESSAGES);
         agent.handle().send(AgentCommand::Research(ResearchAsk {
             turn,
@@ -149,6 +169,11 @@ pub fn run(
                 if !json_out {
                     out.write_all(clean.push(&text).as_bytes())?;
                     out.flush()?;
+                }
+            }
+            Ok(AgentEvent::DeepStep { text, .. }) => {
+                if progress {
+                    let _ = writeln!(err_out, "{}", crate::sanitize::one_line(&text));
                 }
             }
             Ok(AgentEvent::Keywords { queries, .. }) => {
@@ -269,6 +294,7 @@ pub fn run(
             "sources": sources,
             "source_status": statuses,
             "analysis": ranked,
+            "deep": outcome.as_ref().and_then(|o| o.deep.clone()),
             "memory": outcome.as_ref().map(|o| o.memory.clone()).unwrap_or_default(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;

@@ -321,3 +321,48 @@ pub fn answered(excerpts: &[String], answers: &[String], chars: usize) -> bool {
         !n.is_empty() && hay.contains(&format!(" {n} "))
     })
 }
+
+/// A HotpotQA question: (question, type, supporting titles).
+pub type Hop = (String, String, Vec<String>);
+
+/// The context articles of a HotpotQA file (every question's, each title
+/// once: its sentences as one lead paragraph) and its questions.
+pub fn hotpot(path: &str) -> (Vec<Article>, Vec<Hop>) {
+    let raw = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let v: Value = serde_json::from_slice(&raw).unwrap();
+    let mut articles: Vec<Article> = Vec::new();
+    let mut qs = Vec::new();
+    for q in v.as_array().unwrap() {
+        for c in q["context"].as_array().unwrap() {
+            let title = c[0].as_str().unwrap().to_string();
+            if articles.iter().any(|a| a.title == title) {
+                continue;
+            }
+            let text: Vec<&str> = c[1]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .collect();
+            articles.push(Article {
+                title,
+                text: text.join(" "),
+            });
+        }
+        let mut support: Vec<String> = q["supporting_facts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f[0].as_str().map(String::from))
+            .collect();
+        support.sort();
+        support.dedup();
+        qs.push((
+            q["question"].as_str().unwrap().to_string(),
+            q["type"].as_str().unwrap_or("").to_string(),
+            support,
+        ));
+    }
+    (articles, qs)
+}

@@ -45,6 +45,11 @@ pub struct Batch<'a> {
     /// Emit SourceStarted/SourceDone (a second, silent batch for the
     /// model's late queries merges into the first one's statuses).
     pub report: bool,
+    /// Documents per source, when not `research.per_source`.
+    pub cap: Option<usize>,
+    /// Documents already read in this run (titles and URLs): not fetched
+    /// again.
+    pub skip: Arc<Vec<String>>,
 }
 
 /// Fetches every source of the batch concurrently, each under its own
@@ -58,7 +63,7 @@ pub async fn fetch_all(
     emit: &Emitter<AgentEvent>,
 ) -> (Vec<Document>, Vec<SourceStatus>) {
     let timeout = Duration::from_secs(cfg.research.timeout_secs.max(1));
-    let cap = cfg.research.per_source.max(1);
+    let cap = batch.cap.unwrap_or(cfg.research.per_source).max(1);
     let allow = Arc::new(cfg.research.allow_hosts.clone());
     let mut set = tokio::task::JoinSet::new();
     for kind in batch.kinds {
@@ -80,6 +85,7 @@ pub async fn fetch_all(
             base_url: base,
             cap,
             follow_links: cfg.research.follow_links,
+            skip: Arc::clone(&batch.skip),
             timeout,
             deadline: sources::body_deadline(timeout),
         };

@@ -239,10 +239,31 @@ pub fn names(question: &str) -> Vec<String> {
             run.clear();
         }
     };
+    // A word starting with a digit belongs to a name when the name goes on
+    // with something that is not a plain word ("888 7th Avenue", "2014
+    // S/S"), but not in "1945 American" or "17-year-old Shirley Temple":
+    // decided right to left.
+    let mut capitals = vec![false; words.len()];
+    for i in (0..words.len()).rev() {
+        let w = words[i].trim_matches(|c: char| !c.is_alphanumeric());
+        let first = w.chars().next();
+        let next = words
+            .get(i + 1)
+            .map(|n| n.trim_matches(|c: char| !c.is_alphanumeric()));
+        let odd_next = next.is_some_and(|n| {
+            n.chars().next().is_some_and(|c| c.is_ascii_digit()) || n.contains('/')
+        });
+        capitals[i] = first.is_some_and(char::is_uppercase)
+            || (first.is_some_and(|c| c.is_ascii_digit())
+                && !w.contains('-')
+                && !words[i].ends_with([',', ';', ':', '?', '!', '.', ')'])
+                && capitals.get(i + 1).copied().unwrap_or(false)
+                && (odd_next || w.chars().any(char::is_alphabetic)));
+    }
     for (i, raw) in words.iter().enumerate() {
         let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
         let lower = w.to_lowercase();
-        let capital = w.chars().next().is_some_and(char::is_uppercase);
+        let capital = capitals[i];
         // "of"/"the" inside a name ("Duke of Normandy") keep the run going.
         let joiner =
             !run.is_empty() && matches!(lower.as_str(), "of" | "the" | "de" | "von" | "van");
@@ -443,6 +464,19 @@ mod tests {
             vec!["Scott Derrickson", "Ed Wood"]
         );
         assert_eq!(names("What is the capital?"), Vec::<String>::new());
+        assert_eq!(
+            names("Are Random House Tower and 888 7th Avenue both used for real estate?"),
+            vec!["Random House Tower", "888 7th Avenue"]
+        );
+        assert_eq!(
+            names("2014 S/S is the debut album of WINNER."),
+            vec!["2014 S/S", "WINNER"]
+        );
+        assert_eq!(names("It sold 300 copies in France"), vec!["France"]);
+        assert_eq!(
+            names("A 1945 American film starring then 17-year-old Shirley Temple."),
+            vec!["American", "Shirley Temple"]
+        );
     }
 
     #[test]

@@ -158,6 +158,8 @@ async fn plan_and_fetch(
             queries,
             urls,
             report,
+            cap: None,
+            skip: Default::default(),
         }
     }
     let announce = |p: &Plan| {

@@ -52,6 +52,7 @@ pub fn model_unusable(e: &ProviderError) -> bool {
         )
 }
 
+/// One structured request, no retries, thoughts stripped: the reply text.
 async fn once(
     client: &reqwest::Client,
     cfg: &Config,
@@ -72,13 +73,40 @@ async fn once(
     Ok(visible)
 }
 
+/// Sends a schema-constrained request (asked once more without the schema
+/// if the server refuses it) within `limit`; the reply text.
+pub async fn ask_structured(
+    client: &reqwest::Client,
+    cfg: &Config,
+    mut req: ChatRequest,
+    limit: Duration,
+) -> Result<String, ProviderError> {
+    let work = async {
+        match once(client, cfg, &req).await {
+            Err(ProviderError::Http {
+                status: 400 | 422,
+                message,
+                ..
+            }) if req.schema.is_some() => {
+                tracing::info!(%message, "structured output refused; asking without the schema");
+                req.schema = None;
+                once(client, cfg, &req).await
+            }
+            other => other,
+        }
+    };
+    tokio::time::timeout(limit, work)
+        .await
+        .map_err(|_| ProviderError::FirstByteTimeout(limit.as_secs()))?
+}
+
 /// Asks the model; `Ok(None)` when its reply held no usable query.
 pub async fn from_model(
     client: &reqwest::Client,
     cfg: &Config,
     ask: &ResearchAsk,
 ) -> Result<Option<Plan>, ProviderError> {
-    let mut req = ChatRequest {
+    let req = ChatRequest {
         model: ask.model.clone(),
         system: Some(keywords::PROMPT.into()),
         messages: vec![ChatMessage {
@@ -87,23 +115,7 @@ pub async fn from_model(
         }],
         schema: Some(keywords::schema()),
     };
-    let work = async {
-        match once(client, cfg, &req).await {
-            Err(ProviderError::Http {
-                status: 400 | 422,
-                message,
-                ..
-            }) => {
-                tracing::info!(%message, "structured output refused; asking without the schema");
-                req.schema = None;
-                once(client, cfg, &req).await
-            }
-            other => other,
-        }
-    };
-    let reply = tokio::time::timeout(KEYWORD_TIMEOUT, work)
-        .await
-        .map_err(|_| ProviderError::FirstByteTimeout(KEYWORD_TIMEOUT.as_secs()))??;
+    let reply = ask_structured(client, cfg, req, KEYWORD_TIMEOUT).await?;
     Ok(
         keywords::parse_reply(&reply).map(|(standalone, queries)| Plan {
             standalone: standalone.unwrap_or_else(|| ask.question.trim().to_string()),

@@ -115,6 +115,14 @@ async fn search(ctx: &Ctx, query: &str) -> Result<Vec<Document>, String> {
 
 pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Document>, String> {
     let lists = super::each_query(queries, |q| async move { search(ctx, &q).await }).await?;
+    let lists = lists
+        .into_iter()
+        .map(|l| {
+            l.into_iter()
+                .filter(|d| !d.url.as_deref().is_some_and(|u| ctx.seen(u)))
+                .collect()
+        })
+        .collect();
     Ok(interleave(lists, ctx.cap, |p| p.url.clone()))
 }
 

@@ -189,6 +189,14 @@ async fn read(ctx: &Ctx, s: Story) -> Vec<Document> {
 
 pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Document>, String> {
     let lists = super::each_query(queries, |q| async move { search(ctx, &q).await }).await?;
+    let lists = lists
+        .into_iter()
+        .map(|l| {
+            l.into_iter()
+                .filter(|s| !ctx.seen(&item_url(&s.id)))
+                .collect()
+        })
+        .collect();
     let stories = interleave(lists, ctx.cap, |s| s.id.clone());
     let mut set = tokio::task::JoinSet::new();
     for (i, s) in stories.into_iter().enumerate() {

@@ -26,6 +26,8 @@ pub struct Ctx {
     pub cap: usize,
     /// Whether pages that results link to are read.
     pub follow_links: bool,
+    /// Titles and URLs already read in this run: not fetched again.
+    pub skip: Arc<Vec<String>>,
     pub timeout: Duration,
     /// Document bodies not read by then are replaced by what the search
     /// itself said, so one slow page does not time the whole source out.
@@ -33,6 +35,11 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Whether a document with this title or URL was read earlier in the run.
+    pub fn seen(&self, key: &str) -> bool {
+        self.skip.iter().any(|k| k.eq_ignore_ascii_case(key))
+    }
+
     /// `fut`'s output, or None past the body deadline.
     pub async fn in_time<T>(&self, fut: impl std::future::Future<Output = T>) -> Option<T> {
         tokio::time::timeout_at(self.deadline, fut).await.ok()

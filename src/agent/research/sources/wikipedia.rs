@@ -155,6 +155,10 @@ async fn read(ctx: &Ctx, hit: &Hit) -> Option<Document> {
 pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Document>, String> {
     let lists = super::each_query(queries, |q| async move { search(ctx, &q).await }).await?;
     // A few spare hits replace missing and disambiguation pages.
+    let lists = lists
+        .into_iter()
+        .map(|l| l.into_iter().filter(|h| !ctx.seen(&h.title)).collect())
+        .collect();
     let hits = interleave(lists, ctx.cap + 2, |h| h.title.clone());
     let mut set = tokio::task::JoinSet::new();
     for (i, h) in hits.into_iter().enumerate() {

@@ -1,0 +1,525 @@
+//! Deep runs: plan sub-questions, research them in rounds (search → read
+//! → passages → rank, the research turn's machinery), keep the best
+//! passages as notes, follow leads (the model's reflection, or the names
+//! the best passages mention), and write a cited report. Budgets bound
+//! rounds, documents and wall time; a document is read once per run.
+
+pub mod leads;
+pub mod plan;
+pub mod report;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::agent::AgentEvent;
+use crate::agent::provider::{ChatMessage, ChatRequest, ProviderError};
+use crate::agent::research::document::Document;
+use crate::agent::research::gather::{self, Batch};
+use crate::agent::research::pipeline::Clients;
+use crate::agent::research::queries::{self, model_unusable};
+use crate::agent::research::{Passage, SourceStatus, answer, passages, rank, sources};
+use crate::agent::turn::{self, AnswerKind, TurnOutcome};
+use crate::config::Config;
+use crate::domain::{Source, TurnId, now_ms};
+use crate::emit::Emitter;
+use plan::SubQuestion;
+
+#[derive(Debug, Clone)]
+pub struct DeepAsk {
+    pub turn: TurnId,
+    pub model: String,
+    pub question: String,
+    pub history: Vec<ChatMessage>,
+    pub summary: Option<String>,
+    pub only: Option<Vec<crate::agent::research::SourceKind>>,
+}
+
+/// One round as it went, for the live view and `--json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Round {
+    pub queries: Vec<String>,
+    /// Titles of the documents read in this round.
+    pub documents: Vec<String>,
+    /// Evidence kept: "sub-question → document titles".
+    pub notes: Vec<String>,
+    /// What the round decided to search next.
+    pub leads: Vec<String>,
+}
+
+/// The whole run, as `--json` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeepRun {
+    pub plan: Vec<SubQuestion>,
+    pub plan_from_model: bool,
+    pub rounds: Vec<Round>,
+    pub sections: Vec<report::Section>,
+    pub documents_read: usize,
+    /// Why the rounds ended: "rounds", "no new leads", "documents", "time",
+    /// "evidence suffices".
+    pub stopped: String,
+}
+
+/// A passage kept as evidence for one sub-question.
+struct Note {
+    heading: String,
+    passages: Vec<(Passage, f64)>,
+    /// The first passage is from the article titled as the query: the
+    /// article about something the question names.
+    own_article: bool,
+}
+
+const PLAN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Passages kept per sub-question in a round.
+const NOTES_PER_QUESTION: usize = 2;
+/// Score factor of a passage whose document is titled as the query.
+const TITLE_MATCH: f64 = 3.0;
+/// Weight, when looking for leads, of the article about something the
+/// question names (a passage matching the question has 0..1).
+const OWN_ARTICLE_LEAD_WEIGHT: f64 = 5.0;
+/// Passages looked at for leads.
+const LEAD_PASSAGES: usize = 8;
+
+fn step(emit: &Emitter<AgentEvent>, turn: TurnId, text: String) {
+    emit.emit(AgentEvent::DeepStep { turn, text });
+}
+
+async fn make_plan(
+    cfg: &Config,
+    clients: &Clients,
+    ask: &DeepAsk,
+) -> (Vec<SubQuestion>, bool, Option<ProviderError>) {
+    if clients.health.is_down() {
+        return (plan::heuristic(&ask.question), false, None);
+    }
+    let mut pcfg = cfg.clone();
+    pcfg.provider.model = ask.model.clone();
+    let req = plan::request(
+        &ask.model,
+        &ask.question,
+        &ask.history,
+        ask.summary.as_deref(),
+    );
+    match queries::ask_structured(&clients.provider, &pcfg, req, PLAN_TIMEOUT).await {
+        Ok(reply) => match plan::parse(&reply) {
+            Some(p) => {
+                clients.health.set(true);
+                (p, true, None)
+            }
+            None => {
+                tracing::info!("unusable plan reply; heuristic plan");
+                (plan::heuristic(&ask.question), false, None)
+            }
+        },
+        Err(e) => {
+            if matches!(e, ProviderError::Connect(_)) {
+                clients.health.set(false);
+            }
+            (plan::heuristic(&ask.question), false, Some(e))
+        }
+    }
+}
+
+/// For each sub-question, its best passages among `ps` (ranked by the
+/// sub-question's query and words with the question's).
+fn notes_for(question: &str, subs: &[SubQuestion], ps: &[Passage]) -> Vec<Note> {
+    let texts: Vec<String> = ps
+        .iter()
+        .map(|p| format!("{}\n{}", p.title, p.text))
+        .collect();
+    subs.iter()
+        .map(|s| {
+            // The query first and twice: its words are what this note is for.
+            let q = format!("{} {} {}", s.query, s.query, s.question);
+            let mut scores = rank::bm25(&q, &texts);
+            // The article about the thing searched for is its best evidence.
+            let wanted = leads::norm(&s.query);
+            for (i, p) in ps.iter().enumerate() {
+                if leads::norm(&p.title) == wanted {
+                    scores[i] *= TITLE_MATCH;
+                }
+            }
+            let mut best: Vec<(Passage, f64)> = Vec::new();
+            for i in rank::order(&scores) {
+                if best.len() == NOTES_PER_QUESTION || scores[i] <= 0.0 {
+                    break;
+                }
+                // One passage per document per note.
+                if best.iter().any(|(p, _)| p.doc == ps[i].doc) {
+                    continue;
+                }
+                best.push((ps[i].clone(), scores[i]));
+            }
+            let _ = question;
+            let own_article = best
+                .first()
+                .is_some_and(|(p, _)| leads::norm(&p.title) == wanted);
+            Note {
+                heading: s.question.clone(),
+                passages: best,
+                own_article,
+            }
+        })
+        .collect()
+}
+
+/// Sources for the report: the best passages for the question, then each
+/// note's, without repeats, within the budget.
+fn cite(
+    question: &str,
+    all: &[Passage],
+    notes: &[Note],
+    cfg: &Config,
+) -> (Vec<Source>, Vec<report::Section>) {
+    let budget = cfg.deep.context_chars.max(500);
+    let max = cfg.deep.max_cited.max(2);
+    let texts: Vec<String> = all
+        .iter()
+        .map(|p| format!("{}\n{}", p.title, p.text))
+        .collect();
+    let scores = rank::bm25(question, &texts);
+    let best_max = scores
+        .iter()
+        .copied()
+        .fold(0.0f64, f64::max)
+        .max(f64::MIN_POSITIVE);
+    // Breadth first: the best passage of each of the best documents.
+    let mut chosen: Vec<(Passage, f64)> = Vec::new();
+    let mut used = 0usize;
+    let mut docs_taken: Vec<usize> = Vec::new();
+    for i in rank::order(&scores) {
+        if chosen.len() >= max / 2 || scores[i] <= 0.0 || used >= budget / 2 {
+            break;
+        }
+        if docs_taken.contains(&all[i].doc) {
+            continue;
+        }
+        docs_taken.push(all[i].doc);
+        used += all[i].text.len();
+        chosen.push((all[i].clone(), scores[i] / best_max));
+    }
+    let mut sections = vec![report::Section {
+        heading: question.to_string(),
+        sources: (1..=chosen.len() as i64).collect(),
+    }];
+    for n in notes {
+        let mut nums = Vec::new();
+        for (p, _) in &n.passages {
+            if let Some(pos) = chosen
+                .iter()
+                .position(|(c, _)| c.text == p.text && c.title == p.title)
+            {
+                nums.push(pos as i64 + 1);
+                continue;
+            }
+            if chosen.len() >= max || used + p.text.len() > budget {
+                continue;
+            }
+            used += p.text.len();
+            let idx = all
+                .iter()
+                .position(|a| a.text == p.text && a.title == p.title);
+            let rel = idx.map(|i| scores[i] / best_max).unwrap_or(0.0);
+            chosen.push((p.clone(), rel));
+            nums.push(chosen.len() as i64);
+        }
+        if !nums.is_empty() {
+            nums.dedup();
+            sections.push(report::Section {
+                heading: n.heading.clone(),
+                sources: nums,
+            });
+        }
+    }
+    let fetched_at = now_ms();
+    let sources = chosen
+        .into_iter()
+        .enumerate()
+        .map(|(i, (p, rel))| Source {
+            ordinal: i as i64 + 1,
+            kind: p.kind.as_str().into(),
+            title: crate::sanitize::one_line(&p.title),
+            url: p.url.clone(),
+            excerpt: answer::shorten(&p.text, 3000),
+            relevance: Some((rel.clamp(0.0, 1.0) * 1000.0).round() / 1000.0),
+            fetched_at,
+            section: p.section.as_deref().map(crate::sanitize::one_line),
+        })
+        .collect();
+    (sources, sections)
+}
+
+fn doc_keys(d: &Document) -> Vec<String> {
+    let mut k = vec![d.title.clone()];
+    k.extend(d.url.clone());
+    k
+}
+
+pub async fn run(cfg: &Config, clients: &Clients, ask: DeepAsk, emit: &Emitter<AgentEvent>) {
+    let turn = ask.turn;
+    let started = Instant::now();
+    let dc = &cfg.deep;
+    let deadline = started + Duration::from_secs(dc.time_secs.max(5));
+    let known_down = clients.health.is_down();
+    step(emit, turn, "planning…".into());
+    let (subs, from_model, plan_err) = make_plan(cfg, clients, &ask).await;
+    let mut run = DeepRun {
+        plan: subs.clone(),
+        plan_from_model: from_model,
+        ..Default::default()
+    };
+    step(
+        emit,
+        turn,
+        format!(
+            "plan ({}): {}",
+            if from_model {
+                "model"
+            } else {
+                "from the question"
+            },
+            subs.iter()
+                .map(|s| s.question.as_str())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        ),
+    );
+    let urls = sources::web::urls_in(&ask.question);
+    let kinds = gather::enabled(cfg, ask.only.as_deref(), &urls);
+    let mut docs: Vec<Document> = Vec::new();
+    let mut statuses: Vec<SourceStatus> = Vec::new();
+    let mut notes: Vec<Note> = Vec::new();
+    let mut searched: Vec<String> = Vec::new();
+    let mut open = subs;
+    run.stopped = "rounds".into();
+    for round in 1..=dc.rounds.max(1) {
+        if open.is_empty() {
+            run.stopped = "no new leads".into();
+            break;
+        }
+        if Instant::now() >= deadline {
+            run.stopped = "time".into();
+            break;
+        }
+        if docs.len() >= dc.max_documents {
+            run.stopped = "documents".into();
+            break;
+        }
+        let round_queries: Vec<String> = open.iter().map(|s| s.query.clone()).collect();
+        searched.extend(round_queries.iter().cloned());
+        step(
+            emit,
+            turn,
+            format!("round {round}: searching {}", quoted(&round_queries)),
+        );
+        emit.emit(AgentEvent::Keywords {
+            turn,
+            queries: round_queries.clone(),
+            from_model,
+        });
+        let skip: Vec<String> = docs.iter().flat_map(doc_keys).collect();
+        let left = dc.max_documents.saturating_sub(docs.len());
+        let cap = (cfg.research.per_source * round_queries.len()).clamp(1, left.max(1));
+        let batch = Batch {
+            kinds: kinds.clone(),
+            queries: &round_queries,
+            urls: if round == 1 { &urls } else { &[] },
+            report: true,
+            cap: Some(cap),
+            skip: Arc::new(skip),
+        };
+        let fetch = gather::fetch_all(clients, cfg, batch, turn, emit);
+        let Ok((new_docs, st)) = tokio::time::timeout_at(deadline.into(), fetch).await else {
+            run.stopped = "time".into();
+            break;
+        };
+        let mut merged = (std::mem::take(&mut docs), std::mem::take(&mut statuses));
+        let before = merged.0.len();
+        gather::merge(&mut merged, (new_docs, st));
+        (docs, statuses) = merged;
+        let fresh: Vec<Document> = docs[before..].to_vec();
+        run.rounds.push(Round {
+            queries: round_queries,
+            documents: fresh.iter().map(|d| d.title.clone()).collect(),
+            ..Default::default()
+        });
+        step(
+            emit,
+            turn,
+            format!(
+                "round {round}: read {} new documents ({} in all)",
+                fresh.len(),
+                docs.len()
+            ),
+        );
+        if fresh.is_empty() {
+            // Its leads would come from the same passages as before.
+            run.stopped = "no new documents".into();
+            break;
+        }
+        // Notes for this round's sub-questions, from what it read.
+        let (question, open_now) = (ask.question.clone(), open.clone());
+        let all_docs = docs.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let fresh_ps = passages::of_documents(&fresh, 2000);
+            let notes = notes_for(&question, &open_now, &fresh_ps);
+            // Leads come from the passages that best match the question.
+            let all_ps = passages::of_documents(&all_docs, 3000);
+            let texts: Vec<String> = all_ps
+                .iter()
+                .map(|p| format!("{}\n{}", p.title, p.text))
+                .collect();
+            let scores = rank::bm25(&question, &texts);
+            let mut top: Vec<(String, f64)> = rank::top_k(&scores, LEAD_PASSAGES)
+                .into_iter()
+                .map(|(i, r)| (all_ps[i].text.clone(), r))
+                .collect();
+            // Each sub-question's best evidence names what to look at next
+            // ("2014 S/S is the debut album of WINNER").
+            // It counts more than a passage that merely matches the
+            // question's words: a bridge is named in the article of what
+            // the question names.
+            for n in &notes {
+                if let Some((p, _)) = n.passages.first() {
+                    let w = if n.own_article {
+                        OWN_ARTICLE_LEAD_WEIGHT
+                    } else {
+                        1.0
+                    };
+                    top.push((p.text.clone(), w));
+                }
+            }
+            (notes, top)
+        });
+        let Ok((round_notes, top)) = work.await else {
+            break;
+        };
+        if let Some(r) = run.rounds.last_mut() {
+            r.notes = round_notes
+                .iter()
+                .map(|n| {
+                    let titles: Vec<&str> =
+                        n.passages.iter().map(|(p, _)| p.title.as_str()).collect();
+                    format!("{} → {}", n.heading, titles.join(", "))
+                })
+                .collect();
+        }
+        notes.extend(round_notes);
+        if round == dc.rounds.max(1) {
+            break;
+        }
+        let mut known = searched.clone();
+        known.extend(docs.iter().map(|d| d.title.clone()));
+        let refs: Vec<(&str, f64)> = top.iter().map(|(t, r)| (t.as_str(), *r)).collect();
+        let next = leads::from_passages(&ask.question, &refs, &known, dc.leads_per_round.max(1));
+        if let Some(r) = run.rounds.last_mut() {
+            r.leads = next.clone();
+        }
+        if !next.is_empty() {
+            step(emit, turn, format!("following leads: {}", quoted(&next)));
+        }
+        open = next
+            .into_iter()
+            .map(|l| SubQuestion {
+                question: l.clone(),
+                query: l,
+            })
+            .collect();
+    }
+    run.documents_read = docs.len();
+    // The report.
+    let all = {
+        let d = docs.clone();
+        tokio::task::spawn_blocking(move || passages::of_documents(&d, 3000))
+            .await
+            .unwrap_or_default()
+    };
+    let (cited, sections) = cite(&ask.question, &all, &notes, cfg);
+    run.sections = sections.clone();
+    emit.emit(AgentEvent::Ranked {
+        turn,
+        sources: cited.clone(),
+        analysis: Default::default(),
+    });
+    let mut outcome = TurnOutcome {
+        model: ask.model.clone(),
+        keywords: searched.clone(),
+        sources: cited.clone(),
+        source_status: statuses,
+        ..Default::default()
+    };
+    let user_message = |e: &ProviderError| {
+        e.user_message(
+            cfg.provider.kind,
+            &cfg.provider.base_url,
+            &ask.model,
+            crate::agent::probe::key_env(&cfg.provider),
+        )
+    };
+    let unusable = if known_down || clients.health.is_down() {
+        Some(ProviderError::Connect("known to be down".into()))
+    } else {
+        plan_err.filter(model_unusable)
+    };
+    let extractive_reason = match unusable {
+        _ if cited.is_empty() => Some("no source returned anything".to_string()),
+        Some(e) => Some(user_message(&e)),
+        None => {
+            let mut pcfg = cfg.provider.clone();
+            pcfg.model = ask.model.clone();
+            let req: ChatRequest = report::request(
+                &ask.model,
+                &ask.question,
+                &ask.history,
+                ask.summary.as_deref(),
+                &sections,
+                &cited,
+            );
+            let mut wrote = false;
+            match turn::stream_answer(&clients.provider, &pcfg, &req, turn, emit, &mut wrote).await
+            {
+                Ok(c) => {
+                    outcome.completion = c;
+                    outcome.tokens_per_sec = turn::tokens_per_sec(&outcome.completion);
+                    None
+                }
+                Err(e) if !wrote && model_unusable(&e) => Some(user_message(&e)),
+                Err(e) => {
+                    emit.emit(AgentEvent::TurnFailed {
+                        turn,
+                        error: user_message(&e),
+                    });
+                    return;
+                }
+            }
+        }
+    };
+    if let Some(why) = extractive_reason {
+        outcome.answer_kind = AnswerKind::Extractive;
+        outcome.notice = Some(why.clone());
+        let text = report::extractive(&ask.question, &sections, &cited, &why);
+        emit.emit(AgentEvent::AnswerDelta { turn, text });
+    }
+    step(
+        emit,
+        turn,
+        format!(
+            "done: {} rounds, {} documents, {} cited ({})",
+            run.rounds.len(),
+            run.documents_read,
+            cited.len(),
+            run.stopped
+        ),
+    );
+    outcome.deep = Some(run);
+    outcome.completion.total_ms = started.elapsed().as_millis() as u64;
+    emit.emit(AgentEvent::TurnDone { turn, outcome });
+}
+
+fn quoted(v: &[String]) -> String {
+    v.iter()
+        .map(|q| format!("“{}”", crate::sanitize::one_line(q)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
