@@ -6,6 +6,7 @@
 
 pub mod leads;
 pub mod plan;
+pub mod reflect;
 pub mod report;
 
 use std::sync::Arc;
@@ -250,6 +251,50 @@ fn cite(
     (sources, sections)
 }
 
+/// The model's reflection on the notes; None without a usable model or
+/// reply (the heuristic leads are followed then).
+async fn reflect_with_model(
+    cfg: &Config,
+    clients: &Clients,
+    ask: &DeepAsk,
+    notes: &[Note],
+    deadline: Instant,
+) -> Option<reflect::Decision> {
+    if clients.health.is_down() {
+        return None;
+    }
+    let shown: Vec<(String, Vec<String>)> = notes
+        .iter()
+        .map(|n| {
+            (
+                n.heading.clone(),
+                n.passages.iter().map(|(p, _)| p.text.clone()).collect(),
+            )
+        })
+        .collect();
+    let mut pcfg = cfg.clone();
+    pcfg.provider.model = ask.model.clone();
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .min(PLAN_TIMEOUT);
+    let req = reflect::request(&ask.model, &ask.question, &shown);
+    match queries::ask_structured(&clients.provider, &pcfg, req, left).await {
+        Ok(reply) => {
+            let d = reflect::parse(&reply);
+            if d.is_none() {
+                tracing::info!("unusable reflection; following heuristic leads");
+            }
+            d
+        }
+        Err(e) => {
+            if matches!(e, ProviderError::Connect(_)) {
+                clients.health.set(false);
+            }
+            None
+        }
+    }
+}
+
 fn doc_keys(d: &Document) -> Vec<String> {
     let mut k = vec![d.title.clone()];
     k.extend(d.url.clone());
@@ -412,7 +457,24 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: DeepAsk, emit: &Emitter<A
         let mut known = searched.clone();
         known.extend(docs.iter().map(|d| d.title.clone()));
         let refs: Vec<(&str, f64)> = top.iter().map(|(t, r)| (t.as_str(), *r)).collect();
-        let next = leads::from_passages(&ask.question, &refs, &known, dc.leads_per_round.max(1));
+        let heuristic =
+            leads::from_passages(&ask.question, &refs, &known, dc.leads_per_round.max(1));
+        let next = match reflect_with_model(cfg, clients, &ask, &notes, deadline).await {
+            Some(d) if d.enough => {
+                step(emit, turn, "the model finds the evidence sufficient".into());
+                run.stopped = "evidence suffices".into();
+                break;
+            }
+            Some(d) => {
+                let new: Vec<String> = d
+                    .queries
+                    .into_iter()
+                    .filter(|q| !searched.iter().any(|s| s.eq_ignore_ascii_case(q)))
+                    .collect();
+                if new.is_empty() { heuristic } else { new }
+            }
+            None => heuristic,
+        };
         if let Some(r) = run.rounds.last_mut() {
             r.leads = next.clone();
         }
