@@ -51,7 +51,15 @@ fn main() {
         articles.len(),
         qs.len()
     );
-    let server = wiki::Wiki::start(articles, true, 3600);
+    // SLEUTH_BENCH_DELAY_MS: each article body takes this long, as over a
+    // network, so wall times compare rounds rather than CPU.
+    let delay = std::env::var("SLEUTH_BENCH_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::ZERO);
+    println!("article bodies delayed {} ms", delay.as_millis());
+    let server = wiki::Wiki::with_delay(articles, true, 3600, delay);
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("addr");

@@ -661,6 +661,43 @@ mod research {
     }
 
     #[test]
+    fn a_deep_run_shows_its_plan_rounds_and_leads() {
+        let mut h = harness();
+        type_text(
+            &mut h.app,
+            "/deep Who did the actress who played Corliss Archer work for?",
+        );
+        h.app.handle(key(KeyCode::Enter));
+        for text in [
+            "plan (from the question): Who did the actress … work for? · What is Corliss Archer?",
+            "round 1: searching “actress played Corliss Archer work” · “Corliss Archer”",
+            "round 1: read 6 new documents (6 in all)",
+            "following leads: “Shirley Temple”",
+            "round 2: searching “Shirley Temple”",
+        ] {
+            ev(
+                &mut h.app,
+                AgentEvent::DeepStep {
+                    turn: T,
+                    text: text.into(),
+                },
+            );
+        }
+        ev(
+            &mut h.app,
+            AgentEvent::SourceStarted {
+                turn: T,
+                source: SourceKind::Wikipedia,
+            },
+        );
+        let screen = format!("{}", draw(&mut h.app, 90, 20).backend());
+        // The question is shown without the command.
+        assert!(screen.contains("Who did the actress who played Corliss Archer work for?"));
+        assert!(!screen.contains("/deep"), "{screen}");
+        snapshot("deep_run_progress", &mut h.app, 90, 20);
+    }
+
+    #[test]
     fn sources_panel_finished_and_ranked() {
         let mut h = harness();
         play(&mut h.app, 2);

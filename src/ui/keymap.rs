@@ -59,6 +59,10 @@ pub const CHAT: &[Binding] = &[
         action: "cited sources: Tab next, o open, y copy URL",
     },
     Binding {
+        keys: "/deep …",
+        action: "deep run: plan, rounds, leads, a cited report",
+    },
+    Binding {
         keys: "Ctrl+N",
         action: "new session",
     },

@@ -20,12 +20,24 @@ pub struct ResearchProgress {
     pub analysis: Option<Analysis>,
     /// Titles of earlier sessions recalled into the context.
     pub memory: Vec<String>,
+    /// A deep run's steps (plan, rounds, leads), the latest last.
+    pub deep: Vec<String>,
 }
+
+/// Deep-run steps kept on screen.
+const DEEP_LINES: usize = 8;
 
 impl ResearchProgress {
     pub fn started(&mut self, kind: SourceKind) {
         if !self.sources.iter().any(|(k, _)| *k == kind) {
             self.sources.push((kind, None));
+        }
+    }
+
+    pub fn step(&mut self, text: String) {
+        self.deep.push(text);
+        if self.deep.len() > DEEP_LINES {
+            self.deep.remove(0);
         }
     }
 
@@ -39,6 +51,12 @@ impl ResearchProgress {
     pub fn lines(&self, width: usize) -> Vec<Line<'static>> {
         let mut out = Vec::new();
         let w = width.saturating_sub(2);
+        for s in &self.deep {
+            out.push(Line::from(vec![
+                Span::styled("  ◆ ", theme::key()),
+                Span::styled(truncate(&one_line(s), w.saturating_sub(4)), theme::dim()),
+            ]));
+        }
         match &self.keywords {
             None => out.push(Line::styled("  finding search terms…", theme::dim())),
             Some((q, from_model)) => {

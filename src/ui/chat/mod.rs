@@ -39,7 +39,7 @@ pub struct ChatScreen {
     /// Research turns (sources, citations) or plain chat; Ctrl+T toggles.
     pub research: bool,
     /// The last question and its source filter, for regenerate.
-    last_question: Option<(String, Option<Vec<SourceKind>>)>,
+    last_question: Option<Asked>,
     pub context: ContextPolicy,
     /// The database, for recalling other sessions (memory).
     pub db_path: Option<std::path::PathBuf>,
@@ -230,6 +230,13 @@ impl ChatScreen {
             return;
         }
         let raw = self.input.lines().join("\n");
+        // `/deep QUESTION`: a deep run (plan, rounds, leads, report).
+        let (deep, raw) = match raw.trim().strip_prefix("/deep") {
+            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
+                (true, rest.to_string())
+            }
+            _ => (false, raw),
+        };
         let (only, text) = match parse_sources_prefix(raw.trim()) {
             Ok(x) => x,
             Err(e) => {
@@ -271,9 +278,14 @@ impl ChatScreen {
             content: text.to_string(),
         });
         self.input = new_input();
-        if self.research {
-            self.last_question = Some((text.to_string(), only.clone()));
-            self.start_research(h, session.id, text, only, None);
+        if self.research || deep {
+            let asked = Asked {
+                question: text.to_string(),
+                only,
+                deep,
+            };
+            self.last_question = Some(asked.clone());
+            self.start_research(h, session.id, &asked, None);
         } else {
             self.last_question = None;
             self.start_turn(h, session.id, None);
@@ -308,6 +320,15 @@ impl ChatScreen {
     pub fn notice(&mut self, kind: CellKind, text: &str) {
         self.transcript.push(Cell::new(kind, text, String::new()));
     }
+}
+
+/// The last question asked with sources, for Ctrl+G.
+#[derive(Debug, Clone)]
+pub(super) struct Asked {
+    pub question: String,
+    pub only: Option<Vec<SourceKind>>,
+    /// A deep run rather than one research turn.
+    pub deep: bool,
 }
 
 /// `/sources wiki,hn question…` limits a research turn to those sources.

@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use super::ChatScreen;
 use crate::agent::provider::ChatMessage;
-use crate::agent::research::SourceKind;
 use crate::agent::research::pipeline::{Memory, ResearchAsk};
 use crate::agent::summary::{SummarizeRequest, with_summary};
 use crate::agent::turn::AnswerKind;
@@ -70,10 +69,10 @@ impl ChatScreen {
         &mut self,
         h: &Handles,
         session: SessionId,
-        question: &str,
-        only: Option<Vec<SourceKind>>,
+        asked: &super::Asked,
         parent: Option<MessageId>,
     ) {
+        let (question, only) = (asked.question.as_str(), asked.only.clone());
         self.next_turn += 1;
         let turn = TurnId(self.next_turn);
         let recorder = AnswerRecorder::start(&h.writer, session, parent, &self.model);
@@ -95,15 +94,27 @@ impl ChatScreen {
             }),
             _ => None,
         };
-        h.agent.send(AgentCommand::Research(ResearchAsk {
-            turn,
-            model: self.model.clone(),
-            question: question.to_string(),
-            history: self.context_messages(before).to_vec(),
-            only,
-            summary: self.summary.clone(),
-            memory,
-        }));
+        if asked.deep {
+            h.agent
+                .send(AgentCommand::Deep(crate::agent::deep::DeepAsk {
+                    turn,
+                    model: self.model.clone(),
+                    question: question.to_string(),
+                    history: self.context_messages(before).to_vec(),
+                    summary: self.summary.clone(),
+                    only,
+                }));
+        } else {
+            h.agent.send(AgentCommand::Research(ResearchAsk {
+                turn,
+                model: self.model.clone(),
+                question: question.to_string(),
+                history: self.context_messages(before).to_vec(),
+                only,
+                summary: self.summary.clone(),
+                memory,
+            }));
+        }
         self.active = Some(ActiveTurn {
             turn,
             recorder,
@@ -154,14 +165,14 @@ impl ChatScreen {
         self.transcript.remove(old);
         self.last_answer = None;
         match self.last_question.clone() {
-            Some((q, only)) if self.research => {
+            Some(asked) if self.research || asked.deep => {
                 // The old answer's progress cell goes with it.
                 if let Some(c) = self.transcript.last_mut()
                     && c.kind == CellKind::Research
                 {
                     self.transcript.pop();
                 }
-                self.start_research(h, session, &q, only, Some(old));
+                self.start_research(h, session, &asked, Some(old));
             }
             _ => self.start_turn(h, session, Some(old)),
         }
@@ -196,6 +207,10 @@ impl ChatScreen {
                 from_model,
             } if Some(turn) == current => {
                 self.update_progress(|p| p.keywords = Some((queries, from_model)));
+                true
+            }
+            AgentEvent::DeepStep { turn, text } if Some(turn) == current => {
+                self.update_progress(|p| p.step(text));
                 true
             }
             AgentEvent::SourceStarted { turn, source } if Some(turn) == current => {
