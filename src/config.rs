@@ -50,6 +50,10 @@ pub struct ProviderConfig {
     pub retries: usize,
     /// First retry delay; doubles (with jitter) up to 8 s. Retry-After wins.
     pub retry_base_ms: u64,
+    /// An answer longer than this (bytes of reply) is cut there.
+    pub max_answer_bytes: usize,
+    /// An answer taking longer than this is cut there.
+    pub max_answer_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -459,6 +459,8 @@ async fn a_ten_megabyte_single_chunk_is_handled() {
     let mut cfg = sleuth::config::Config::default().provider;
     cfg.kind = sleuth::config::ProviderKind::Openai;
     cfg.base_url = server.url();
+    // Above the default byte cap: this checks the decoder, not the cap.
+    cfg.max_answer_bytes = 16 << 20;
     let req = sleuth::agent::provider::ChatRequest {
         model: "m".into(),
         system: None,
@@ -632,4 +634,108 @@ mod embeddings {
             Err(sleuth::agent::provider::ProviderError::Malformed(_))
         ));
     }
+}
+
+/// Issue 11, case 1: a provider that answers 429 with `Retry-After: 0`
+/// forever is tried `retries + 1` times, on every provider kind.
+#[test]
+fn a_429_storm_stops_when_the_retries_are_spent() {
+    for kind in ["ollama", "openai", "anthropic"] {
+        let server = Server::start(vec![
+            Reply::new(
+                429,
+                "application/json",
+                fixture("openai_error_429_rate_limit.json"),
+            )
+            .header("Retry-After", "0"),
+        ]);
+        let sb = Sandbox::new();
+        let r = ask(
+            &sb,
+            &server,
+            kind,
+            "retries = 2\n",
+            &["--no-research", "q"],
+            &[("ANTHROPIC_API_KEY", "k"), ("OPENAI_API_KEY", "k")],
+        );
+        assert_eq!(r.code, 1, "{kind}");
+        assert!(r.stderr.contains("rate limited"), "{kind}: {}", r.stderr);
+        assert_eq!(server.requests().len(), 3, "{kind}: 1 try + 2 retries");
+    }
+}
+
+/// Issue 11, case 2: keep-alive comments are not data, so a stream of
+/// nothing but `:` lines ends at the idle timeout.
+#[test]
+fn keep_alive_comments_do_not_hold_a_stalled_stream_open() {
+    let mut body = vec![Chunk::Bytes(
+        b"data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n".to_vec(),
+    )];
+    for _ in 0..40 {
+        body.push(Chunk::Delay(100));
+        body.push(Chunk::Bytes(b": keep-alive\n\n".to_vec()));
+    }
+    let server = Server::start(vec![Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), SSE.into())],
+        body,
+        end: End::Close,
+    }]);
+    let sb = Sandbox::new();
+    let started = std::time::Instant::now();
+    let r = ask(
+        &sb,
+        &server,
+        "openai",
+        "idle_timeout_secs = 1\n",
+        &["--no-research", "q"],
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("stopped sending for 1 s"), "{}", r.stderr);
+    assert!(started.elapsed() < Duration::from_millis(3500));
+    assert_eq!(answer_of(&sb), (MessageStatus::Error, "Hi".into()));
+}
+
+/// Issue 11, case 2: an answer that never ends is cut at the byte cap,
+/// and what came before the cap is kept.
+#[test]
+fn an_endless_answer_is_cut_at_the_byte_cap() {
+    let line =
+        serde_json::json!({"message": {"role": "assistant", "content": "word "}, "done": false})
+            .to_string()
+            + "\n";
+    let mut body = Vec::new();
+    // About 2 MB, far past a 64 KB cap; the server would go on longer.
+    for _ in 0..400 {
+        body.push(Chunk::Bytes(line.repeat(80).into_bytes()));
+    }
+    let server = Server::start(vec![Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), NDJSON.into())],
+        body,
+        end: End::Close,
+    }]);
+    let sb = Sandbox::new();
+    let r = ask(
+        &sb,
+        &server,
+        "ollama",
+        "max_answer_bytes = 65536\n",
+        &["--no-research", "q"],
+        &[],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("passed the limit of 64 KB"),
+        "{}",
+        r.stderr
+    );
+    let (status, content) = answer_of(&sb);
+    assert_eq!(status, MessageStatus::Error);
+    assert!(
+        content.starts_with("word word") && content.len() < 65536,
+        "{}",
+        content.len()
+    );
 }

@@ -24,6 +24,9 @@ pub enum ProviderError {
     Interrupted,
     #[error("unreadable reply: {0}")]
     Malformed(String),
+    /// The answer passed the turn's byte or time cap and was cut there.
+    #[error("the answer passed the limit of {0}")]
+    TooLong(String),
     #[error("{0}")]
     Setup(String),
 }
@@ -114,6 +117,9 @@ impl ProviderError {
             ProviderError::Interrupted => format!("the connection to {name} dropped mid-answer"),
             ProviderError::Malformed(m) => format!("unreadable reply from {name}: {m}"),
             ProviderError::Setup(m) => m.clone(),
+            ProviderError::TooLong(what) => {
+                format!("{name}'s answer passed the limit of {what} and was cut there")
+            }
         }
     }
 }

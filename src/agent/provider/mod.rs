@@ -97,9 +97,15 @@ pub struct Completion {
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub first_byte: Duration,
+    /// Longest wait for data once the answer started (SSE comments and
+    /// other keep-alives do not count as data).
     pub idle: Duration,
     pub retries: usize,
     pub retry_base: Duration,
+    /// Bytes of reply read at most; past it the answer is cut.
+    pub max_bytes: usize,
+    /// Wall time of the whole answer at most.
+    pub max_total: Duration,
 }
 
 impl Limits {
@@ -109,8 +115,19 @@ impl Limits {
             idle: Duration::from_secs(cfg.idle_timeout_secs.max(1)),
             retries: cfg.retries,
             retry_base: Duration::from_millis(cfg.retry_base_ms),
+            max_bytes: cfg.max_answer_bytes.max(1024),
+            max_total: Duration::from_secs(cfg.max_answer_secs.max(1)),
         }
     }
+}
+
+/// Whether a chunk holds only SSE comment lines (`: keep-alive`), which
+/// must not keep a stalled stream alive.
+fn only_comments(bytes: &[u8]) -> bool {
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .all(|l| l.is_empty() || l[0] == b':')
 }
 
 fn decoder(kind: ProviderKind) -> Box<dyn Decoder> {
@@ -215,7 +232,9 @@ pub async fn stream_chat(
         .retry(backoff)
         .sleep(tokio::time::sleep)
         .when(ProviderError::retryable)
-        .adjust(|e: &ProviderError, d| e.retry_after().or(d))
+        // backon says stop with `None`: the server's Retry-After may only
+        // change the delay of a retry that is still in the budget.
+        .adjust(|e: &ProviderError, d| d.map(|d| e.retry_after().unwrap_or(d)))
         .notify(|e: &ProviderError, d: Duration| tracing::warn!(error = %e, delay_ms = d.as_millis() as u64, "retrying provider request"))
         .await?;
 
@@ -224,15 +243,28 @@ pub async fn stream_chat(
     let mut done = Completion::default();
     let mut finished = false;
     let mut got_any = false;
+    let mut last_data = Instant::now();
+    let mut read = 0usize;
+    let hard_end = started + limits.max_total;
     loop {
-        let wait = if got_any {
+        let limit = if got_any {
             limits.idle
         } else {
             limits.first_byte
         };
+        // Only data restarts the idle clock, and no clock outlives the cap.
+        let wait = limit
+            .saturating_sub(last_data.elapsed())
+            .min(hard_end.saturating_duration_since(Instant::now()));
         let chunk = match tokio::time::timeout(wait, resp.chunk()).await {
-            Err(_) if got_any => return Err(ProviderError::IdleTimeout(wait.as_secs())),
-            Err(_) => return Err(ProviderError::FirstByteTimeout(wait.as_secs())),
+            Err(_) if Instant::now() >= hard_end => {
+                return Err(ProviderError::TooLong(format!(
+                    "{} s",
+                    limits.max_total.as_secs()
+                )));
+            }
+            Err(_) if got_any => return Err(ProviderError::IdleTimeout(limit.as_secs())),
+            Err(_) => return Err(ProviderError::FirstByteTimeout(limit.as_secs())),
             Ok(Err(e)) => {
                 tracing::warn!(error = %chain(&e), "provider stream failed");
                 return Err(ProviderError::Interrupted);
@@ -245,7 +277,17 @@ pub async fn stream_chat(
             fed?;
             break;
         };
-        got_any = true;
+        read += bytes.len();
+        if read > limits.max_bytes {
+            return Err(ProviderError::TooLong(format!(
+                "{} KB",
+                limits.max_bytes / 1024
+            )));
+        }
+        if !only_comments(&bytes) {
+            got_any = true;
+            last_data = Instant::now();
+        }
         // Text decoded before a failure in the same chunk still counts.
         let fed = dec.feed(&bytes, &mut pieces);
         apply(&mut pieces, &mut done, &mut finished, started, on_text);
