@@ -739,3 +739,37 @@ fn an_endless_answer_is_cut_at_the_byte_cap() {
         content.len()
     );
 }
+
+/// Issue 11, case 4: a provider redirecting to another origin does not get
+/// the key (or the prompt) sent there.
+#[test]
+fn a_redirect_to_another_origin_never_carries_the_key() {
+    let elsewhere = Server::start(vec![Reply::stream(
+        "anthropic_messages_stream.sse",
+        SSE,
+        4096,
+        0,
+    )]);
+    for status in [302u16, 307] {
+        let server = Server::start(vec![
+            Reply::new(status, "text/plain", Vec::new())
+                .header("Location", &format!("{}/v1/messages", elsewhere.url())),
+        ]);
+        let sb = Sandbox::new();
+        let r = ask(
+            &sb,
+            &server,
+            "anthropic",
+            "",
+            &["--no-research", "q"],
+            &[("ANTHROPIC_API_KEY", "sk-secret")],
+        );
+        assert_eq!(r.code, 1, "{status}");
+        assert!(
+            r.stderr.contains("another origin"),
+            "{status}: {}",
+            r.stderr
+        );
+        assert!(elsewhere.requests().is_empty(), "{status}: followed");
+    }
+}

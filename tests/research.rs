@@ -694,3 +694,43 @@ fn searxng_result_pages_are_read_and_an_unreadable_one_keeps_its_snippet() {
         "{sources:#?}"
     );
 }
+
+/// Issue 11, case 8: a configured source that redirects to a local name
+/// or private address is not followed there.
+#[test]
+fn a_configured_source_redirecting_to_a_private_address_is_refused() {
+    let inner = Server::start(vec![Reply::new(
+        200,
+        JSON,
+        fixture("wikipedia_search.json"),
+    )]);
+    let target = format!("http://localhost:{}/w/api.php", inner.addr.port());
+    let server = Server::routed(vec![(
+        "/w/api.php",
+        vec![Reply::new(302, "text/plain", Vec::new()).header("Location", &target)],
+    )]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("redir.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"http://{closed}\"\n[sources.wikipedia]\nbase_url = \"{}\"\n\
+             [sources.hackernews]\nenabled = false\n[sources.arxiv]\nenabled = false\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let (code, v, err) = ask(&sb, &cfg, "anything at all?");
+    assert_eq!(code, 0, "{err}");
+    let st = &v["source_status"][0];
+    assert_eq!(st["outcome"], "failed", "{st}");
+    assert!(
+        st["error"].as_str().unwrap().contains("redirect refused"),
+        "{st}"
+    );
+    assert!(inner.requests().is_empty(), "the redirect was followed");
+}

@@ -152,20 +152,60 @@ impl Drop for AgentThread {
 
 /// The HTTP client for configured endpoints (the provider); it follows the
 /// config, not the untrusted-URL policy that source fetches get.
+///
+/// It follows a redirect only within the provider's origin: credentials
+/// (`Authorization`, `x-api-key`) and prompts go to the configured provider
+/// and nowhere else.
 pub fn trusted_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("sleuth/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(
             cfg.provider.connect_timeout_secs,
         ))
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if attempt.previous().len() >= 5 {
+                attempt.error("too many redirects")
+            } else if same_origin {
+                attempt.follow()
+            } else {
+                let to = attempt.url().origin().ascii_serialization();
+                attempt.error(format!(
+                    "the provider redirected to another origin ({to}); not followed, so the key and prompt stay with the configured provider"
+                ))
+            }
+        }))
         .build()
+}
+
+/// Hosts of the configured sources: reachable although private (a
+/// SearXNG on the LAN, a loopback test server), and redirects are checked
+/// against the rest like any fetch.
+fn source_hosts(cfg: &Config) -> Vec<String> {
+    let s = &cfg.sources;
+    [&s.wikipedia, &s.hackernews, &s.arxiv, &s.searxng]
+        .iter()
+        .filter_map(|c| reqwest::Url::parse(&c.base_url).ok())
+        .filter_map(|u| u.host_str().map(String::from))
+        .collect()
 }
 
 fn research_clients(cfg: &Config) -> reqwest::Result<research::pipeline::Clients> {
     let t = std::time::Duration::from_secs(cfg.research.timeout_secs.max(1));
     Ok(research::pipeline::Clients {
         provider: trusted_client(cfg)?,
-        sources: research::fetch::source_client(t)?,
+        sources: research::fetch::guarded_client(
+            cfg.research
+                .allow_hosts
+                .iter()
+                .cloned()
+                .chain(source_hosts(cfg))
+                .collect(),
+            t,
+        )?,
         web: research::fetch::guarded_client(cfg.research.allow_hosts.clone(), t)?,
         health: research::queries::Health::default(),
     })

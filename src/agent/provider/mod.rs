@@ -188,6 +188,14 @@ async fn send_once(
     let send = build(client, cfg, req)?.send();
     let mut resp = match tokio::time::timeout(first_byte, send).await {
         Err(_) => return Err(ProviderError::FirstByteTimeout(first_byte.as_secs())),
+        Ok(Err(e)) if e.is_redirect() => {
+            // The policy's own words (another origin, too many hops).
+            let mut inner: &dyn std::error::Error = &e;
+            while let Some(s) = inner.source() {
+                inner = s;
+            }
+            return Err(ProviderError::Setup(inner.to_string()));
+        }
         Ok(Err(e)) if e.is_connect() => return Err(ProviderError::Connect(chain(&e))),
         Ok(Err(e)) => return Err(ProviderError::Connect(chain(&e))),
         Ok(Ok(r)) => r,

@@ -113,7 +113,8 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// The client for URLs from the question or from pages.
+/// The guarded client: for URLs from the question or from pages, and (with
+/// the configured source hosts allowed) for the source APIs themselves.
 pub fn guarded_client(allow: Vec<String>, timeout: Duration) -> reqwest::Result<reqwest::Client> {
     let allow = Arc::new(allow);
     let for_redirects = Arc::clone(&allow);
@@ -130,15 +131,6 @@ pub fn guarded_client(allow: Vec<String>, timeout: Duration) -> reqwest::Result<
                 Err(e) => attempt.error(e),
             }
         }))
-        .build()
-}
-
-/// The client for configured source APIs (Wikipedia, HN, arXiv, SearXNG).
-pub fn source_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::limited(5))
         .build()
 }
 
