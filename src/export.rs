@@ -96,5 +96,5 @@ struct JsonTranscript<'a> {
 
 /// JSON keeps the stored text exactly (JSON escapes control characters).
 pub fn json(session: &Session, messages: &[StoredMessage]) -> serde_json::Result<String> {
-    serde_json::to_string_pretty(&JsonTranscript { session, messages })
+    crate::sanitize::to_json_pretty(&JsonTranscript { session, messages })
 }

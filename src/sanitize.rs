@@ -125,9 +125,50 @@ pub fn one_line(s: &str) -> String {
     sanitize(s).replace('\n', " ")
 }
 
+/// Serialized JSON with C1 controls, bidi controls and the Unicode line
+/// separators written as `\uXXXX` escapes: serde escapes only C0, and a
+/// JSON document printed to a terminal (or read by a careless tool) must
+/// not carry them raw. Such characters only occur inside JSON strings, so
+/// escaping them keeps the document equal.
+pub fn json_safe(json: String) -> String {
+    let unsafe_char =
+        |c: char| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}') || is_bidi_control(c);
+    if !json.chars().any(unsafe_char) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `serde_json::to_string_pretty`, then [`json_safe`].
+pub fn to_json_pretty<T: serde::Serialize + ?Sized>(v: &T) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(v).map(json_safe)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_output_escapes_c1_and_bidi() {
+        let v = serde_json::json!({"t": "a\u{9b}31m b\u{202e}c\u{2028}d\u{1b}e"});
+        let s = to_json_pretty(&v).unwrap();
+        assert!(
+            !s.contains('\u{9b}') && !s.contains('\u{202e}') && !s.contains('\u{1b}'),
+            "{s}"
+        );
+        assert!(s.contains("\\u009b") && s.contains("\\u202e"), "{s}");
+        // Still the same document.
+        let back: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, v);
+    }
 
     #[test]
     fn plain_text_is_borrowed_untouched() {

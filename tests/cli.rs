@@ -281,3 +281,45 @@ fn an_unusable_database_directory_is_a_clear_error() {
         );
     }
 }
+
+/// Issue 11, case 10: JSON output escapes C1 and bidi controls (serde
+/// escapes only C0), and still holds exactly the stored text.
+#[test]
+fn json_outputs_carry_no_raw_c1_or_bidi_characters() {
+    let sb = Sandbox::new();
+    let hostile = "evil\u{9b}2J and \u{202e}fdp.exe\u{2028}!";
+    common::write_all(
+        &sb.db(),
+        vec![
+            sleuth::store::StoreCommand::CreateSession(common::session(7, "t", 1)),
+            sleuth::store::StoreCommand::AppendMessage(common::message(
+                70,
+                7,
+                sleuth::domain::Role::User,
+                hostile,
+                2,
+            )),
+        ],
+    );
+    for args in [
+        vec!["show", "latest", "--json"],
+        vec!["export", "latest", "--format", "json"],
+        vec!["search", "evil", "--json"],
+    ] {
+        let out = sb.cmd().args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            !text.contains('\u{9b}') && !text.contains('\u{202e}') && !text.contains('\u{2028}'),
+            "{args:?}: {text:?}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if args[0] == "show" {
+            assert_eq!(v["messages"][0]["content"], hostile);
+        }
+    }
+}

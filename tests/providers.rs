@@ -392,6 +392,27 @@ fn a_malformed_chunk_is_reported() {
     assert_eq!(answer_of(&sb), (MessageStatus::Error, "ok".into()));
 }
 
+/// Issue 11, case 7: a malformed chunk full of escape sequences is logged
+/// without them.
+#[test]
+fn the_log_never_holds_raw_escape_sequences() {
+    let server = Server::start(vec![Reply::new(
+        200,
+        SSE,
+        b"data: {\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\n\ndata: {\x1b]52;c;ZXZpbA==\x07\x1b[2J\xc2\x9b\n\n".to_vec(),
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "openai", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(!r.stderr.contains('\x1b'), "{:?}", r.stderr);
+    let log = std::fs::read_to_string(sb.path().join("state/sleuth/sleuth.log")).unwrap();
+    assert!(
+        log.contains("unreadable reply") || log.contains("turn failed"),
+        "{log}"
+    );
+    assert!(!log.contains('\x1b') && !log.contains('\u{9b}'), "{log:?}");
+}
+
 #[test]
 fn escape_sequences_from_the_model_never_reach_stdout() {
     let evil = "data: {\"choices\":[{\"delta\":{\"content\":\"safe\\u001b]52;c;cHduZWQ=\\u0007 text\\u001b[2J\"}}]}\n\n\

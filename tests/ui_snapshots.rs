@@ -473,6 +473,25 @@ mod turns {
         let text = h.app.take_clipboard().unwrap();
         assert_eq!(text, "copy me");
         assert_eq!(sleuth::ui::osc52(&text), "\x1b]52;c;Y29weSBtZQ==\x07");
+        // Issue 11, case 6: nothing hostile reaches the clipboard.
+        use base64::Engine;
+        let hostile = "ok\x1b[2J\x1b]52;c;ZXZpbA==\x07\x1b]8;;http://x\x1b\\link\x1bP+q\x1b\\\x1b]0;title\x07\u{9b}31m\u{202e}txt.exe";
+        let seq = sleuth::ui::osc52(hostile);
+        let b64 = seq
+            .strip_prefix("\x1b]52;c;")
+            .and_then(|s| s.strip_suffix('\x07'))
+            .unwrap();
+        let copied = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            !copied.contains('\x1b') && !copied.contains('\u{9b}') && !copied.contains('\u{202e}'),
+            "{copied:?}"
+        );
+        assert!(copied.starts_with("ok") && copied.contains("link") && copied.ends_with("txt.exe"));
     }
 }
 

@@ -297,7 +297,7 @@ pub fn run(
             "deep": outcome.as_ref().and_then(|o| o.deep.clone()),
             "memory": outcome.as_ref().map(|o| o.memory.clone()).unwrap_or_default(),
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        writeln!(out, "{}", crate::sanitize::to_json_pretty(&v)?)?;
     } else {
         if !message.content.ends_with('\n') && !message.content.is_empty() {
             writeln!(out)?;

@@ -157,7 +157,7 @@ pub fn run(
         sources,
     };
     if json {
-        serde_json::to_writer_pretty(&mut *out, &report)?;
+        write!(out, "{}", crate::sanitize::to_json_pretty(&report)?)?;
         writeln!(out)?;
         return Ok(ok);
     }

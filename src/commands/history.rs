@@ -14,7 +14,7 @@ pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> any
     let conn = super::open_for_reading(db)?;
     let list = queries::list_sessions(&conn, 0, limit, None)?;
     if json {
-        serde_json::to_writer_pretty(&mut *out, &list)?;
+        write!(out, "{}", crate::sanitize::to_json_pretty(&list)?)?;
         writeln!(out)?;
         return Ok(());
     }
@@ -116,7 +116,7 @@ pub fn search(
                 })
             })
             .collect();
-        serde_json::to_writer_pretty(&mut *out, &v)?;
+        write!(out, "{}", crate::sanitize::to_json_pretty(&v)?)?;
         writeln!(out)?;
         return Ok(());
     }

@@ -111,11 +111,14 @@ where
     }
 }
 
-/// The OSC 52 sequence that asks the terminal to copy `text`.
+/// The OSC 52 sequence that asks the terminal to copy `text`. The text is
+/// sanitized first: whatever is pasted later must not carry escape
+/// sequences, C1 controls or bidi overrides (paste-jacking).
 pub fn osc52(text: &str) -> String {
     use base64::Engine;
     format!(
         "\x1b]52;c;{}\x07",
-        base64::engine::general_purpose::STANDARD.encode(text)
+        base64::engine::general_purpose::STANDARD
+            .encode(crate::sanitize::sanitize(text).as_bytes())
     )
 }
