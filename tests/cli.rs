@@ -323,3 +323,50 @@ fn json_outputs_carry_no_raw_c1_or_bidi_characters() {
         }
     }
 }
+
+/// Issue 15, bug 7: `sleuth sessions | head -2` is not a failure.
+#[test]
+fn a_reader_that_leaves_early_is_not_an_error() {
+    use std::io::Read;
+    let sb = Sandbox::new();
+    let db = sb.db();
+    let generated = sb
+        .cmd()
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "debug",
+            "generate",
+            "--sessions",
+            "3000",
+            "--messages",
+            "3000",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        generated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let mut child = sb
+        .cmd()
+        .arg("--db")
+        .arg(&db)
+        .args(["sessions", "--limit", "3000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -794,3 +794,86 @@ fn a_redirect_to_another_origin_never_carries_the_key() {
         assert!(elsewhere.requests().is_empty(), "{status}: followed");
     }
 }
+
+/// An Ollama stream of `n` words, one every `ms` milliseconds.
+fn slow_words(n: usize, ms: u64) -> Reply {
+    let mut body = Vec::new();
+    for i in 0..n {
+        let line = serde_json::json!({"message": {"role": "assistant", "content": format!("w{i} ")}, "done": false})
+            .to_string()
+            + "\n";
+        body.push(Chunk::Bytes(line.into_bytes()));
+        body.push(Chunk::Delay(ms));
+    }
+    body.push(Chunk::Bytes(
+        br#"{"message":{"role":"assistant","content":""},"done":true}"#.to_vec(),
+    ));
+    Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), NDJSON.into())],
+        body,
+        end: End::Close,
+    }
+}
+
+fn spawn_ask(sb: &Sandbox, server: &Server) -> std::process::Child {
+    let cfg = sb.path().join("provider.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"{}\"\nretry_base_ms = 10\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    sb.cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "--no-research", "q"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Issue 11, case 12: a reader that leaves (`| head -c 20`) stops the
+/// turn; the partial answer is saved as interrupted and the exit is clean.
+#[test]
+fn a_closed_stdout_saves_the_partial_answer_as_interrupted() {
+    use std::io::Read;
+    let server = Server::start(vec![slow_words(200, 20)]);
+    let sb = Sandbox::new();
+    let mut child = spawn_ask(&sb, &server);
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 8];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let (st, content) = answer_of(&sb);
+    assert_eq!(st, MessageStatus::Interrupted);
+    assert!(content.starts_with("w0 w1"), "{content}");
+}
+
+/// Issue 11, case 13: SIGTERM and SIGHUP mark the answer interrupted, as
+/// Ctrl+C does, instead of leaving it "streaming".
+#[test]
+fn sigterm_and_sighup_save_the_partial_answer_as_interrupted() {
+    use std::io::Read;
+    for sig in [libc::SIGTERM, libc::SIGHUP] {
+        let server = Server::start(vec![slow_words(200, 20)]);
+        let sb = Sandbox::new();
+        let mut child = spawn_ask(&sb, &server);
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 8];
+        stdout.read_exact(&mut first).unwrap();
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "signal {sig}");
+        let (st, content) = answer_of(&sb);
+        assert_eq!(st, MessageStatus::Interrupted, "signal {sig}");
+        assert!(content.starts_with("w0"), "{content}");
+    }
+}

@@ -151,7 +151,17 @@ pub fn run(
     }
 
     let interrupted = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
+    // Ctrl+C, a closed terminal and `kill` all stop the turn the same way:
+    // the partial answer is saved as interrupted, never left "streaming".
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        let _ = signal_hook::flag::register(sig, Arc::clone(&interrupted));
+    }
+    // Set when stdout's reader went away (`| head -c 20`).
+    let mut stdout_gone = false;
     let mut clean = Sanitizer::default();
     let mut keywords: Vec<String> = Vec::new();
     let mut cited: Vec<crate::domain::Source> = Vec::new();
@@ -166,9 +176,21 @@ pub fn run(
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(AgentEvent::AnswerDelta { text, .. }) => {
                 recorder.push(&w, &text);
-                if !json_out {
-                    out.write_all(clean.push(&text).as_bytes())?;
-                    out.flush()?;
+                if !json_out && !stdout_gone {
+                    let wrote = out
+                        .write_all(clean.push(&text).as_bytes())
+                        .and_then(|_| out.flush());
+                    match wrote {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                            // Nobody reads the rest: stop the model, keep
+                            // what was written, as an interrupted answer.
+                            stdout_gone = true;
+                            agent.handle().send(AgentCommand::Cancel(turn));
+                            break Err(("output closed".into(), MessageStatus::Interrupted));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
             Ok(AgentEvent::DeepStep { text, .. }) => {
@@ -264,6 +286,14 @@ pub fn run(
             std::io::stderr(),
             "sleuth: the answer could not be saved: {e}"
         );
+    }
+    if stdout_gone {
+        // Saved as interrupted; nothing more to print for a reader that left.
+        return Ok(if saved.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
     }
     if json_out {
         let sources: Vec<serde_json::Value> = cited
