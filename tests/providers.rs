@@ -877,3 +877,35 @@ fn sigterm_and_sighup_save_the_partial_answer_as_interrupted() {
         assert!(content.starts_with("w0"), "{content}");
     }
 }
+
+/// Issue 11, case 3: a database that refuses the turn for good is an
+/// error the user sees (exit 1), never reported as saved.
+#[test]
+fn a_database_that_refuses_the_turn_is_an_error_not_a_silent_loss() {
+    let server = Server::start(vec![Reply::stream(
+        "ollama_chat_stream_recorded.ndjson",
+        NDJSON,
+        64,
+        0,
+    )]);
+    let sb = Sandbox::new();
+    common::fixture_db(&sb.db());
+    rusqlite::Connection::open(sb.db())
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'writes refused'); END;",
+        )
+        .unwrap();
+    let r = ask(&sb, &server, "ollama", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("could not be saved") && r.stderr.contains("writes refused"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.starts_with("Sure"),
+        "the answer is still shown: {}",
+        r.stdout
+    );
+}

@@ -416,3 +416,29 @@ fn a_refining_pass_finds_an_older_better_match() {
     assert!(!answers[0].0 && answers[0].1 != 10);
     assert_eq!(answers[1], (true, 10));
 }
+
+/// Issue 11, case 9: huge input is refused at once with a clear reason,
+/// on the command line too.
+#[test]
+fn huge_searches_are_refused_before_any_work() {
+    let e = Query::parse(&"word ".repeat(20_000), false).unwrap_err();
+    assert!(e.contains("at most 1000"), "{e}");
+    // Repeats collapse; many distinct words are refused.
+    let q = Query::parse(&"same ".repeat(150), false).unwrap();
+    assert_eq!(q.words, vec!["same"]);
+    let many: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+    let e = Query::parse(&many.join(" "), false).unwrap_err();
+    assert!(e.contains("40 terms"), "{e}");
+    let sb = setup();
+    let out = sb
+        .cmd()
+        .args(["search", &"word ".repeat(20_000)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("at most 1000"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -356,6 +356,12 @@ fn a_rejected_write_is_reported_without_blocking_the_rest() {
     )));
     let (tx, rx) = mpsc::channel();
     let thread = worker.spawn(handle.clone(), Emitter::channel(tx)).unwrap();
+    // A flush says what was refused (never "saved"), once.
+    let refused = handle.flush().unwrap_err();
+    assert!(
+        refused.contains("1 write(s) refused") && refused.contains("FOREIGN KEY"),
+        "{refused}"
+    );
     handle.flush().unwrap();
     thread.shutdown();
     let events: Vec<StoreEvent> = rx.try_iter().collect();

@@ -110,6 +110,9 @@ pub struct WriterWorker {
     rx: Receiver<Envelope>,
     conn: Connection,
     opts: WriterOptions,
+    /// Writes the database refused for good since the last flush: a flush
+    /// reports them, so nothing refused is ever called saved.
+    refused: Vec<String>,
 }
 
 pub struct WriterThread {
@@ -149,7 +152,15 @@ pub fn channel(conn: Connection, opts: WriterOptions) -> (WriterHandle, WriterWo
         tx,
         seq: Arc::new(AtomicU64::new(0)),
     };
-    (handle, WriterWorker { rx, conn, opts })
+    (
+        handle,
+        WriterWorker {
+            rx,
+            conn,
+            opts,
+            refused: Vec::new(),
+        },
+    )
 }
 
 /// Starts the writer on its own thread with a connection from
@@ -227,8 +238,18 @@ impl WriterWorker {
                 }
             }
             if pending.is_empty() {
+                let result = match self.refused.len() {
+                    0 => Ok(()),
+                    n => Err(format!(
+                        "{n} write(s) refused by the database: {}",
+                        self.refused[0]
+                    )),
+                };
+                if !flushes.is_empty() {
+                    self.refused.clear();
+                }
                 for f in flushes.drain(..) {
-                    let _ = f.send(Ok(()));
+                    let _ = f.send(result.clone());
                 }
             } else if shutting_down || !flushes.is_empty() {
                 // Give a failing database a bounded number of extra tries on
@@ -299,6 +320,7 @@ impl WriterWorker {
                             return Err(e);
                         }
                         rejected += 1;
+                        self.refused.push(e.to_string());
                         tracing::error!(seq = s, error = %e, ?cmd, "write rejected");
                         emit.emit(StoreEvent::WriteFailed {
                             error: format!("a write was rejected and dropped: {e}"),
