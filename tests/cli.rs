@@ -40,7 +40,8 @@ fn sessions_on_a_fresh_machine_says_there_are_none() {
     let (code, out, err) = run(&sb, &["sessions"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("No sessions yet"));
-    assert!(sb.db().exists());
+    // Reading never creates the database (issue 11, case 17).
+    assert!(!sb.db().exists());
 }
 
 #[test]
@@ -369,4 +370,56 @@ fn a_reader_that_leaves_early_is_not_an_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Issue 11, case 17: reading commands never create a database; a
+/// directory given as --db is named as the mistake.
+#[test]
+fn reading_a_missing_database_creates_nothing_and_a_directory_is_named() {
+    let sb = Sandbox::new();
+    let missing = sb.path().join("typo.db");
+    let out = sb
+        .cmd()
+        .arg("--db")
+        .arg(&missing)
+        .arg("sessions")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No sessions yet"));
+    let out = sb
+        .cmd()
+        .arg("--db")
+        .arg(&missing)
+        .args(["search", "anything", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let out = sb
+        .cmd()
+        .arg("--db")
+        .arg(&missing)
+        .args(["show", "latest"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no database at"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!missing.exists(), "a reading command created the file");
+    for cmd in [vec!["sessions"], vec!["ask", "--no-research", "q"]] {
+        let out = sb
+            .cmd()
+            .arg("--db")
+            .arg(sb.path())
+            .args(&cmd)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("it is a directory"), "{cmd:?}: {err}");
+    }
 }

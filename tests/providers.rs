@@ -909,3 +909,19 @@ fn a_database_that_refuses_the_turn_is_an_error_not_a_silent_loss() {
         r.stdout
     );
 }
+
+/// Issue 11, case 17: Ollama gets no key from sleuth, so a 401 must not
+/// tell the user to set one.
+#[test]
+fn an_ollama_401_does_not_name_an_openai_key() {
+    let server = Server::start(vec![Reply::new(
+        401,
+        "application/json",
+        br#"{"error":"unauthorized"}"#.to_vec(),
+    )]);
+    let sb = Sandbox::new();
+    let r = ask(&sb, &server, "ollama", "", &["--no-research", "q"], &[]);
+    assert_eq!(r.code, 1);
+    assert!(!r.stderr.contains("OPENAI_API_KEY"), "{}", r.stderr);
+    assert!(r.stderr.contains("sends Ollama no key"), "{}", r.stderr);
+}

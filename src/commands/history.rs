@@ -11,8 +11,11 @@ use crate::sanitize::one_line;
 use crate::store::queries;
 
 pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    let conn = super::open_for_reading(db)?;
-    let list = queries::list_sessions(&conn, 0, limit, None)?;
+    // No database yet: no sessions (and no file made for a mistyped --db).
+    let list = match super::open_for_reading(db)? {
+        Some(conn) => queries::list_sessions(&conn, 0, limit, None)?,
+        None => Vec::new(),
+    };
     if json {
         write!(out, "{}", crate::sanitize::to_json_pretty(&list)?)?;
         writeln!(out)?;
@@ -45,7 +48,7 @@ pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> any
 }
 
 pub fn show(db: &Path, session: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
-    let conn = super::open_for_reading(db)?;
+    let conn = super::open_for_reading(db)?.ok_or_else(|| super::no_database(db))?;
     let s = queries::resolve_session(&conn, session)?;
     let messages = queries::transcript(&conn, s.id)?;
     if json {
@@ -63,7 +66,7 @@ pub fn export(
     output: Option<&Path>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let conn = super::open_for_reading(db)?;
+    let conn = super::open_for_reading(db)?.ok_or_else(|| super::no_database(db))?;
     let s = queries::resolve_session(&conn, session)?;
     let messages = queries::transcript(&conn, s.id)?;
     let text = match format {
@@ -88,7 +91,6 @@ pub fn search(
     use std::io::IsTerminal;
 
     use crate::store::search::{Query, render_snippet, search_pass};
-    let conn = super::open_for_reading(db)?;
     let q = Query::parse(query, false).map_err(anyhow::Error::msg)?;
     if q.fts().is_none() {
         anyhow::bail!(
@@ -96,6 +98,15 @@ pub fn search(
             crate::sanitize::one_line(query)
         );
     }
+    let Some(conn) = super::open_for_reading(db)? else {
+        // No database yet: nothing matches.
+        if json {
+            writeln!(out, "[]")?;
+        } else {
+            writeln!(out, "No matches.")?;
+        }
+        return Ok(());
+    };
     // One query, not a keystroke: rank the deeper candidate set at once.
     let (hits, _) = search_pass(
         &conn,

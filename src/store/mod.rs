@@ -144,6 +144,17 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
     open_err(path, e)
 }
 
+/// `--db ~/notes` (a directory) is a mistake to name, not "disk I/O error".
+fn not_a_directory(path: &Path) -> Result<(), StoreError> {
+    if path.is_dir() {
+        return Err(open_err(
+            path,
+            "it is a directory — --db and SLEUTH_DB take a database file",
+        ));
+    }
+    Ok(())
+}
+
 fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
@@ -153,6 +164,7 @@ fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
 /// Opens (creating if needed) the database for writing and migrates it.
 /// Corrupt or foreign files are reported, never overwritten.
 pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    not_a_directory(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| open_err(path, format!("{}: {e}", dir.display())))?;
@@ -190,6 +202,7 @@ pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
 
 /// Opens a read-only connection. The file must exist and be migrated.
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    not_a_directory(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -74,12 +74,18 @@ impl ProviderError {
                 _ => format!("cannot reach {name} at {base_url} — start it, or fix --base-url"),
             },
             ProviderError::Http {
-                status: 401 | 403,
+                status: status @ (401 | 403),
                 message,
                 ..
-            } => {
-                format!("{name} refused the API key: {message} — set {key_env} to a valid key")
-            }
+            } => match kind {
+                // sleuth sends Ollama no key: naming one would mislead.
+                ProviderKind::Ollama => format!(
+                    "Ollama at {base_url} refused the request ({status}): {message} — sleuth sends Ollama no key; check the server or the proxy in front of it"
+                ),
+                _ => {
+                    format!("{name} refused the API key: {message} — set {key_env} to a valid key")
+                }
+            },
             ProviderError::Http {
                 status: 404,
                 message,
