@@ -187,7 +187,10 @@ fn run_tui(
     let (tx, rx) = mpsc::channel::<UiEvent>();
     let writer = store::spawn_writer(
         conn,
-        WriterOptions::default(),
+        WriterOptions {
+            recovery: Some(store::recovery::path_for(db)),
+            ..WriterOptions::default()
+        },
         Emitter::wrapping(tx.clone(), UiEvent::Store),
     )
     .context("cannot start the store writer")?;
@@ -241,6 +244,16 @@ fn run_tui(
         agent: agent.handle(),
         search: searcher.handle(),
     };
+    // Writes kept from a run that could not save them go in first, in the
+    // background (a still-locked database must not hold up the screen).
+    {
+        let (w, db) = (writer.handle(), db.to_path_buf());
+        std::thread::spawn(move || match store::recovery::replay(&db, &w) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "saved the writes kept from the last run"),
+            Err(e) => tracing::warn!(error = %e, "writes kept from the last run are still unsaved"),
+        });
+    }
     ui::markdown::preload();
     let mut guard = ui::terminal::TerminalGuard::enter()?;
     let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
@@ -264,10 +277,19 @@ fn run_tui(
     app.stop_turn();
     drop(app);
     agent.shutdown();
-    writer.shutdown();
+    let kept = writer.shutdown();
     drop(reader);
     drop(searcher);
     drop(guard);
+    // After the terminal is restored, so the user sees it.
+    if let Some(k) = kept {
+        let _ = writeln!(
+            std::io::stderr(),
+            "sleuth: the database could not be written; {} unsaved write(s) are kept in {} and will be saved on the next start",
+            k.writes,
+            k.path.display()
+        );
+    }
     drop(input);
     signal_handle.close();
     let _ = signal_thread.join();

@@ -284,6 +284,7 @@ fn fast_retry() -> WriterOptions {
         retry_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(100),
         quiet_busy_retries: 0,
+        recovery: None,
     }
 }
 
@@ -557,4 +558,55 @@ fn v2_files_gain_passage_sections_and_keep_their_sources() {
         .unwrap();
     assert_eq!(last.sources, vec![passage]);
     assert_eq!(after[1].sources, before[1].sources);
+}
+
+/// Issue 11, case 5: writes still unsaved at shutdown (the database locked
+/// by another program) go to a recovery file, which the next start replays.
+#[test]
+fn unsaved_writes_at_shutdown_are_kept_and_replayed_on_the_next_start() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    fixture_db(&db);
+    let recovery = store::recovery::path_for(&db);
+    // Another program holds the write lock for the whole first run.
+    let blocker = Connection::open(&db).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+    let conn = store::open_writer(&db).unwrap();
+    let opts = WriterOptions {
+        recovery: Some(recovery.clone()),
+        ..fast_retry()
+    };
+    let (handle, worker) = writer::channel(conn, opts);
+    let thread = worker.spawn(handle.clone(), Emitter::new(|_| {})).unwrap();
+    let mut kept_msg = message(5001, 1002, Role::User, "kept through a lock", 9);
+    kept_msg.status = MessageStatus::Complete;
+    handle.send(StoreCommand::AppendMessage(kept_msg.clone()));
+    handle.send(StoreCommand::Rename {
+        session: SessionId(1002),
+        title: "renamed while locked".into(),
+    });
+    let kept = thread.shutdown().expect("the unsaved writes are kept");
+    assert_eq!(kept.writes, 2);
+    assert_eq!(kept.path, recovery);
+    assert!(recovery.exists());
+    blocker.execute_batch("ROLLBACK;").unwrap();
+    drop(blocker);
+    // The next start: replayed, then the file is gone.
+    let conn = store::open_writer(&db).unwrap();
+    let (handle, worker) = writer::channel(conn, fast_retry());
+    let thread = worker.spawn(handle.clone(), Emitter::new(|_| {})).unwrap();
+    assert_eq!(store::recovery::replay(&db, &handle), Ok(2));
+    assert!(thread.shutdown().is_none());
+    assert!(!recovery.exists());
+    let conn = store::open_reader(&db).unwrap();
+    let got = queries::get_message(&conn, MessageId(5001))
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.content, "kept through a lock");
+    let s = queries::resolve_session(&conn, "1002").unwrap();
+    assert_eq!(s.title, "renamed while locked");
+    // No file, nothing to do.
+    let (handle, worker) = writer::channel(store::open_writer(&db).unwrap(), fast_retry());
+    let _t = worker.spawn(handle.clone(), Emitter::new(|_| {})).unwrap();
+    assert_eq!(store::recovery::replay(&db, &handle), Ok(0));
 }

@@ -85,9 +85,28 @@ pub fn run(
             (s, Vec::new())
         }
     };
-    let writer = store::spawn_writer(conn, WriterOptions::default(), Emitter::new(|_| {}))
-        .context("cannot start the store writer")?;
+    let writer = store::spawn_writer(
+        conn,
+        WriterOptions {
+            recovery: Some(store::recovery::path_for(db)),
+            ..WriterOptions::default()
+        },
+        Emitter::new(|_| {}),
+    )
+    .context("cannot start the store writer")?;
     let w = writer.handle();
+    // Writes kept from a run that could not save them go in first.
+    match store::recovery::replay(db, &w) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "saved the writes kept from the last run"),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "sleuth: {}",
+                crate::sanitize::one_line(&e)
+            );
+        }
+    }
     w.send(StoreCommand::CreateSession(session.clone()));
     w.send(StoreCommand::AppendMessage(Message::new(
         session.id,
@@ -280,11 +299,19 @@ pub fn run(
     }
     let message = recorder.finish(&w, status, usage, cited.clone());
     let saved = w.flush();
-    writer.shutdown();
+    let kept = writer.shutdown();
     if let Err(e) = &saved {
         let _ = writeln!(
             std::io::stderr(),
             "sleuth: the answer could not be saved: {e}"
+        );
+    }
+    if let Some(k) = &kept {
+        let _ = writeln!(
+            std::io::stderr(),
+            "sleuth: {} unsaved write(s) are kept in {} and will be saved on the next start",
+            k.writes,
+            k.path.display()
         );
     }
     if stdout_gone {

@@ -3,6 +3,7 @@
 
 pub mod queries;
 pub mod reader;
+pub mod recovery;
 pub mod schema;
 pub mod search;
 pub mod writer;

@@ -15,7 +15,7 @@ use super::{StoreError, StoreEvent};
 use crate::domain::{Message, MessageId, Session, SessionId, Source, now_ms};
 use crate::emit::Emitter;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum StoreCommand {
     CreateSession(Session),
     /// Insert a message, or replace it if the id exists.
@@ -63,6 +63,9 @@ pub struct WriterOptions {
     pub max_backoff: Duration,
     /// Silent retries of a busy database before the UI is told.
     pub quiet_busy_retries: u32,
+    /// Where writes still unsaved at shutdown go (see `recovery.rs`);
+    /// None loses them (tests that want that).
+    pub recovery: Option<std::path::PathBuf>,
 }
 
 impl Default for WriterOptions {
@@ -72,6 +75,7 @@ impl Default for WriterOptions {
             retry_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(5),
             quiet_busy_retries: 3,
+            recovery: None,
         }
     }
 }
@@ -117,7 +121,14 @@ pub struct WriterWorker {
 
 pub struct WriterThread {
     handle: WriterHandle,
-    join: Option<JoinHandle<()>>,
+    join: Option<JoinHandle<Option<Recovered>>>,
+}
+
+/// Writes that could not be saved before shutdown, kept in a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovered {
+    pub path: std::path::PathBuf,
+    pub writes: usize,
 }
 
 impl WriterThread {
@@ -125,24 +136,28 @@ impl WriterThread {
         self.handle.clone()
     }
 
-    /// Flushes pending writes and stops the thread.
-    pub fn shutdown(mut self) {
-        self.stop();
+    /// Flushes pending writes and stops the thread. Writes it could not
+    /// save are in the recovery file it names.
+    pub fn shutdown(mut self) -> Option<Recovered> {
+        self.stop()
     }
 
-    fn stop(&mut self) {
+    fn stop(&mut self) -> Option<Recovered> {
         let _ = self.handle.tx.send(Envelope::Shutdown);
-        if let Some(j) = self.join.take()
-            && j.join().is_err()
-        {
-            tracing::error!("store writer thread panicked");
+        let j = self.join.take()?;
+        match j.join() {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::error!("store writer thread panicked");
+                None
+            }
         }
     }
 }
 
 impl Drop for WriterThread {
     fn drop(&mut self) {
-        self.stop();
+        let _ = self.stop();
     }
 }
 
@@ -189,7 +204,7 @@ impl WriterWorker {
         })
     }
 
-    fn run(mut self, emit: &Emitter<StoreEvent>) {
+    fn run(mut self, emit: &Emitter<StoreEvent>) -> Option<Recovered> {
         if let Err(e) = self.conn.busy_timeout(self.opts.busy_timeout) {
             tracing::warn!(error = %e, "cannot set busy timeout");
         }
@@ -262,13 +277,30 @@ impl WriterWorker {
                 }
             }
             if shutting_down && (pending.is_empty() || failures >= 3) {
-                if !pending.is_empty() {
+                if pending.is_empty() {
+                    return None;
+                }
+                let cmds: Vec<StoreCommand> = pending.drain(..).map(|(_, c)| c).collect();
+                let Some(path) = self.opts.recovery.clone() else {
                     tracing::error!(
-                        lost = pending.len(),
+                        lost = cmds.len(),
                         "store writer stopping with unsaved writes"
                     );
-                }
-                return;
+                    return None;
+                };
+                return match super::recovery::save(&path, &cmds) {
+                    Ok(()) => {
+                        tracing::warn!(kept = cmds.len(), path = %path.display(), "unsaved writes kept for the next start");
+                        Some(Recovered {
+                            path,
+                            writes: cmds.len(),
+                        })
+                    }
+                    Err(e) => {
+                        tracing::error!(lost = cmds.len(), error = %e, "cannot write the recovery file");
+                        None
+                    }
+                };
             }
         }
     }
