@@ -66,6 +66,9 @@ pub struct WriterOptions {
     /// Where writes still unsaved at shutdown go (see `recovery.rs`);
     /// None loses them (tests that want that).
     pub recovery: Option<std::path::PathBuf>,
+    /// `PRAGMA quick_check` on the writer's thread before its first write
+    /// (so the UI never waits for it): a damaged file is never written.
+    pub quick_check: bool,
 }
 
 impl Default for WriterOptions {
@@ -76,6 +79,7 @@ impl Default for WriterOptions {
             max_backoff: Duration::from_secs(5),
             quiet_busy_retries: 3,
             recovery: None,
+            quick_check: true,
         }
     }
 }
@@ -208,6 +212,18 @@ impl WriterWorker {
         if let Err(e) = self.conn.busy_timeout(self.opts.busy_timeout) {
             tracing::warn!(error = %e, "cannot set busy timeout");
         }
+        let damaged = if self.opts.quick_check {
+            integrity_problem(&self.conn)
+        } else {
+            None
+        };
+        if let Some(d) = &damaged {
+            tracing::error!(problem = %d, "database damaged; nothing will be written to it");
+            emit.emit(StoreEvent::WriteFailed {
+                error: d.clone(),
+                pending: 0,
+            });
+        }
         // Writes that failed and wait for a retry, oldest first.
         let mut pending: Vec<(u64, StoreCommand)> = Vec::new();
         let mut flushes: Vec<Sender<Result<(), String>>> = Vec::new();
@@ -227,7 +243,10 @@ impl WriterWorker {
             while let Ok(env) = self.rx.try_recv() {
                 Self::take(env, &mut pending, &mut flushes, &mut shutting_down);
             }
-            if !pending.is_empty() {
+            if !pending.is_empty() && damaged.is_some() {
+                // Kept, never written: they go to the recovery file.
+                failures = failures.max(3);
+            } else if !pending.is_empty() {
                 let had_failed = failures > 0;
                 match self.commit(&mut pending, emit) {
                     Ok(()) => {
@@ -270,7 +289,10 @@ impl WriterWorker {
                 // Give a failing database a bounded number of extra tries on
                 // shutdown or flush, then report what is still unsaved.
                 if failures >= 3 {
-                    let msg = format!("{} write(s) could not be saved", pending.len());
+                    let msg = match &damaged {
+                        Some(d) => format!("{} write(s) not saved: {d}", pending.len()),
+                        None => format!("{} write(s) could not be saved", pending.len()),
+                    };
                     for f in flushes.drain(..) {
                         let _ = f.send(Err(msg.clone()));
                     }
@@ -368,6 +390,23 @@ impl WriterWorker {
             }
         }
     }
+}
+
+/// What `PRAGMA quick_check` finds wrong with the file, in words with the
+/// recovery hint; None when it is fine.
+fn integrity_problem(conn: &Connection) -> Option<String> {
+    let path = conn.path().unwrap_or("the database").to_string();
+    let found: Result<Vec<String>, rusqlite::Error> = conn
+        .prepare("PRAGMA quick_check(5)")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+    let problem = match found {
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => return None,
+        Ok(rows) => rows.join("; "),
+        Err(e) => e.to_string(),
+    };
+    Some(format!(
+        "the database {path} is damaged ({problem}); sleuth will not write to it — copy it aside and recover it with `sqlite3 {path} .recover | sqlite3 recovered.db`"
+    ))
 }
 
 /// Drops checkpoints superseded by a later checkpoint or final write of the
