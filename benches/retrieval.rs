@@ -170,7 +170,16 @@ fn main() {
             env!("CARGO_MANIFEST_DIR")
         )
     });
-    let (articles, qs) = wiki::squad(&path);
+    let (mut articles, qs) = wiki::squad(&path);
+    // SLEUTH_BENCH_DISTRACTORS=1: the HotpotQA articles (149 leads on other
+    // subjects) are served too, so search has more to choose from.
+    if std::env::var("SLEUTH_BENCH_DISTRACTORS").is_ok() {
+        let (more, _) = wiki::hotpot(&format!(
+            "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
+            env!("CARGO_MANIFEST_DIR")
+        ));
+        articles.extend(more);
+    }
     let limit: usize = std::env::var("SLEUTH_BENCH_LIMIT")
         .ok()
         .and_then(|v| v.parse().ok())
