@@ -266,3 +266,56 @@ fn the_models_reflection_chooses_the_next_queries_or_ends_the_rounds() {
     assert_eq!(v["deep"]["stopped"], "evidence suffices");
     assert_eq!(v["deep"]["rounds"].as_array().unwrap().len(), 1);
 }
+
+/// Esc during a deep run: the research stops and the report is written
+/// from the rounds already done.
+#[test]
+fn wrapping_a_run_writes_the_report_from_what_was_found() {
+    use sleuth::agent::deep::DeepAsk;
+    use sleuth::agent::{AgentCommand, AgentEvent};
+    use std::time::Duration;
+    let (articles, _) = wiki::hotpot(&format!(
+        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    // Each article body takes 400 ms, so round 2 is still fetching when
+    // the user asks for the report.
+    let w = wiki::Wiki::with_delay(articles, true, 60, Duration::from_millis(400));
+    let mut cfg = sleuth::config::Config::default();
+    cfg.provider.base_url = closed();
+    cfg.sources.wikipedia.base_url = w.url();
+    cfg.sources.hackernews.enabled = false;
+    cfg.sources.arxiv.enabled = false;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let agent = sleuth::agent::spawn_agent(cfg, sleuth::emit::Emitter::channel(tx)).unwrap();
+    let turn = sleuth::domain::TurnId(1);
+    agent.handle().send(AgentCommand::Deep(DeepAsk {
+        turn,
+        model: "m".into(),
+        question: KISS.into(),
+        history: vec![],
+        summary: None,
+        only: None,
+    }));
+    let outcome = loop {
+        match rx.recv_timeout(Duration::from_secs(20)).unwrap() {
+            AgentEvent::DeepStep { text, .. } if text.starts_with("round 2: searching") => {
+                agent.handle().send(AgentCommand::Wrap(turn));
+            }
+            AgentEvent::TurnDone { outcome, .. } => break outcome,
+            AgentEvent::TurnFailed { error, .. } => panic!("{error}"),
+            _ => {}
+        }
+    };
+    let run = outcome.deep.unwrap();
+    assert_eq!(run.stopped, "stopped by the user");
+    assert_eq!(run.rounds.len(), 1, "round 2 was not finished");
+    assert!(!outcome.sources.is_empty());
+    assert!(
+        outcome
+            .sources
+            .iter()
+            .any(|s| s.title == "Kiss and Tell (1945 film)")
+    );
+    agent.shutdown();
+}

@@ -714,6 +714,16 @@ mod research {
         assert!(screen.contains("Who did the actress who played Corliss Archer work for?"));
         assert!(!screen.contains("/deep"), "{screen}");
         snapshot("deep_run_progress", &mut h.app, 90, 20);
+        // The first Esc asks for the report; the second cancels.
+        h.app.handle(key(KeyCode::Esc));
+        assert!(h.app.chat.active.is_some());
+        let screen = format!("{}", draw(&mut h.app, 120, 20).backend());
+        assert!(
+            screen.contains("writing the report from what was found"),
+            "{screen}"
+        );
+        h.app.handle(key(KeyCode::Esc));
+        assert!(h.app.chat.active.is_none());
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub enum AgentCommand {
     Summarize(summary::SummarizeRequest),
     /// Stop a turn now: its HTTP stream is dropped.
     Cancel(TurnId),
+    /// A deep run stops researching and writes its report from what it
+    /// found so far (a second Esc then cancels it).
+    Wrap(TurnId),
     Shutdown,
 }
 
@@ -264,6 +267,9 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
     let mut tasks = tokio::task::JoinSet::new();
     let mut turns: std::collections::HashMap<TurnId, tokio::task::AbortHandle> =
         std::collections::HashMap::new();
+    // Deep runs' "stop researching, write the report" switches.
+    let mut wraps: std::collections::HashMap<TurnId, tokio::sync::watch::Sender<bool>> =
+        std::collections::HashMap::new();
     while let Some(cmd) = rx.recv().await {
         match cmd {
             AgentCommand::Probe => {
@@ -302,9 +308,16 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
                     std::sync::Arc::clone(&clients),
                     emit.clone(),
                 );
-                let handle =
-                    tasks.spawn(async move { deep::run(&cfg, &clients, ask, &emit).await });
+                let (wrap_tx, wrap_rx) = tokio::sync::watch::channel(false);
+                wraps.insert(turn, wrap_tx);
+                let handle = tasks
+                    .spawn(async move { deep::run(&cfg, &clients, ask, wrap_rx, &emit).await });
                 turns.insert(turn, handle);
+            }
+            AgentCommand::Wrap(turn) => {
+                if let Some(tx) = wraps.get(&turn) {
+                    let _ = tx.send(true);
+                }
             }
             AgentCommand::Summarize(req) => {
                 let (client, cfg, emit) = (client.clone(), config.provider.clone(), emit.clone());
@@ -322,6 +335,7 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
         // Reap finished tasks so the set does not grow.
         while tasks.try_join_next().is_some() {}
         turns.retain(|_, h| !h.is_finished());
+        wraps.retain(|t, _| turns.contains_key(t));
     }
     tasks.abort_all();
 }

@@ -301,7 +301,18 @@ fn doc_keys(d: &Document) -> Vec<String> {
     k
 }
 
-pub async fn run(cfg: &Config, clients: &Clients, ask: DeepAsk, emit: &Emitter<AgentEvent>) {
+/// Whether the user asked to stop researching and write the report.
+fn wrapped(wrap: &tokio::sync::watch::Receiver<bool>) -> bool {
+    *wrap.borrow()
+}
+
+pub async fn run(
+    cfg: &Config,
+    clients: &Clients,
+    ask: DeepAsk,
+    mut wrap: tokio::sync::watch::Receiver<bool>,
+    emit: &Emitter<AgentEvent>,
+) {
     let turn = ask.turn;
     let started = Instant::now();
     let dc = &cfg.deep;
@@ -339,6 +350,10 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: DeepAsk, emit: &Emitter<A
     let mut open = subs;
     run.stopped = "rounds".into();
     for round in 1..=dc.rounds.max(1) {
+        if wrapped(&wrap) {
+            run.stopped = "stopped by the user".into();
+            break;
+        }
         if open.is_empty() {
             run.stopped = "no new leads".into();
             break;
@@ -375,7 +390,16 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: DeepAsk, emit: &Emitter<A
             skip: Arc::new(skip),
         };
         let fetch = gather::fetch_all(clients, cfg, batch, turn, emit);
-        let Ok((new_docs, st)) = tokio::time::timeout_at(deadline.into(), fetch).await else {
+        let fetched = tokio::select! {
+            r = tokio::time::timeout_at(deadline.into(), fetch) => r.ok(),
+            // Esc: what this round was fetching is dropped; the report is
+            // written from the rounds already done.
+            _ = wrap.wait_for(|w| *w) => {
+                run.stopped = "stopped by the user".into();
+                break;
+            }
+        };
+        let Some((new_docs, st)) = fetched else {
             run.stopped = "time".into();
             break;
         };

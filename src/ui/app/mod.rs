@@ -273,7 +273,11 @@ impl App {
 
     /// Ordered shutdown of the turn in flight: saved as interrupted.
     pub fn stop_turn(&mut self) {
-        if self.chat.active.is_some() {
+        // Twice at most: a deep run's first Esc only asks for its report.
+        for _ in 0..2 {
+            if self.chat.active.is_none() {
+                break;
+            }
             self.chat.handle_event(
                 &Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
                 &self.handles,

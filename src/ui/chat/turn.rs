@@ -29,6 +29,9 @@ pub struct ActiveTurn {
     pub thinking: bool,
     /// A research turn's cited sources, once ranked.
     pub sources: Vec<Source>,
+    /// A deep run; `wrapping` once Esc asked it to write the report.
+    pub deep: bool,
+    pub wrapping: bool,
 }
 
 impl ChatScreen {
@@ -60,6 +63,8 @@ impl ChatScreen {
             started: Instant::now(),
             thinking: false,
             sources: Vec::new(),
+            deep: false,
+            wrapping: false,
         });
     }
 
@@ -121,11 +126,30 @@ impl ChatScreen {
             started: Instant::now(),
             thinking: false,
             sources: Vec::new(),
+            deep: asked.deep,
+            wrapping: false,
         });
     }
 
     /// Esc: stop the stream now, keep the partial answer as interrupted.
+    /// A deep run's first Esc stops the research instead: the report is
+    /// written from what was found; a second Esc cancels that too.
     pub(super) fn cancel(&mut self, h: &Handles) {
+        if let Some(a) = self.active.as_mut()
+            && a.deep
+            && !a.wrapping
+        {
+            a.wrapping = true;
+            h.agent.send(AgentCommand::Wrap(a.turn));
+            let id = a.recorder.id();
+            if let Some(c) = self.transcript.cell_mut(id) {
+                c.set_meta(format!(
+                    "{} · writing the report from what was found (Esc again cancels)",
+                    self.model
+                ));
+            }
+            return;
+        }
         let Some(a) = self.active.take() else {
             return;
         };
