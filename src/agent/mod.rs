@@ -211,6 +211,7 @@ fn research_clients(cfg: &Config) -> reqwest::Result<research::pipeline::Clients
         )?,
         web: research::fetch::guarded_client(cfg.research.allow_hosts.clone(), t)?,
         health: research::queries::Health::default(),
+        hosts: Default::default(),
     })
 }
 

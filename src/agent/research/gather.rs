@@ -86,6 +86,7 @@ pub async fn fetch_all(
             cap,
             follow_links: cfg.research.follow_links,
             skip: Arc::clone(&batch.skip),
+            hosts: Arc::clone(&clients.hosts),
             timeout,
             deadline: sources::body_deadline(timeout),
         };

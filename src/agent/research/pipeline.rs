@@ -105,6 +105,8 @@ pub struct Clients {
     pub sources: reqwest::Client,
     pub web: reqwest::Client,
     pub health: Health,
+    /// Requests in flight per host (politeness), shared by all turns.
+    pub hosts: std::sync::Arc<super::sources::HostLimits>,
 }
 
 /// Cited text kept per passage (passages are about 200 words at most;

@@ -172,7 +172,7 @@ async fn read(ctx: &Ctx, s: Story) -> Vec<Document> {
     };
     let linked = async {
         let link = s.link.as_deref().filter(|_| ctx.follow_links)?;
-        super::web::page(&ctx.web, &ctx.allow, link, SourceKind::Hackernews)
+        super::web::page(ctx, link, SourceKind::Hackernews)
             .await
             .map_err(|e| tracing::info!(url = link, error = %e, "linked page not read"))
             .ok()

@@ -28,6 +28,8 @@ pub struct Ctx {
     pub follow_links: bool,
     /// Titles and URLs already read in this run: not fetched again.
     pub skip: Arc<Vec<String>>,
+    /// Requests in flight per host, shared by every turn (politeness).
+    pub hosts: Arc<HostLimits>,
     pub timeout: Duration,
     /// Document bodies not read by then are replaced by what the search
     /// itself said, so one slow page does not time the whole source out.
@@ -52,6 +54,32 @@ pub fn body_deadline(timeout: Duration) -> Instant {
     Instant::now() + timeout.mul_f64(0.85)
 }
 
+/// Requests to one host in flight at once, across all turns and runs: a
+/// deep run reading a dozen articles must not hammer one server.
+pub const PER_HOST: usize = 8;
+
+/// One semaphore per host.
+#[derive(Default)]
+pub struct HostLimits {
+    map: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
+}
+
+impl HostLimits {
+    /// Waits for a slot for `url`'s host; the request holds it until the
+    /// body is read.
+    pub async fn permit(&self, url: &reqwest::Url) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let sem = {
+            let mut map = self.map.lock().ok()?;
+            Arc::clone(
+                map.entry(host)
+                    .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(PER_HOST))),
+            )
+        };
+        sem.acquire_owned().await.ok()
+    }
+}
+
 /// API replies larger than this are refused (they are small JSON or XML).
 pub const MAX_API_BODY: usize = 4 * 1024 * 1024;
 
@@ -62,6 +90,7 @@ pub async fn get_api(ctx: &Ctx, url: reqwest::Url) -> Result<Vec<u8>, String> {
 
 /// [`get_api`] with its own size cap (whole-article replies are larger).
 pub async fn get_api_capped(ctx: &Ctx, url: reqwest::Url, cap: usize) -> Result<Vec<u8>, String> {
+    let _slot = ctx.hosts.permit(&url).await;
     let resp = ctx
         .client
         .get(url)
@@ -266,6 +295,34 @@ mod tests {
             "it's 'a/b' &amp; &bogus; & &#xZZ; 😀"
         );
         assert_eq!(html_text("one<p>two &gt; <i>three</i>"), "one\ntwo > three");
+    }
+
+    #[tokio::test]
+    async fn requests_to_one_host_are_bounded() {
+        let limits = Arc::new(HostLimits::default());
+        let now = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..12 {
+            let (limits, now, most) = (Arc::clone(&limits), Arc::clone(&now), Arc::clone(&most));
+            set.spawn(async move {
+                let host = if i % 4 == 3 {
+                    "other.org"
+                } else {
+                    "en.wikipedia.org"
+                };
+                let url = reqwest::Url::parse(&format!("https://{host}/w/api.php")).unwrap();
+                let _p = limits.permit(&url).await;
+                if host != "other.org" {
+                    let n = now.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    most.fetch_max(n, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), PER_HOST);
     }
 
     #[test]

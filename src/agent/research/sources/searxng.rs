@@ -50,7 +50,7 @@ async fn read(ctx: &Ctx, hit: &Hit) -> Option<Document> {
         if !ctx.follow_links {
             return Err("links are not followed".to_string());
         }
-        super::web::page(&ctx.web, &ctx.allow, &hit.url, SourceKind::Searxng).await
+        super::web::page(ctx, &hit.url, SourceKind::Searxng).await
     };
     match ctx.in_time(page).await {
         Some(Ok(mut d)) if !d.is_empty() => {

@@ -54,15 +54,12 @@ pub fn readable(html: &str, url: &str) -> (String, String) {
 }
 
 /// One page through the guarded client, as a document of `kind`.
-pub async fn page(
-    client: &reqwest::Client,
-    allow: &[String],
-    url: &str,
-    kind: SourceKind,
-) -> Result<Document, String> {
+pub async fn page(ctx: &Ctx, url: &str, kind: SourceKind) -> Result<Document, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
-    check_url(&parsed, allow)?;
-    let resp = client
+    check_url(&parsed, &ctx.allow)?;
+    let _slot = ctx.hosts.permit(&parsed).await;
+    let resp = ctx
+        .web
         .get(parsed)
         .send()
         .await
@@ -118,7 +115,7 @@ pub async fn fetch(ctx: &Ctx, urls: &[String]) -> Result<Vec<Document>, String> 
     for (i, u) in urls.iter().enumerate() {
         let (ctx, u) = (ctx.clone(), u.clone());
         set.spawn(async move {
-            let res = page(&ctx.web, &ctx.allow, &u, SourceKind::Web).await;
+            let res = page(&ctx, &u, SourceKind::Web).await;
             (i, res, u)
         });
     }

@@ -159,20 +159,34 @@ pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Document>, Strin
         .into_iter()
         .map(|l| l.into_iter().filter(|h| !ctx.seen(&h.title)).collect())
         .collect();
-    let hits = interleave(lists, ctx.cap + 2, |h| h.title.clone());
+    // They are read only when needed: fewer requests to the host, and no
+    // turn waits on pages it will not use.
+    let mut hits = interleave(lists, ctx.cap + 2, |h| h.title.clone());
+    let spares = hits.split_off(hits.len().min(ctx.cap));
+    let mut got = read_all(ctx, hits, 0).await;
+    let missing = ctx.cap.saturating_sub(got.len());
+    if missing > 0 && !spares.is_empty() {
+        let more = spares.into_iter().take(missing).collect();
+        got.extend(read_all(ctx, more, ctx.cap).await);
+    }
+    got.sort_by_key(|(i, _)| *i);
+    Ok(got.into_iter().map(|(_, d)| d).take(ctx.cap).collect())
+}
+
+/// Reads hits concurrently: `(first + position, document)` of those read.
+async fn read_all(ctx: &Ctx, hits: Vec<Hit>, first: usize) -> Vec<(usize, Document)> {
     let mut set = tokio::task::JoinSet::new();
     for (i, h) in hits.into_iter().enumerate() {
         let ctx = ctx.clone();
-        set.spawn(async move { (i, read(&ctx, &h).await) });
+        set.spawn(async move { (first + i, read(&ctx, &h).await) });
     }
-    let mut got: Vec<(usize, Document)> = Vec::new();
+    let mut got = Vec::new();
     while let Some(r) = set.join_next().await {
         if let Ok((i, Some(d))) = r {
             got.push((i, d));
         }
     }
-    got.sort_by_key(|(i, _)| *i);
-    Ok(got.into_iter().map(|(_, d)| d).take(ctx.cap).collect())
+    got
 }
 
 #[cfg(test)]
