@@ -18,10 +18,10 @@ use crate::agent::AgentEvent;
 use crate::agent::provider::{ChatMessage, ChatRequest, ProviderError};
 use crate::agent::research::document::Document;
 use crate::agent::research::gather::{self, Batch};
-use crate::agent::research::pipeline::Clients;
+use crate::agent::research::pipeline::{Clients, Synthesis, synthesize};
 use crate::agent::research::queries::{self, model_unusable};
 use crate::agent::research::{Passage, SourceStatus, answer, passages, rank, sources};
-use crate::agent::turn::{self, AnswerKind, TurnOutcome};
+use crate::agent::turn::{AnswerKind, TurnOutcome};
 use crate::config::Config;
 use crate::domain::{Source, TurnId, now_ms};
 use crate::emit::Emitter;
@@ -552,8 +552,6 @@ pub async fn run(
         _ if cited.is_empty() => Some("no source returned anything".to_string()),
         Some(e) => Some(user_message(&e)),
         None => {
-            let mut pcfg = cfg.provider.clone();
-            pcfg.model = ask.model.clone();
             let req: ChatRequest = report::request(
                 &ask.model,
                 &ask.question,
@@ -562,22 +560,10 @@ pub async fn run(
                 &sections,
                 &cited,
             );
-            let mut wrote = false;
-            match turn::stream_answer(&clients.provider, &pcfg, &req, turn, emit, &mut wrote).await
-            {
-                Ok(c) => {
-                    outcome.completion = c;
-                    outcome.tokens_per_sec = turn::tokens_per_sec(&outcome.completion);
-                    None
-                }
-                Err(e) if !wrote && model_unusable(&e) => Some(user_message(&e)),
-                Err(e) => {
-                    emit.emit(AgentEvent::TurnFailed {
-                        turn,
-                        error: user_message(&e),
-                    });
-                    return;
-                }
+            match synthesize(cfg, clients, &ask.model, &req, turn, emit, &mut outcome).await {
+                Synthesis::Done => None,
+                Synthesis::Extractive(why) => Some(why),
+                Synthesis::Failed => return,
             }
         }
     };

@@ -422,31 +422,11 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
             Some(user_message(&e))
         }
         None => {
-            let mut pcfg = cfg.provider.clone();
-            pcfg.model = ask.model.clone();
             let req = answer_request(&ask, &cited, &recalled);
-            let mut wrote = false;
-            match turn::stream_answer(&clients.provider, &pcfg, &req, turn, emit, &mut wrote).await
-            {
-                Ok(c) => {
-                    clients.health.set(true);
-                    outcome.completion = c;
-                    outcome.tokens_per_sec = turn::tokens_per_sec(&outcome.completion);
-                    None
-                }
-                Err(e) if !wrote && model_unusable(&e) => {
-                    if matches!(e, ProviderError::Connect(_)) {
-                        clients.health.set(false);
-                    }
-                    Some(user_message(&e))
-                }
-                Err(e) => {
-                    emit.emit(AgentEvent::TurnFailed {
-                        turn,
-                        error: user_message(&e),
-                    });
-                    return;
-                }
+            match synthesize(cfg, clients, &ask.model, &req, turn, emit, &mut outcome).await {
+                Synthesis::Done => None,
+                Synthesis::Extractive(why) => Some(why),
+                Synthesis::Failed => return,
             }
         }
     };
@@ -458,6 +438,61 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
     }
     outcome.completion.total_ms = started.elapsed().as_millis() as u64;
     emit.emit(AgentEvent::TurnDone { turn, outcome });
+}
+
+/// How streaming the answer from the sources went.
+pub enum Synthesis {
+    /// The answer streamed; its completion is in the outcome.
+    Done,
+    /// No usable model before any text: answer extractively, saying why.
+    Extractive(String),
+    /// Failed mid-answer: `TurnFailed` was emitted.
+    Failed,
+}
+
+/// Streams `req` as the turn's answer, keeping the provider's health up to
+/// date (shared by research turns and deep runs).
+pub async fn synthesize(
+    cfg: &Config,
+    clients: &Clients,
+    model: &str,
+    req: &ChatRequest,
+    turn: TurnId,
+    emit: &Emitter<AgentEvent>,
+    outcome: &mut TurnOutcome,
+) -> Synthesis {
+    let mut pcfg = cfg.provider.clone();
+    pcfg.model = model.to_string();
+    let user_message = |e: &ProviderError| {
+        e.user_message(
+            cfg.provider.kind,
+            &cfg.provider.base_url,
+            model,
+            crate::agent::probe::key_env(&cfg.provider),
+        )
+    };
+    let mut wrote = false;
+    match turn::stream_answer(&clients.provider, &pcfg, req, turn, emit, &mut wrote).await {
+        Ok(c) => {
+            clients.health.set(true);
+            outcome.completion = c;
+            outcome.tokens_per_sec = turn::tokens_per_sec(&outcome.completion);
+            Synthesis::Done
+        }
+        Err(e) if !wrote && model_unusable(&e) => {
+            if matches!(e, ProviderError::Connect(_)) {
+                clients.health.set(false);
+            }
+            Synthesis::Extractive(user_message(&e))
+        }
+        Err(e) => {
+            emit.emit(AgentEvent::TurnFailed {
+                turn,
+                error: user_message(&e),
+            });
+            Synthesis::Failed
+        }
+    }
 }
 
 /// The synthesis request: the conversation, recalled context, then the
