@@ -10,21 +10,12 @@ use std::time::Duration;
 
 use common::harness::harness_with;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use server::{Reply, Server};
+use server::{Reply, Server, ollama_says};
 use sleuth::agent::AgentEvent;
 use sleuth::store;
 use sleuth::ui::UiEvent;
 use sleuth::ui::app::App;
 use sleuth::ui::chat::ContextPolicy;
-
-fn ollama_says(text: &str) -> Reply {
-    let body = format!(
-        "{}\n{}\n",
-        serde_json::json!({"message": {"role": "assistant", "content": text}, "done": false}),
-        r#"{"message":{"role":"assistant","content":""},"done":true,"prompt_eval_count":10,"eval_count":5}"#
-    );
-    Reply::new(200, "application/x-ndjson", body.into_bytes())
-}
 
 fn key(code: KeyCode) -> UiEvent {
     UiEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))

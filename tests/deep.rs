@@ -9,7 +9,7 @@ mod server;
 mod wiki;
 
 use common::Sandbox;
-use server::{Reply, Server};
+use server::{Server, ollama_says};
 
 fn hotpot() -> wiki::Wiki {
     let (articles, _) = wiki::hotpot(&format!(
@@ -131,16 +131,6 @@ fn budgets_stop_the_rounds() {
         v["deep"]
     );
     assert_eq!(v["deep"]["stopped"], "documents");
-}
-
-fn ollama_says(text: &str) -> Reply {
-    let mut body =
-        serde_json::json!({"message": {"role": "assistant", "content": text}, "done": false})
-            .to_string();
-    body.push('\n');
-    body.push_str(r#"{"message":{"role":"assistant","content":""},"done":true}"#);
-    body.push('\n');
-    Reply::new(200, "application/x-ndjson", body.into_bytes())
 }
 
 #[test]

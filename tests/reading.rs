@@ -63,23 +63,7 @@ fn a_question_is_answered_from_the_whole_article() {
 #[path = "common/server.rs"]
 mod server;
 
-use server::{Chunk, End, Reply, Server};
-
-/// An Ollama NDJSON stream that says `text`, after `delay_ms`.
-fn ollama_says(text: &str, delay_ms: u64) -> Reply {
-    let mut body =
-        serde_json::json!({"message": {"role": "assistant", "content": text}, "done": false})
-            .to_string();
-    body.push('\n');
-    body.push_str(r#"{"message":{"role":"assistant","content":""},"done":true}"#);
-    body.push('\n');
-    Reply {
-        status: 200,
-        headers: vec![("Content-Type".into(), "application/x-ndjson".into())],
-        body: vec![Chunk::Delay(delay_ms), Chunk::Bytes(body.into_bytes())],
-        end: End::Close,
-    }
-}
+use server::{Reply, Server, ollama_says};
 
 fn model_config(sb: &Sandbox, model: &str, wiki: &str) -> std::path::PathBuf {
     let path = sb.path().join("model.toml");
@@ -129,13 +113,10 @@ fn a_follow_up_is_searched_with_the_earlier_turn_and_ranked_as_it_stands_alone()
     let model = Server::routed(vec![(
         "/api/chat",
         vec![
-            ollama_says(
-                r#"{"standalone": "Who were the Normans?", "queries": ["Normans"]}"#,
-                0,
-            ),
-            ollama_says("They were a people of Normandy [1].", 0),
-            ollama_says(keywords, 0),
-            ollama_says("Catholic [1].", 0),
+            ollama_says(r#"{"standalone": "Who were the Normans?", "queries": ["Normans"]}"#),
+            ollama_says("They were a people of Normandy [1]."),
+            ollama_says(keywords),
+            ollama_says("Catholic [1]."),
         ],
     )]);
     let sb = Sandbox::new();
@@ -197,11 +178,8 @@ fn a_server_that_refuses_the_schema_is_asked_again_without_it() {
         "/api/chat",
         vec![
             refused,
-            ollama_says(
-                "Sure:\n```json\n{\"queries\": [\"Normans Sicily\"]}\n```",
-                0,
-            ),
-            ollama_says("In Sicily [1].", 0),
+            ollama_says("Sure:\n```json\n{\"queries\": [\"Normans Sicily\"]}\n```"),
+            ollama_says("In Sicily [1]."),
         ],
     )]);
     let sb = Sandbox::new();
@@ -228,8 +206,8 @@ fn a_slow_keyword_reply_does_not_hold_the_fetch() {
     let model = Server::routed(vec![(
         "/api/chat",
         vec![
-            ollama_says(r#"{"queries": ["late query"]}"#, 4000),
-            ollama_says("Ethelred [1].", 0),
+            ollama_says(r#"{"queries": ["late query"]}"#).after(4000),
+            ollama_says("Ethelred [1]."),
         ],
     )]);
     let sb = Sandbox::new();
@@ -300,11 +278,8 @@ fn every_citation_resolves_to_its_stored_passage_after_reopening() {
     let model = Server::routed(vec![(
         "/api/chat",
         vec![
-            ollama_says(r#"{"queries": ["Normans Sicily"]}"#, 0),
-            ollama_says(
-                "The Normans took Sicily [1], later [2]; not a source [99].",
-                0,
-            ),
+            ollama_says(r#"{"queries": ["Normans Sicily"]}"#),
+            ollama_says("The Normans took Sicily [1], later [2]; not a source [99]."),
         ],
     )]);
     let sb = Sandbox::new();

@@ -9,25 +9,9 @@ mod server;
 use std::time::Duration;
 
 use common::Sandbox;
-use server::{Chunk, End, Reply, Server, fixture};
+use server::{Chunk, End, Reply, Server, fixture, ollama_says};
 
 const JSON: &str = "application/json";
-const NDJSON: &str = "application/x-ndjson";
-
-/// An Ollama NDJSON stream that says `text` in a few pieces.
-fn ollama_says(text: &str) -> Reply {
-    let mut body = String::new();
-    for piece in text.split_inclusive(' ') {
-        body.push_str(
-            &serde_json::json!({"message": {"role": "assistant", "content": piece}, "done": false})
-                .to_string(),
-        );
-        body.push('\n');
-    }
-    body.push_str(r#"{"message":{"role":"assistant","content":""},"done":true,"prompt_eval_count":40,"eval_count":12}"#);
-    body.push('\n');
-    Reply::new(200, NDJSON, body.into_bytes())
-}
 
 const KEYWORDS: &str = "```json\n{\"queries\": [\"Sachin Tendulkar\", \"cricket records\"]}\n```";
 const ANSWER: &str =

@@ -396,9 +396,16 @@ impl WriterWorker {
 /// recovery hint; None when it is fine.
 fn integrity_problem(conn: &Connection) -> Option<String> {
     let path = conn.path().unwrap_or("the database").to_string();
+    // The check reads every page: through a small cache, so it does not
+    // leave the writer's 32 MB page cache full (resident memory budget).
+    let cache: i64 = conn
+        .pragma_query_value(None, "cache_size", |r| r.get(0))
+        .unwrap_or(-32_000);
+    let _ = conn.pragma_update(None, "cache_size", -1000);
     let found: Result<Vec<String>, rusqlite::Error> = conn
         .prepare("PRAGMA quick_check(5)")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+    let _ = conn.pragma_update(None, "cache_size", cache);
     let problem = match found {
         Ok(rows) if rows.len() == 1 && rows[0] == "ok" => return None,
         Ok(rows) => rows.join("; "),

@@ -73,10 +73,32 @@ impl Reply {
         self
     }
 
+    /// The same reply, sent after `ms` milliseconds of silence.
+    pub fn after(mut self, ms: u64) -> Self {
+        self.body.insert(0, Chunk::Delay(ms));
+        self
+    }
+
     pub fn then(mut self, end: End) -> Self {
         self.end = end;
         self
     }
+}
+
+/// An Ollama `/api/chat` NDJSON stream that says `text` word by word,
+/// then its final `done` line with token counts.
+pub fn ollama_says(text: &str) -> Reply {
+    let mut body = String::new();
+    for piece in text.split_inclusive(' ') {
+        body.push_str(
+            &serde_json::json!({"message": {"role": "assistant", "content": piece}, "done": false})
+                .to_string(),
+        );
+        body.push('\n');
+    }
+    body.push_str(r#"{"message":{"role":"assistant","content":""},"done":true,"prompt_eval_count":40,"eval_count":12}"#);
+    body.push('\n');
+    Reply::new(200, "application/x-ndjson", body.into_bytes())
 }
 
 #[derive(Clone, Debug)]

@@ -19,7 +19,7 @@ use crate::agent::AgentEvent;
 use crate::agent::provider::{ChatMessage, ChatRequest, ProviderError};
 use crate::agent::research::document::Document;
 use crate::agent::research::gather::{self, Batch};
-use crate::agent::research::pipeline::{Clients, Synthesis, synthesize};
+use crate::agent::research::pipeline::{Clients, Synthesis, model_message, synthesize};
 use crate::agent::research::queries::{self, model_unusable};
 use crate::agent::research::{SourceStatus, passages, rank, sources};
 use crate::agent::turn::{AnswerKind, TurnOutcome};
@@ -395,14 +395,7 @@ pub async fn run(
         source_status: statuses,
         ..Default::default()
     };
-    let user_message = |e: &ProviderError| {
-        e.user_message(
-            cfg.provider.kind,
-            &cfg.provider.base_url,
-            &ask.model,
-            crate::agent::probe::key_env(&cfg.provider),
-        )
-    };
+    let user_message = |e: &ProviderError| model_message(cfg, &ask.model, e);
     let unusable = if known_down || clients.health.is_down() {
         Some(ProviderError::Connect("known to be down".into()))
     } else {

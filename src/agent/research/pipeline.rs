@@ -404,14 +404,7 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
         memory: recalled.iter().map(|r| r.session_title.clone()).collect(),
         ..Default::default()
     };
-    let user_message = |e: &ProviderError| {
-        e.user_message(
-            cfg.provider.kind,
-            &cfg.provider.base_url,
-            &ask.model,
-            crate::agent::probe::key_env(&cfg.provider),
-        )
-    };
+    let user_message = |e: &ProviderError| model_message(cfg, &ask.model, e);
     let extractive_reason = match unusable {
         // Nothing to cite: say so rather than let the model answer unsourced.
         _ if cited.is_empty() => Some("no source returned anything".to_string()),
@@ -440,6 +433,16 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
     emit.emit(AgentEvent::TurnDone { turn, outcome });
 }
 
+/// One line for the user about a model failure, with what to do.
+pub fn model_message(cfg: &Config, model: &str, e: &ProviderError) -> String {
+    e.user_message(
+        cfg.provider.kind,
+        &cfg.provider.base_url,
+        model,
+        crate::agent::probe::key_env(&cfg.provider),
+    )
+}
+
 /// How streaming the answer from the sources went.
 pub enum Synthesis {
     /// The answer streamed; its completion is in the outcome.
@@ -463,14 +466,7 @@ pub async fn synthesize(
 ) -> Synthesis {
     let mut pcfg = cfg.provider.clone();
     pcfg.model = model.to_string();
-    let user_message = |e: &ProviderError| {
-        e.user_message(
-            cfg.provider.kind,
-            &cfg.provider.base_url,
-            model,
-            crate::agent::probe::key_env(&cfg.provider),
-        )
-    };
+    let user_message = |e: &ProviderError| model_message(cfg, model, e);
     let mut wrote = false;
     match turn::stream_answer(&clients.provider, &pcfg, req, turn, emit, &mut wrote).await {
         Ok(c) => {
