@@ -85,6 +85,7 @@ fn main() {
                     history: vec![],
                     summary: None,
                     only: None,
+                    resume: None,
                 })
             } else {
                 AgentCommand::Research(ResearchAsk {

@@ -102,6 +102,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_research,
             deep,
             session,
+            resume,
             json,
         }) => {
             let mode = match (no_research, deep) {
@@ -109,15 +110,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (_, true) => commands::ask::Mode::Deep,
                 _ => commands::ask::Mode::Research,
             };
-            commands::ask::run(
-                &loaded.config,
-                &db,
-                &question,
-                session.as_deref(),
-                mode,
-                json,
-                out,
-            )?
+            let what = match resume {
+                Some(run) => commands::ask::What::Resume(run),
+                None => commands::ask::What::Ask {
+                    question: question.unwrap_or_default(),
+                    session,
+                    mode,
+                },
+            };
+            commands::ask::run(&loaded.config, &db, what, json, out)?
+        }
+        Some(Command::Runs {
+            limit,
+            unfinished,
+            json,
+        }) => {
+            commands::history::runs(&db, limit, unfinished, json, out)?;
+            ExitCode::SUCCESS
         }
         Some(Command::Search { query, limit, json }) => {
             commands::history::search(&db, &query, limit, json, out)?;

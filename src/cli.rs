@@ -63,7 +63,8 @@ pub enum Command {
     /// Ask one question: the answer streams to stdout and is saved
     Ask {
         /// The question
-        question: String,
+        #[arg(required_unless_present = "resume")]
+        question: Option<String>,
         /// Plain chat: answer from the model alone, no sources
         #[arg(long, conflicts_with = "deep")]
         no_research: bool,
@@ -74,7 +75,25 @@ pub enum Command {
         /// Continue this session (id or `latest`) instead of starting one
         #[arg(long, value_name = "ID")]
         session: Option<String>,
+        /// Continue a stopped, failed or killed deep run (its id from
+        /// `sleuth runs`, or `last`) from its last completed step, reading
+        /// the documents it stored instead of fetching them again
+        #[arg(long, value_name = "RUN", conflicts_with_all = ["question", "no_research", "session"])]
+        resume: Option<String>,
         /// Print one JSON object at the end instead of streaming text
+        #[arg(long)]
+        json: bool,
+    },
+    /// List deep runs, most recently active first (resume one with
+    /// `sleuth ask --resume ID`)
+    Runs {
+        /// How many runs to list
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Only runs that did not complete
+        #[arg(long)]
+        unfinished: bool,
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },

@@ -93,6 +93,9 @@ pub struct DeepConfig {
     /// Passage text given to the report, and passages cited at most.
     pub context_chars: usize,
     pub max_cited: usize,
+    /// Model tokens (sent and received) for planning and reflecting; past
+    /// it the rounds end and the report is written.
+    pub max_tokens: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

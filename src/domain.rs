@@ -6,6 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+mod run;
+pub use run::{
+    DocState, RunBudget, RunDocument, RunRecord, RunStatus, RunSummary, RunTree, TreeDoc, TreeRound,
+};
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()

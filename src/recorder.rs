@@ -5,7 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::domain::{Message, MessageId, MessageStatus, Role, SessionId, Source, Usage};
+use crate::domain::{
+    Message, MessageId, MessageStatus, Role, RunDocument, RunRecord, RunStatus, RunTree, SessionId,
+    Source, Usage,
+};
 use crate::store::{StoreCommand, WriterHandle};
 
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
@@ -14,6 +17,8 @@ pub struct AnswerRecorder {
     message: Message,
     last_checkpoint: Instant,
     unsaved: bool,
+    /// This answer is a deep run's report and its run is stored.
+    run: bool,
 }
 
 impl AnswerRecorder {
@@ -34,6 +39,54 @@ impl AnswerRecorder {
             message,
             last_checkpoint: Instant::now(),
             unsaved: false,
+            run: false,
+        }
+    }
+
+    /// Continues a stored deep run: its report message is written anew
+    /// (same id, so the run and the transcript keep their place).
+    pub fn resume(writer: &WriterHandle, mut message: Message, model: &str) -> Self {
+        message.content.clear();
+        message.status = MessageStatus::Streaming;
+        message.model = Some(model.to_string());
+        message.usage = Usage::default();
+        writer.send(StoreCommand::AppendMessage(message.clone()));
+        Self {
+            message,
+            last_checkpoint: Instant::now(),
+            unsaved: false,
+            run: true,
+        }
+    }
+
+    /// Stores a deep run's step: its state and tree, and the documents
+    /// read since the last step.
+    pub fn record_run(
+        &mut self,
+        writer: &WriterHandle,
+        question: &str,
+        tree: &RunTree,
+        state: Option<String>,
+        documents: Vec<RunDocument>,
+    ) {
+        if let Some(state) = state {
+            self.run = true;
+            writer.send(StoreCommand::SaveRun(Box::new(RunRecord {
+                id: self.message.id,
+                session: self.message.session_id,
+                question: question.to_string(),
+                status: RunStatus::Running,
+                state,
+                tree: tree.clone(),
+            })));
+        }
+        // After the run's row (they refer to it); the same batch as the
+        // state that counts them, in the writer's order.
+        if self.run && !documents.is_empty() {
+            writer.send(StoreCommand::SaveRunDocuments {
+                run: self.message.id,
+                docs: documents,
+            });
         }
     }
 
@@ -78,6 +131,12 @@ impl AnswerRecorder {
             message: self.message.clone(),
             sources,
         });
+        if self.run {
+            writer.send(StoreCommand::RunStatus {
+                run: self.message.id,
+                status: RunStatus::of_message(status),
+            });
+        }
         self.message
     }
 }

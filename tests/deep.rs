@@ -286,6 +286,7 @@ fn wrapping_a_run_writes_the_report_from_what_was_found() {
         history: vec![],
         summary: None,
         only: None,
+        resume: None,
     }));
     let outcome = loop {
         match rx.recv_timeout(Duration::from_secs(20)).unwrap() {

@@ -8,10 +8,15 @@ use std::time::Duration;
 
 use common::*;
 use rusqlite::Connection;
-use sleuth::domain::{MessageId, MessageStatus, RequestId, Role, SessionId};
+use sleuth::domain::{
+    MessageId, MessageStatus, RequestId, Role, RunDocument, RunRecord, RunStatus, RunTree,
+    SessionId,
+};
 use sleuth::emit::Emitter;
 use sleuth::store::writer::{self, WriterOptions};
-use sleuth::store::{self, ReadRequest, StoreCommand, StoreError, StoreEvent, queries, schema};
+use sleuth::store::{
+    self, ReadRequest, StoreCommand, StoreError, StoreEvent, queries, runs, schema,
+};
 
 fn fts_count(conn: &Connection, table: &str, q: &str) -> i64 {
     conn.query_row(
@@ -479,7 +484,8 @@ fn v1_files_gain_stored_message_counts_that_the_writer_keeps() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "ALTER TABLE sessions DROP COLUMN message_count; ALTER TABLE sources DROP COLUMN section;
+            "DROP TABLE run_documents; DROP TABLE runs;
+             ALTER TABLE sessions DROP COLUMN message_count; ALTER TABLE sources DROP COLUMN section;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -522,7 +528,10 @@ fn v2_files_gain_passage_sections_and_keep_their_sources() {
     // Back to v2: sources without a section.
     Connection::open(&db)
         .unwrap()
-        .execute_batch("ALTER TABLE sources DROP COLUMN section; PRAGMA user_version = 2;")
+        .execute_batch(
+            "DROP TABLE run_documents; DROP TABLE runs;
+             ALTER TABLE sources DROP COLUMN section; PRAGMA user_version = 2;",
+        )
         .unwrap();
     let conn = store::open_writer(&db).unwrap();
     assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
@@ -690,4 +699,109 @@ fn a_damaged_file_is_noticed_and_never_written() {
         before,
         "the damaged file was written"
     );
+}
+
+fn run_record(id: i64, session: i64, status: RunStatus, state: &str) -> RunRecord {
+    RunRecord {
+        id: MessageId(id),
+        session: SessionId(session),
+        question: "Who built it?".into(),
+        status,
+        state: state.into(),
+        tree: RunTree {
+            plan: vec!["Who built it?".into()],
+            ..Default::default()
+        },
+    }
+}
+
+fn run_doc(ord: i64, title: &str) -> RunDocument {
+    RunDocument {
+        ord,
+        kind: "wikipedia".into(),
+        title: title.into(),
+        url: None,
+        body: format!("{{\"title\":\"{title}\"}}"),
+    }
+}
+
+#[test]
+fn v3_files_gain_deep_runs_that_store_state_documents_and_status() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    fixture_db(&db);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TABLE run_documents; DROP TABLE runs; PRAGMA user_version = 3;")
+        .unwrap();
+    let conn = store::open_writer(&db).unwrap();
+    assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
+    drop(conn);
+    // Message 2002 (an answer of session 1001) is the run's report.
+    write_all(
+        &db,
+        vec![
+            StoreCommand::SaveRun(Box::new(run_record(
+                2002,
+                1001,
+                RunStatus::Running,
+                "{\"a\":1}",
+            ))),
+            StoreCommand::SaveRunDocuments {
+                run: MessageId(2002),
+                docs: vec![run_doc(0, "First"), run_doc(1, "Second")],
+            },
+            // A later step replaces the state; a document stored twice is kept once.
+            StoreCommand::SaveRun(Box::new(run_record(
+                2002,
+                1001,
+                RunStatus::Running,
+                "{\"a\":2}",
+            ))),
+            StoreCommand::SaveRunDocuments {
+                run: MessageId(2002),
+                docs: vec![run_doc(1, "Second again"), run_doc(2, "Third")],
+            },
+        ],
+    );
+    let conn = store::open_reader(&db).unwrap();
+    let rec = runs::load(&conn, MessageId(2002)).unwrap().unwrap();
+    assert_eq!(rec.state, "{\"a\":2}");
+    assert_eq!(rec.tree.plan, vec!["Who built it?".to_string()]);
+    let docs = runs::documents(&conn, MessageId(2002)).unwrap();
+    let titles: Vec<&str> = docs.iter().map(|d| d.title.as_str()).collect();
+    assert_eq!(titles, ["First", "Second", "Third"]);
+    let listed = runs::list(&conn, 10, true).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].documents, 3);
+    assert_eq!(runs::trees(&conn, SessionId(1001)).unwrap().len(), 1);
+    drop(conn);
+    // The report ends: the run is complete (and no longer unfinished).
+    write_all(
+        &db,
+        vec![StoreCommand::RunStatus {
+            run: MessageId(2002),
+            status: RunStatus::Complete,
+        }],
+    );
+    let conn = store::open_reader(&db).unwrap();
+    assert!(runs::list(&conn, 10, true).unwrap().is_empty());
+    assert_eq!(
+        runs::list(&conn, 10, false).unwrap()[0].status,
+        RunStatus::Complete
+    );
+    drop(conn);
+    // Deleting the session deletes its runs and their documents.
+    write_all(
+        &db,
+        vec![StoreCommand::Delete {
+            session: SessionId(1001),
+        }],
+    );
+    let conn = store::open_reader(&db).unwrap();
+    assert!(runs::load(&conn, MessageId(2002)).unwrap().is_none());
+    let left: i64 = conn
+        .query_row("SELECT count(*) FROM run_documents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
 }

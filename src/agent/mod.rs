@@ -77,6 +77,15 @@ pub enum AgentEvent {
         turn: TurnId,
         text: String,
     },
+    /// A deep run's research tree; after a completed step also its state
+    /// and the documents read since the last one, for the recorder to
+    /// store (a resume starts from them).
+    DeepRun {
+        turn: TurnId,
+        tree: Box<crate::domain::RunTree>,
+        state: Option<String>,
+        documents: Vec<crate::domain::RunDocument>,
+    },
     /// Research: messages from other sessions recalled into the context.
     Recalled {
         turn: TurnId,

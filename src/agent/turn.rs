@@ -50,7 +50,7 @@ pub struct TurnOutcome {
     pub memory: Vec<String>,
     /// A deep run's plan, rounds and sections.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deep: Option<super::deep::DeepRun>,
+    pub deep: Option<Box<super::deep::DeepRun>>,
 }
 
 impl TurnOutcome {

@@ -13,12 +13,15 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::json;
 
+use crate::agent::deep::Resume;
 use crate::agent::provider::ChatMessage;
 use crate::agent::research::pipeline::{Memory, ResearchAsk};
 use crate::agent::turn::SYSTEM_PROMPT;
 use crate::agent::{self, AgentCommand, AgentEvent, AskRequest};
 use crate::config::Config;
-use crate::domain::{Message, MessageStatus, Role, Session, SessionId, TurnId, Usage, now_ms};
+use crate::domain::{
+    Message, MessageId, MessageStatus, Role, RunStatus, Session, SessionId, TurnId, Usage, now_ms,
+};
 use crate::emit::Emitter;
 use crate::recorder::AnswerRecorder;
 use crate::sanitize::Sanitizer;
@@ -34,46 +37,122 @@ pub enum Mode {
     Deep,
 }
 
-pub fn run(
-    config: &Config,
-    db: &Path,
-    question: &str,
-    session: Option<&str>,
+/// What `ask` was told to do.
+#[derive(Debug, Clone)]
+pub enum What {
+    Ask {
+        question: String,
+        session: Option<String>,
+        mode: Mode,
+    },
+    /// Continue a stored deep run (an id, or `last`).
+    Resume(String),
+}
+
+/// What the turn starts from.
+struct Start {
+    session: Session,
+    history: Vec<ChatMessage>,
+    question: String,
     mode: Mode,
-    json_out: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitCode> {
-    let question = question.trim();
+    /// The stored report message and state of a run being continued.
+    resume: Option<(Message, Box<Resume>)>,
+}
+
+/// The complete messages of a session before `before` (all without it),
+/// as model context.
+fn history_of(
+    conn: &rusqlite::Connection,
+    session: SessionId,
+    before: Option<MessageId>,
+) -> anyhow::Result<Vec<ChatMessage>> {
+    let mut all = queries::transcript(conn, session)?;
+    if let Some(id) = before
+        && let Some(pos) = all.iter().position(|m| m.message.id == id)
+    {
+        all.truncate(pos);
+        // The run's own question.
+        if all.last().is_some_and(|m| m.message.role == Role::User) {
+            all.pop();
+        }
+    }
+    Ok(all
+        .into_iter()
+        .filter(|m| {
+            m.message.status != MessageStatus::Error && !m.message.content.trim().is_empty()
+        })
+        .filter_map(|m| {
+            let role = match m.message.role {
+                Role::User => "user",
+                Role::Assistant => "assistant",
+                Role::System => return None,
+            };
+            Some(ChatMessage {
+                role,
+                content: m.message.content,
+            })
+        })
+        .collect())
+}
+
+/// A stored run to continue: `last` is the newest that did not complete.
+fn resume_start(conn: &rusqlite::Connection, arg: &str) -> anyhow::Result<Start> {
+    let id = if arg.trim().eq_ignore_ascii_case("last") {
+        store::runs::list(conn, 1, true)?
+            .first()
+            .map(|r| r.id)
+            .ok_or_else(|| anyhow::anyhow!("no unfinished deep run to resume"))?
+    } else {
+        MessageId(arg.trim().parse().map_err(|_| {
+            anyhow::anyhow!("{arg:?} is not a run id (see `sleuth runs`, or use `last`)")
+        })?)
+    };
+    let rec = store::runs::load(conn, id)?
+        .ok_or_else(|| anyhow::anyhow!("no deep run {id} (see `sleuth runs`)"))?;
+    if rec.status == RunStatus::Complete {
+        anyhow::bail!(
+            "deep run {id} is complete; nothing to resume (`sleuth show {}` shows it)",
+            rec.session
+        );
+    }
+    let message = queries::get_message(conn, id)?
+        .ok_or_else(|| anyhow::anyhow!("the report of deep run {id} is gone"))?;
+    let session = queries::get_session(conn, rec.session)?
+        .ok_or_else(|| anyhow::anyhow!("the session of deep run {id} is gone"))?;
+    let docs = store::runs::documents(conn, id)?;
+    let resume = Resume::from_store(&rec.state, &docs)
+        .map_err(|e| anyhow::anyhow!("cannot resume deep run {id}: {e}"))?;
+    Ok(Start {
+        history: history_of(conn, session.id, Some(id))?,
+        session,
+        question: rec.question,
+        mode: Mode::Deep,
+        resume: Some((message, Box::new(resume))),
+    })
+}
+
+fn start(conn: &rusqlite::Connection, config: &Config, what: What) -> anyhow::Result<Start> {
+    let (question, session, mode) = match what {
+        What::Resume(arg) => return resume_start(conn, &arg),
+        What::Ask {
+            question,
+            session,
+            mode,
+        } => (question.trim().to_string(), session, mode),
+    };
     if question.is_empty() {
         anyhow::bail!("the question is empty");
     }
-    let conn = store::open_writer(db)?;
     // Continue a session: its recent complete messages are the context.
-    let (session, mut history) = match session {
+    let (session, history) = match session {
         Some(arg) => {
-            let s = queries::resolve_session(&conn, arg)?;
-            let history: Vec<ChatMessage> = queries::transcript(&conn, s.id)?
-                .into_iter()
-                .filter(|m| {
-                    m.message.status != MessageStatus::Error && !m.message.content.trim().is_empty()
-                })
-                .filter_map(|m| {
-                    let role = match m.message.role {
-                        Role::User => "user",
-                        Role::Assistant => "assistant",
-                        Role::System => return None,
-                    };
-                    Some(ChatMessage {
-                        role,
-                        content: m.message.content,
-                    })
-                })
-                .collect();
+            let s = queries::resolve_session(conn, &arg)?;
+            let history = history_of(conn, s.id, None)?;
             (s, history)
         }
         None => {
             let now = now_ms();
-            let first = question.lines().next().unwrap_or(question);
+            let first = question.lines().next().unwrap_or(&question);
             let s = Session {
                 id: SessionId::new(),
                 created_at: now,
@@ -85,6 +164,31 @@ pub fn run(
             (s, Vec::new())
         }
     };
+    Ok(Start {
+        session,
+        history,
+        question,
+        mode,
+        resume: None,
+    })
+}
+
+pub fn run(
+    config: &Config,
+    db: &Path,
+    what: What,
+    json_out: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    let conn = store::open_writer(db)?;
+    let Start {
+        session,
+        mut history,
+        question,
+        mode,
+        resume,
+    } = start(&conn, config, what)?;
+    let question = question.as_str();
     let writer = store::spawn_writer(
         conn,
         WriterOptions {
@@ -107,19 +211,26 @@ pub fn run(
             );
         }
     }
-    w.send(StoreCommand::CreateSession(session.clone()));
-    w.send(StoreCommand::AppendMessage(Message::new(
-        session.id,
-        Role::User,
-        question,
-    )));
+    if resume.is_none() {
+        w.send(StoreCommand::CreateSession(session.clone()));
+        w.send(StoreCommand::AppendMessage(Message::new(
+            session.id,
+            Role::User,
+            question,
+        )));
+    }
     let (tx, rx) = mpsc::channel();
     let agent = agent::spawn_agent(config.clone(), Emitter::channel(tx))
         .context("cannot start the agent")?;
     let model = config.provider.model.clone();
     let turn = TurnId(1);
+    let start = history.len().saturating_sub(CONTEXT_MESSAGES);
+    let (mut recorder, stored_resume) = match resume {
+        Some((message, state)) => (AnswerRecorder::resume(&w, message, &model), Some(state)),
+        None => (AnswerRecorder::start(&w, session.id, None, &model), None),
+    };
+    let run_id = (mode == Mode::Deep).then(|| recorder.id());
     if mode == Mode::Deep {
-        let start = history.len().saturating_sub(CONTEXT_MESSAGES);
         agent
             .handle()
             .send(AgentCommand::Deep(crate::agent::deep::DeepAsk {
@@ -129,9 +240,9 @@ pub fn run(
                 history: history[start..].to_vec(),
                 summary: session.summary.clone(),
                 only: None,
+                resume: stored_resume,
             }));
     } else if mode == Mode::Research {
-        let start = history.len().saturating_sub(CONTEXT_MESSAGES);
         agent.handle().send(AgentCommand::Research(ResearchAsk {
             turn,
             model: model.clone(),
@@ -158,7 +269,6 @@ pub fn run(
             messages: history[start..].to_vec(),
         }));
     }
-    let mut recorder = AnswerRecorder::start(&w, session.id, None, &model);
     let progress = std::io::stderr().is_terminal() && !json_out;
     if progress {
         let _ = writeln!(
@@ -212,6 +322,12 @@ pub fn run(
                     }
                 }
             }
+            Ok(AgentEvent::DeepRun {
+                tree,
+                state,
+                documents,
+                ..
+            }) => recorder.record_run(&w, question, &tree, state, documents),
             Ok(AgentEvent::DeepStep { text, .. }) => {
                 if progress {
                     let _ = writeln!(err_out, "{}", crate::sanitize::one_line(&text));
@@ -391,6 +507,12 @@ pub fn run(
                 std::io::stderr(),
                 "sleuth: {e}; the partial answer was saved"
             );
+            if let Some(id) = run_id {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "sleuth: continue the deep run with `sleuth ask --resume {id}`"
+                );
+            }
             Ok(ExitCode::from(130))
         }
         Some(e) => {

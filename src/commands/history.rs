@@ -153,3 +153,55 @@ pub fn search(
     }
     Ok(())
 }
+
+/// `sleuth runs`: deep runs, most recently active first.
+pub fn runs(
+    db: &Path,
+    limit: usize,
+    unfinished: bool,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let list = match super::open_for_reading(db)? {
+        Some(conn) => crate::store::runs::list(&conn, limit, unfinished)?,
+        None => Vec::new(),
+    };
+    if json {
+        writeln!(out, "{}", crate::sanitize::to_json_pretty(&list)?)?;
+        return Ok(());
+    }
+    if list.is_empty() {
+        writeln!(
+            out,
+            "No deep runs yet. Start one with `sleuth ask --deep QUESTION` or /deep in the app."
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<20}  {:<16}  {:<11}  {:>4}  QUESTION",
+        "RUN", "LAST ACTIVE", "STATUS", "DOCS"
+    )?;
+    for r in &list {
+        let mut q = one_line(&r.question);
+        if q.chars().count() > 60 {
+            q = q.chars().take(59).collect::<String>() + "…";
+        }
+        // A run still "running" here is either live in another sleuth or
+        // was killed; either way `--resume` continues it.
+        let status = match r.status {
+            crate::domain::RunStatus::Running => "unfinished",
+            s => s.as_str(),
+        };
+        writeln!(
+            out,
+            "{:<20}  {:<16}  {:<11}  {:>4}  {}",
+            r.id,
+            format_time(r.updated_at),
+            status,
+            r.documents,
+            q
+        )?;
+    }
+    Ok(())
+}

@@ -4,6 +4,7 @@
 pub mod queries;
 pub mod reader;
 pub mod recovery;
+pub mod runs;
 pub mod schema;
 pub mod search;
 pub mod writer;

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -96,6 +96,36 @@ UPDATE sessions SET message_count = (SELECT count(*) FROM messages m WHERE m.ses
 /// Older rows (whole summaries or snippets) have none.
 const V3: &str = r#"
 ALTER TABLE sources ADD COLUMN section TEXT;
+"#;
+
+/// Deep runs, stored as they go so they can be shown again and resumed:
+/// the state after each step (opaque JSON the agent reads back), the tree
+/// the UI draws, and every document read (a resumed run reads these
+/// instead of fetching again). A run is keyed by its report message.
+const V4: &str = r#"
+CREATE TABLE runs (
+    message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    session_id  INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    question    TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'interrupted', 'complete', 'failed')),
+    state       TEXT NOT NULL,
+    tree        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX runs_session ON runs(session_id);
+CREATE INDEX runs_updated ON runs(updated_at DESC);
+
+CREATE TABLE run_documents (
+    message_id  INTEGER NOT NULL REFERENCES runs(message_id) ON DELETE CASCADE,
+    ord         INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    url         TEXT,
+    body        TEXT NOT NULL,
+    fetched_at  INTEGER NOT NULL,
+    PRIMARY KEY (message_id, ord)
+);
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

@@ -12,7 +12,9 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::{StoreError, StoreEvent};
-use crate::domain::{Message, MessageId, Session, SessionId, Source, now_ms};
+use crate::domain::{
+    Message, MessageId, RunDocument, RunRecord, RunStatus, Session, SessionId, Source, now_ms,
+};
 use crate::emit::Emitter;
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -42,6 +44,18 @@ pub enum StoreCommand {
     /// Deletes a session with its messages, sources and index entries.
     Delete {
         session: SessionId,
+    },
+    /// A deep run's state after a step (inserted or replaced).
+    SaveRun(Box<RunRecord>),
+    /// Documents a deep run read (its cache for a resume).
+    SaveRunDocuments {
+        run: MessageId,
+        docs: Vec<RunDocument>,
+    },
+    /// How a deep run ended.
+    RunStatus {
+        run: MessageId,
+        status: RunStatus,
     },
 }
 
@@ -558,6 +572,11 @@ fn apply(
             touched.at.remove(session);
             touched.added.remove(session);
         }
+        StoreCommand::SaveRun(r) => super::runs::save(tx, r)?,
+        StoreCommand::SaveRunDocuments { run, docs } => {
+            super::runs::save_documents(tx, *run, docs)?
+        }
+        StoreCommand::RunStatus { run, status } => super::runs::set_status(tx, *run, *status)?,
     }
     Ok(())
 }

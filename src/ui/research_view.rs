@@ -22,6 +22,8 @@ pub struct ResearchProgress {
     pub memory: Vec<String>,
     /// A deep run's steps (plan, rounds, leads), the latest last.
     pub deep: Vec<String>,
+    /// A deep run's research tree, as last published or stored.
+    pub tree: Option<crate::domain::RunTree>,
 }
 
 /// Deep-run steps kept on screen.

@@ -2,32 +2,36 @@
 //! → passages → rank, the research turn's machinery), keep the best
 //! passages as notes, follow leads (the model's reflection, or the names
 //! the best passages mention), and write a cited report. Budgets bound
-//! rounds, documents and wall time; a document is read once per run.
+//! rounds, documents, model tokens and wall time; a document is read once
+//! per run. After every step the run's state goes out to be stored
+//! (`AgentEvent::DeepRun`), so a stopped or killed run resumes from there.
 
 pub mod leads;
+mod model;
 pub mod notes;
 pub mod plan;
 pub mod reflect;
 pub mod report;
+mod round;
+pub mod state;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::agent::AgentEvent;
 use crate::agent::provider::{ChatMessage, ChatRequest, ProviderError};
 use crate::agent::research::document::Document;
-use crate::agent::research::gather::{self, Batch};
 use crate::agent::research::pipeline::{Clients, Synthesis, model_message, synthesize};
-use crate::agent::research::queries::{self, model_unusable};
-use crate::agent::research::{SourceStatus, passages, rank, sources};
+use crate::agent::research::queries::model_unusable;
+use crate::agent::research::{SourceKind, gather, passages, sources};
 use crate::agent::turn::{AnswerKind, TurnOutcome};
 use crate::config::Config;
-use crate::domain::TurnId;
+use crate::domain::{DocState, RunBudget, RunTree, TreeDoc, TreeRound, TurnId};
 use crate::emit::Emitter;
-use notes::{Note, cite, notes_for};
+use notes::cite;
 use plan::SubQuestion;
+pub use state::{Progress, Resume};
 
 #[derive(Debug, Clone)]
 pub struct DeepAsk {
@@ -36,11 +40,14 @@ pub struct DeepAsk {
     pub question: String,
     pub history: Vec<ChatMessage>,
     pub summary: Option<String>,
-    pub only: Option<Vec<crate::agent::research::SourceKind>>,
+    pub only: Option<Vec<SourceKind>>,
+    /// A stored run to continue instead of starting anew.
+    pub resume: Option<Box<Resume>>,
 }
 
 /// One round as it went, for the live view and `--json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Round {
     pub queries: Vec<String>,
     /// Titles of the documents read in this round.
@@ -49,6 +56,8 @@ pub struct Round {
     pub notes: Vec<String>,
     /// What the round decided to search next.
     pub leads: Vec<String>,
+    /// Sources that failed in the round ("Wikipedia: timeout").
+    pub failed: Vec<String>,
 }
 
 /// The whole run, as `--json` shows it.
@@ -59,111 +68,251 @@ pub struct DeepRun {
     pub rounds: Vec<Round>,
     pub sections: Vec<report::Section>,
     pub documents_read: usize,
-    /// Why the rounds ended: "rounds", "no new leads", "documents", "time",
-    /// "evidence suffices".
+    /// Why the rounds ended: "rounds", "no new leads", "no new documents",
+    /// "documents", "time", "model tokens", "evidence suffices", "stopped
+    /// by the user".
     pub stopped: String,
+    /// Model tokens spent planning and reflecting.
+    pub tokens: u64,
+    /// True when this run continued a stored one.
+    pub resumed: bool,
 }
 
-const PLAN_TIMEOUT: Duration = Duration::from_secs(30);
-/// Weight, when looking for leads, of the article about something the
-/// question names (a passage matching the question has 0..1).
-const OWN_ARTICLE_LEAD_WEIGHT: f64 = 5.0;
-/// Passages looked at for leads.
-const LEAD_PASSAGES: usize = 8;
-
-fn step(emit: &Emitter<AgentEvent>, turn: TurnId, text: String) {
-    emit.emit(AgentEvent::DeepStep { turn, text });
-}
-
-async fn make_plan(
-    cfg: &Config,
-    clients: &Clients,
-    ask: &DeepAsk,
-) -> (Vec<SubQuestion>, bool, Option<ProviderError>) {
-    if clients.health.is_down() {
-        return (plan::heuristic(&ask.question), false, None);
-    }
-    let mut pcfg = cfg.clone();
-    pcfg.provider.model = ask.model.clone();
-    let req = plan::request(
-        &ask.model,
-        &ask.question,
-        &ask.history,
-        ask.summary.as_deref(),
-    );
-    match queries::ask_structured(&clients.provider, &pcfg, req, PLAN_TIMEOUT).await {
-        Ok(reply) => match plan::parse(&reply) {
-            Some(p) => {
-                clients.health.set(true);
-                (p, true, None)
-            }
-            None => {
-                tracing::info!("unusable plan reply; heuristic plan");
-                (plan::heuristic(&ask.question), false, None)
-            }
-        },
-        Err(e) => {
-            if matches!(e, ProviderError::Connect(_)) {
-                clients.health.set(false);
-            }
-            (plan::heuristic(&ask.question), false, Some(e))
-        }
-    }
-}
-
-/// The model's reflection on the notes; None without a usable model or
-/// reply (the heuristic leads are followed then).
-async fn reflect_with_model(
-    cfg: &Config,
-    clients: &Clients,
-    ask: &DeepAsk,
-    notes: &[Note],
+/// A run in progress: the state that is saved, and what is not (the
+/// clients, the round being fetched).
+struct Run<'a> {
+    cfg: &'a Config,
+    clients: &'a Clients,
+    ask: &'a DeepAsk,
+    emit: &'a Emitter<AgentEvent>,
+    started: Instant,
     deadline: Instant,
-) -> Option<reflect::Decision> {
-    if clients.health.is_down() {
-        return None;
-    }
-    let shown: Vec<(String, Vec<String>)> = notes
-        .iter()
-        .map(|n| {
-            (
-                n.heading.clone(),
-                n.passages.iter().map(|(p, _)| p.text.clone()).collect(),
-            )
-        })
-        .collect();
-    let mut pcfg = cfg.clone();
-    pcfg.provider.model = ask.model.clone();
-    let left = deadline
-        .saturating_duration_since(Instant::now())
-        .min(PLAN_TIMEOUT);
-    let req = reflect::request(&ask.model, &ask.question, &shown);
-    match queries::ask_structured(&clients.provider, &pcfg, req, left).await {
-        Ok(reply) => {
-            let d = reflect::parse(&reply);
-            if d.is_none() {
-                tracing::info!("unusable reflection; following heuristic leads");
-            }
-            d
-        }
-        Err(e) => {
-            if matches!(e, ProviderError::Connect(_)) {
-                clients.health.set(false);
-            }
-            None
-        }
-    }
+    p: Progress,
+    docs: Vec<Document>,
+    /// Documents already sent to be stored.
+    stored: usize,
+    /// The round being searched and read, for the tree.
+    live: Option<TreeRound>,
+    plan_error: Option<ProviderError>,
+    kinds: Vec<SourceKind>,
+    urls: Vec<String>,
 }
 
-fn doc_keys(d: &Document) -> Vec<String> {
-    let mut k = vec![d.title.clone()];
-    k.extend(d.url.clone());
-    k
-}
+impl<'a> Run<'a> {
+    fn new(
+        cfg: &'a Config,
+        clients: &'a Clients,
+        ask: &'a DeepAsk,
+        emit: &'a Emitter<AgentEvent>,
+    ) -> Self {
+        let started = Instant::now();
+        let urls = sources::web::urls_in(&ask.question);
+        let kinds = gather::enabled(cfg, ask.only.as_deref(), &urls);
+        let (p, docs) = match &ask.resume {
+            Some(r) => (r.progress.clone(), r.documents.clone()),
+            None => Default::default(),
+        };
+        let stored = docs.len();
+        Self {
+            cfg,
+            clients,
+            ask,
+            emit,
+            started,
+            deadline: started + Duration::from_secs(cfg.deep.time_secs.max(5)),
+            p,
+            docs,
+            stored,
+            live: None,
+            plan_error: None,
+            kinds,
+            urls,
+        }
+    }
 
-/// Whether the user asked to stop researching and write the report.
-fn wrapped(wrap: &tokio::sync::watch::Receiver<bool>) -> bool {
-    *wrap.borrow()
+    fn step(&self, text: String) {
+        self.emit.emit(AgentEvent::DeepStep {
+            turn: self.ask.turn,
+            text,
+        });
+    }
+
+    /// The research tree as it stands.
+    fn tree(&self) -> RunTree {
+        let dc = &self.cfg.deep;
+        let mut rounds = Vec::new();
+        let mut at = 0;
+        for r in &self.p.rounds {
+            let n = r.documents.len();
+            let docs = self.docs.get(at..at + n).unwrap_or_default();
+            at += n;
+            rounds.push(TreeRound {
+                queries: r.queries.clone(),
+                done: true,
+                documents: docs.iter().map(|d| self.tree_doc(d)).collect(),
+                failed: r.failed.clone(),
+                leads: r.leads.clone(),
+            });
+        }
+        rounds.extend(self.live.clone());
+        RunTree {
+            plan: self.p.plan.iter().map(|s| s.question.clone()).collect(),
+            plan_from_model: self.p.plan_from_model,
+            rounds,
+            budget: RunBudget {
+                rounds: self.p.rounds.len(),
+                max_rounds: dc.rounds.max(1),
+                documents: self.docs.len(),
+                max_documents: dc.max_documents,
+                secs: self.started.elapsed().as_secs(),
+                max_secs: dc.time_secs.max(5),
+                tokens: self.p.tokens,
+                max_tokens: dc.max_tokens,
+            },
+            stopped: self.p.stopped.clone(),
+        }
+    }
+
+    fn tree_doc(&self, d: &Document) -> TreeDoc {
+        TreeDoc {
+            title: d.title.clone(),
+            kind: d.kind.as_str().into(),
+            state: if self.p.cited.contains(&d.title) {
+                DocState::Cited
+            } else {
+                DocState::Read
+            },
+        }
+    }
+
+    /// Shows the tree; `save` also sends the state and the documents not
+    /// yet stored, to be written.
+    fn publish(&mut self, save: bool) {
+        let (state, documents) = if save {
+            let docs = state::to_store(self.stored, &self.docs[self.stored..]);
+            self.stored = self.docs.len();
+            (serde_json::to_string(&self.p).ok(), docs)
+        } else {
+            (None, Vec::new())
+        };
+        self.emit.emit(AgentEvent::DeepRun {
+            turn: self.ask.turn,
+            tree: Box::new(self.tree()),
+            state,
+            documents,
+        });
+    }
+
+    async fn plan(&mut self) {
+        self.step("planning…".into());
+        let planned = model::plan(self.cfg, self.clients, self.ask).await;
+        self.p.plan = planned.subs.clone();
+        self.p.open = planned.subs;
+        self.p.plan_from_model = planned.from_model;
+        self.p.tokens += planned.tokens;
+        self.plan_error = planned.error;
+        self.step(format!(
+            "plan ({}): {}",
+            if self.p.plan_from_model {
+                "model"
+            } else {
+                "from the question"
+            },
+            self.p
+                .plan
+                .iter()
+                .map(|s| s.question.as_str())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        ));
+        self.publish(true);
+    }
+
+    /// The report: streamed from the model, or extractive without one.
+    async fn report(mut self) {
+        let turn = self.ask.turn;
+        let (ask, cfg, emit) = (self.ask, self.cfg, self.emit);
+        let all = {
+            let d = self.docs.clone();
+            tokio::task::spawn_blocking(move || passages::of_documents(&d, 3000))
+                .await
+                .unwrap_or_default()
+        };
+        let (cited, sections) = cite(&ask.question, &all, &self.p.notes, cfg);
+        self.p.cited = cited.iter().map(|s| s.title.clone()).collect();
+        self.publish(true);
+        emit.emit(AgentEvent::Ranked {
+            turn,
+            sources: cited.clone(),
+            analysis: Default::default(),
+        });
+        let mut outcome = TurnOutcome {
+            model: ask.model.clone(),
+            keywords: self.p.searched.clone(),
+            sources: cited.clone(),
+            source_status: self.p.statuses.clone(),
+            ..Default::default()
+        };
+        let unusable = if self.clients.health.is_down() {
+            Some(ProviderError::Connect("known to be down".into()))
+        } else {
+            self.plan_error.take().filter(model_unusable)
+        };
+        let extractive_reason = match unusable {
+            _ if cited.is_empty() => Some("no source returned anything".to_string()),
+            Some(e) => Some(model_message(cfg, &ask.model, &e)),
+            None => {
+                let req: ChatRequest = report::request(
+                    &ask.model,
+                    &ask.question,
+                    &ask.history,
+                    ask.summary.as_deref(),
+                    &sections,
+                    &cited,
+                );
+                match synthesize(
+                    cfg,
+                    self.clients,
+                    &ask.model,
+                    &req,
+                    turn,
+                    emit,
+                    &mut outcome,
+                )
+                .await
+                {
+                    Synthesis::Done => None,
+                    Synthesis::Extractive(why) => Some(why),
+                    Synthesis::Failed => return,
+                }
+            }
+        };
+        if let Some(why) = extractive_reason {
+            outcome.answer_kind = AnswerKind::Extractive;
+            outcome.notice = Some(why.clone());
+            let text = report::extractive(&ask.question, &sections, &cited, &why);
+            emit.emit(AgentEvent::AnswerDelta { turn, text });
+        }
+        let stopped = self.p.stopped.clone().unwrap_or_default();
+        self.step(format!(
+            "done: {} rounds, {} documents, {} cited ({stopped})",
+            self.p.rounds.len(),
+            self.docs.len(),
+            cited.len(),
+        ));
+        outcome.deep = Some(Box::new(DeepRun {
+            plan: self.p.plan.clone(),
+            plan_from_model: self.p.plan_from_model,
+            rounds: self.p.rounds.clone(),
+            sections,
+            documents_read: self.docs.len(),
+            stopped,
+            tokens: self.p.tokens,
+            resumed: ask.resume.is_some(),
+        }));
+        outcome.completion.total_ms = self.started.elapsed().as_millis() as u64;
+        emit.emit(AgentEvent::TurnDone { turn, outcome });
+    }
 }
 
 pub async fn run(
@@ -173,273 +322,24 @@ pub async fn run(
     mut wrap: tokio::sync::watch::Receiver<bool>,
     emit: &Emitter<AgentEvent>,
 ) {
-    let turn = ask.turn;
-    let started = Instant::now();
-    let dc = &cfg.deep;
-    let deadline = started + Duration::from_secs(dc.time_secs.max(5));
-    let known_down = clients.health.is_down();
-    step(emit, turn, "planning…".into());
-    let (subs, from_model, plan_err) = make_plan(cfg, clients, &ask).await;
-    let mut run = DeepRun {
-        plan: subs.clone(),
-        plan_from_model: from_model,
-        ..Default::default()
-    };
-    step(
-        emit,
-        turn,
-        format!(
-            "plan ({}): {}",
-            if from_model {
-                "model"
-            } else {
-                "from the question"
-            },
-            subs.iter()
-                .map(|s| s.question.as_str())
-                .collect::<Vec<_>>()
-                .join(" · ")
-        ),
-    );
-    let urls = sources::web::urls_in(&ask.question);
-    let kinds = gather::enabled(cfg, ask.only.as_deref(), &urls);
-    let mut docs: Vec<Document> = Vec::new();
-    let mut statuses: Vec<SourceStatus> = Vec::new();
-    let mut notes: Vec<Note> = Vec::new();
-    let mut searched: Vec<String> = Vec::new();
-    let mut open = subs;
-    run.stopped = "rounds".into();
-    for round in 1..=dc.rounds.max(1) {
-        if wrapped(&wrap) {
-            run.stopped = "stopped by the user".into();
-            break;
-        }
-        if open.is_empty() {
-            run.stopped = "no new leads".into();
-            break;
-        }
-        if Instant::now() >= deadline {
-            run.stopped = "time".into();
-            break;
-        }
-        if docs.len() >= dc.max_documents {
-            run.stopped = "documents".into();
-            break;
-        }
-        let round_queries: Vec<String> = open.iter().map(|s| s.query.clone()).collect();
-        searched.extend(round_queries.iter().cloned());
-        step(
-            emit,
-            turn,
-            format!("round {round}: searching {}", quoted(&round_queries)),
-        );
-        emit.emit(AgentEvent::Keywords {
-            turn,
-            queries: round_queries.clone(),
-            from_model,
-        });
-        let skip: Vec<String> = docs.iter().flat_map(doc_keys).collect();
-        let left = dc.max_documents.saturating_sub(docs.len());
-        let cap = (cfg.research.per_source * round_queries.len()).clamp(1, left.max(1));
-        let batch = Batch {
-            kinds: kinds.clone(),
-            queries: &round_queries,
-            urls: if round == 1 { &urls } else { &[] },
-            report: true,
-            cap: Some(cap),
-            skip: Arc::new(skip),
-        };
-        let fetch = gather::fetch_all(clients, cfg, batch, turn, emit);
-        let fetched = tokio::select! {
-            r = tokio::time::timeout_at(deadline.into(), fetch) => r.ok(),
-            // Esc: what this round was fetching is dropped; the report is
-            // written from the rounds already done.
-            _ = wrap.wait_for(|w| *w) => {
-                run.stopped = "stopped by the user".into();
-                break;
-            }
-        };
-        let Some((new_docs, st)) = fetched else {
-            run.stopped = "time".into();
-            break;
-        };
-        let mut merged = (std::mem::take(&mut docs), std::mem::take(&mut statuses));
-        let before = merged.0.len();
-        gather::merge(&mut merged, (new_docs, st));
-        (docs, statuses) = merged;
-        let fresh: Vec<Document> = docs[before..].to_vec();
-        run.rounds.push(Round {
-            queries: round_queries,
-            documents: fresh.iter().map(|d| d.title.clone()).collect(),
-            ..Default::default()
-        });
-        step(
-            emit,
-            turn,
-            format!(
-                "round {round}: read {} new documents ({} in all)",
-                fresh.len(),
-                docs.len()
-            ),
-        );
-        if fresh.is_empty() {
-            // Its leads would come from the same passages as before.
-            run.stopped = "no new documents".into();
-            break;
-        }
-        // Notes for this round's sub-questions, from what it read.
-        let (question, open_now) = (ask.question.clone(), open.clone());
-        let all_docs = docs.clone();
-        let work = tokio::task::spawn_blocking(move || {
-            let fresh_ps = passages::of_documents(&fresh, 2000);
-            let notes = notes_for(&question, &open_now, &fresh_ps);
-            // Leads come from the passages that best match the question.
-            let all_ps = passages::of_documents(&all_docs, 3000);
-            let texts: Vec<String> = all_ps
-                .iter()
-                .map(|p| format!("{}\n{}", p.title, p.text))
-                .collect();
-            let scores = rank::bm25(&question, &texts);
-            let mut top: Vec<(String, f64)> = rank::top_k(&scores, LEAD_PASSAGES)
-                .into_iter()
-                .map(|(i, r)| (all_ps[i].text.clone(), r))
-                .collect();
-            // Each sub-question's best evidence names what to look at next
-            // ("2014 S/S is the debut album of WINNER").
-            // It counts more than a passage that merely matches the
-            // question's words: a bridge is named in the article of what
-            // the question names.
-            for n in &notes {
-                if let Some((p, _)) = n.passages.first() {
-                    let w = if n.own_article {
-                        OWN_ARTICLE_LEAD_WEIGHT
-                    } else {
-                        1.0
-                    };
-                    top.push((p.text.clone(), w));
-                }
-            }
-            (notes, top)
-        });
-        let Ok((round_notes, top)) = work.await else {
-            break;
-        };
-        if let Some(r) = run.rounds.last_mut() {
-            r.notes = round_notes
-                .iter()
-                .map(|n| {
-                    let titles: Vec<&str> =
-                        n.passages.iter().map(|(p, _)| p.title.as_str()).collect();
-                    format!("{} → {}", n.heading, titles.join(", "))
-                })
-                .collect();
-        }
-        notes.extend(round_notes);
-        if round == dc.rounds.max(1) {
-            break;
-        }
-        let mut known = searched.clone();
-        known.extend(docs.iter().map(|d| d.title.clone()));
-        let refs: Vec<(&str, f64)> = top.iter().map(|(t, r)| (t.as_str(), *r)).collect();
-        let heuristic =
-            leads::from_passages(&ask.question, &refs, &known, dc.leads_per_round.max(1));
-        let next = match reflect_with_model(cfg, clients, &ask, &notes, deadline).await {
-            Some(d) if d.enough => {
-                step(emit, turn, "the model finds the evidence sufficient".into());
-                run.stopped = "evidence suffices".into();
-                break;
-            }
-            Some(d) => {
-                let new: Vec<String> = d
-                    .queries
-                    .into_iter()
-                    .filter(|q| !searched.iter().any(|s| s.eq_ignore_ascii_case(q)))
-                    .collect();
-                if new.is_empty() { heuristic } else { new }
-            }
-            None => heuristic,
-        };
-        if let Some(r) = run.rounds.last_mut() {
-            r.leads = next.clone();
-        }
-        if !next.is_empty() {
-            step(emit, turn, format!("following leads: {}", quoted(&next)));
-        }
-        open = next
-            .into_iter()
-            .map(|l| SubQuestion {
-                question: l.clone(),
-                query: l,
-            })
-            .collect();
+    let mut run = Run::new(cfg, clients, &ask, emit);
+    if ask.resume.is_some() {
+        run.step(format!(
+            "resuming: {} rounds done, {} documents stored",
+            run.p.rounds.len(),
+            run.docs.len()
+        ));
     }
-    run.documents_read = docs.len();
-    // The report.
-    let all = {
-        let d = docs.clone();
-        tokio::task::spawn_blocking(move || passages::of_documents(&d, 3000))
-            .await
-            .unwrap_or_default()
-    };
-    let (cited, sections) = cite(&ask.question, &all, &notes, cfg);
-    run.sections = sections.clone();
-    emit.emit(AgentEvent::Ranked {
-        turn,
-        sources: cited.clone(),
-        analysis: Default::default(),
-    });
-    let mut outcome = TurnOutcome {
-        model: ask.model.clone(),
-        keywords: searched.clone(),
-        sources: cited.clone(),
-        source_status: statuses,
-        ..Default::default()
-    };
-    let user_message = |e: &ProviderError| model_message(cfg, &ask.model, e);
-    let unusable = if known_down || clients.health.is_down() {
-        Some(ProviderError::Connect("known to be down".into()))
-    } else {
-        plan_err.filter(model_unusable)
-    };
-    let extractive_reason = match unusable {
-        _ if cited.is_empty() => Some("no source returned anything".to_string()),
-        Some(e) => Some(user_message(&e)),
-        None => {
-            let req: ChatRequest = report::request(
-                &ask.model,
-                &ask.question,
-                &ask.history,
-                ask.summary.as_deref(),
-                &sections,
-                &cited,
-            );
-            match synthesize(cfg, clients, &ask.model, &req, turn, emit, &mut outcome).await {
-                Synthesis::Done => None,
-                Synthesis::Extractive(why) => Some(why),
-                Synthesis::Failed => return,
-            }
-        }
-    };
-    if let Some(why) = extractive_reason {
-        outcome.answer_kind = AnswerKind::Extractive;
-        outcome.notice = Some(why.clone());
-        let text = report::extractive(&ask.question, &sections, &cited, &why);
-        emit.emit(AgentEvent::AnswerDelta { turn, text });
+    if !run.p.planned() {
+        run.plan().await;
     }
-    step(
-        emit,
-        turn,
-        format!(
-            "done: {} rounds, {} documents, {} cited ({})",
-            run.rounds.len(),
-            run.documents_read,
-            cited.len(),
-            run.stopped
-        ),
-    );
-    outcome.deep = Some(run);
-    outcome.completion.total_ms = started.elapsed().as_millis() as u64;
-    emit.emit(AgentEvent::TurnDone { turn, outcome });
+    if run.p.stopped.is_none() {
+        let why = run.research(&mut wrap).await;
+        run.live = None;
+        run.p.stopped = Some(why);
+        run.publish(true);
+    }
+    run.report().await;
 }
 
 fn quoted(v: &[String]) -> String {

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::domain::{Source, now_ms};
 
 /// A passage kept as evidence for one sub-question.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Note {
     pub heading: String,
     pub passages: Vec<(Passage, f64)>,

@@ -38,7 +38,7 @@ pub fn schema() -> Value {
 }
 
 /// One thing to find out, and the query that searches for it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SubQuestion {
     pub question: String,
     pub query: String,

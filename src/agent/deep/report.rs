@@ -15,7 +15,7 @@ its source number in square brackets, like [1] or [2][3]; only cite numbers that
 sources do not settle the question, say what is missing.";
 
 /// A group of cited passages and the sub-question they answer.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     pub heading: String,
     /// Ordinals of the sources in this section.

@@ -7,7 +7,7 @@ use super::SourceKind;
 /// 2,000-comment thread): about 150 passages.
 pub const MAX_DOC_CHARS: usize = 150_000;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     /// "History" or "History › Early years"; None before the first heading.
     pub heading: Option<String>,
@@ -16,7 +16,7 @@ pub struct Section {
     pub paragraphs: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Document {
     pub kind: SourceKind,
     pub title: String,

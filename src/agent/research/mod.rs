@@ -13,10 +13,12 @@ pub mod rank;
 pub mod retrieve;
 pub mod sources;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a passage came from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     #[default]
@@ -62,7 +64,7 @@ impl SourceKind {
 
 /// A piece of a fetched document that can be ranked and cited: its text
 /// is exactly what the model is given.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Passage {
     pub kind: SourceKind,
     /// The document's title.
@@ -78,7 +80,7 @@ pub struct Passage {
 }
 
 /// How one source did in a turn, for the live panel and `--json`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {
     pub source: SourceKind,
     /// "ok", "failed", "timeout" or "skipped".

@@ -57,7 +57,7 @@ async fn once(
     client: &reqwest::Client,
     cfg: &Config,
     req: &ChatRequest,
-) -> Result<String, ProviderError> {
+) -> Result<(String, u64), ProviderError> {
     let mut pcfg = cfg.provider.clone();
     pcfg.model = req.model.clone();
     let mut limits = Limits::from_config(&pcfg);
@@ -65,12 +65,26 @@ async fn once(
     limits.retries = 0;
     let mut reply = String::new();
     let mut on_text = |t: &str| reply.push_str(t);
-    provider::stream_chat(client, &pcfg, req, &limits, &mut on_text).await?;
+    let c = provider::stream_chat(client, &pcfg, req, &limits, &mut on_text).await?;
+    let tokens = tokens_used(&c, req, &reply);
     // Strip any <think> block before parsing.
     let mut filter = crate::agent::think::ThinkFilter::default();
     let mut visible = filter.push(&reply);
     visible.push_str(&filter.finish());
-    Ok(visible)
+    Ok((visible, tokens))
+}
+
+/// Tokens a request cost: as the provider reports them, or about a token
+/// per four characters when it does not (deep runs' token budget).
+pub fn tokens_used(c: &provider::Completion, req: &ChatRequest, reply: &str) -> u64 {
+    match (c.tokens_in, c.tokens_out) {
+        (Some(i), Some(o)) => (i.max(0) + o.max(0)) as u64,
+        _ => {
+            let sent: usize = req.system.as_deref().map_or(0, str::len)
+                + req.messages.iter().map(|m| m.content.len()).sum::<usize>();
+            ((sent + reply.len()) / 4) as u64
+        }
+    }
 }
 
 /// Sends a schema-constrained request (asked once more without the schema
@@ -78,9 +92,21 @@ async fn once(
 pub async fn ask_structured(
     client: &reqwest::Client,
     cfg: &Config,
-    mut req: ChatRequest,
+    req: ChatRequest,
     limit: Duration,
 ) -> Result<String, ProviderError> {
+    ask_structured_counted(client, cfg, req, limit)
+        .await
+        .map(|(reply, _)| reply)
+}
+
+/// [`ask_structured`], with the tokens it cost.
+pub async fn ask_structured_counted(
+    client: &reqwest::Client,
+    cfg: &Config,
+    mut req: ChatRequest,
+    limit: Duration,
+) -> Result<(String, u64), ProviderError> {
     let work = async {
         match once(client, cfg, &req).await {
             Err(ProviderError::Http {

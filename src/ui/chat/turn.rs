@@ -32,6 +32,8 @@ pub struct ActiveTurn {
     /// A deep run; `wrapping` once Esc asked it to write the report.
     pub deep: bool,
     pub wrapping: bool,
+    /// The question, which a deep run is stored under.
+    pub question: String,
 }
 
 impl ChatScreen {
@@ -65,6 +67,7 @@ impl ChatScreen {
             sources: Vec::new(),
             deep: false,
             wrapping: false,
+            question: String::new(),
         });
     }
 
@@ -108,6 +111,7 @@ impl ChatScreen {
                     history: self.context_messages(before).to_vec(),
                     summary: self.summary.clone(),
                     only,
+                    resume: None,
                 }));
         } else {
             h.agent.send(AgentCommand::Research(ResearchAsk {
@@ -128,6 +132,7 @@ impl ChatScreen {
             sources: Vec::new(),
             deep: asked.deep,
             wrapping: false,
+            question: question.to_string(),
         });
     }
 
@@ -235,6 +240,19 @@ impl ChatScreen {
             }
             AgentEvent::DeepStep { turn, text } if Some(turn) == current => {
                 self.update_progress(|p| p.step(text));
+                true
+            }
+            AgentEvent::DeepRun {
+                turn,
+                tree,
+                state,
+                documents,
+            } if Some(turn) == current => {
+                if let Some(a) = self.active.as_mut() {
+                    a.recorder
+                        .record_run(&h.writer, &a.question, &tree, state, documents);
+                }
+                self.update_progress(|p| p.tree = Some(*tree));
                 true
             }
             AgentEvent::SourceStarted { turn, source } if Some(turn) == current => {
