@@ -8,6 +8,8 @@ mod server;
 #[path = "common/wiki.rs"]
 mod wiki;
 
+use std::time::Duration;
+
 use common::Sandbox;
 use server::{Server, ollama_says};
 
@@ -263,7 +265,6 @@ fn the_models_reflection_chooses_the_next_queries_or_ends_the_rounds() {
 fn wrapping_a_run_writes_the_report_from_what_was_found() {
     use sleuth::agent::deep::DeepAsk;
     use sleuth::agent::{AgentCommand, AgentEvent};
-    use std::time::Duration;
     let (articles, _) = wiki::hotpot(&format!(
         "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
         env!("CARGO_MANIFEST_DIR")
@@ -309,4 +310,126 @@ fn wrapping_a_run_writes_the_report_from_what_was_found() {
             .any(|s| s.title == "Kiss and Tell (1945 film)")
     );
     agent.shutdown();
+}
+
+/// Extract requests per title so far (each is one document read).
+fn reads(w: &wiki::Wiki) -> std::collections::HashMap<String, usize> {
+    let mut out = std::collections::HashMap::new();
+    for p in w.requests.lock().unwrap().iter() {
+        let Ok(u) = reqwest::Url::parse(&format!("http://wiki{p}")) else {
+            continue;
+        };
+        let q: std::collections::HashMap<String, String> = u.query_pairs().into_owned().collect();
+        if q.get("prop").map(String::as_str) == Some("extracts")
+            && let Some(t) = q.get("titles")
+        {
+            *out.entry(t.clone()).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// The stored run of a database: rounds completed, documents stored.
+fn stored_run(db: &std::path::Path) -> Option<(usize, Vec<String>)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .ok()?;
+    let state: String = conn
+        .query_row("SELECT state FROM runs", [], |r| r.get(0))
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&state).ok()?;
+    let rounds = v["rounds"].as_array().map_or(0, Vec::len);
+    let mut st = conn
+        .prepare("SELECT title FROM run_documents ORDER BY ord")
+        .ok()?;
+    let titles = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .ok()?
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    Some((rounds, titles))
+}
+
+#[test]
+fn a_run_killed_mid_round_resumes_without_fetching_its_documents_again() {
+    let (articles, _) = wiki::hotpot(&format!(
+        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    // Slow article bodies: round 2 is still reading when the kill comes.
+    let w = wiki::Wiki::with_delay(articles, true, 120, Duration::from_millis(300));
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &closed(), &w.url(), "rounds = 3");
+    let mut child = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "--deep", "--json", KISS])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let stored = loop {
+        assert!(std::time::Instant::now() < deadline, "round 1 never stored");
+        if let Some((rounds, titles)) = stored_run(&sb.db())
+            && rounds >= 1
+        {
+            break titles;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL: no chance to say "interrupted"
+    child.wait().unwrap();
+    assert!(!stored.is_empty());
+    let before = reads(&w);
+    let out = sb.cmd().args(["runs", "--unfinished"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("unfinished"), "{listed}");
+
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "--resume", "last", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "complete");
+    assert_eq!(v["deep"]["resumed"], true);
+    assert!(v["deep"]["rounds"].as_array().unwrap().len() >= 2, "{:#}", v["deep"]);
+    assert!(titles(&v).iter().any(|t| t == "Shirley Temple"), "{:?}", titles(&v));
+    // Every document stored before the kill was read from the store.
+    let after = reads(&w);
+    for t in &stored {
+        assert_eq!(
+            after.get(t),
+            before.get(t),
+            "{t} was fetched again after the resume"
+        );
+    }
+    // The run is complete, its report is the same message, written once.
+    let (rounds, all) = stored_run(&sb.db()).unwrap();
+    assert!(rounds >= 2 && all.len() >= stored.len());
+    let out = sb.cmd().args(["show", "--json", "latest"]).output().unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let messages = shown["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{shown:#}");
+    assert_eq!(messages[1]["status"], "complete");
+    let out = sb.cmd().args(["runs", "--unfinished"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("No unfinished deep runs"), "{listed}");
+    // Nothing left to resume.
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "--resume", "last"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no unfinished deep run"));
 }

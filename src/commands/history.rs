@@ -170,6 +170,10 @@ pub fn runs(
         writeln!(out, "{}", crate::sanitize::to_json_pretty(&list)?)?;
         return Ok(());
     }
+    if list.is_empty() && unfinished {
+        writeln!(out, "No unfinished deep runs.")?;
+        return Ok(());
+    }
     if list.is_empty() {
         writeln!(
             out,
