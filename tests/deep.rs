@@ -331,11 +331,9 @@ fn reads(w: &wiki::Wiki) -> std::collections::HashMap<String, usize> {
 
 /// The stored run of a database: rounds completed, documents stored.
 fn stored_run(db: &std::path::Path) -> Option<(usize, Vec<String>)> {
-    let conn = rusqlite::Connection::open_with_flags(
-        db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .ok()?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .ok()?;
     let state: String = conn
         .query_row("SELECT state FROM runs", [], |r| r.get(0))
         .ok()?;
@@ -396,12 +394,24 @@ fn a_run_killed_mid_round_resumes_without_fetching_its_documents_again() {
         .args(["ask", "--resume", "last", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "complete");
     assert_eq!(v["deep"]["resumed"], true);
-    assert!(v["deep"]["rounds"].as_array().unwrap().len() >= 2, "{:#}", v["deep"]);
-    assert!(titles(&v).iter().any(|t| t == "Shirley Temple"), "{:?}", titles(&v));
+    assert!(
+        v["deep"]["rounds"].as_array().unwrap().len() >= 2,
+        "{:#}",
+        v["deep"]
+    );
+    assert!(
+        titles(&v).iter().any(|t| t == "Shirley Temple"),
+        "{:?}",
+        titles(&v)
+    );
     // Every document stored before the kill was read from the store.
     let after = reads(&w);
     for t in &stored {
@@ -414,7 +424,11 @@ fn a_run_killed_mid_round_resumes_without_fetching_its_documents_again() {
     // The run is complete, its report is the same message, written once.
     let (rounds, all) = stored_run(&sb.db()).unwrap();
     assert!(rounds >= 2 && all.len() >= stored.len());
-    let out = sb.cmd().args(["show", "--json", "latest"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["show", "--json", "latest"])
+        .output()
+        .unwrap();
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let messages = shown["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2, "{shown:#}");

@@ -465,6 +465,7 @@ fn the_reader_answers_with_the_request_id_and_the_latest_request_wins() {
             req,
             messages,
             session,
+            ..
         } = e
         {
             assert_eq!(

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::agent::deep::Resume;
+use crate::agent::deep::Saved;
 use crate::agent::provider::ChatMessage;
 use crate::agent::research::pipeline::{Memory, ResearchAsk};
 use crate::agent::turn::SYSTEM_PROMPT;
@@ -56,7 +56,7 @@ struct Start {
     question: String,
     mode: Mode,
     /// The stored report message and state of a run being continued.
-    resume: Option<(Message, Box<Resume>)>,
+    resume: Option<(Message, Box<Saved>)>,
 }
 
 /// The complete messages of a session before `before` (all without it),
@@ -119,9 +119,11 @@ fn resume_start(conn: &rusqlite::Connection, arg: &str) -> anyhow::Result<Start>
         .ok_or_else(|| anyhow::anyhow!("the report of deep run {id} is gone"))?;
     let session = queries::get_session(conn, rec.session)?
         .ok_or_else(|| anyhow::anyhow!("the session of deep run {id} is gone"))?;
-    let docs = store::runs::documents(conn, id)?;
-    let resume = Resume::from_store(&rec.state, &docs)
-        .map_err(|e| anyhow::anyhow!("cannot resume deep run {id}: {e}"))?;
+    let documents = store::runs::documents(conn, id)?;
+    let resume = Saved {
+        state: rec.state,
+        documents,
+    };
     Ok(Start {
         history: history_of(conn, session.id, Some(id))?,
         session,

@@ -78,6 +78,12 @@ pub enum StoreEvent {
         req: RequestId,
         session: Session,
         messages: Vec<StoredMessage>,
+        /// The session's deep runs: report message, status, research tree.
+        runs: Vec<(
+            crate::domain::MessageId,
+            crate::domain::RunStatus,
+            crate::domain::RunTree,
+        )>,
     },
     MessageFound {
         req: RequestId,
@@ -95,6 +101,11 @@ pub enum StoreEvent {
     Exported {
         req: RequestId,
         path: PathBuf,
+    },
+    /// A deep run to resume; None if it is gone.
+    RunLoaded {
+        req: RequestId,
+        run: Option<Box<StoredRun>>,
     },
     /// The answer to the newest search (older ones are never sent).
     SearchResults {
@@ -122,6 +133,15 @@ pub enum StoreEvent {
     WriteRecovered {
         seq: u64,
     },
+}
+
+/// A deep run as stored: what a resume needs.
+#[derive(Debug, Clone)]
+pub struct StoredRun {
+    pub record: crate::domain::RunRecord,
+    /// Its report message (rewritten by the resumed run).
+    pub message: Message,
+    pub documents: Vec<crate::domain::RunDocument>,
 }
 
 fn open_err(path: &Path, e: impl std::fmt::Display) -> StoreError {

@@ -33,6 +33,11 @@ pub enum ReadRequest {
         session: SessionId,
         last: usize,
     },
+    /// A deep run to resume: its state, report message and documents.
+    Run {
+        req: RequestId,
+        id: MessageId,
+    },
     /// Writes the session as Markdown (with sources) into `dir`.
     Export {
         req: RequestId,
@@ -48,6 +53,7 @@ impl ReadRequest {
             | ReadRequest::Transcript { req, .. }
             | ReadRequest::Message { req, .. }
             | ReadRequest::Preview { req, .. }
+            | ReadRequest::Run { req, .. }
             | ReadRequest::Export { req, .. } => *req,
         }
     }
@@ -178,11 +184,25 @@ fn answer(conn: &Connection, r: ReadRequest) -> Result<StoreEvent, StoreError> {
             session: queries::get_session(conn, session)?
                 .ok_or_else(|| StoreError::NoSession(session.to_string()))?,
             messages: queries::transcript(conn, session)?,
+            runs: super::runs::trees(conn, session)?,
         },
         ReadRequest::Message { req, id } => StoreEvent::MessageFound {
             req,
             message: queries::get_message(conn, id)?,
         },
+        ReadRequest::Run { req, id } => {
+            let record = super::runs::load(conn, id)?;
+            let message = queries::get_message(conn, id)?;
+            let run = match (record, message) {
+                (Some(record), Some(message)) => Some(Box::new(super::StoredRun {
+                    documents: super::runs::documents(conn, id)?,
+                    record,
+                    message,
+                })),
+                _ => None,
+            };
+            StoreEvent::RunLoaded { req, run }
+        }
         ReadRequest::Preview { req, session, last } => StoreEvent::Preview {
             req,
             session,

@@ -63,6 +63,14 @@ pub const CHAT: &[Binding] = &[
         action: "deep run: plan, rounds, leads, a cited report",
     },
     Binding {
+        keys: "/resume",
+        action: "continue this session's unfinished deep run",
+    },
+    Binding {
+        keys: "F4",
+        action: "deep runs' research trees: open ⇄ close",
+    },
+    Binding {
         keys: "Ctrl+N",
         action: "new session",
     },

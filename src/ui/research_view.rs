@@ -24,6 +24,10 @@ pub struct ResearchProgress {
     pub deep: Vec<String>,
     /// A deep run's research tree, as last published or stored.
     pub tree: Option<crate::domain::RunTree>,
+    /// How the run ended (None while it goes, the tree open).
+    pub ended: Option<crate::domain::RunStatus>,
+    /// A finished run's tree drawn whole rather than as one line.
+    pub expanded: bool,
 }
 
 /// Deep-run steps kept on screen.
@@ -51,8 +55,25 @@ impl ResearchProgress {
     }
 
     pub fn lines(&self, width: usize) -> Vec<Line<'static>> {
-        let mut out = Vec::new();
         let w = width.saturating_sub(2);
+        if let Some(t) = &self.tree {
+            let view = super::run_tree::View {
+                expanded: self.expanded,
+                ended: self.ended,
+            };
+            let mut out = super::run_tree::lines(t, view, width);
+            if self.ended.is_none() {
+                if let Some(s) = self.deep.last() {
+                    out.push(Line::styled(
+                        format!("    {}", truncate(&one_line(s), w.saturating_sub(4))),
+                        theme::dim(),
+                    ));
+                }
+                out.extend(self.source_status_lines(w));
+            }
+            return out;
+        }
+        let mut out = Vec::new();
         for s in &self.deep {
             out.push(Line::from(vec![
                 Span::styled("  ◆ ", theme::key()),
@@ -77,6 +98,54 @@ impl ResearchProgress {
                 ]));
             }
         }
+        out.extend(self.source_status_lines(w));
+        if !self.memory.is_empty() {
+            let quoted: Vec<String> = self
+                .memory
+                .iter()
+                .map(|t| format!("“{}”", one_line(t)))
+                .collect();
+            out.push(Line::from(vec![
+                Span::styled("  remembered from ", theme::dim()),
+                Span::raw(truncate(&quoted.join(", "), w.saturating_sub(18))),
+            ]));
+        }
+        if let Some(a) = &self.analysis {
+            let passages: usize = a.per_source.iter().map(|r| r.passages).sum();
+            let read: usize = a.per_source.iter().map(|r| r.chars).sum();
+            let terms: Vec<String> = a
+                .top_terms
+                .iter()
+                .take(6)
+                .map(|(t, n)| format!("{t} {n}"))
+                .collect();
+            let text = format!(
+                "ranked {passages} passages ({}) by {} · top terms: {}",
+                chars(read),
+                a.ranker,
+                terms.join(", ")
+            );
+            out.push(Line::styled(
+                format!("  {}", truncate(&text, w)),
+                theme::dim(),
+            ));
+            if let Some(s) = &a.standalone {
+                out.push(Line::styled(
+                    format!(
+                        "  {}",
+                        truncate(&format!("understood as: {}", one_line(s)), w)
+                    ),
+                    theme::dim(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// One line per source: fetching, or what it read (and how much of
+    /// it is cited once ranked), or why it failed.
+    fn source_status_lines(&self, w: usize) -> Vec<Line<'static>> {
+        let mut out = Vec::new();
         for (kind, status) in &self.sources {
             let (mark, style, detail) = match status {
                 None => ("…", theme::dim(), "fetching".to_string()),
@@ -122,46 +191,6 @@ impl ResearchProgress {
                     theme::dim(),
                 ),
             ]));
-        }
-        if !self.memory.is_empty() {
-            let quoted: Vec<String> = self
-                .memory
-                .iter()
-                .map(|t| format!("“{}”", one_line(t)))
-                .collect();
-            out.push(Line::from(vec![
-                Span::styled("  remembered from ", theme::dim()),
-                Span::raw(truncate(&quoted.join(", "), w.saturating_sub(18))),
-            ]));
-        }
-        if let Some(a) = &self.analysis {
-            let passages: usize = a.per_source.iter().map(|r| r.passages).sum();
-            let read: usize = a.per_source.iter().map(|r| r.chars).sum();
-            let terms: Vec<String> = a
-                .top_terms
-                .iter()
-                .take(6)
-                .map(|(t, n)| format!("{t} {n}"))
-                .collect();
-            let text = format!(
-                "ranked {passages} passages ({}) by {} · top terms: {}",
-                chars(read),
-                a.ranker,
-                terms.join(", ")
-            );
-            out.push(Line::styled(
-                format!("  {}", truncate(&text, w)),
-                theme::dim(),
-            ));
-            if let Some(s) = &a.standalone {
-                out.push(Line::styled(
-                    format!(
-                        "  {}",
-                        truncate(&format!("understood as: {}", one_line(s)), w)
-                    ),
-                    theme::dim(),
-                ));
-            }
         }
         out
     }

@@ -238,9 +238,43 @@ impl Transcript {
         i.checked_sub(1).and_then(|j| self.cells.get_mut(j))
     }
 
+    /// F4: opens every finished deep run's research tree, or closes them
+    /// all when one is open. False when there is none.
+    pub fn toggle_trees(&mut self) -> bool {
+        let finished = |c: &Cell| {
+            c.research
+                .as_ref()
+                .is_some_and(|r| r.tree.is_some() && r.ended.is_some())
+        };
+        let open = !self
+            .cells
+            .iter()
+            .filter(|c| finished(c))
+            .any(|c| c.research.as_ref().is_some_and(|r| r.expanded));
+        let mut any = false;
+        for c in self.cells.iter_mut().filter(|c| finished(c)) {
+            if let Some(r) = &mut c.research {
+                r.expanded = open;
+                c.cache = None;
+                any = true;
+            }
+        }
+        any
+    }
+
     /// The newest answer that cites sources.
     pub fn last_cited(&self) -> Option<&Cell> {
         self.cells.iter().rev().find(|c| !c.sources.is_empty())
+    }
+
+    /// Removes message `id` and the research cell above it, if any.
+    pub fn remove_with_research(&mut self, id: MessageId) {
+        if let Some(i) = self.cells.iter().rposition(|c| c.id == Some(id)) {
+            self.cells.remove(i);
+            if i > 0 && self.cells[i - 1].kind == CellKind::Research {
+                self.cells.remove(i - 1);
+            }
+        }
     }
 
     pub fn remove(&mut self, id: MessageId) {

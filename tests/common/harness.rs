@@ -37,6 +37,13 @@ pub fn harness_on(sb: super::Sandbox) -> Harness {
 
 /// A harness whose provider is at `base_url` (a loopback test server).
 pub fn harness_with(sb: super::Sandbox, base_url: &str) -> Harness {
+    let mut cfg = Config::default();
+    cfg.provider.base_url = base_url.into();
+    harness_config(sb, cfg)
+}
+
+/// A harness whose agent runs with `cfg` (every endpoint in it loopback).
+pub fn harness_config(sb: super::Sandbox, cfg: Config) -> Harness {
     let (tx, rx) = mpsc::channel();
     let writer = store::spawn_writer(
         store::open_writer(&sb.db()).unwrap(),
@@ -49,8 +56,6 @@ pub fn harness_with(sb: super::Sandbox, base_url: &str) -> Harness {
     let search =
         store::search::worker::spawn_search(sb.db(), Emitter::wrapping(tx.clone(), UiEvent::Store))
             .unwrap();
-    let mut cfg = Config::default();
-    cfg.provider.base_url = base_url.into();
     let agent = agent::spawn_agent(cfg, Emitter::wrapping(tx, UiEvent::Agent)).unwrap();
     let handles = Handles {
         writer: writer.handle(),

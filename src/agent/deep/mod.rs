@@ -31,7 +31,7 @@ use crate::domain::{DocState, RunBudget, RunTree, TreeDoc, TreeRound, TurnId};
 use crate::emit::Emitter;
 use notes::cite;
 use plan::SubQuestion;
-pub use state::{Progress, Resume};
+pub use state::{Progress, Resume, Saved};
 
 #[derive(Debug, Clone)]
 pub struct DeepAsk {
@@ -42,7 +42,7 @@ pub struct DeepAsk {
     pub summary: Option<String>,
     pub only: Option<Vec<SourceKind>>,
     /// A stored run to continue instead of starting anew.
-    pub resume: Option<Box<Resume>>,
+    pub resume: Option<Box<Saved>>,
 }
 
 /// One round as it went, for the live view and `--json`.
@@ -104,12 +104,13 @@ impl<'a> Run<'a> {
         clients: &'a Clients,
         ask: &'a DeepAsk,
         emit: &'a Emitter<AgentEvent>,
+        resume: Option<Resume>,
     ) -> Self {
         let started = Instant::now();
         let urls = sources::web::urls_in(&ask.question);
         let kinds = gather::enabled(cfg, ask.only.as_deref(), &urls);
-        let (p, docs) = match &ask.resume {
-            Some(r) => (r.progress.clone(), r.documents.clone()),
+        let (p, docs) = match resume {
+            Some(r) => (r.progress, r.documents),
             None => Default::default(),
         };
         let stored = docs.len();
@@ -322,7 +323,28 @@ pub async fn run(
     mut wrap: tokio::sync::watch::Receiver<bool>,
     emit: &Emitter<AgentEvent>,
 ) {
-    let mut run = Run::new(cfg, clients, &ask, emit);
+    let resume = match &ask.resume {
+        Some(saved) => {
+            let saved = Saved::clone(saved);
+            match tokio::task::spawn_blocking(move || {
+                Resume::from_store(&saved.state, &saved.documents)
+            })
+            .await
+            {
+                Ok(Ok(r)) => Some(r),
+                Ok(Err(e)) => {
+                    emit.emit(AgentEvent::TurnFailed {
+                        turn: ask.turn,
+                        error: format!("cannot resume the deep run: {e}"),
+                    });
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+        None => None,
+    };
+    let mut run = Run::new(cfg, clients, &ask, emit, resume);
     if ask.resume.is_some() {
         run.step(format!(
             "resuming: {} rounds done, {} documents stored",

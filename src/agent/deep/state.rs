@@ -46,6 +46,14 @@ impl Progress {
     }
 }
 
+/// A stored run as read from the store, parsed by the agent (off the UI
+/// thread: its documents can be megabytes of JSON).
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub state: String,
+    pub documents: Vec<RunDocument>,
+}
+
 /// A stored run to continue: its progress and the documents it read.
 #[derive(Debug, Clone)]
 pub struct Resume {

@@ -52,6 +52,8 @@ pub struct App {
     next_req: u64,
     /// The transcript read the UI waits for; older answers are dropped.
     pending_transcript: Option<RequestId>,
+    /// A deep run being read to resume it.
+    pending_run: Option<RequestId>,
     pending_resumable: Option<RequestId>,
 }
 
@@ -75,6 +77,7 @@ impl App {
             handles,
             next_req: 0,
             pending_transcript: None,
+            pending_run: None,
             pending_resumable: None,
         };
         app.handles.agent.send(crate::agent::AgentCommand::Probe);
@@ -233,6 +236,12 @@ impl App {
                 self.open_session(session);
                 false
             }
+            ChatOutcome::ResumeRun(id) => {
+                let req = self.req();
+                self.pending_run = Some(req);
+                self.handles.reader.request(ReadRequest::Run { req, id });
+                false
+            }
         }
     }
 
@@ -319,12 +328,13 @@ impl App {
                 req,
                 session,
                 messages,
+                runs,
             } => {
                 if self.pending_transcript != Some(req) {
                     return false;
                 }
                 self.pending_transcript = None;
-                self.chat.load(session, &messages);
+                self.chat.load(session, &messages, runs);
                 if let Some((jreq, message, query)) = self.pending_jump.take()
                     && jreq == req
                 {
@@ -349,11 +359,27 @@ impl App {
                 .search
                 .as_mut()
                 .is_some_and(|o| o.on_results(req, query, hits, error, refined)),
+            StoreEvent::RunLoaded { req, run } => {
+                if self.pending_run != Some(req) {
+                    return false;
+                }
+                self.pending_run = None;
+                match run {
+                    Some(run) => self.chat.resume_run(*run, &self.handles),
+                    None => self
+                        .chat
+                        .notice(CellKind::Error, "That deep run is no longer stored."),
+                }
+                true
+            }
             StoreEvent::ReadFailed { req, error } => {
                 if self.history_read_failed(req, &error) {
                     return true;
                 }
-                if self.pending_transcript == Some(req) || self.pending_resumable == Some(req) {
+                if self.pending_transcript == Some(req)
+                    || self.pending_resumable == Some(req)
+                    || self.pending_run == Some(req)
+                {
                     self.chat
                         .notice(CellKind::Error, &format!("could not read history: {error}"));
                     return true;

@@ -12,9 +12,12 @@ use super::app::Handles;
 use super::transcript::{Cell, CellKind, Transcript};
 use crate::agent::provider::ChatMessage;
 use crate::agent::research::SourceKind;
-use crate::domain::{Message, Role, Session, SessionId, StoredMessage, now_ms};
+use crate::domain::{
+    Message, MessageId, Role, RunStatus, RunTree, Session, SessionId, StoredMessage, now_ms,
+};
 use crate::sanitize::{one_line, sanitize};
 use crate::store::StoreCommand;
+use crate::ui::research_view::ResearchProgress;
 pub use turn::ActiveTurn;
 
 /// Longest session title taken from the first question.
@@ -49,6 +52,9 @@ pub struct ChatScreen {
     summarizing: bool,
     /// Opened from a search: the matches and the one shown.
     pub found: Option<found::Found>,
+    /// The newest deep run of this session that did not complete (its
+    /// report message), for `/resume`.
+    unfinished_run: Option<MessageId>,
 }
 
 /// How much conversation goes with a question (ARCHITECTURE.md §4.6–7).
@@ -83,6 +89,8 @@ pub enum ChatOutcome {
     OpenModelPicker,
     /// Show these sources (the last cited answer's) in the detail view.
     ShowSources(Vec<crate::domain::Source>),
+    /// Read this deep run from the store and continue it (`/resume`).
+    ResumeRun(MessageId),
 }
 
 impl ChatScreen {
@@ -106,6 +114,7 @@ impl ChatScreen {
             folded: 0,
             summarizing: false,
             found: None,
+            unfinished_run: None,
         }
     }
 
@@ -150,7 +159,12 @@ impl ChatScreen {
         match key.code {
             KeyCode::Enter if alt || shift => self.input.insert_newline(),
             KeyCode::Char('j') if ctrl => self.input.insert_newline(),
-            KeyCode::Enter => self.submit(h),
+            KeyCode::Enter => {
+                if let Some(o) = self.resume_command() {
+                    return o;
+                }
+                self.submit(h)
+            }
             KeyCode::Esc if self.active.is_some() => self.cancel(h),
             KeyCode::Char('n') if ctrl => self.new_session(h),
             KeyCode::Char('g') if ctrl => self.regenerate(h),
@@ -161,6 +175,11 @@ impl ChatScreen {
                 };
             }
             KeyCode::F(2) => return ChatOutcome::OpenModelPicker,
+            KeyCode::F(4) => {
+                if !self.transcript.toggle_trees() {
+                    return ChatOutcome::Ignored;
+                }
+            }
             KeyCode::Char('t') if ctrl => self.research = !self.research,
             KeyCode::Tab => {
                 return match self.transcript.last_cited() {
@@ -197,6 +216,7 @@ impl ChatScreen {
     fn new_session(&mut self, h: &Handles) {
         self.cancel(h);
         self.session = None;
+        self.unfinished_run = None;
         self.history.clear();
         self.last_answer = None;
         self.summary = None;
@@ -224,6 +244,27 @@ impl ChatScreen {
 
     /// Sends the input as a user message: creates the session on the first
     /// line, queues the writes, shows the message and asks the agent.
+    /// `/resume`: continue this session's unfinished deep run.
+    fn resume_command(&mut self) -> Option<ChatOutcome> {
+        if self.input.lines().join("\n").trim() != "/resume" {
+            return None;
+        }
+        if self.active.is_some() {
+            return Some(ChatOutcome::Ignored);
+        }
+        self.input = new_input();
+        Some(match self.unfinished_run {
+            Some(id) => ChatOutcome::ResumeRun(id),
+            None => {
+                self.notice(
+                    CellKind::Notice,
+                    "This session has no unfinished deep run (`sleuth runs --unfinished` lists them all).",
+                );
+                ChatOutcome::Changed
+            }
+        })
+    }
+
     fn submit(&mut self, h: &Handles) {
         if self.active.is_some() {
             // One answer at a time; Esc stops the current one.
@@ -293,12 +334,33 @@ impl ChatScreen {
     }
 
     /// Shows a loaded session and continues it.
-    pub fn load(&mut self, session: Session, messages: &[StoredMessage]) {
+    pub fn load(
+        &mut self,
+        session: Session,
+        messages: &[StoredMessage],
+        runs: Vec<(MessageId, RunStatus, RunTree)>,
+    ) {
         self.transcript.clear();
         self.found = None;
         self.history.clear();
         self.last_answer = None;
+        self.unfinished_run = None;
+        let mut runs: std::collections::HashMap<MessageId, (RunStatus, RunTree)> = runs
+            .into_iter()
+            .map(|(id, status, tree)| (id, (status, tree)))
+            .collect();
         for m in messages {
+            // A deep run's research tree, closed, above its report.
+            if let Some((status, tree)) = runs.remove(&m.message.id) {
+                if status != RunStatus::Complete {
+                    self.unfinished_run = Some(m.message.id);
+                }
+                self.transcript.push(Cell::research(ResearchProgress {
+                    tree: Some(tree),
+                    ended: Some(status),
+                    ..Default::default()
+                }));
+            }
             self.transcript.push(Cell::from_stored(m));
             if let Some(cm) = context_message(&m.message) {
                 if m.message.role == Role::Assistant {

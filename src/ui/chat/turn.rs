@@ -11,7 +11,7 @@ use crate::agent::turn::AnswerKind;
 use crate::agent::turn::SYSTEM_PROMPT;
 use crate::agent::{AgentCommand, AgentEvent, AskRequest};
 use crate::domain::Source;
-use crate::domain::{MessageId, MessageStatus, SessionId, TurnId, Usage};
+use crate::domain::{MessageId, MessageStatus, RunStatus, SessionId, TurnId, Usage};
 use crate::recorder::AnswerRecorder;
 use crate::store::StoreCommand;
 use crate::ui::app::Handles;
@@ -160,6 +160,10 @@ impl ChatScreen {
         };
         h.agent.send(AgentCommand::Cancel(a.turn));
         let id = a.recorder.id();
+        if a.deep {
+            self.end_tree(id, RunStatus::Interrupted);
+            self.unfinished_run = Some(id);
+        }
         let msg = a.recorder.finish(
             &h.writer,
             MessageStatus::Interrupted,
@@ -322,6 +326,9 @@ impl ChatScreen {
                     latency_ms: c.first_token_ms.map(|v| v as i64),
                 };
                 let id = a.recorder.id();
+                if a.deep {
+                    self.end_tree(id, RunStatus::Complete);
+                }
                 let sources = if outcome.sources.is_empty() {
                     a.sources
                 } else {
@@ -371,6 +378,10 @@ impl ChatScreen {
                     return false;
                 };
                 let id = a.recorder.id();
+                if a.deep {
+                    self.end_tree(id, RunStatus::Failed);
+                    self.unfinished_run = Some(id);
+                }
                 let partial = !a.recorder.content().trim().is_empty();
                 a.recorder
                     .finish(&h.writer, MessageStatus::Error, Usage::default(), a.sources);
@@ -418,6 +429,80 @@ impl ChatScreen {
             folded: fold_to,
         }));
         self.summarizing = true;
+    }
+
+    /// A deep run ended: its tree closes to one line (F4 opens it).
+    fn end_tree(&mut self, report: MessageId, status: RunStatus) {
+        if let Some(c) = self.transcript.cell_before_mut(report) {
+            c.update_research(|p| p.ended = Some(status));
+        }
+    }
+
+    /// `/resume`: continues a stored deep run of this session in place of
+    /// its unfinished report.
+    pub fn resume_run(&mut self, run: crate::store::StoredRun, h: &Handles) {
+        if self.active.is_some() {
+            return;
+        }
+        let Some(session) = self.session.as_ref().map(|s| s.id) else {
+            return;
+        };
+        if session != run.record.session {
+            self.notice(CellKind::Error, "That deep run belongs to another session.");
+            return;
+        }
+        let id = run.message.id;
+        // The old report and its tree make way for the resumed ones; the
+        // context is what came before its question.
+        self.transcript.remove_with_research(id);
+        if self.last_answer == Some(id) {
+            self.history.pop();
+            self.last_answer = None;
+        }
+        let before = match self.history.last() {
+            Some(m) if m.role == "user" => self.history.len() - 1,
+            _ => self.history.len(),
+        };
+        self.next_turn += 1;
+        let turn = TurnId(self.next_turn);
+        let recorder = AnswerRecorder::resume(&h.writer, run.message, &self.model);
+        self.transcript.scroll_to_bottom();
+        self.transcript.push(Cell::research(ResearchProgress {
+            tree: Some(run.record.tree.clone()),
+            ..Default::default()
+        }));
+        let mut cell = Cell::new(
+            CellKind::Assistant,
+            "",
+            format!("{} · resuming the deep run…", self.model),
+        );
+        cell.id = Some(id);
+        self.transcript.push(cell);
+        let question = run.record.question.clone();
+        h.agent
+            .send(AgentCommand::Deep(crate::agent::deep::DeepAsk {
+                turn,
+                model: self.model.clone(),
+                question: question.clone(),
+                history: self.context_messages(before).to_vec(),
+                summary: self.summary.clone(),
+                only: None,
+                resume: Some(Box::new(crate::agent::deep::Saved {
+                    state: run.record.state,
+                    documents: run.documents,
+                })),
+            }));
+        self.active = Some(ActiveTurn {
+            turn,
+            recorder,
+            started: Instant::now(),
+            thinking: false,
+            sources: Vec::new(),
+            deep: true,
+            wrapping: false,
+            question,
+        });
+        self.unfinished_run = None;
     }
 
     fn update_progress(&mut self, f: impl FnOnce(&mut ResearchProgress)) {
