@@ -259,6 +259,28 @@ fn the_models_reflection_chooses_the_next_queries_or_ends_the_rounds() {
     assert_eq!(v["deep"]["rounds"].as_array().unwrap().len(), 1);
 }
 
+#[test]
+fn the_token_budget_ends_the_rounds_and_the_report_is_still_written() {
+    let w = hotpot();
+    let plan = r#"{"sub_questions": [{"question": "Who played Corliss Archer in Kiss and Tell?", "query": "Kiss and Tell 1945 film"}]}"#;
+    // Each reply reports 40 + 12 tokens.
+    let model = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            ollama_says(plan),
+            ollama_says(r#"{"enough": false, "queries": ["Shirley Temple"]}"#),
+            ollama_says("Chief of Protocol [1]."),
+        ],
+    )]);
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &model.url(), &w.url(), "rounds = 3\nmax_tokens = 60");
+    let v = deep(&sb, &cfg, KISS);
+    assert_eq!(v["deep"]["stopped"], "model tokens", "{:#}", v["deep"]);
+    assert_eq!(v["deep"]["tokens"], 104);
+    assert_eq!(v["deep"]["rounds"].as_array().unwrap().len(), 1);
+    assert!(v["answer"].as_str().unwrap().contains("Chief of Protocol"));
+}
+
 /// Esc during a deep run: the research stops and the report is written
 /// from the rounds already done.
 #[test]
@@ -446,4 +468,54 @@ fn a_run_killed_mid_round_resumes_without_fetching_its_documents_again() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no unfinished deep run"));
+}
+
+#[test]
+fn two_deep_runs_on_one_database_at_once_are_both_stored() {
+    let (articles, _) = wiki::hotpot(&format!(
+        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    // Slow enough that the two runs' writes interleave.
+    let w = wiki::Wiki::with_delay(articles, true, 60, Duration::from_millis(50));
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &closed(), &w.url(), "rounds = 2");
+    let spawn = |q: &str| {
+        sb.cmd()
+            .arg("--config")
+            .arg(&cfg)
+            .args(["ask", "--deep", "--json", q])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn(KISS);
+    let b = spawn("Were Scott Derrickson and Ed Wood of the same nationality?");
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["status"], "complete");
+        assert!(!titles(&v).is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("locked") && !err.contains("busy"), "{err}");
+    }
+    let out = sb.cmd().args(["runs", "--json"]).output().unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        assert_eq!(r["status"], "complete");
+        assert!(r["documents"].as_u64().unwrap() > 0);
+    }
+    let conn = rusqlite::Connection::open(sb.db()).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
 }

@@ -121,7 +121,8 @@ impl Run<'_> {
             Some("time")
         } else if self.docs.len() >= dc.max_documents {
             Some("documents")
-        } else if self.p.tokens >= dc.max_tokens {
+        } else if self.p.tokens >= dc.max_tokens && !self.p.rounds.is_empty() {
+            // The plan may cost the whole budget; one round still runs.
             Some("model tokens")
         } else {
             None
