@@ -6,13 +6,17 @@
 //! - start to first frame (process spawn → input box on screen), ≤ 100 ms;
 //! - resident memory with the database open, a 10k-message session loaded
 //!   and a search run (so the term dictionary is in memory), ≤ 80 MB;
-//! - a sessions-screen page read (50 rows with counts), ≤ 10 ms.
+//! - a sessions-screen page read (50 rows with counts), ≤ 10 ms;
+//! - resident memory after a deep run of up to 40 documents in the same
+//!   app (no model; a loopback Wikipedia holding HotpotQA's articles).
 //!
 //! A session of 10k messages is added to the database once (it is the
 //! newest, so Ctrl+R resumes it).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/common/wiki.rs"]
+mod wiki;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -147,9 +151,31 @@ fn main() {
     }
 
     // Resident memory: the 10k-message session resumed and drawn, then a
-    // search (term dictionary loaded, results drawn).
+    // search (term dictionary loaded, results drawn), then a deep run.
     let dbs = db.to_string_lossy().into_owned();
-    let mut p = Pty::spawn(&["--db", &dbs], &sb.env_pairs(), sb.path());
+    let (articles, _) = wiki::hotpot(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json"
+    ));
+    let w = wiki::Wiki::start(articles, true, 600);
+    let cfg = sb.path().join("deep.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"http://127.0.0.1:9\"\n[research]\nper_source = 10\n\
+             [deep]\nrounds = 4\nleads_per_round = 6\nmax_documents = 40\n\
+             [sources.wikipedia]\nbase_url = \"{}\"\n[sources.hackernews]\nenabled = false\n\
+             [sources.arxiv]\nenabled = false\n",
+            w.url()
+        ),
+    )
+    .expect("config");
+    let cfgs = cfg.to_string_lossy().into_owned();
+    let mut p = Pty::spawn(
+        &["--db", &dbs, "--config", &cfgs],
+        &sb.env_pairs(),
+        sb.path(),
+    );
     assert!(wait_text(&p, "Ask a research question"));
     let pid = p.child.process_id().expect("pid");
     let (at_start, _) = rss_kb(pid);
@@ -175,8 +201,57 @@ fn main() {
         hwm as f64 / 1024.0
     );
     p.send(b"\x1b");
+    // Apart from the next key, or the terminal reads ESC + "/" as Alt+/.
+    std::thread::sleep(Duration::from_millis(200));
+    // A deep run in a new session (Ctrl+N), deleted afterwards so the big
+    // session stays the newest; its tree closes to one line at the end.
+    p.send(b"\x0e");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send(b"/deep What government position was held by the woman who portrayed Corliss Archer in the film Kiss and Tell?\r");
+    // The report ends the turn: its sources are listed and the status bar
+    // no longer offers Esc.
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        let screen = p.contents();
+        if screen.contains("Sources") && !screen.contains("Esc stops") {
+            break;
+        }
+        assert!(Instant::now() < end, "the deep run never ended:\n{screen}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // The run's rows (written once the writer's start-up integrity check
+    // of the big file is done) say how many documents it read.
+    let end = Instant::now() + Duration::from_secs(60);
+    let docs = loop {
+        let run = store::runs::list(&conn, 1, false)
+            .ok()
+            .and_then(|r| r.into_iter().next());
+        match run {
+            Some(r) if r.status == sleuth::domain::RunStatus::Complete => break r.documents,
+            _ if Instant::now() > end => panic!("the deep run was never stored"),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let (rss, hwm) = rss_kb(pid);
+    println!(
+        "resident memory after a deep run that read {docs} documents: {:.1} MB (peak {:.1} MB; budget 80 MB)",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
     p.send(b"\x03");
     let _ = p.finish();
+    if let Some(run) = store::runs::list(&conn, 1, false)
+        .ok()
+        .and_then(|r| r.into_iter().next())
+    {
+        common::write_all(
+            &db,
+            vec![StoreCommand::Delete {
+                session: run.session,
+            }],
+        );
+    }
 
     // Sessions screen pages: what the reader thread runs per page.
     let mut v = Vec::new();

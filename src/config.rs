@@ -194,6 +194,14 @@ impl Config {
         })
     }
 
+    /// A config from file text with no overrides; the error in words
+    /// (the fuzz target for config files).
+    pub fn parse_text(text: &str) -> Result<Config, String> {
+        Self::parse(text, &Overrides::default())
+            .map(|(c, _)| c)
+            .map_err(|(line, key, message)| format!("line {line:?}, key {key:?}: {message}"))
+    }
+
     /// Parses user TOML text. Errors carry (line, key, message).
     fn parse(text: &str, overrides: &Overrides) -> Result<(Config, Vec<String>), Located> {
         let user: toml::Table = toml::from_str(text).map_err(|e| locate(text, &e))?;

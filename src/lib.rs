@@ -12,6 +12,8 @@ pub mod config;
 pub mod domain;
 pub mod emit;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logging;
 pub mod paths;
 pub mod recorder;

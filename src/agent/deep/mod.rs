@@ -109,10 +109,13 @@ impl<'a> Run<'a> {
         let started = Instant::now();
         let urls = sources::web::urls_in(&ask.question);
         let kinds = gather::enabled(cfg, ask.only.as_deref(), &urls);
-        let (p, docs) = match resume {
+        let (mut p, docs): (Progress, Vec<Document>) = match resume {
             Some(r) => (r.progress, r.documents),
             None => Default::default(),
         };
+        // Fewer documents came back than the state counts (one was
+        // unreadable): the later ones are fetched again.
+        p.documents = p.documents.min(docs.len());
         let stored = docs.len();
         Self {
             cfg,

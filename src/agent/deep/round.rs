@@ -196,8 +196,13 @@ impl Run<'_> {
             self.docs.len() - self.p.documents,
             self.docs.len()
         ));
+        let read: Vec<_> = self.docs[self.p.documents..]
+            .iter()
+            .map(|d| self.tree_doc(d))
+            .collect();
         if let Some(l) = &mut self.live {
             l.failed = failed;
+            l.documents = read;
         }
         // The documents are stored now: a kill while notes are taken does
         // not lose them.
