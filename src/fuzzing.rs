@@ -13,8 +13,11 @@ use crate::agent::provider::{Decoder, Piece};
 use crate::agent::research::{document, passages, sources};
 use crate::agent::sse::SseParser;
 
+/// A fuzz target's check.
+pub type Check = fn(&[u8]);
+
 /// Every target, by the name its corpus directory has.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("sse", sse),
     ("decoders", decoders),
     ("search_query", search_query),
