@@ -139,7 +139,13 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest[..rest.len().min(12)].find(';');
+        // An entity is short: look for its `;` in the next 12 bytes (cut
+        // at a character boundary; found by fuzzing).
+        let mut window = rest.len().min(12);
+        while !rest.is_char_boundary(window) {
+            window -= 1;
+        }
+        let end = rest[..window].find(';');
         let decoded = end.and_then(|e| {
             let name = &rest[1..e];
             let c = match name {
@@ -295,6 +301,14 @@ mod tests {
             "it's 'a/b' &amp; &bogus; & &#xZZ; 😀"
         );
         assert_eq!(html_text("one<p>two &gt; <i>three</i>"), "one\ntwo > three");
+    }
+
+    #[test]
+    fn an_entity_next_to_multibyte_text_is_not_cut_mid_character() {
+        // Found by the `html` fuzz target: the 12-byte window for `;` ended
+        // inside "û" and the slice panicked.
+        assert_eq!(decode_entities("&#233û; x"), "&#233û; x");
+        assert_eq!(decode_entities("&ééééééé;"), "&ééééééé;");
     }
 
     #[tokio::test]
