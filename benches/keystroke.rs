@@ -2,6 +2,10 @@
 //! through the real event loop: `cargo bench --bench keystroke`.
 //! Budget (ARCHITECTURE.md §7): p99 ≤ 16 ms.
 //!
+//! `SLEUTH_BENCH_DEEP=1` makes the turn a deep run: besides the deltas
+//! the research tree (40 documents) is republished every 100 ms and the
+//! run's state (100 KB) handed to the recorder every second.
+//!
 //! A thread feeds answer deltas (every 2 ms) into the UI inbox; another
 //! types a key every 25 ms, alternating '§' and Backspace. The backend
 //! records when each frame is flushed and whether it shows the '§', so a
@@ -90,6 +94,55 @@ fn key(code: KeyCode, m: KeyModifiers) -> UiEvent {
     UiEvent::Input(Event::Key(KeyEvent::new(code, m)))
 }
 
+/// A deep run's tree of 4 rounds × 10 documents, as the agent publishes
+/// it; every 500th delta also carries a 100 KB state to store.
+fn deep_tree(i: u64) -> AgentEvent {
+    use sleuth::domain::{DocState, RunBudget, RunTree, TreeDoc, TreeRound};
+    let rounds = (0..4)
+        .map(|r| TreeRound {
+            queries: vec![
+                format!("query {r} about the sky"),
+                "Rayleigh scattering".into(),
+            ],
+            done: true,
+            documents: (0..10)
+                .map(|d| TreeDoc {
+                    title: format!("Document {r}.{d} on light and air"),
+                    kind: "wikipedia".into(),
+                    state: if d % 3 == 0 {
+                        DocState::Cited
+                    } else {
+                        DocState::Read
+                    },
+                })
+                .collect(),
+            failed: vec![],
+            leads: vec!["Tyndall effect".into()],
+        })
+        .collect();
+    AgentEvent::DeepRun {
+        turn: TurnId(1),
+        tree: Box::new(RunTree {
+            plan: vec!["why is the sky blue".into(), "Rayleigh scattering".into()],
+            plan_from_model: false,
+            rounds,
+            budget: RunBudget {
+                rounds: 4,
+                max_rounds: 4,
+                documents: 40,
+                max_documents: 40,
+                secs: i / 500,
+                max_secs: 180,
+                tokens: 0,
+                max_tokens: 60_000,
+            },
+            stopped: None,
+        }),
+        state: (i % 500 == 0).then(|| "x".repeat(100_000)),
+        documents: vec![],
+    }
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("bench.db");
@@ -128,7 +181,13 @@ fn main() {
     .expect("terminal");
 
     // Start a turn: type a question and send it.
-    for c in "why is the sky blue".chars() {
+    let deep = std::env::var("SLEUTH_BENCH_DEEP").is_ok_and(|v| v == "1");
+    let question = if deep {
+        "/deep why is the sky blue"
+    } else {
+        "why is the sky blue"
+    };
+    for c in question.chars() {
         let _ = tx.send(key(KeyCode::Char(c), KeyModifiers::NONE));
     }
     let _ = tx.send(key(KeyCode::Enter, KeyModifiers::NONE));
@@ -148,6 +207,9 @@ fn main() {
                 turn: TurnId(1),
                 text,
             }));
+            if deep && i % 50 == 0 {
+                let _ = stream_tx.send(UiEvent::Agent(deep_tree(i)));
+            }
             i += 1;
             // 500 tokens per second.
             let next = Duration::from_micros(2000 * i);

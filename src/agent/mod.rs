@@ -100,6 +100,12 @@ pub enum AgentEvent {
     SummaryFailed {
         session: crate::domain::SessionId,
     },
+    /// The answer's request failed and is retried (rate limit, 5xx,
+    /// refused connection): why and when, in words.
+    Retrying {
+        turn: TurnId,
+        note: String,
+    },
     /// The model started or stopped a `<think>` block.
     Thinking {
         turn: TurnId,

@@ -96,7 +96,9 @@ pub async fn stream_answer(
             emit.emit(AgentEvent::AnswerDelta { turn, text: answer });
         }
     };
-    let result = provider::stream_chat(client, cfg, req, &limits, &mut on_text).await;
+    let on_retry = |note: String| emit.emit(AgentEvent::Retrying { turn, note });
+    let result =
+        provider::stream_chat_telling(client, cfg, req, &limits, &mut on_text, &on_retry).await;
     let tail = filter.finish();
     if !tail.is_empty() {
         *wrote = true;

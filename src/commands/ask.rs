@@ -330,6 +330,11 @@ pub fn run(
                 documents,
                 ..
             }) => recorder.record_run(&w, question, &tree, state, documents),
+            Ok(AgentEvent::Retrying { note, .. }) => {
+                if progress {
+                    let _ = writeln!(err_out, "{}", crate::sanitize::one_line(&note));
+                }
+            }
             Ok(AgentEvent::DeepStep { text, .. }) => {
                 if progress {
                     let _ = writeln!(err_out, "{}", crate::sanitize::one_line(&text));

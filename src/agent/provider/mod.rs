@@ -229,6 +229,34 @@ pub async fn stream_chat(
     limits: &Limits,
     on_text: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Completion, ProviderError> {
+    stream_chat_telling(client, cfg, req, limits, on_text, &|_| {}).await
+}
+
+/// Why a request is being retried, in words, and when: "rate limited by
+/// the provider (HTTP 429); retrying in 4 s".
+pub fn retry_note(e: &ProviderError, delay: Duration) -> String {
+    let why = match e {
+        ProviderError::Http { status: 429, .. } => "rate limited by the provider (HTTP 429)".into(),
+        ProviderError::Http { status, .. } if *status >= 500 => {
+            format!("the provider failed (HTTP {status})")
+        }
+        ProviderError::Http { status, .. } => format!("the provider answered HTTP {status}"),
+        ProviderError::Connect(_) => "cannot connect to the provider".into(),
+        other => other.to_string(),
+    };
+    format!("{why}; retrying in {} s", delay.as_secs_f64().ceil() as u64)
+}
+
+/// [`stream_chat`], telling `on_retry` (with [`retry_note`]'s words) each
+/// time a failed request is about to be retried.
+pub async fn stream_chat_telling(
+    client: &reqwest::Client,
+    cfg: &ProviderConfig,
+    req: &ChatRequest,
+    limits: &Limits,
+    on_text: &mut (dyn FnMut(&str) + Send),
+    on_retry: &(dyn Fn(String) + Sync),
+) -> Result<Completion, ProviderError> {
     let started = Instant::now();
     let backoff = ExponentialBuilder::default()
         .with_min_delay(limits.retry_base)
@@ -243,7 +271,10 @@ pub async fn stream_chat(
         // backon says stop with `None`: the server's Retry-After may only
         // change the delay of a retry that is still in the budget.
         .adjust(|e: &ProviderError, d| d.map(|d| e.retry_after().unwrap_or(d)))
-        .notify(|e: &ProviderError, d: Duration| tracing::warn!(error = %e, delay_ms = d.as_millis() as u64, "retrying provider request"))
+        .notify(|e: &ProviderError, d: Duration| {
+            tracing::warn!(error = %e, delay_ms = d.as_millis() as u64, "retrying provider request");
+            on_retry(retry_note(e, d));
+        })
         .await?;
 
     let mut dec = decoder(cfg.kind);

@@ -34,6 +34,8 @@ pub struct ActiveTurn {
     pub wrapping: bool,
     /// The question, which a deep run is stored under.
     pub question: String,
+    /// Why the answer has not started: the provider is being retried.
+    pub retrying: Option<String>,
 }
 
 impl ChatScreen {
@@ -68,6 +70,7 @@ impl ChatScreen {
             deep: false,
             wrapping: false,
             question: String::new(),
+            retrying: None,
         });
     }
 
@@ -133,6 +136,7 @@ impl ChatScreen {
             deep: asked.deep,
             wrapping: false,
             question: question.to_string(),
+            retrying: None,
         });
     }
 
@@ -223,10 +227,17 @@ impl ChatScreen {
     pub fn on_agent(&mut self, ev: AgentEvent, h: &Handles) -> bool {
         let current = self.active.as_ref().map(|a| a.turn);
         match ev {
+            AgentEvent::Retrying { turn, note } if Some(turn) == current => {
+                if let Some(a) = self.active.as_mut() {
+                    a.retrying = Some(note);
+                }
+                true
+            }
             AgentEvent::AnswerDelta { turn, text } if Some(turn) == current => {
                 let Some(a) = self.active.as_mut() else {
                     return false;
                 };
+                a.retrying = None;
                 a.recorder.push(&h.writer, &text);
                 let id = a.recorder.id();
                 if let Some(c) = self.transcript.cell_mut(id) {
@@ -501,6 +512,7 @@ impl ChatScreen {
             deep: true,
             wrapping: false,
             question,
+            retrying: None,
         });
         self.unfinished_run = None;
     }
@@ -523,6 +535,10 @@ impl ChatScreen {
         }
         match &self.active {
             Some(a) if a.thinking => Some("thinking… · Esc stops".into()),
+            Some(ActiveTurn {
+                retrying: Some(note),
+                ..
+            }) => Some(format!("{} · Esc stops", crate::sanitize::one_line(note))),
             Some(a) => Some(format!(
                 "answering… {:.0} s · Esc stops",
                 a.started.elapsed().as_secs_f64()
