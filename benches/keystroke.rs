@@ -138,7 +138,7 @@ fn deep_tree(i: u64) -> AgentEvent {
             },
             stopped: None,
         }),
-        state: (i % 500 == 0).then(|| "x".repeat(100_000)),
+        state: i.is_multiple_of(500).then(|| "x".repeat(100_000)),
         documents: vec![],
     }
 }
@@ -207,7 +207,7 @@ fn main() {
                 turn: TurnId(1),
                 text,
             }));
-            if deep && i % 50 == 0 {
+            if deep && i.is_multiple_of(50) {
                 let _ = stream_tx.send(UiEvent::Agent(deep_tree(i)));
             }
             i += 1;
