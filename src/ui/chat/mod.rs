@@ -133,7 +133,10 @@ impl ChatScreen {
         match ev {
             Event::Key(k) => self.handle_key(*k, h),
             Event::Paste(text) => {
-                self.input.insert_str(sanitize(text));
+                // Terminals send a pasted newline as CR (or CRLF); the
+                // sanitizer would drop a bare CR and glue the lines.
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                self.input.insert_str(sanitize(&text));
                 ChatOutcome::Changed
             }
             Event::Mouse(m) => match m.kind {
@@ -445,6 +448,9 @@ fn new_input() -> TextArea<'static> {
     let mut t = TextArea::default();
     t.set_placeholder_text("Ask a research question…  (Enter sends, Alt+Enter for a newline)");
     t.set_cursor_line_style(ratatui::style::Style::new());
+    // Soft-wrapped, so what is about to be sent can be read whole; a line
+    // wider than 65,535 columns would otherwise scroll out of reach.
+    t.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
     t
 }
 

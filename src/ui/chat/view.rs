@@ -15,7 +15,19 @@ const INPUT_MAX_ROWS: u16 = 8;
 
 impl ChatScreen {
     pub fn render(&mut self, frame: &mut Frame<'_>, area: Rect, status: &StatusState) {
-        let rows = (self.input.lines().len() as u16).clamp(1, INPUT_MAX_ROWS);
+        // Rows of the soft-wrapped input (inside its borders).
+        let inner = area.width.saturating_sub(2).max(1) as usize;
+        let wrapped: usize = self
+            .input
+            .lines()
+            .iter()
+            .map(|l| {
+                unicode_width::UnicodeWidthStr::width(l.as_str())
+                    .div_ceil(inner)
+                    .max(1)
+            })
+            .sum();
+        let rows = (wrapped.min(INPUT_MAX_ROWS as usize) as u16).max(1);
         // The input needs its borders plus one row; on a tiny terminal the
         // status bar and input win over the transcript.
         let input_h = (rows + 2).min(area.height.saturating_sub(1));
