@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -126,6 +126,19 @@ CREATE TABLE run_documents (
     fetched_at  INTEGER NOT NULL,
     PRIMARY KEY (message_id, ord)
 );
+"#;
+
+/// Which process is streaming each `streaming` answer, so one left so by
+/// a crash or kill -9 is marked interrupted by the next sleuth that starts
+/// writing (never one another live sleuth is still writing). Rows already
+/// streaming when this arrives have no known writer (pid 0): they are
+/// repaired at the first start.
+const V5: &str = r#"
+CREATE TABLE streaming (
+    message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    pid         INTEGER NOT NULL
+);
+INSERT INTO streaming (message_id, pid) SELECT id, 0 FROM messages WHERE status = 'streaming';
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

@@ -237,6 +237,16 @@ impl WriterWorker {
                 error: d.clone(),
                 pending: 0,
             });
+        } else {
+            // Before the first write: answers a dead sleuth left streaming.
+            match super::orphans::repair(&mut self.conn) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    n,
+                    "answers left streaming by a stopped sleuth marked interrupted"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not check for answers left streaming"),
+            }
         }
         // Writes that failed and wait for a retry, oldest first.
         let mut pending: Vec<(u64, StoreCommand)> = Vec::new();
@@ -628,6 +638,11 @@ fn upsert_message(
         tx.prepare_cached("INSERT INTO messages_fts (rowid, content) VALUES (?1, ?2)")?
             .execute(params![m.id.0, m.content])?;
         *touched.added.entry(m.session_id).or_default() += 1;
+    }
+    // Only a message that existed can have been streaming: bulk inserts of
+    // finished messages skip the registry.
+    if exists || m.status == crate::domain::MessageStatus::Streaming {
+        super::orphans::track(tx, m)?;
     }
     let t = touched.at.entry(m.session_id).or_insert(m.created_at);
     *t = (*t).max(m.created_at);
