@@ -143,6 +143,11 @@ impl Server {
 
     /// Like [`Server::routed`], serving at most `max` connections.
     pub fn bounded(routes: Vec<(&str, Vec<Reply>)>, max: usize) -> Self {
+        Self::lasting(routes, max, 60)
+    }
+
+    /// Like [`Server::bounded`], accepting for `secs` seconds (soaks).
+    pub fn lasting(routes: Vec<(&str, Vec<Reply>)>, max: usize, secs: u64) -> Self {
         let routes: Vec<(String, Vec<Reply>, usize)> = routes
             .into_iter()
             .map(|(p, r)| (p.to_string(), r, 0))
@@ -155,8 +160,8 @@ impl Server {
         let client_gone = Arc::new(AtomicBool::new(false));
         let (reqs, gone) = (Arc::clone(&requests), Arc::clone(&client_gone));
         std::thread::spawn(move || {
-            // Bounded: stops accepting after 60 s or `max` connections.
-            let deadline = Instant::now() + Duration::from_secs(60);
+            // Bounded: stops accepting after `secs` or `max` connections.
+            let deadline = Instant::now() + Duration::from_secs(secs);
             let mut served = 0usize;
             while Instant::now() < deadline && served < max {
                 match listener.accept() {
