@@ -281,17 +281,10 @@ impl App {
     }
 
     /// Ordered shutdown of the turn in flight: saved as interrupted.
+    /// Stops the answer being written (quit, opening another session):
+    /// kept as interrupted, with the sources it had.
     pub fn stop_turn(&mut self) {
-        // Twice at most: a deep run's first Esc only asks for its report.
-        for _ in 0..2 {
-            if self.chat.active.is_none() {
-                break;
-            }
-            self.chat.handle_event(
-                &Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
-                &self.handles,
-            );
-        }
+        self.chat.stop(&self.handles);
     }
 
     fn handle_store(&mut self, ev: StoreEvent) -> bool {

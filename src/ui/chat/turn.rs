@@ -140,6 +140,14 @@ impl ChatScreen {
         });
     }
 
+    /// Stops the turn now, whatever it is doing (quit, another session).
+    pub fn stop(&mut self, h: &Handles) {
+        if let Some(a) = self.active.as_mut() {
+            a.wrapping = true;
+        }
+        self.cancel(h);
+    }
+
     /// Esc: stop the stream now, keep the partial answer as interrupted.
     /// A deep run's first Esc stops the research instead: the report is
     /// written from what was found; a second Esc cancels that too.
