@@ -140,6 +140,7 @@ fn deep_tree(i: u64) -> AgentEvent {
         }),
         state: i.is_multiple_of(500).then(|| "x".repeat(100_000)),
         documents: vec![],
+        notes: vec![],
     }
 }
 

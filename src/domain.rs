@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 mod run;
 pub use run::{
-    DocState, RunBudget, RunDocument, RunRecord, RunStatus, RunSummary, RunTree, TreeDoc, TreeRound,
+    DocState, RunBudget, RunDocument, RunNote, RunRecord, RunStatus, RunSummary, RunTree, TreeDoc,
+    TreeRound,
 };
 
 /// Milliseconds since the Unix epoch.

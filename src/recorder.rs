@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use crate::domain::{
-    Message, MessageId, MessageStatus, Role, RunDocument, RunRecord, RunStatus, RunTree, SessionId,
-    Source, Usage,
+    Message, MessageId, MessageStatus, Role, RunDocument, RunNote, RunRecord, RunStatus, RunTree,
+    SessionId, Source, Usage,
 };
 use crate::store::{StoreCommand, WriterHandle};
 
@@ -68,6 +68,7 @@ impl AnswerRecorder {
         tree: &RunTree,
         state: Option<String>,
         documents: Vec<RunDocument>,
+        notes: Vec<RunNote>,
     ) {
         if let Some(state) = state {
             self.run = true;
@@ -86,6 +87,12 @@ impl AnswerRecorder {
             writer.send(StoreCommand::SaveRunDocuments {
                 run: self.message.id,
                 docs: documents,
+            });
+        }
+        if self.run && !notes.is_empty() {
+            writer.send(StoreCommand::SaveRunNotes {
+                run: self.message.id,
+                notes,
             });
         }
     }

@@ -514,6 +514,15 @@ fn two_deep_runs_on_one_database_at_once_are_both_stored() {
         assert!(r["documents"].as_u64().unwrap() > 0);
     }
     let conn = rusqlite::Connection::open(sb.db()).unwrap();
+    // Both runs' notes are stored (and indexed for history search).
+    let noted: i64 = conn
+        .query_row(
+            "SELECT count(DISTINCT message_id) FROM run_notes",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(noted, 2);
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();

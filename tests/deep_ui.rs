@@ -85,6 +85,7 @@ fn publish(app: &mut App, t: RunTree) {
         tree: Box::new(t),
         state: None,
         documents: vec![],
+        notes: vec![],
     }));
 }
 

@@ -201,12 +201,13 @@ fn a_server_that_refuses_the_schema_is_asked_again_without_it() {
 fn a_slow_keyword_reply_does_not_hold_the_fetch() {
     let (articles, _) = squad();
     let w = wiki::Wiki::start(articles, false, 60);
-    // The keyword reply comes after 4 s: the heuristic queries search at
-    // 1.5 s, and the turn goes on when those fetches end.
+    // The keyword reply comes after 8 s: the heuristic queries search at
+    // 1.5 s, and the turn goes on when those fetches end (~1.7 s; the
+    // margin is for a loaded machine).
     let model = Server::routed(vec![(
         "/api/chat",
         vec![
-            ollama_says(r#"{"queries": ["late query"]}"#).after(4000),
+            ollama_says(r#"{"queries": ["late query"]}"#).after(8000),
             ollama_says("Ethelred [1]."),
         ],
     )]);
@@ -215,7 +216,7 @@ fn a_slow_keyword_reply_does_not_hold_the_fetch() {
     let started = std::time::Instant::now();
     let v = ask_in(&sb, &cfg, &["Who did Emma of Normandy marry?"]);
     let took = started.elapsed();
-    assert!(took < std::time::Duration::from_millis(3800), "{took:?}");
+    assert!(took < std::time::Duration::from_millis(7000), "{took:?}");
     assert_eq!(v["analysis"]["from_model"], false);
     assert_eq!(v["keywords"][0], "Emma Normandy marry");
     let searched = w.requests.lock().unwrap().clone();

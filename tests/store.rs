@@ -485,7 +485,7 @@ fn v1_files_gain_stored_message_counts_that_the_writer_keeps() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs;
+            "DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs;
              ALTER TABLE sessions DROP COLUMN message_count; ALTER TABLE sources DROP COLUMN section;
              PRAGMA user_version = 1;",
         )
@@ -530,7 +530,7 @@ fn v2_files_gain_passage_sections_and_keep_their_sources() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs;
+            "DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs;
              ALTER TABLE sources DROP COLUMN section; PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -733,7 +733,7 @@ fn v3_files_gain_deep_runs_that_store_state_documents_and_status() {
     fixture_db(&db);
     Connection::open(&db)
         .unwrap()
-        .execute_batch("DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; PRAGMA user_version = 3;")
+        .execute_batch("DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; PRAGMA user_version = 3;")
         .unwrap();
     let conn = store::open_writer(&db).unwrap();
     assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
@@ -763,8 +763,24 @@ fn v3_files_gain_deep_runs_that_store_state_documents_and_status() {
                 run: MessageId(2002),
                 docs: vec![run_doc(1, "Second again"), run_doc(2, "Third")],
             },
+            StoreCommand::SaveRunNotes {
+                run: MessageId(2002),
+                notes: vec![sleuth::domain::RunNote {
+                    heading: "Who built it?".into(),
+                    title: "First".into(),
+                    text: "Built by the zanzibarite guild in 1620.".into(),
+                }],
+            },
         ],
     );
+    // A note is found by history search, pointing at the run's report.
+    let conn = store::open_reader(&db).unwrap();
+    let q = store::search::query::Query::parse("zanzibarite guild", false).unwrap();
+    let hits = store::search::search(&conn, &q, 10).unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].message, MessageId(2002));
+    assert_eq!(hits[0].matched, "note");
+    drop(conn);
     let conn = store::open_reader(&db).unwrap();
     let rec = runs::load(&conn, MessageId(2002)).unwrap().unwrap();
     assert_eq!(rec.state, "{\"a\":2}");
@@ -801,6 +817,7 @@ fn v3_files_gain_deep_runs_that_store_state_documents_and_status() {
     );
     let conn = store::open_reader(&db).unwrap();
     assert!(runs::load(&conn, MessageId(2002)).unwrap().is_none());
+    assert!(store::search::search(&conn, &q, 10).unwrap().is_empty());
     let left: i64 = conn
         .query_row("SELECT count(*) FROM run_documents", [], |r| r.get(0))
         .unwrap();

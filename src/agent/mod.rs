@@ -85,6 +85,8 @@ pub enum AgentEvent {
         tree: Box<crate::domain::RunTree>,
         state: Option<String>,
         documents: Vec<crate::domain::RunDocument>,
+        /// Notes kept since the last step (searchable once stored).
+        notes: Vec<crate::domain::RunNote>,
     },
     /// Research: messages from other sessions recalled into the context.
     Recalled {

@@ -328,8 +328,9 @@ pub fn run(
                 tree,
                 state,
                 documents,
+                notes,
                 ..
-            }) => recorder.record_run(&w, question, &tree, state, documents),
+            }) => recorder.record_run(&w, question, &tree, state, documents, notes),
             Ok(AgentEvent::Retrying { note, .. }) => {
                 if progress {
                     let _ = writeln!(err_out, "{}", crate::sanitize::one_line(&note));

@@ -72,6 +72,15 @@ pub struct RunDocument {
     pub body: String,
 }
 
+/// A note of a run: a passage kept as evidence for a sub-question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunNote {
+    pub heading: String,
+    /// The document it comes from.
+    pub title: String,
+    pub text: String,
+}
+
 /// What a run did, for the research tree: plan → rounds → queries →
 /// documents, and the budgets used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::StoreError;
 use crate::domain::{
-    MessageId, RunDocument, RunRecord, RunStatus, RunSummary, RunTree, SessionId, now_ms,
+    MessageId, RunDocument, RunNote, RunRecord, RunStatus, RunSummary, RunTree, SessionId, now_ms,
 };
 
 /// Inserts or updates a run's state and tree.
@@ -56,6 +56,21 @@ pub(super) fn save_documents(
     let now = now_ms();
     for d in docs {
         st.execute(params![run.0, d.ord, d.kind, d.title, d.url, d.body, now])?;
+    }
+    Ok(())
+}
+
+/// Notes a run kept; indexed for search by the table's trigger.
+pub(super) fn save_notes(
+    tx: &Transaction<'_>,
+    run: MessageId,
+    notes: &[RunNote],
+) -> Result<(), StoreError> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO run_notes (message_id, heading, title, text) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for n in notes {
+        st.execute(params![run.0, n.heading, n.title, n.text])?;
     }
     Ok(())
 }

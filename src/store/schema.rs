@@ -133,12 +133,36 @@ CREATE TABLE run_documents (
 /// writing (never one another live sleuth is still writing). Rows already
 /// streaming when this arrives have no known writer (pid 0): they are
 /// repaired at the first start.
+///
+/// And deep runs' notes (each sub-question's evidence), full-text indexed
+/// so history search finds them like messages and cited sources. Few rows:
+/// indexed by triggers.
 const V5: &str = r#"
 CREATE TABLE streaming (
     message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
     pid         INTEGER NOT NULL
 );
 INSERT INTO streaming (message_id, pid) SELECT id, 0 FROM messages WHERE status = 'streaming';
+
+CREATE TABLE run_notes (
+    id          INTEGER PRIMARY KEY,
+    message_id  INTEGER NOT NULL REFERENCES runs(message_id) ON DELETE CASCADE,
+    heading     TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    text        TEXT NOT NULL
+);
+CREATE INDEX run_notes_run ON run_notes(message_id);
+CREATE VIRTUAL TABLE run_notes_fts USING fts5(
+    heading, title, text, content='run_notes', content_rowid='id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER run_notes_ai AFTER INSERT ON run_notes BEGIN
+    INSERT INTO run_notes_fts(rowid, heading, title, text) VALUES (new.id, new.heading, new.title, new.text);
+END;
+CREATE TRIGGER run_notes_ad AFTER DELETE ON run_notes BEGIN
+    INSERT INTO run_notes_fts(run_notes_fts, rowid, heading, title, text)
+    VALUES ('delete', old.id, old.heading, old.title, old.text);
+END;
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

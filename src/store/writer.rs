@@ -13,7 +13,8 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::{StoreError, StoreEvent};
 use crate::domain::{
-    Message, MessageId, RunDocument, RunRecord, RunStatus, Session, SessionId, Source, now_ms,
+    Message, MessageId, RunDocument, RunNote, RunRecord, RunStatus, Session, SessionId, Source,
+    now_ms,
 };
 use crate::emit::Emitter;
 
@@ -51,6 +52,11 @@ pub enum StoreCommand {
     SaveRunDocuments {
         run: MessageId,
         docs: Vec<RunDocument>,
+    },
+    /// Notes a deep run kept (searchable).
+    SaveRunNotes {
+        run: MessageId,
+        notes: Vec<RunNote>,
     },
     /// How a deep run ended.
     RunStatus {
@@ -587,6 +593,7 @@ fn apply(
             super::runs::save_documents(tx, *run, docs)?
         }
         StoreCommand::RunStatus { run, status } => super::runs::set_status(tx, *run, *status)?,
+        StoreCommand::SaveRunNotes { run, notes } => super::runs::save_notes(tx, *run, notes)?,
     }
     Ok(())
 }

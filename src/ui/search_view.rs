@@ -214,8 +214,10 @@ impl SearchOverlay {
                     Span::styled(format!("  {}  ", format_time(h.created_at)), theme::dim()),
                     role,
                 ];
-                if h.matched == "source" {
-                    head.push(Span::styled("  (in a cited source)", theme::dim()));
+                match h.matched {
+                    "source" => head.push(Span::styled("  (in a cited source)", theme::dim())),
+                    "note" => head.push(Span::styled("  (in a deep run's notes)", theme::dim())),
+                    _ => {}
                 }
                 ListItem::new(vec![
                     Line::from(head),

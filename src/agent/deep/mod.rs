@@ -89,8 +89,9 @@ struct Run<'a> {
     deadline: Instant,
     p: Progress,
     docs: Vec<Document>,
-    /// Documents already sent to be stored.
+    /// Documents and notes already sent to be stored.
     stored: usize,
+    notes_stored: usize,
     /// The round being searched and read, for the tree.
     live: Option<TreeRound>,
     plan_error: Option<ProviderError>,
@@ -117,6 +118,7 @@ impl<'a> Run<'a> {
         // unreadable): the later ones are fetched again.
         p.documents = p.documents.min(docs.len());
         let stored = docs.len();
+        let notes_stored = p.notes.len();
         Self {
             cfg,
             clients,
@@ -127,6 +129,7 @@ impl<'a> Run<'a> {
             p,
             docs,
             stored,
+            notes_stored,
             live: None,
             plan_error: None,
             kinds,
@@ -192,18 +195,21 @@ impl<'a> Run<'a> {
     /// Shows the tree; `save` also sends the state and the documents not
     /// yet stored, to be written.
     fn publish(&mut self, save: bool) {
-        let (state, documents) = if save {
+        let (state, documents, notes) = if save {
             let docs = state::to_store(self.stored, &self.docs[self.stored..]);
             self.stored = self.docs.len();
-            (serde_json::to_string(&self.p).ok(), docs)
+            let notes = state::notes_to_store(&self.p.notes[self.notes_stored..]);
+            self.notes_stored = self.p.notes.len();
+            (serde_json::to_string(&self.p).ok(), docs, notes)
         } else {
-            (None, Vec::new())
+            (None, Vec::new(), Vec::new())
         };
         self.emit.emit(AgentEvent::DeepRun {
             turn: self.ask.turn,
             tree: Box::new(self.tree()),
             state,
             documents,
+            notes,
         });
     }
 

@@ -10,7 +10,7 @@ use super::notes::Note;
 use super::plan::SubQuestion;
 use crate::agent::research::SourceStatus;
 use crate::agent::research::document::Document;
-use crate::domain::RunDocument;
+use crate::domain::{RunDocument, RunNote};
 
 /// The run after its last completed step. Fields added later default, so
 /// a run saved by an older build still resumes.
@@ -100,6 +100,20 @@ pub fn to_store(first: usize, docs: &[Document]) -> Vec<RunDocument> {
                 title: d.title.clone(),
                 url: d.url.clone(),
                 body,
+            })
+        })
+        .collect()
+}
+
+/// Notes as the store indexes them: one row per kept passage.
+pub fn notes_to_store(notes: &[Note]) -> Vec<RunNote> {
+    notes
+        .iter()
+        .flat_map(|n| {
+            n.passages.iter().map(|(p, _)| RunNote {
+                heading: n.heading.clone(),
+                title: p.title.clone(),
+                text: p.text.clone(),
             })
         })
         .collect()

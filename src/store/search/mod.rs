@@ -51,7 +51,8 @@ pub struct Hit {
     /// With the matched words between `\u{2}` and `\u{3}` markers.
     pub snippet: String,
     pub score: f64,
-    /// "message", or "source" when a cited source's title or excerpt matched.
+    /// "message", "source" when a cited source's title or excerpt matched,
+    /// or "note" when a deep run's note did (the hit is its report).
     pub matched: &'static str,
 }
 
@@ -127,43 +128,68 @@ pub fn search_pass(
     let mut hits = rank(cands, &idf, limit);
 
     // Sources: a title or excerpt match points at the answer citing it.
-    if hits.len() < limit {
-        let sql = format!(
-            "SELECT src.message_id, m.session_id, s.title, m.role, m.created_at, src.title, src.excerpt
-             FROM sources_fts JOIN sources src ON src.id = sources_fts.rowid
-             JOIN messages m ON m.id = src.message_id JOIN sessions s ON s.id = m.session_id
-             WHERE sources_fts MATCH ?1{filters} ORDER BY sources_fts.rowid DESC LIMIT {candidates}"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
-        let mut cands = Vec::new();
-        while let Some(r) = rows.next()? {
-            let mid = MessageId(r.get(0)?);
-            if hits.iter().any(|h| h.message == mid)
-                || cands.iter().any(|c: &Candidate| c.hit.message == mid)
-            {
-                continue;
-            }
-            let text = format!("{} — {}", r.get::<_, String>(5)?, r.get::<_, String>(6)?);
-            let analysis = matcher.analyze(&text);
-            cands.push(Candidate {
-                hit: Hit {
-                    session: SessionId(r.get(1)?),
-                    session_title: r.get(2)?,
-                    message: mid,
-                    role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::Assistant),
-                    created_at: r.get(4)?,
-                    snippet: String::new(),
-                    score: 0.0,
-                    matched: "source",
-                },
-                text,
-                analysis,
-            });
+    // Deep runs' notes: a match points at the run's report.
+    for (table, matched, cols, key) in [
+        (
+            "sources",
+            "source",
+            "src.title, src.excerpt",
+            "src.message_id",
+        ),
+        ("run_notes", "note", "src.title, src.text", "src.message_id"),
+    ] {
+        if hits.len() >= limit {
+            break;
         }
-        hits.extend(rank(cands, &idf, limit - hits.len()));
+        let sql = format!(
+            "SELECT {key}, m.session_id, s.title, m.role, m.created_at, {cols}
+             FROM {table}_fts JOIN {table} src ON src.id = {table}_fts.rowid
+             JOIN messages m ON m.id = {key} JOIN sessions s ON s.id = m.session_id
+             WHERE {table}_fts MATCH ?1{filters} ORDER BY {table}_fts.rowid DESC LIMIT {candidates}"
+        );
+        let cands = attached(conn, &sql, &args, &matcher, &hits, matched)?;
+        let room = limit - hits.len();
+        hits.extend(rank(cands, &idf, room));
     }
     Ok((hits, saturated))
+}
+
+/// Candidates from text attached to messages (cited sources, run notes):
+/// one per message, none for a message already among `hits`.
+fn attached(
+    conn: &Connection,
+    sql: &str,
+    args: &[Value],
+    matcher: &Matcher,
+    hits: &[Hit],
+    matched: &'static str,
+) -> Result<Vec<Candidate>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+    let mut cands: Vec<Candidate> = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mid = MessageId(r.get(0)?);
+        if hits.iter().any(|h| h.message == mid) || cands.iter().any(|c| c.hit.message == mid) {
+            continue;
+        }
+        let text = format!("{} — {}", r.get::<_, String>(5)?, r.get::<_, String>(6)?);
+        let analysis = matcher.analyze(&text);
+        cands.push(Candidate {
+            hit: Hit {
+                session: SessionId(r.get(1)?),
+                session_title: r.get(2)?,
+                message: mid,
+                role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::Assistant),
+                created_at: r.get(4)?,
+                snippet: String::new(),
+                score: 0.0,
+                matched,
+            },
+            text,
+            analysis,
+        });
+    }
+    Ok(cands)
 }
 
 struct Candidate {

@@ -270,10 +270,11 @@ impl ChatScreen {
                 tree,
                 state,
                 documents,
+                notes,
             } if Some(turn) == current => {
                 if let Some(a) = self.active.as_mut() {
                     a.recorder
-                        .record_run(&h.writer, &a.question, &tree, state, documents);
+                        .record_run(&h.writer, &a.question, &tree, state, documents, notes);
                 }
                 self.update_progress(|p| p.tree = Some(*tree));
                 true
