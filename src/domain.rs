@@ -161,6 +161,9 @@ pub struct SessionSummary {
     #[serde(flatten)]
     pub session: Session,
     pub message_count: i64,
+    /// A deep run of this session did not complete (`/resume` continues it).
+    #[serde(default)]
+    pub unfinished_run: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -251,6 +251,13 @@ fn a_stored_unfinished_run_is_shown_again_and_resumed_without_refetching() {
     assert!(h.pump_until(|a| a.chat.session.is_some()));
     let s = screen(&mut h.app, 100, 20);
     assert!(s.contains("unfinished: /resume continues it"), "{s}");
+    // The sessions screen marks the session.
+    h.app.handle(key(KeyCode::F(3)));
+    assert!(h.pump_until(|a| a.sessions.as_ref().is_some_and(|s| s.page_req.is_none())));
+    let s = screen(&mut h.app, 120, 20);
+    assert!(s.contains("unfinished deep run"), "{s}");
+    h.app.handle(key(KeyCode::Esc));
+
     type_text(&mut h.app, "/resume");
     h.app.handle(key(KeyCode::Enter));
     assert!(h.pump_until(|a| a.chat.active.is_some()), "never resumed");

@@ -66,7 +66,8 @@ pub fn list_sessions(
 ) -> Result<Vec<SessionSummary>, StoreError> {
     let pattern = filter.filter(|f| !f.is_empty()).map(contains_pattern);
     let sql = format!(
-        "SELECT {SESSION_COLS}, s.message_count
+        "SELECT {SESSION_COLS}, s.message_count,
+                EXISTS(SELECT 1 FROM runs r WHERE r.session_id = s.id AND r.status != 'complete')
          FROM sessions s
          WHERE ?3 IS NULL OR s.title LIKE ?3 ESCAPE '\\'
          ORDER BY s.updated_at DESC, s.id DESC
@@ -77,6 +78,7 @@ pub fn list_sessions(
         Ok(SessionSummary {
             session: session_from(r)?,
             message_count: r.get(6)?,
+            unfinished_run: r.get(7)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

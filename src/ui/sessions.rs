@@ -341,7 +341,7 @@ impl SessionsScreen {
             .iter()
             .map(|s| {
                 let title = one_line(&s.session.title);
-                let meta = format!(
+                let mut meta = format!(
                     "{} · {} msg{}",
                     format_time(s.session.updated_at),
                     s.message_count,
@@ -351,6 +351,9 @@ impl SessionsScreen {
                         .map(|m| format!(" · {}", one_line(m)))
                         .unwrap_or_default()
                 );
+                if s.unfinished_run {
+                    meta.push_str(" · ◆ unfinished deep run: open, then /resume");
+                }
                 ListItem::new(vec![
                     Line::from(truncate(&title, inner_w)),
                     Line::styled(truncate(&meta, inner_w), theme::dim()),
@@ -494,6 +497,7 @@ mod tests {
                     model: None,
                 },
                 message_count: 2,
+                unfinished_run: false,
             })
             .collect()
     }
