@@ -57,14 +57,35 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         let _ = e.print();
         return ExitCode::SUCCESS;
     }
-    let rendered = e.to_string();
-    let first = rendered
-        .lines()
-        .next()
-        .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    let _ = writeln!(std::io::stderr(), "sleuth: {first} (see `sleuth --help`)");
+    let _ = writeln!(std::io::stderr(), "sleuth: {}", usage_line(&e.to_string()));
     ExitCode::from(2)
+}
+
+/// clap's message on one line with its details kept: the missing
+/// argument's name, "a similar argument exists", the possible values
+/// (everything before its usage block).
+fn usage_line(rendered: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line.trim_start_matches("error: "));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("invalid arguments");
+    }
+    let mut line = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            line.push_str(if p.starts_with("tip:") { "; " } else { " " });
+        }
+        line.push_str(p);
+    }
+    format!("{line} (see `sleuth --help`)")
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

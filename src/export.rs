@@ -71,15 +71,17 @@ pub fn markdown(session: &Session, messages: &[StoredMessage]) -> String {
             out.push_str("**Sources**\n\n");
             for s in &m.sources {
                 let title = one_line(&s.label());
+                // A list item each: plain lines would run together in a
+                // Markdown paragraph (issue 15, bug 16).
                 match s.url.as_deref() {
                     Some(url) => out.push_str(&format!(
-                        "[{}] [{}]({}) ({})\n",
+                        "- [{}] [{}]({}) ({})\n",
                         s.ordinal,
                         title,
                         one_line(url),
                         s.kind
                     )),
-                    None => out.push_str(&format!("[{}] {} ({})\n", s.ordinal, title, s.kind)),
+                    None => out.push_str(&format!("- [{}] {} ({})\n", s.ordinal, title, s.kind)),
                 }
             }
             out.push('\n');

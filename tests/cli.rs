@@ -72,7 +72,9 @@ fn export_writes_markdown_or_json_to_a_file() {
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(text.contains("## sleuth"));
     assert!(text.contains("**Sources**"));
-    assert!(text.contains("[2] [Aliasing]"));
+    // One list item per source, so Markdown does not run them together.
+    assert!(text.contains("\n- [1] [Borrow checker]"), "{text}");
+    assert!(text.contains("\n- [2] [Aliasing]"), "{text}");
 
     let (code, out, _) = run(&sb, &["export", "1001", "--format", "json"]);
     assert_eq!(code, 0);
@@ -131,6 +133,17 @@ fn usage_errors_exit_2_with_one_line() {
         assert_eq!(out, "");
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("sleuth: "), "{err}");
+    }
+    // clap's details survive on that line (issue 15, bug 12).
+    for (args, detail) in [
+        (&["show"][..], "<SESSION>"),
+        (&["sessions", "--jsn"], "'--json'"),
+        (&["export", "1", "--format", "yaml"], "markdown, json"),
+    ] {
+        let (code, _, err) = run(&sb, args);
+        assert_eq!(code, 2);
+        assert!(err.contains(detail), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
     let (code, out, _) = run(&sb, &["--help"]);
     assert_eq!(code, 0);
@@ -194,8 +207,8 @@ fn unknown_config_keys_are_warned_about_not_fatal() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["config"]["unknown_keys"][0], "ui.modle");
     assert_eq!(v["config"]["found"], true);
-    // The database is fine, so doctor succeeds even with no provider.
-    assert_eq!(code, 0);
+    // No provider answers: a FAIL line, so doctor exits 1 (issue 15, bug 13).
+    assert_eq!(code, 1);
     assert_eq!(v["provider"]["reachable"], false);
     assert!(
         v["provider"]["summary"]

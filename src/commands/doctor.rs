@@ -118,7 +118,8 @@ async fn check_source(
     }
 }
 
-/// Returns whether everything essential (config, database) is fine.
+/// Returns whether every check passed (database, provider, the enabled
+/// sources); the report is printed either way.
 pub fn run(
     loaded: &Loaded,
     db: &Path,
@@ -144,7 +145,10 @@ pub fn run(
             vec![a, b, c, d]
         })
     });
-    let ok = database.ok;
+    // Every check that can fail counts (issue 15: FAIL lines with exit 0
+    // read as "all is well" to a script).
+    let provider_ok = provider.reachable && provider.model_found != Some(false);
+    let ok = database.ok && provider_ok && sources.iter().all(|s| s.reachable != Some(false));
     let report = Report {
         config: ConfigReport {
             path: loaded.path.clone(),
@@ -161,11 +165,18 @@ pub fn run(
         writeln!(out)?;
         return Ok(ok);
     }
+    print_text(&report, out)?;
+    Ok(ok)
+}
+
+/// The report as lines: ok / warn / FAIL, what, detail.
+fn print_text(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
     let mark = |b: bool| if b { "ok  " } else { "FAIL" };
     let c = &report.config;
     writeln!(
         out,
-        "ok    config    {} ({})",
+        "{}  config    {} ({})",
+        if c.found { "ok  " } else { "warn" },
         c.path.display(),
         if c.found {
             "loaded"
@@ -205,5 +216,43 @@ pub fn run(
             s.name, s.base_url, s.detail
         )?;
     }
-    Ok(ok)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_config_file_is_a_warning_and_a_failed_check_is_fail() {
+        let report = Report {
+            config: ConfigReport {
+                path: PathBuf::from("/nowhere/sleuth.toml"),
+                found: false,
+                unknown_keys: vec![],
+            },
+            database: DbReport {
+                path: PathBuf::from("/tmp/x.db"),
+                ok: true,
+                detail: "fine".into(),
+                stats: None,
+            },
+            log: None,
+            provider: ProviderProbe {
+                reachable: false,
+                model_found: None,
+                summary: "no Ollama".into(),
+                models: vec![],
+            },
+            sources: vec![],
+        };
+        let mut out = Vec::new();
+        print_text(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("warn  config    /nowhere/sleuth.toml (not found; using defaults)"),
+            "{text}"
+        );
+        assert!(text.contains("FAIL  provider  no Ollama"), "{text}");
+    }
 }
