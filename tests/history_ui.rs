@@ -310,3 +310,26 @@ fn an_export_that_cannot_be_written_says_so() {
         "{shown}"
     );
 }
+
+/// Issue 15, bug 6: deleting the session the welcome screen offers makes
+/// it offer the newest one left, never the deleted one.
+#[test]
+fn the_welcome_screen_never_offers_a_deleted_session() {
+    let mut h = history();
+    assert!(h.pump_until(|a| a.chat.resumable.is_some()));
+    assert_eq!(
+        h.app.chat.resumable.as_ref().map(|(_, t)| t.as_str()),
+        Some("Coffee chemistry")
+    );
+    open_sessions_and_wait(&mut h);
+    // Newest first: "Coffee chemistry" is selected; delete it.
+    h.app.handle(key(KeyCode::Char('d')));
+    h.app.handle(key(KeyCode::Char('y')));
+    h.app.handle(key(KeyCode::Esc));
+    let shown = screen(&draw(&mut h, 110, 16));
+    assert!(!shown.contains("Coffee chemistry"), "{shown}");
+    assert_eq!(
+        h.app.chat.resumable.as_ref().map(|(_, t)| t.as_str()),
+        Some("SQLite WAL mode")
+    );
+}

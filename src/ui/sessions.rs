@@ -146,6 +146,11 @@ impl SessionsScreen {
 
     /// A delete the writer was just asked for: the row goes at once.
     /// Returns the preview to read for the newly selected row.
+    /// The newest session listed (what the welcome screen offers).
+    pub fn newest(&self) -> Option<&SessionSummary> {
+        self.rows.first()
+    }
+
     pub fn removed(&mut self, id: SessionId) -> Option<ReadKind> {
         let before = self.selected().map(|s| s.session.id);
         self.rows.retain(|r| r.session.id != id);

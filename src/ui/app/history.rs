@@ -139,6 +139,20 @@ impl App {
                     self.stop_turn();
                     self.chat.forget_session(&self.handles);
                 }
+                // The welcome screen never offers a deleted session (issue
+                // 15, bug 6): the newest one left is offered instead.
+                if self
+                    .chat
+                    .resumable
+                    .as_ref()
+                    .is_some_and(|(id, _)| *id == session)
+                {
+                    self.chat.resumable = self
+                        .sessions
+                        .as_ref()
+                        .and_then(|s| s.newest())
+                        .map(|r| (r.session.id, r.session.title.clone()));
+                }
                 if let Some(kind) = preview {
                     return self.sessions_action(SessionsAction::Read(kind));
                 }

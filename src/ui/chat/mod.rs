@@ -245,8 +245,6 @@ impl ChatScreen {
             .map(|m| m.content.clone())
     }
 
-    /// Sends the input as a user message: creates the session on the first
-    /// line, queues the writes, shows the message and asks the agent.
     /// `/resume`: continue this session's unfinished deep run.
     fn resume_command(&mut self) -> Option<ChatOutcome> {
         if self.input.lines().join("\n").trim() != "/resume" {
@@ -268,6 +266,8 @@ impl ChatScreen {
         })
     }
 
+    /// Sends the input as a user message: creates the session on the first
+    /// line, queues the writes, shows the message and asks the agent.
     fn submit(&mut self, h: &Handles) {
         if self.active.is_some() {
             // One answer at a time; Esc stops the current one.
