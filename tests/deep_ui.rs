@@ -46,7 +46,7 @@ fn snapshot(name: &str, app: &mut App) {
     let s = screen(app, 90, 26);
     insta::with_settings!({filters => vec![
         (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
-        (r"answering… \d+ s", "answering… N s"),
+        (r"(answering|researching)… \d+ s", "$1… N s"),
     ]}, {
         insta::assert_snapshot!(name, s);
     });

@@ -28,6 +28,8 @@ pub struct ResearchProgress {
     pub ended: Option<crate::domain::RunStatus>,
     /// A finished run's tree drawn whole rather than as one line.
     pub expanded: bool,
+    /// The turn was stopped (Esc) before it finished researching.
+    pub stopped: bool,
 }
 
 /// Deep-run steps kept on screen.
@@ -81,6 +83,9 @@ impl ResearchProgress {
             ]));
         }
         match &self.keywords {
+            None if self.stopped => {
+                out.push(Line::styled("  stopped before searching", theme::dim()))
+            }
             None => out.push(Line::styled("  finding search terms…", theme::dim())),
             Some((q, from_model)) => {
                 let quoted: Vec<String> = q.iter().map(|k| format!("“{}”", one_line(k))).collect();

@@ -36,6 +36,8 @@ pub struct ActiveTurn {
     pub question: String,
     /// Why the answer has not started: the provider is being retried.
     pub retrying: Option<String>,
+    /// A research turn or deep run (sources first, then the answer).
+    pub research: bool,
 }
 
 impl ChatScreen {
@@ -71,6 +73,7 @@ impl ChatScreen {
             wrapping: false,
             question: String::new(),
             retrying: None,
+            research: false,
         });
     }
 
@@ -137,6 +140,7 @@ impl ChatScreen {
             wrapping: false,
             question: question.to_string(),
             retrying: None,
+            research: true,
         });
     }
 
@@ -176,6 +180,13 @@ impl ChatScreen {
             self.end_tree(id, RunStatus::Interrupted);
             self.unfinished_run = Some(id);
         }
+        // Nothing from the stopped turn stays on screen as if current: its
+        // progress says it stopped, the bar drops the previous answer's
+        // figures (issue 15, bug 15).
+        if let Some(c) = self.transcript.cell_before_mut(id) {
+            c.update_research(|p| p.stopped = true);
+        }
+        self.last_stats = None;
         let msg = a.recorder.finish(
             &h.writer,
             MessageStatus::Interrupted,
@@ -522,6 +533,7 @@ impl ChatScreen {
             wrapping: false,
             question,
             retrying: None,
+            research: true,
         });
         self.unfinished_run = None;
     }
@@ -549,7 +561,14 @@ impl ChatScreen {
                 ..
             }) => Some(format!("{} · Esc stops", crate::sanitize::one_line(note))),
             Some(a) => Some(format!(
-                "answering… {:.0} s · Esc stops",
+                "{} {:.0} s · Esc stops",
+                // A research turn researches until its sources are ranked,
+                // as its answer cell says.
+                if a.research && a.sources.is_empty() {
+                    "researching…"
+                } else {
+                    "answering…"
+                },
                 a.started.elapsed().as_secs_f64()
             )),
             None => {

@@ -1,0 +1,88 @@
+//! What the status bar and progress say about a turn: a rate-limited
+//! request being retried (issue 11, case 1: not only "answering… 20 s"),
+//! and nothing stale once a turn is stopped (issue 15, bug 15).
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+
+use common::harness::harness_with;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use server::{Reply, Server, ollama_says};
+use sleuth::ui::UiEvent;
+
+fn key(code: KeyCode) -> UiEvent {
+    UiEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+#[test]
+fn a_rate_limited_answer_says_so_in_the_status_bar_until_it_starts() {
+    let server = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            Reply::new(
+                429,
+                "application/json",
+                br#"{"error":"too many requests"}"#.to_vec(),
+            )
+            .header("Retry-After", "1"),
+            ollama_says("Hello there."),
+        ],
+    )]);
+    let mut h = harness_with(common::Sandbox::new(), &server.url());
+    h.app.chat.research = false;
+    for c in "hi".chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    assert!(
+        h.pump_until(|a| a.chat.status_note().is_some_and(
+            |n| n.contains("rate limited by the provider (HTTP 429); retrying in 1 s")
+        )),
+        "{:?}",
+        h.app.chat.status_note()
+    );
+    assert!(h.pump_until(|a| a.chat.active.is_none()));
+    let note = h.app.chat.status_note().unwrap_or_default();
+    assert!(!note.contains("rate limited"), "{note}");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[test]
+fn a_stopped_research_turn_leaves_nothing_stale() {
+    // The keyword step never answers: the turn is stopped while "finding
+    // search terms", right after a chat answer with token figures.
+    let server = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            ollama_says("First answer."),
+            ollama_says(r#"{"queries": ["x"]}"#).after(20_000),
+        ],
+    )]);
+    let mut h = harness_with(common::Sandbox::new(), &server.url());
+    h.app.chat.research = false;
+    for c in "hi".chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    assert!(h.pump_until(|a| a.chat.active.is_none()));
+    assert!(h.app.chat.status_note().unwrap_or_default().contains("tok"));
+    h.app.chat.research = true;
+    for c in "why?".chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    let note = h.app.chat.status_note().unwrap_or_default();
+    assert!(note.starts_with("researching…"), "{note}");
+    h.app.handle(key(KeyCode::Esc));
+    let note = h.app.chat.status_note().unwrap_or_default();
+    assert!(
+        !note.contains("tok"),
+        "the last answer's figures stay: {note}"
+    );
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 20)).unwrap();
+    t.draw(|f| h.app.draw(f)).unwrap();
+    let s = format!("{}", t.backend());
+    assert!(s.contains("stopped before searching"), "{s}");
+    assert!(!s.contains("finding search terms"), "{s}");
+}
