@@ -271,7 +271,7 @@ mod turns {
         let t = draw(app, w, h);
         insta::with_settings!({filters => vec![
             (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
-            (r"answering… \d+ s", "answering… N s"),
+            (r"(answering|researching)… \d+ s", "$1… N s"),
         ]}, {
             insta::assert_snapshot!(name, t.backend());
         });
@@ -509,7 +509,7 @@ mod research {
         let t = draw(app, w, h);
         insta::with_settings!({filters => vec![
             (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
-            (r"answering… \d+ s", "answering… N s"),
+            (r"(answering|researching)… \d+ s", "$1… N s"),
         ]}, {
             insta::assert_snapshot!(name, t.backend());
         });
