@@ -185,6 +185,9 @@ pub struct Message {
     pub model: Option<String>,
     #[serde(flatten)]
     pub usage: Usage,
+    /// Why it failed (status `error`), in words for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Message {
@@ -200,6 +203,7 @@ impl Message {
             created_at: now_ms(),
             model: None,
             usage: Usage::default(),
+            error: None,
         }
     }
 }

@@ -67,6 +67,9 @@ pub fn markdown(session: &Session, messages: &[StoredMessage]) -> String {
         ));
         out.push_str(sanitize(&m.message.content).trim_end());
         out.push_str("\n\n");
+        if let Some(e) = &m.message.error {
+            out.push_str(&format!("> failed: {}\n\n", one_line(e)));
+        }
         if !m.sources.is_empty() {
             out.push_str("**Sources**\n\n");
             for s in &m.sources {

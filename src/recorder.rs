@@ -124,6 +124,12 @@ impl AnswerRecorder {
         }
     }
 
+    /// Queues the final row of a failed answer, with why it failed.
+    pub fn fail(mut self, writer: &WriterHandle, error: &str, sources: Vec<Source>) -> Message {
+        self.message.error = Some(crate::sanitize::one_line(error));
+        self.finish(writer, MessageStatus::Error, Usage::default(), sources)
+    }
+
     /// Queues the final row and returns it.
     pub fn finish(
         mut self,

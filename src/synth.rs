@@ -196,6 +196,7 @@ impl Generator {
                 created_at: at + i as i64 * 30_000,
                 model: (role == Role::Assistant).then(|| "llama3.2".into()),
                 usage: Usage::default(),
+                error: None,
             };
             if role == Role::Assistant && self.rng.below(3) == 0 {
                 let sources = (1..=1 + self.rng.below(3) as i64)

@@ -150,6 +150,28 @@ fn usage_errors_exit_2_with_one_line() {
     assert!(out.contains("sessions") && out.contains("doctor") && !out.contains("write-loop"));
 }
 
+/// Issue 15, bug 11: a failed answer is saved with why it failed, and
+/// `show` (and `--json`) say it.
+#[test]
+fn a_failed_answer_keeps_its_reason() {
+    let sb = Sandbox::new();
+    // The provider is a closed loopback port: the turn fails.
+    let (code, _, err) = run(&sb, &["ask", "--no-research", "anyone there?"]);
+    assert_eq!(code, 1, "{err}");
+    let reason = err.trim().trim_start_matches("sleuth: ").to_string();
+    let (code, out, _) = run(&sb, &["show", "latest"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("(error)"), "{out}");
+    assert!(
+        out.contains(&format!("> failed: {reason}")),
+        "{out}\n--- {reason}"
+    );
+    let (_, out, _) = run(&sb, &["show", "latest", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["messages"][1]["status"], "error");
+    assert_eq!(v["messages"][1]["error"], reason.as_str());
+}
+
 #[test]
 fn failures_exit_1_with_one_clear_line() {
     let sb = Sandbox::new();

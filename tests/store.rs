@@ -485,7 +485,7 @@ fn v1_files_gain_stored_message_counts_that_the_writer_keeps() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs;
+            "DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
              ALTER TABLE sessions DROP COLUMN message_count; ALTER TABLE sources DROP COLUMN section;
              PRAGMA user_version = 1;",
         )
@@ -530,7 +530,7 @@ fn v2_files_gain_passage_sections_and_keep_their_sources() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs;
+            "DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
              ALTER TABLE sources DROP COLUMN section; PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -733,7 +733,7 @@ fn v3_files_gain_deep_runs_that_store_state_documents_and_status() {
     fixture_db(&db);
     Connection::open(&db)
         .unwrap()
-        .execute_batch("DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; PRAGMA user_version = 3;")
+        .execute_batch("DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error; PRAGMA user_version = 3;")
         .unwrap();
     let conn = store::open_writer(&db).unwrap();
     assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);

@@ -421,7 +421,11 @@ pub fn run(
             let _ = writeln!(err_out, "note: {}", crate::sanitize::one_line(n));
         }
     }
-    let message = recorder.finish(&w, status, usage, cited.clone());
+    let message = match (&error, status) {
+        // Why it failed is kept with the answer (`show` prints it).
+        (Some(e), MessageStatus::Error) => recorder.fail(&w, e, cited.clone()),
+        _ => recorder.finish(&w, status, usage, cited.clone()),
+    };
     let saved = w.flush();
     let kept = writer.shutdown();
     if let Err(e) = &saved {

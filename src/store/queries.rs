@@ -11,7 +11,7 @@ use crate::domain::{
 };
 
 const SESSION_COLS: &str = "s.id, s.created_at, s.updated_at, s.title, s.summary, s.model";
-const MESSAGE_COLS: &str = "id, session_id, parent_id, role, content, status, created_at, model, tokens_in, tokens_out, latency_ms";
+const MESSAGE_COLS: &str = "id, session_id, parent_id, role, content, status, created_at, model, tokens_in, tokens_out, latency_ms, error";
 
 fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
@@ -43,6 +43,7 @@ fn message_from(row: &Row<'_>) -> rusqlite::Result<Message> {
             tokens_out: row.get(9)?,
             latency_ms: row.get(10)?,
         },
+        error: row.get(11)?,
     })
 }
 

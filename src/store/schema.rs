@@ -134,6 +134,8 @@ CREATE TABLE run_documents (
 /// streaming when this arrives have no known writer (pid 0): they are
 /// repaired at the first start.
 ///
+/// The reason a failed answer failed.
+///
 /// And deep runs' notes (each sub-question's evidence), full-text indexed
 /// so history search finds them like messages and cited sources. Few rows:
 /// indexed by triggers.
@@ -143,6 +145,9 @@ CREATE TABLE streaming (
     pid         INTEGER NOT NULL
 );
 INSERT INTO streaming (message_id, pid) SELECT id, 0 FROM messages WHERE status = 'streaming';
+
+-- Why an answer failed, kept with it (shown by show/export and the app).
+ALTER TABLE messages ADD COLUMN error TEXT;
 
 CREATE TABLE run_notes (
     id          INTEGER PRIMARY KEY,

@@ -611,7 +611,7 @@ fn upsert_message(
     if exists {
         tx.prepare_cached(
             "UPDATE messages SET content = ?2, status = ?3, model = ?4, tokens_in = ?5,
-                    tokens_out = ?6, latency_ms = ?7
+                    tokens_out = ?6, latency_ms = ?7, error = ?8
              WHERE id = ?1",
         )?
         .execute(params![
@@ -621,13 +621,14 @@ fn upsert_message(
             m.model,
             m.usage.tokens_in,
             m.usage.tokens_out,
-            m.usage.latency_ms
+            m.usage.latency_ms,
+            m.error
         ])?;
     } else {
         tx.prepare_cached(
             "INSERT INTO messages (id, session_id, parent_id, role, content, status, created_at, model,
-                                   tokens_in, tokens_out, latency_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                   tokens_in, tokens_out, latency_ms, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )?
         .execute(params![
             m.id.0,
@@ -640,7 +641,8 @@ fn upsert_message(
             m.model,
             m.usage.tokens_in,
             m.usage.tokens_out,
-            m.usage.latency_ms
+            m.usage.latency_ms,
+            m.error
         ])?;
         tx.prepare_cached("INSERT INTO messages_fts (rowid, content) VALUES (?1, ?2)")?
             .execute(params![m.id.0, m.content])?;

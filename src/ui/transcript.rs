@@ -61,7 +61,10 @@ impl Cell {
         let mut meta = format_time(m.message.created_at);
         match m.message.status {
             MessageStatus::Interrupted => meta.push_str(" · interrupted"),
-            MessageStatus::Error => meta.push_str(" · error"),
+            MessageStatus::Error => match &m.message.error {
+                Some(e) => meta.push_str(&format!(" · failed: {}", crate::sanitize::one_line(e))),
+                None => meta.push_str(" · error"),
+            },
             MessageStatus::Streaming => meta.push_str(" · unfinished"),
             MessageStatus::Complete => {}
         }

@@ -117,6 +117,7 @@ pub fn message(id: i64, session: i64, role: Role, content: &str, at: i64) -> Mes
         created_at: at,
         model: None,
         usage: Usage::default(),
+        error: None,
     }
 }
 

@@ -414,8 +414,7 @@ impl ChatScreen {
                     self.unfinished_run = Some(id);
                 }
                 let partial = !a.recorder.content().trim().is_empty();
-                a.recorder
-                    .finish(&h.writer, MessageStatus::Error, Usage::default(), a.sources);
+                a.recorder.fail(&h.writer, &error, a.sources);
                 if partial {
                     if let Some(c) = self.transcript.cell_mut(id) {
                         c.set_meta(format!("{} · incomplete", self.model));
