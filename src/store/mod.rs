@@ -1,6 +1,7 @@
 //! The SQLite store: one writer thread owns the only writing connection;
 //! read-only connections serve pages, transcripts and lookups.
 
+mod apply;
 pub mod orphans;
 pub mod queries;
 pub mod reader;

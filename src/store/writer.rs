@@ -9,12 +9,11 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::Connection;
 
 use super::{StoreError, StoreEvent};
 use crate::domain::{
     Message, MessageId, RunDocument, RunNote, RunRecord, RunStatus, Session, SessionId, Source,
-    now_ms,
 };
 use crate::emit::Emitter;
 
@@ -389,7 +388,7 @@ impl WriterWorker {
         coalesce(pending);
         let n = pending.len();
         let seq = pending.last().map(|p| p.0).unwrap_or(0);
-        match write_batch(&mut self.conn, pending.iter().map(|p| &p.1)) {
+        match super::apply::write_batch(&mut self.conn, pending.iter().map(|p| &p.1)) {
             Ok(()) => {
                 emit.emit(StoreEvent::Committed { seq, commands: n });
                 Ok(())
@@ -399,7 +398,8 @@ impl WriterWorker {
                 tracing::warn!(error = %e, "batch rejected; writing commands one by one");
                 let mut rejected = 0;
                 for (s, cmd) in pending.iter() {
-                    if let Err(e) = write_batch(&mut self.conn, std::iter::once(cmd)) {
+                    if let Err(e) = super::apply::write_batch(&mut self.conn, std::iter::once(cmd))
+                    {
                         if e.is_transient() {
                             return Err(e);
                         }
@@ -474,188 +474,6 @@ fn coalesce(pending: &mut Vec<(u64, StoreCommand)>) {
         i += 1;
         keep
     });
-}
-
-fn write_batch<'a>(
-    conn: &mut Connection,
-    cmds: impl Iterator<Item = &'a StoreCommand>,
-) -> Result<(), StoreError> {
-    // IMMEDIATE takes the write lock up front, so a second process makes us
-    // wait (busy_timeout) instead of failing on a lock upgrade.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Sessions touched by this batch and their newest message time: one
-    // update per session per batch rather than one per message.
-    let mut touched = Touched::default();
-    for cmd in cmds {
-        apply(&tx, cmd, &mut touched)?;
-    }
-    let mut touch = tx.prepare_cached(
-        "UPDATE sessions SET updated_at = max(updated_at, ?2), message_count = message_count + ?3
-         WHERE id = ?1",
-    )?;
-    for (session, at) in touched.at {
-        let added = touched.added.get(&session).copied().unwrap_or(0);
-        touch.execute(params![session.0, at, added])?;
-    }
-    drop(touch);
-    tx.commit()?;
-    Ok(())
-}
-
-/// What a batch did to its sessions, written once per session at commit.
-#[derive(Default)]
-struct Touched {
-    /// Newest message time per session (its last activity).
-    at: HashMap<SessionId, i64>,
-    /// New messages per session (the stored count shown on the sessions
-    /// screen, kept here so a page never counts rows).
-    added: HashMap<SessionId, i64>,
-}
-
-fn apply(
-    tx: &Transaction<'_>,
-    cmd: &StoreCommand,
-    touched: &mut Touched,
-) -> Result<(), StoreError> {
-    match cmd {
-        StoreCommand::CreateSession(s) => {
-            tx.prepare_cached(
-                "INSERT INTO sessions (id, created_at, updated_at, title, summary, model)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
-            )?
-            .execute(params![
-                s.id.0,
-                s.created_at,
-                s.updated_at,
-                s.title,
-                s.summary,
-                s.model
-            ])?;
-        }
-        StoreCommand::AppendMessage(m) => {
-            upsert_message(tx, m, touched)?;
-        }
-        StoreCommand::Checkpoint { id, content } => {
-            tx.prepare_cached(
-                "UPDATE messages SET content = ?2 WHERE id = ?1 AND status = 'streaming'",
-            )?
-            .execute(params![id.0, content])?;
-        }
-        StoreCommand::FinishTurn { message, sources } => {
-            // Only a replaced message can have old sources. Skipping the
-            // DELETE matters: a statement with triggers opens a savepoint,
-            // which flushes FTS5's pending terms (see schema.rs).
-            if upsert_message(tx, message, touched)? {
-                tx.prepare_cached("DELETE FROM sources WHERE message_id = ?1")?
-                    .execute(params![message.id.0])?;
-            }
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO sources (message_id, ordinal, kind, title, url, excerpt, relevance, fetched_at, section)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            let mut fts = tx.prepare_cached(
-                "INSERT INTO sources_fts (rowid, title, excerpt) VALUES (?1, ?2, ?3)",
-            )?;
-            for s in sources {
-                ins.execute(params![
-                    message.id.0,
-                    s.ordinal,
-                    s.kind,
-                    s.title,
-                    s.url,
-                    s.excerpt,
-                    s.relevance,
-                    s.fetched_at,
-                    s.section
-                ])?;
-                fts.execute(params![tx.last_insert_rowid(), s.title, s.excerpt])?;
-            }
-        }
-        StoreCommand::Rename { session, title } => {
-            tx.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")?
-                .execute(params![session.0, title])?;
-            touched.at.entry(*session).or_insert_with(now_ms);
-        }
-        StoreCommand::SetSummary { session, summary } => {
-            tx.prepare_cached("UPDATE sessions SET summary = ?2 WHERE id = ?1")?
-                .execute(params![session.0, summary])?;
-        }
-        StoreCommand::Delete { session } => {
-            // Foreign keys cascade to messages and sources; their delete
-            // triggers remove the index entries in this same transaction.
-            tx.prepare_cached("DELETE FROM sessions WHERE id = ?1")?
-                .execute(params![session.0])?;
-            touched.at.remove(session);
-            touched.added.remove(session);
-        }
-        StoreCommand::SaveRun(r) => super::runs::save(tx, r)?,
-        StoreCommand::SaveRunDocuments { run, docs } => {
-            super::runs::save_documents(tx, *run, docs)?
-        }
-        StoreCommand::RunStatus { run, status } => super::runs::set_status(tx, *run, *status)?,
-        StoreCommand::SaveRunNotes { run, notes } => super::runs::save_notes(tx, *run, notes)?,
-    }
-    Ok(())
-}
-
-/// Inserts a new message (indexing it) or updates an existing one (its
-/// update trigger re-indexes). Returns whether it existed.
-fn upsert_message(
-    tx: &Transaction<'_>,
-    m: &Message,
-    touched: &mut Touched,
-) -> Result<bool, StoreError> {
-    let exists = tx
-        .prepare_cached("SELECT 1 FROM messages WHERE id = ?1")?
-        .exists(params![m.id.0])?;
-    if exists {
-        tx.prepare_cached(
-            "UPDATE messages SET content = ?2, status = ?3, model = ?4, tokens_in = ?5,
-                    tokens_out = ?6, latency_ms = ?7, error = ?8
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            m.id.0,
-            m.content,
-            m.status.as_str(),
-            m.model,
-            m.usage.tokens_in,
-            m.usage.tokens_out,
-            m.usage.latency_ms,
-            m.error
-        ])?;
-    } else {
-        tx.prepare_cached(
-            "INSERT INTO messages (id, session_id, parent_id, role, content, status, created_at, model,
-                                   tokens_in, tokens_out, latency_ms, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )?
-        .execute(params![
-            m.id.0,
-            m.session_id.0,
-            m.parent_id.map(|p| p.0),
-            m.role.as_str(),
-            m.content,
-            m.status.as_str(),
-            m.created_at,
-            m.model,
-            m.usage.tokens_in,
-            m.usage.tokens_out,
-            m.usage.latency_ms,
-            m.error
-        ])?;
-        tx.prepare_cached("INSERT INTO messages_fts (rowid, content) VALUES (?1, ?2)")?
-            .execute(params![m.id.0, m.content])?;
-        *touched.added.entry(m.session_id).or_default() += 1;
-    }
-    // Only a message that existed can have been streaming: bulk inserts of
-    // finished messages skip the registry.
-    if exists || m.status == crate::domain::MessageStatus::Streaming {
-        super::orphans::track(tx, m)?;
-    }
-    let t = touched.at.entry(m.session_id).or_insert(m.created_at);
-    *t = (*t).max(m.created_at);
-    Ok(exists)
 }
 
 #[cfg(test)]
