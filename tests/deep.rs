@@ -13,12 +13,17 @@ use std::time::Duration;
 use common::Sandbox;
 use server::{Server, ollama_says};
 
-fn hotpot() -> wiki::Wiki {
-    let (articles, _) = wiki::hotpot(&format!(
+/// Every context article of the HotpotQA fixture.
+fn hotpot_articles() -> Vec<wiki::Article> {
+    wiki::hotpot(&format!(
         "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
         env!("CARGO_MANIFEST_DIR")
-    ));
-    wiki::Wiki::start(articles, true, 60)
+    ))
+    .0
+}
+
+fn hotpot() -> wiki::Wiki {
+    wiki::Wiki::start(hotpot_articles(), true, 60)
 }
 
 fn config(sb: &Sandbox, model: &str, wiki: &str, deep: &str) -> std::path::PathBuf {
@@ -287,10 +292,7 @@ fn the_token_budget_ends_the_rounds_and_the_report_is_still_written() {
 fn wrapping_a_run_writes_the_report_from_what_was_found() {
     use sleuth::agent::deep::DeepAsk;
     use sleuth::agent::{AgentCommand, AgentEvent};
-    let (articles, _) = wiki::hotpot(&format!(
-        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
-        env!("CARGO_MANIFEST_DIR")
-    ));
+    let articles = hotpot_articles();
     // Each article body takes 400 ms, so round 2 is still fetching when
     // the user asks for the report.
     let w = wiki::Wiki::with_delay(articles, true, 60, Duration::from_millis(400));
@@ -374,10 +376,7 @@ fn stored_run(db: &std::path::Path) -> Option<(usize, Vec<String>)> {
 
 #[test]
 fn a_run_killed_mid_round_resumes_without_fetching_its_documents_again() {
-    let (articles, _) = wiki::hotpot(&format!(
-        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
-        env!("CARGO_MANIFEST_DIR")
-    ));
+    let articles = hotpot_articles();
     // Slow article bodies: round 2 is still reading when the kill comes.
     let w = wiki::Wiki::with_delay(articles, true, 120, Duration::from_millis(300));
     let sb = Sandbox::new();
@@ -472,10 +471,7 @@ fn a_run_killed_mid_round_resumes_without_fetching_its_documents_again() {
 
 #[test]
 fn two_deep_runs_on_one_database_at_once_are_both_stored() {
-    let (articles, _) = wiki::hotpot(&format!(
-        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
-        env!("CARGO_MANIFEST_DIR")
-    ));
+    let articles = hotpot_articles();
     // Slow enough that the two runs' writes interleave.
     let w = wiki::Wiki::with_delay(articles, true, 60, Duration::from_millis(50));
     let sb = Sandbox::new();

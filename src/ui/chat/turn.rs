@@ -40,6 +40,31 @@ pub struct ActiveTurn {
     pub research: bool,
 }
 
+impl ActiveTurn {
+    /// A turn that has just been sent: `research` for research turns and
+    /// deep runs, `question` what a deep run is stored under.
+    fn new(
+        turn: TurnId,
+        recorder: AnswerRecorder,
+        question: String,
+        deep: bool,
+        research: bool,
+    ) -> Self {
+        Self {
+            turn,
+            recorder,
+            started: Instant::now(),
+            thinking: false,
+            sources: Vec::new(),
+            deep,
+            wrapping: false,
+            question,
+            retrying: None,
+            research,
+        }
+    }
+}
+
 impl ChatScreen {
     pub(super) fn start_turn(
         &mut self,
@@ -63,18 +88,7 @@ impl ChatScreen {
             system: Some(with_summary(SYSTEM_PROMPT, self.summary.as_deref())),
             messages: self.context_messages(self.history.len()).to_vec(),
         }));
-        self.active = Some(ActiveTurn {
-            turn,
-            recorder,
-            started: Instant::now(),
-            thinking: false,
-            sources: Vec::new(),
-            deep: false,
-            wrapping: false,
-            question: String::new(),
-            retrying: None,
-            research: false,
-        });
+        self.active = Some(ActiveTurn::new(turn, recorder, String::new(), false, false));
     }
 
     /// A research turn: a progress cell, then the answer cell; the history
@@ -110,15 +124,7 @@ impl ChatScreen {
         };
         if asked.deep {
             h.agent
-                .send(AgentCommand::Deep(crate::agent::deep::DeepAsk {
-                    turn,
-                    model: self.model.clone(),
-                    question: question.to_string(),
-                    history: self.context_messages(before).to_vec(),
-                    summary: self.summary.clone(),
-                    only,
-                    resume: None,
-                }));
+                .send(self.deep_ask(turn, question, before, only, None));
         } else {
             h.agent.send(AgentCommand::Research(ResearchAsk {
                 turn,
@@ -130,18 +136,13 @@ impl ChatScreen {
                 memory,
             }));
         }
-        self.active = Some(ActiveTurn {
+        self.active = Some(ActiveTurn::new(
             turn,
             recorder,
-            started: Instant::now(),
-            thinking: false,
-            sources: Vec::new(),
-            deep: asked.deep,
-            wrapping: false,
-            question: question.to_string(),
-            retrying: None,
-            research: true,
-        });
+            question.to_string(),
+            asked.deep,
+            true,
+        ));
     }
 
     /// Stops the turn now, whatever it is doing (quit, another session).
@@ -461,6 +462,27 @@ impl ChatScreen {
         self.summarizing = true;
     }
 
+    /// The command for a deep run (new, or continuing `resume`) with the
+    /// conversation before history index `before` as context.
+    fn deep_ask(
+        &self,
+        turn: TurnId,
+        question: &str,
+        before: usize,
+        only: Option<Vec<crate::agent::research::SourceKind>>,
+        resume: Option<crate::agent::deep::Saved>,
+    ) -> AgentCommand {
+        AgentCommand::Deep(crate::agent::deep::DeepAsk {
+            turn,
+            model: self.model.clone(),
+            question: question.to_string(),
+            history: self.context_messages(before).to_vec(),
+            summary: self.summary.clone(),
+            only,
+            resume: resume.map(Box::new),
+        })
+    }
+
     /// A deep run ended: its tree closes to one line (F4 opens it).
     fn end_tree(&mut self, report: MessageId, status: RunStatus) {
         if let Some(c) = self.transcript.cell_before_mut(report) {
@@ -509,31 +531,13 @@ impl ChatScreen {
         cell.id = Some(id);
         self.transcript.push(cell);
         let question = run.record.question.clone();
+        let saved = crate::agent::deep::Saved {
+            state: run.record.state,
+            documents: run.documents,
+        };
         h.agent
-            .send(AgentCommand::Deep(crate::agent::deep::DeepAsk {
-                turn,
-                model: self.model.clone(),
-                question: question.clone(),
-                history: self.context_messages(before).to_vec(),
-                summary: self.summary.clone(),
-                only: None,
-                resume: Some(Box::new(crate::agent::deep::Saved {
-                    state: run.record.state,
-                    documents: run.documents,
-                })),
-            }));
-        self.active = Some(ActiveTurn {
-            turn,
-            recorder,
-            started: Instant::now(),
-            thinking: false,
-            sources: Vec::new(),
-            deep: true,
-            wrapping: false,
-            question,
-            retrying: None,
-            research: true,
-        });
+            .send(self.deep_ask(turn, &question, before, None, Some(saved)));
+        self.active = Some(ActiveTurn::new(turn, recorder, question, true, true));
         self.unfinished_run = None;
     }
 
