@@ -33,6 +33,8 @@ fn main() {
             db
         }
     };
+    // An older file is migrated first, as the app and CLI do before reading.
+    drop(sleuth::store::open_writer(&db).expect("open (migrates an older file)"));
     let conn = sleuth::store::open_reader(&db).expect("open");
     let messages: i64 = conn
         .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
