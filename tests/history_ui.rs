@@ -17,6 +17,10 @@ fn key(code: KeyCode) -> UiEvent {
     UiEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
+fn alt(code: KeyCode) -> UiEvent {
+    UiEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::ALT)))
+}
+
 fn ctrl(c: char) -> UiEvent {
     UiEvent::Input(Event::Key(KeyEvent::new(
         KeyCode::Char(c),
@@ -247,7 +251,7 @@ fn search_overlay_with_no_results() {
 }
 
 #[test]
-fn enter_jumps_to_the_message_and_n_moves_between_matches() {
+fn enter_jumps_to_the_message_and_alt_arrows_move_between_matches() {
     let mut h = history();
     search_and_wait(&mut h, "espresso role:assistant");
     let first = h.app.search.as_ref().unwrap().hits()[0].message;
@@ -264,19 +268,33 @@ fn enter_jumps_to_the_message_and_n_moves_between_matches() {
     let before = found.current;
     snap!(screen(&draw(&mut h, 80, 14)));
 
-    h.app.handle(key(KeyCode::Char('n')));
+    h.app.handle(alt(KeyCode::Down));
     let f = h.app.chat.found.as_ref().unwrap();
     assert_eq!(f.current, (before + 1) % 3);
-    h.app.handle(key(KeyCode::Char('N')));
-    h.app.handle(key(KeyCode::Char('N')));
+    h.app.handle(alt(KeyCode::Up));
+    h.app.handle(alt(KeyCode::Char('p')));
     let f = h.app.chat.found.as_ref().unwrap();
     assert_eq!(f.current, (before + 2) % 3);
-    assert!(h.app.chat.input_is_empty(), "n/N do not type");
+    h.app.handle(alt(KeyCode::Char('n')));
+    assert_eq!(h.app.chat.found.as_ref().unwrap().current, before);
+    assert!(h.app.chat.input_is_empty(), "match keys do not type");
     // Esc leaves found mode; typing goes to the input again.
     h.app.handle(key(KeyCode::Esc));
     assert!(h.app.chat.found.is_none());
     type_text(&mut h, "no");
     assert_eq!(h.app.chat.input.lines(), ["no"]);
+}
+
+#[test]
+fn after_opening_a_result_a_question_starting_with_n_types_in_full() {
+    // Issue 15, bug 2: "now tell me more" became "ow tell me more".
+    let mut h = history();
+    search_and_wait(&mut h, "espresso role:assistant");
+    h.app.handle(key(KeyCode::Enter));
+    assert!(h.pump_until(|a| a.chat.found.is_some()));
+    type_text(&mut h, "now tell me more");
+    assert_eq!(h.app.chat.input.lines(), ["now tell me more"]);
+    assert!(h.app.chat.found.is_none(), "typing leaves found mode");
 }
 
 #[test]

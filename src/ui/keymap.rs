@@ -118,7 +118,7 @@ pub const HISTORY: &[Binding] = &[
         action: "dates as YYYY-MM-DD",
     },
     Binding {
-        keys: "n / N",
+        keys: "Alt+↓/↑, Alt+n/p",
         action: "next / previous match, after opening a result",
     },
 ];

@@ -44,6 +44,9 @@ pub struct SearchOverlay {
     shown_query: String,
     hits: Vec<Hit>,
     selected: usize,
+    /// The user moved the selection since these results arrived: a refined
+    /// page keeps their pick, otherwise the best result stays selected.
+    moved: bool,
     error: Option<String>,
     /// The shown results rank many more matches than the first answer.
     refined: bool,
@@ -66,7 +69,8 @@ impl SearchOverlay {
     /// Results arrived; returns whether they were shown (a stale answer
     /// to an older keystroke is dropped).
     /// A refined answer (same request, more matches ranked) keeps the
-    /// selected result selected when it is still there.
+    /// result the user moved to selected when it is still there; untouched,
+    /// the selection stays on the best result (issue 15, bug 3).
     pub fn on_results(
         &mut self,
         req: RequestId,
@@ -78,12 +82,13 @@ impl SearchOverlay {
         if self.latest != Some(req) {
             return false;
         }
-        let keep = refined
+        let keep = (refined && self.moved)
             .then(|| self.hits.get(self.selected).map(|h| h.message))
             .flatten();
         self.selected = keep
             .and_then(|m| hits.iter().position(|h| h.message == m))
             .unwrap_or(0);
+        self.moved = self.moved && refined && keep.is_some();
         self.shown_query = query;
         self.hits = hits;
         self.error = error;
@@ -121,18 +126,22 @@ impl SearchOverlay {
             },
             KeyCode::Up => {
                 self.selected = self.selected.saturating_sub(1);
+                self.moved = true;
                 SearchAction::Changed
             }
             KeyCode::Down => {
                 self.selected = (self.selected + 1).min(self.hits.len().saturating_sub(1));
+                self.moved = true;
                 SearchAction::Changed
             }
             KeyCode::PageUp => {
                 self.selected = self.selected.saturating_sub(5);
+                self.moved = true;
                 SearchAction::Changed
             }
             KeyCode::PageDown => {
                 self.selected = (self.selected + 5).min(self.hits.len().saturating_sub(1));
+                self.moved = true;
                 SearchAction::Changed
             }
             KeyCode::Backspace => {
@@ -339,5 +348,43 @@ mod tests {
         assert_eq!(o.hits().len(), 1);
         assert_eq!(o.hits()[0].message, MessageId(2));
         assert!(!o.waiting());
+    }
+
+    #[test]
+    fn a_refined_page_keeps_the_best_result_selected_unless_the_user_moved() {
+        let mut o = SearchOverlay::new();
+        o.handle_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE));
+        o.sent(RequestId(1));
+        assert!(o.on_results(
+            RequestId(1),
+            "r".into(),
+            vec![hit(1), hit(2), hit(3)],
+            None,
+            false
+        ));
+        // The refining pass ranks the first page's best hit ninth.
+        let refined: Vec<Hit> = (10..20).chain([1]).map(hit).collect();
+        assert!(o.on_results(RequestId(1), "r".into(), refined.clone(), None, true));
+        assert_eq!(o.selected, 0, "untouched: the best result stays selected");
+        assert_eq!(
+            o.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+            SearchAction::Open {
+                session: SessionId(1),
+                message: MessageId(10),
+                query: "r".into()
+            }
+        );
+        // Moved to the second hit: a refined page keeps that pick.
+        assert!(o.on_results(
+            RequestId(1),
+            "r".into(),
+            vec![hit(1), hit(2), hit(3)],
+            None,
+            false
+        ));
+        o.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+        let refined: Vec<Hit> = (10..20).chain([2]).map(hit).collect();
+        assert!(o.on_results(RequestId(1), "r".into(), refined, None, true));
+        assert_eq!(o.hits()[o.selected].message, MessageId(2));
     }
 }

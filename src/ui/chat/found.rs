@@ -1,6 +1,7 @@
 //! "Found" mode: the chat opened from a search result, the match marked,
-//! n / N moving between the matches of the query inside this session
-//! (while the input is empty), Esc leaving the mode.
+//! Alt+↓ / Alt+↑ (or Alt+n / Alt+p) moving between the matches of the
+//! query inside this session, Esc leaving the mode. Plain letters always
+//! type: a question may well start with "n" (issue 15, bug 2).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -45,23 +46,23 @@ impl ChatScreen {
         });
     }
 
-    /// n / N / Esc in found mode; false for every other key (which then
-    /// goes to the input as usual and ends the mode if it types).
+    /// Alt+↓ / Alt+↑ / Esc in found mode; false for every other key (which
+    /// then goes to the input as usual and ends the mode if it types).
     pub fn found_key(&mut self, k: KeyEvent) -> bool {
-        let empty = self.input_is_empty();
         let idle = self.active.is_none();
         let Some(f) = &mut self.found else {
             return false;
         };
+        let alt = k.modifiers.contains(KeyModifiers::ALT);
         let plain = !k
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         let n = f.matches.len();
         match k.code {
-            KeyCode::Char('n') if plain && empty && n > 0 => {
+            KeyCode::Down | KeyCode::Char('n') if alt && n > 0 => {
                 f.current = (f.current + 1) % n;
             }
-            KeyCode::Char('N') if plain && empty && n > 0 => {
+            KeyCode::Up | KeyCode::Char('p') if alt && n > 0 => {
                 f.current = (f.current + n - 1) % n;
             }
             KeyCode::Esc if idle => {
@@ -85,7 +86,7 @@ impl ChatScreen {
     pub fn found_note(&self) -> Option<String> {
         self.found.as_ref().map(|f| {
             format!(
-                "match {}/{} for “{}” · n/N next/prev · Esc leaves",
+                "match {}/{} for “{}” · Alt+↓/↑ next/prev · Esc leaves",
                 f.current + 1,
                 f.matches.len(),
                 crate::sanitize::one_line(&f.query)
