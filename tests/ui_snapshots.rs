@@ -82,20 +82,20 @@ fn help_scrolls_when_it_does_not_fit() {
     let mut h = harness();
     h.app.handle(key(KeyCode::F(1)));
     let top = format!("{}", draw(&mut h.app, 80, 24).backend());
-    assert!(top.contains("↑↓ scroll") && !top.contains("n / N"), "{top}");
+    assert!(top.contains("↑↓ scroll") && !top.contains("Alt+↓/↑, Alt+n/p"), "{top}");
     for _ in 0..3 {
         h.app.handle(key(KeyCode::PageDown));
     }
     let bottom = format!("{}", draw(&mut h.app, 80, 24).backend());
     assert!(
-        bottom.contains("n / N") && !bottom.contains("Anywhere"),
+        bottom.contains("Alt+↓/↑, Alt+n/p") && !bottom.contains("Anywhere"),
         "{bottom}"
     );
     // Scrolling past the end stays at the end.
     h.app.handle(key(KeyCode::Up));
     let back = format!("{}", draw(&mut h.app, 80, 24).backend());
     assert!(
-        !back.contains("n / N"),
+        !back.contains("Alt+↓/↑, Alt+n/p"),
         "one line up hides the last line: {back}"
     );
 }

@@ -280,6 +280,14 @@ impl Transcript {
         }
     }
 
+    /// Removes everything after the last question: its answer, progress
+    /// and notices (regenerate replaces them all).
+    pub fn drop_last_answer(&mut self) {
+        if let Some(i) = self.cells.iter().rposition(|c| c.kind == CellKind::User) {
+            self.cells.truncate(i + 1);
+        }
+    }
+
     pub fn remove(&mut self, id: MessageId) {
         self.cells.retain(|c| c.id != Some(id));
     }

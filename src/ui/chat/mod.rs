@@ -31,7 +31,8 @@ pub struct ChatScreen {
     pub resumable: Option<(SessionId, String)>,
     /// The conversation as the model sees it (complete messages only).
     pub history: Vec<ChatMessage>,
-    /// The id of the last complete answer, for regenerate.
+    /// The answer to the last question (complete, interrupted or failed),
+    /// which regenerate replaces.
     last_answer: Option<crate::domain::MessageId>,
     pub active: Option<ActiveTurn>,
     /// The model used for the next turn (F2 changes it).
@@ -41,7 +42,8 @@ pub struct ChatScreen {
     pub last_stats: Option<String>,
     /// Research turns (sources, citations) or plain chat; Ctrl+T toggles.
     pub research: bool,
-    /// The last question and its source filter, for regenerate.
+    /// The last question, how it was asked and its source filter, for
+    /// regenerate.
     last_question: Option<Asked>,
     pub context: ContextPolicy,
     /// The database, for recalling other sessions (memory).
@@ -222,6 +224,7 @@ impl ChatScreen {
         self.unfinished_run = None;
         self.history.clear();
         self.last_answer = None;
+        self.last_question = None;
         self.summary = None;
         self.folded = 0;
         self.found = None;
@@ -322,16 +325,17 @@ impl ChatScreen {
             content: text.to_string(),
         });
         self.input = new_input();
-        if self.research || deep {
-            let asked = Asked {
-                question: text.to_string(),
-                only,
-                deep,
-            };
-            self.last_question = Some(asked.clone());
+        let asked = Asked {
+            question: text.to_string(),
+            only,
+            deep,
+            research: self.research || deep,
+        };
+        self.last_question = Some(asked.clone());
+        self.last_answer = None;
+        if asked.research {
             self.start_research(h, session.id, &asked, None);
         } else {
-            self.last_question = None;
             self.start_turn(h, session.id, None);
         }
     }
@@ -347,14 +351,17 @@ impl ChatScreen {
         self.found = None;
         self.history.clear();
         self.last_answer = None;
+        self.last_question = None;
         self.unfinished_run = None;
         let mut runs: std::collections::HashMap<MessageId, (RunStatus, RunTree)> = runs
             .into_iter()
             .map(|(id, status, tree)| (id, (status, tree)))
             .collect();
+        let mut runs_seen = Vec::new();
         for m in messages {
             // A deep run's research tree, closed, above its report.
             if let Some((status, tree)) = runs.remove(&m.message.id) {
+                runs_seen.push(m.message.id);
                 if status != RunStatus::Complete {
                     self.unfinished_run = Some(m.message.id);
                 }
@@ -364,11 +371,10 @@ impl ChatScreen {
                     ..Default::default()
                 }));
             }
+            let deep = runs_seen.contains(&m.message.id);
             self.transcript.push(Cell::from_stored(m));
+            self.remember_for_regenerate(m, deep);
             if let Some(cm) = context_message(&m.message) {
-                if m.message.role == Role::Assistant {
-                    self.last_answer = Some(m.message.id);
-                }
                 self.history.push(cm);
             }
         }
@@ -382,18 +388,45 @@ impl ChatScreen {
         self.session = Some(session);
     }
 
+    /// A loaded message as what Ctrl+G would regenerate: the last question
+    /// (researched if its answer cites sources or is a deep run's report,
+    /// else in the current mode) and the answer to it, whatever its status.
+    fn remember_for_regenerate(&mut self, m: &StoredMessage, deep: bool) {
+        match m.message.role {
+            Role::User => {
+                self.last_question = Some(Asked {
+                    question: m.message.content.clone(),
+                    only: None,
+                    deep: false,
+                    research: self.research,
+                });
+                self.last_answer = None;
+            }
+            Role::Assistant => {
+                if let Some(q) = &mut self.last_question {
+                    q.deep = deep;
+                    q.research = deep || !m.sources.is_empty() || self.research;
+                }
+                self.last_answer = Some(m.message.id);
+            }
+            Role::System => {}
+        }
+    }
+
     pub fn notice(&mut self, kind: CellKind, text: &str) {
         self.transcript.push(Cell::new(kind, text, String::new()));
     }
 }
 
-/// The last question asked with sources, for Ctrl+G.
+/// The last question and how it was asked, for Ctrl+G.
 #[derive(Debug, Clone)]
 pub(super) struct Asked {
     pub question: String,
     pub only: Option<Vec<SourceKind>>,
     /// A deep run rather than one research turn.
     pub deep: bool,
+    /// Researched (sources, citations) rather than plain chat.
+    pub research: bool,
 }
 
 /// `/sources wiki,hn question…` limits a research turn to those sources.

@@ -202,36 +202,33 @@ impl ChatScreen {
                 role: "assistant",
                 content: msg.content,
             });
-            self.last_answer = Some(id);
         }
+        self.last_answer = Some(id);
     }
 
-    /// Ctrl+G: answer the last question again; the old answer stays in the
-    /// database as a branch (its id becomes the new one's parent).
+    /// Ctrl+G: answer the last question again, the way it was asked
+    /// (research, deep or plain chat, whatever the mode is now). The old
+    /// answer — complete, interrupted or failed — stays in the database as
+    /// a branch: its id becomes the new one's parent (issue 15, bug 4).
     pub(super) fn regenerate(&mut self, h: &Handles) {
         if self.active.is_some() {
             return;
         }
-        let (Some(session), Some(old)) = (self.session.as_ref().map(|s| s.id), self.last_answer)
-        else {
+        let (Some(session), Some(asked)) = (
+            self.session.as_ref().map(|s| s.id),
+            self.last_question.clone(),
+        ) else {
             return;
         };
+        let old = self.last_answer.take();
         if self.history.last().map(|m| m.role) == Some("assistant") {
             self.history.pop();
         }
-        self.transcript.remove(old);
-        self.last_answer = None;
-        match self.last_question.clone() {
-            Some(asked) if self.research || asked.deep => {
-                // The old answer's progress cell goes with it.
-                if let Some(c) = self.transcript.last_mut()
-                    && c.kind == CellKind::Research
-                {
-                    self.transcript.pop();
-                }
-                self.start_research(h, session, &asked, Some(old));
-            }
-            _ => self.start_turn(h, session, Some(old)),
+        self.transcript.drop_last_answer();
+        if asked.research || asked.deep {
+            self.start_research(h, session, &asked, old);
+        } else {
+            self.start_turn(h, session, old);
         }
     }
 
@@ -416,6 +413,8 @@ impl ChatScreen {
                 }
                 let partial = !a.recorder.content().trim().is_empty();
                 a.recorder.fail(&h.writer, &error, a.sources);
+                // Ctrl+G retries this question; the failure becomes a branch.
+                self.last_answer = Some(id);
                 if partial {
                     if let Some(c) = self.transcript.cell_mut(id) {
                         c.set_meta(format!("{} · incomplete", self.model));

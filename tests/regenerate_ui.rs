@@ -1,0 +1,157 @@
+//! Ctrl+G answers the last question again, the way it was asked, and keeps
+//! whatever it replaces as a branch (issue 15, bug 4): after a failed turn
+//! it retries that turn (not an earlier answer), and a research answer
+//! regenerated in chat mode is researched again.
+
+mod common;
+#[path = "common/wiki.rs"]
+mod wiki;
+
+use common::Sandbox;
+use common::harness::{Harness, harness_config};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use sleuth::domain::{MessageStatus, Role};
+use sleuth::ui::UiEvent;
+use sleuth::ui::app::App;
+
+fn screen_of(app: &mut App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| app.draw(f)).unwrap();
+    format!("{}", t.backend())
+}
+
+fn key(code: KeyCode) -> UiEvent {
+    UiEvent::Input(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ctrl(c: char) -> UiEvent {
+    UiEvent::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
+}
+
+/// No model (a closed port): research answers are extractive, with
+/// sources from a loopback Wikipedia; chat turns fail.
+fn app() -> (Harness, wiki::Wiki) {
+    let (articles, _) = wiki::hotpot(&format!(
+        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let w = wiki::Wiki::start(articles, false, 60);
+    let mut cfg = sleuth::config::Config::default();
+    cfg.provider.base_url = "http://127.0.0.1:9".into();
+    cfg.sources.wikipedia.base_url = w.url();
+    cfg.sources.hackernews.enabled = false;
+    cfg.sources.arxiv.enabled = false;
+    let mut h = harness_config(Sandbox::new(), cfg);
+    h.app.chat.context.memory = false;
+    (h, w)
+}
+
+fn ask(h: &mut Harness, q: &str) {
+    for c in q.chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    assert!(
+        h.pump_until(|a| a.chat.active.is_none()),
+        "turn never ended"
+    );
+}
+
+/// The stored messages of the one session, every branch, oldest first.
+fn stored(h: &Harness) -> Vec<sleuth::domain::Message> {
+    h._writer.handle().flush().unwrap();
+    let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id FROM messages ORDER BY created_at, id")
+        .unwrap();
+    let ids: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    ids.into_iter()
+        .map(|id| {
+            sleuth::store::queries::get_message(&conn, sleuth::domain::MessageId(id))
+                .unwrap()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn after_a_failed_turn_ctrl_g_retries_it_and_leaves_the_earlier_answer_alone() {
+    let (mut h, _w) = app();
+    ask(
+        &mut h,
+        "What nationality was the film director Scott Derrickson?",
+    );
+    let first = stored(&h);
+    let research_answer = first
+        .iter()
+        .find(|m| m.role == Role::Assistant)
+        .expect("a research answer")
+        .id;
+    h.app.handle(ctrl('t'));
+    ask(&mut h, "and in one word?");
+    let failed = stored(&h)
+        .into_iter()
+        .find(|m| m.status == MessageStatus::Error)
+        .expect("the chat turn failed (no model)")
+        .id;
+
+    h.app.handle(ctrl('g'));
+    assert!(h.pump_until(|a| a.chat.active.is_none()));
+    let all = stored(&h);
+    let retried = all.last().unwrap();
+    assert_eq!(retried.role, Role::Assistant);
+    assert_eq!(
+        retried.parent_id,
+        Some(failed),
+        "Ctrl+G must replace the failed answer, not {:?}",
+        retried.parent_id
+    );
+    // The research answer is still in the transcript, with its sources.
+    let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
+    let shown =
+        sleuth::store::queries::transcript(&conn, h.app.chat.session.as_ref().unwrap().id).unwrap();
+    let kept = shown
+        .iter()
+        .find(|m| m.message.id == research_answer)
+        .expect("the research answer is still shown");
+    assert!(!kept.sources.is_empty());
+    assert!(shown.iter().all(|m| m.message.id != failed));
+}
+
+#[test]
+fn a_research_answer_regenerated_in_chat_mode_is_researched_again() {
+    let (mut h, _w) = app();
+    ask(
+        &mut h,
+        "What nationality was the film director Scott Derrickson?",
+    );
+    let before = screen_of(&mut h.app, 100, 60);
+    assert_eq!(before.matches("searching “").count(), 1, "{before}");
+    h.app.handle(ctrl('t'));
+    assert!(!h.app.chat.research);
+    h.app.handle(ctrl('g'));
+    assert!(h.pump_until(|a| a.chat.active.is_none()));
+    let all = stored(&h);
+    let answers: Vec<_> = all.iter().filter(|m| m.role == Role::Assistant).collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[1].parent_id, Some(answers[0].id));
+    assert_eq!(answers[1].status, MessageStatus::Complete);
+    let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
+    let shown =
+        sleuth::store::queries::transcript(&conn, h.app.chat.session.as_ref().unwrap().id).unwrap();
+    let last = shown.last().unwrap();
+    assert_eq!(last.message.id, answers[1].id);
+    assert!(!last.sources.is_empty(), "regenerated with its sources");
+    // One research block on screen: the old one went with its answer.
+    let after = screen_of(&mut h.app, 100, 60);
+    assert_eq!(after.matches("searching “").count(), 1, "{after}");
+}
