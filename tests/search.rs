@@ -83,6 +83,42 @@ fn words_phrases_prefixes_and_exclusions() {
 }
 
 #[test]
+fn answers_regenerated_away_are_not_found() {
+    let sb = setup();
+    let t = 1_764_000_000_000;
+    let mut old = message(3010, 1003, Role::Assistant, "A zeppelin floats.", t + 10);
+    old.status = sleuth::domain::MessageStatus::Complete;
+    let mut new = message(3011, 1003, Role::Assistant, "An airship floats.", t + 11);
+    new.parent_id = Some(sleuth::domain::MessageId(3010));
+    write_all(
+        &sb.db(),
+        vec![
+            StoreCommand::FinishTurn {
+                message: old,
+                sources: vec![common::source(
+                    1,
+                    "Zeppelin history",
+                    "https://z.example",
+                    "rigid airships",
+                )],
+            },
+            StoreCommand::AppendMessage(new),
+        ],
+    );
+    // The replaced answer and its source are on a branch nobody sees.
+    assert_eq!(ids(&sb, "zeppelin"), Vec::<i64>::new());
+    assert_eq!(ids(&sb, "airship floats"), vec![3011]);
+    // Both still stored: the transcript query hides the same one.
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let shown: Vec<i64> = store::queries::transcript(&conn, SessionId(1003))
+        .unwrap()
+        .iter()
+        .map(|m| m.message.id.0)
+        .collect();
+    assert!(shown.contains(&3011) && !shown.contains(&3010), "{shown:?}");
+}
+
+#[test]
 fn filters_by_role_session_and_date() {
     let sb = setup();
     assert_eq!(ids(&sb, "espresso role:assistant"), vec![3002]);

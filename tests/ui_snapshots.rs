@@ -82,7 +82,10 @@ fn help_scrolls_when_it_does_not_fit() {
     let mut h = harness();
     h.app.handle(key(KeyCode::F(1)));
     let top = format!("{}", draw(&mut h.app, 80, 24).backend());
-    assert!(top.contains("↑↓ scroll") && !top.contains("Alt+↓/↑, Alt+n/p"), "{top}");
+    assert!(
+        top.contains("↑↓ scroll") && !top.contains("Alt+↓/↑, Alt+n/p"),
+        "{top}"
+    );
     for _ in 0..3 {
         h.app.handle(key(KeyCode::PageDown));
     }
