@@ -1,9 +1,13 @@
-//! Ctrl+G answers the last question again, the way it was asked, and keeps
-//! whatever it replaces as a branch (issue 15, bug 4): after a failed turn
-//! it retries that turn (not an earlier answer), and a research answer
-//! regenerated in chat mode is researched again.
+//! What becomes of a turn the user acts on. Ctrl+G answers the last
+//! question again, the way it was asked, and keeps whatever it replaces as
+//! a branch (issue 15, bug 4): after a failed turn it retries that turn
+//! (not an earlier answer), and a research answer regenerated in chat mode
+//! is researched again. Ctrl+C mid-answer keeps the partial answer with
+//! its sources (bug 10).
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 #[path = "common/wiki.rs"]
 mod wiki;
 
@@ -36,13 +40,17 @@ fn ctrl(c: char) -> UiEvent {
 /// No model (a closed port): research answers are extractive, with
 /// sources from a loopback Wikipedia; chat turns fail.
 fn app() -> (Harness, wiki::Wiki) {
+    app_with("http://127.0.0.1:9")
+}
+
+fn app_with(provider: &str) -> (Harness, wiki::Wiki) {
     let (articles, _) = wiki::hotpot(&format!(
         "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
         env!("CARGO_MANIFEST_DIR")
     ));
     let w = wiki::Wiki::start(articles, false, 60);
     let mut cfg = sleuth::config::Config::default();
-    cfg.provider.base_url = "http://127.0.0.1:9".into();
+    cfg.provider.base_url = provider.into();
     cfg.sources.wikipedia.base_url = w.url();
     cfg.sources.hackernews.enabled = false;
     cfg.sources.arxiv.enabled = false;
@@ -154,4 +162,52 @@ fn a_research_answer_regenerated_in_chat_mode_is_researched_again() {
     // One research block on screen: the old one went with its answer.
     let after = screen_of(&mut h.app, 100, 60);
     assert_eq!(after.matches("searching “").count(), 1, "{after}");
+}
+
+#[test]
+fn ctrl_c_mid_answer_keeps_the_partial_answer_with_its_sources() {
+    use server::{Chunk, End, Reply, Server, ollama_says};
+    // Search terms come back at once; the answer says a few words and then
+    // never finishes.
+    let partial = serde_json::json!({"message": {"role": "assistant", "content": "Scott Derrickson is American "}, "done": false});
+    let mut stalled = Reply::new(
+        200,
+        "application/x-ndjson",
+        format!("{partial}\n").into_bytes(),
+    );
+    stalled.body.push(Chunk::Delay(10));
+    stalled.end = End::Stall(std::time::Duration::from_secs(30));
+    let provider = Server::routed(vec![(
+        "/api/chat",
+        vec![ollama_says(r#"{"queries": ["Scott Derrickson"]}"#), stalled],
+    )]);
+    let (mut h, _w) = app_with(&provider.url());
+    for c in "What nationality was the film director Scott Derrickson?".chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    assert!(
+        h.pump_until(|a| a
+            .chat
+            .active
+            .as_ref()
+            .is_some_and(|t| t.recorder.content().contains("American"))),
+        "the answer never started"
+    );
+    let sources = h.app.chat.active.as_ref().unwrap().sources.len();
+    assert!(sources > 0, "ranked sources before the answer");
+    // Ctrl+C quits; the app's exit path stops the turn before the writer
+    // is flushed (app_main: stop_turn, then shutdown).
+    h.app.handle(ctrl('c'));
+    assert!(h.app.should_quit());
+    h.app.stop_turn();
+    let all = stored(&h);
+    let answer = all.iter().find(|m| m.role == Role::Assistant).unwrap();
+    assert_eq!(answer.status, MessageStatus::Interrupted);
+    assert!(answer.content.contains("American"), "{}", answer.content);
+    let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
+    let shown =
+        sleuth::store::queries::transcript(&conn, h.app.chat.session.as_ref().unwrap().id).unwrap();
+    let kept = shown.iter().find(|m| m.message.id == answer.id).unwrap();
+    assert_eq!(kept.sources.len(), sources, "every ranked source kept");
 }
