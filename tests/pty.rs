@@ -53,6 +53,32 @@ fn starts_takes_a_line_and_quits_on_ctrl_c_with_the_terminal_restored() {
 }
 
 #[test]
+fn ctrl_z_undoes_a_cleared_draft_and_does_not_suspend() {
+    // Issue 15, bug 14: help listed Ctrl+Z but it did nothing, and a Ctrl+U
+    // clear could not be undone.
+    let sb = common::Sandbox::new();
+    let mut s = Session::start(&sb);
+    s.wait_for_text("Ask a question");
+    s.send(b"a long draft worth keeping");
+    s.wait_for_text("a long draft worth keeping");
+    s.send(b"\x15"); // Ctrl+U
+    let cleared = common::wait_for(Duration::from_secs(10), || {
+        (!s.contents().contains("worth keeping")).then_some(())
+    });
+    assert!(cleared.is_some(), "Ctrl+U did not clear:\n{}", s.contents());
+    s.send(b"\x1a"); // Ctrl+Z
+    s.wait_for_text("a long draft worth keeping");
+    s.send(b"\x1bz"); // Alt+Z redoes the clear
+    let again = common::wait_for(Duration::from_secs(10), || {
+        (!s.contents().contains("worth keeping")).then_some(())
+    });
+    assert!(again.is_some(), "Alt+Z did not redo:\n{}", s.contents());
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+}
+
+#[test]
 fn sigterm_restores_the_terminal_and_keeps_what_was_sent() {
     let sb = common::Sandbox::new();
     let mut s = Session::start(&sb);

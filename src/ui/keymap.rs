@@ -87,8 +87,12 @@ pub const CHAT: &[Binding] = &[
         action: "top / latest (Ctrl+ while typing)",
     },
     Binding {
-        keys: "Ctrl+U/W/Z, arrows",
+        keys: "Ctrl+U/W, arrows",
         action: "edit the input (Ctrl+U clears it)",
+    },
+    Binding {
+        keys: "Ctrl+Z, Alt+Z",
+        action: "undo / redo in the input (a clear too)",
     },
 ];
 

@@ -200,7 +200,18 @@ impl ChatScreen {
                 }
                 return ChatOutcome::Ignored;
             }
-            KeyCode::Char('u') if ctrl => self.input = new_input(),
+            // Clearing is an edit like any other, so Ctrl+Z brings the
+            // draft back (issue 15, bug 14); Alt+Z redoes.
+            KeyCode::Char('u') if ctrl => {
+                self.input.select_all();
+                self.input.cut();
+            }
+            KeyCode::Char('z') if ctrl => {
+                self.input.undo();
+            }
+            KeyCode::Char('z') if alt => {
+                self.input.redo();
+            }
             KeyCode::PageUp => self.transcript.scroll_up(10),
             KeyCode::PageDown => self.transcript.scroll_down(10),
             KeyCode::Home if ctrl || self.input_is_empty() => self.transcript.scroll_to_top(),
