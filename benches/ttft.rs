@@ -39,7 +39,7 @@ fn main() {
     };
     let client = reqwest::Client::new();
     let url = format!("{}/v1/chat/completions", server.url());
-    let body = sleuth::agent::provider::openai::body(&req);
+    let body = sleuth::agent::provider::openai::body(&req, 4096, false);
     let (mut plain, mut ours) = (Vec::new(), Vec::new());
     rt.block_on(async {
         for i in 0..rounds * 2 {

@@ -50,6 +50,11 @@ pub struct ProviderConfig {
     pub retries: usize,
     /// First retry delay; doubles (with jitter) up to 8 s. Retry-After wins.
     pub retry_base_ms: u64,
+    /// Tokens an answer may have, sent with every request (Ollama
+    /// `num_predict`, OpenAI-compatible `max_tokens`, Anthropic
+    /// `max_tokens`); 0 leaves it to the server (Anthropic then gets 4096,
+    /// which it requires). A looping model stops there.
+    pub max_tokens: u32,
     /// An answer longer than this (bytes of reply) is cut there.
     pub max_answer_bytes: usize,
     /// An answer taking longer than this is cut there.

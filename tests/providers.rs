@@ -102,6 +102,8 @@ fn ollama_stream_is_printed_and_saved() {
     let body = reqs[0].json();
     assert_eq!(body["stream"], true);
     assert_eq!(body["model"], "llama3.2");
+    // An answer is capped by default (issue 15, bug 17).
+    assert_eq!(body["options"]["num_predict"], 4096);
     assert_eq!(
         body["messages"].as_array().unwrap().last().unwrap()["content"],
         "Tell me a joke"
@@ -134,6 +136,7 @@ fn llamacpp_openai_stream_with_usage_and_key() {
     assert_eq!(req.path, "/v1/chat/completions");
     assert_eq!(req.header("authorization"), Some("Bearer sk-test"));
     assert_eq!(req.json()["stream_options"]["include_usage"], true);
+    assert_eq!(req.json()["max_tokens"], 4096);
     // The key never reaches the database.
     let raw = std::fs::read(sb.db()).unwrap();
     assert!(!raw.windows(7).any(|w| w == b"sk-test"));

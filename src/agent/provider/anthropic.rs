@@ -6,9 +6,16 @@ use super::{ChatRequest, Decoder, FinishReason, Piece, ProviderError};
 use crate::agent::sse::SseParser;
 
 pub const VERSION: &str = "2023-06-01";
-const MAX_TOKENS: u32 = 4096;
+/// Anthropic requires a limit; this one when the config leaves it to the
+/// server.
+const DEFAULT_MAX_TOKENS: u32 = 4096;
 
-pub fn body(req: &ChatRequest) -> Value {
+pub fn body(req: &ChatRequest, max_tokens: u32) -> Value {
+    let max_tokens = if max_tokens == 0 {
+        DEFAULT_MAX_TOKENS
+    } else {
+        max_tokens
+    };
     let messages: Vec<Value> = req
         .messages
         .iter()
@@ -17,7 +24,7 @@ pub fn body(req: &ChatRequest) -> Value {
         .collect();
     let mut b = json!({
         "model": req.model,
-        "max_tokens": MAX_TOKENS,
+        "max_tokens": max_tokens,
         "stream": true,
         "messages": messages,
     });

@@ -148,11 +148,11 @@ fn build(
     Ok(match cfg.kind {
         ProviderKind::Ollama => client
             .post(format!("{base}/api/chat"))
-            .json(&ollama::body(req)),
+            .json(&ollama::body(req, cfg.max_tokens)),
         ProviderKind::Openai => {
             let r = client
                 .post(super::probe::openai_url(base, "chat/completions"))
-                .json(&openai::body(req));
+                .json(&openai::body(req, cfg.max_tokens, is_openai_api(base)));
             match key {
                 Some(k) => r.bearer_auth(k),
                 None => r,
@@ -168,9 +168,17 @@ fn build(
                 .post(format!("{base}/v1/messages"))
                 .header("x-api-key", k)
                 .header("anthropic-version", anthropic::VERSION)
-                .json(&anthropic::body(req))
+                .json(&anthropic::body(req, cfg.max_tokens))
         }
     })
+}
+
+/// Whether `base` is OpenAI's own API (not a compatible server).
+fn is_openai_api(base: &str) -> bool {
+    reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h == "api.openai.com"))
+        .unwrap_or(false)
 }
 
 /// The name of the structured reply (OpenAI schema name, Anthropic tool).
@@ -540,14 +548,25 @@ mod tests {
             }],
             schema: None,
         };
-        let o = openai::body(&req);
+        let o = openai::body(&req, 900, false);
         assert_eq!(o["stream_options"]["include_usage"], true);
         assert_eq!(o["messages"][0]["role"], "system");
-        let a = anthropic::body(&req);
+        // Every answer is capped (issue 15, bug 17), in each wire's words.
+        assert_eq!(o["max_tokens"], 900);
+        let official = openai::body(&req, 900, true);
+        assert_eq!(official["max_completion_tokens"], 900);
+        assert!(official.get("max_tokens").is_none());
+        assert!(openai::body(&req, 0, false).get("max_tokens").is_none());
+        let a = anthropic::body(&req, 900);
         assert_eq!(a["system"], "be brief");
         assert_eq!(a["messages"][0]["role"], "user");
-        assert!(a["max_tokens"].as_u64().unwrap() > 0);
-        let l = ollama::body(&req);
+        assert_eq!(a["max_tokens"], 900);
+        assert_eq!(anthropic::body(&req, 0)["max_tokens"], 4096);
+        let l = ollama::body(&req, 900);
+        assert_eq!(l["options"]["num_predict"], 900);
+        assert!(ollama::body(&req, 0).get("options").is_none());
+        assert!(is_openai_api("https://api.openai.com/v1"));
+        assert!(!is_openai_api("http://127.0.0.1:8080/v1"));
         assert_eq!(l["stream"], true);
         assert_eq!(l["messages"][1]["content"], "hi");
         assert!(l.get("format").is_none() && o.get("response_format").is_none());
@@ -566,12 +585,12 @@ mod tests {
             }],
             schema: Some(schema.clone()),
         };
-        assert_eq!(ollama::body(&req)["format"], schema);
-        let o = openai::body(&req);
+        assert_eq!(ollama::body(&req, 0)["format"], schema);
+        let o = openai::body(&req, 0, false);
         assert_eq!(o["response_format"]["type"], "json_schema");
         assert_eq!(o["response_format"]["json_schema"]["schema"], schema);
         assert_eq!(o["response_format"]["json_schema"]["name"], SCHEMA_NAME);
-        let a = anthropic::body(&req);
+        let a = anthropic::body(&req, 0);
         assert_eq!(a["tools"][0]["input_schema"], schema);
         assert_eq!(
             a["tool_choice"],

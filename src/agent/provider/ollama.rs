@@ -4,9 +4,12 @@ use serde_json::{Value, json};
 
 use super::{ChatRequest, Decoder, FinishReason, Piece, ProviderError};
 
-pub fn body(req: &ChatRequest) -> Value {
+pub fn body(req: &ChatRequest, max_tokens: u32) -> Value {
     let messages = super::messages_with_system(req);
     let mut b = json!({"model": req.model, "messages": messages, "stream": true});
+    if max_tokens > 0 {
+        b["options"] = json!({"num_predict": max_tokens});
+    }
     if let Some(schema) = &req.schema {
         b["format"] = schema.clone();
     }

@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 use super::{ChatRequest, Decoder, FinishReason, Piece, ProviderError};
 use crate::agent::sse::SseParser;
 
-pub fn body(req: &ChatRequest) -> Value {
+/// `official`: api.openai.com, whose newer models refuse `max_tokens` and
+/// take `max_completion_tokens`; llama.cpp, vLLM and LM Studio take
+/// `max_tokens`.
+pub fn body(req: &ChatRequest, max_tokens: u32, official: bool) -> Value {
     let messages = super::messages_with_system(req);
     let mut b = json!({
         "model": req.model,
@@ -14,6 +17,14 @@ pub fn body(req: &ChatRequest) -> Value {
         "stream": true,
         "stream_options": {"include_usage": true},
     });
+    if max_tokens > 0 {
+        let key = if official {
+            "max_completion_tokens"
+        } else {
+            "max_tokens"
+        };
+        b[key] = json!(max_tokens);
+    }
     if let Some(schema) = &req.schema {
         b["response_format"] = json!({
             "type": "json_schema",
