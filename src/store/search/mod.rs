@@ -339,6 +339,24 @@ mod tests {
     }
 
     #[test]
+    fn filters_typed_after_the_last_word_leave_it_the_prefix() {
+        // Word order does not change results: filters are not words.
+        for input in [
+            "tardigrade role:user",
+            "role:user tardigrade",
+            "tardigrade -cat role:user",
+        ] {
+            let q = Query::parse(input, true).unwrap();
+            assert_eq!(q.prefix.as_deref(), Some("tardigrade"), "{input}");
+            assert!(q.words.is_empty(), "{input}");
+            assert_eq!(q.role, Some(Role::User), "{input}");
+        }
+        // A space after the filter closes nothing that was open.
+        let q = Query::parse("tardigrade role:user ", true).unwrap();
+        assert_eq!((q.words.len(), q.prefix), (1, None));
+    }
+
+    #[test]
     fn snippets_mark_matches_around_the_first_one() {
         let q = Query::parse("cafe espr", true).unwrap();
         let text = format!(

@@ -104,7 +104,9 @@ impl Query {
             let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
             let token = &rest[..end];
             rest = &rest[end..];
-            last_word = None;
+            // Filters and exclusions are not words: the last *word* stays
+            // the prefix wherever they are typed, so `tardigrade role:user`
+            // and `role:user tardigrade` find the same (issue 15).
             if let Some(neg) = token.strip_prefix('-').filter(|n| !n.is_empty()) {
                 q.exclude.extend(terms(neg));
                 continue;
