@@ -64,6 +64,28 @@ fn usage_error(e: &clap::Error) -> ExitCode {
 /// clap's message on one line with its details kept: the missing
 /// argument's name, "a similar argument exists", the possible values
 /// (everything before its usage block).
+/// The question from its words (`sleuth ask how do tardigrades survive`),
+/// or from stdin when it is `-` (`echo q | sleuth ask -`).
+fn question_text(words: &[String]) -> anyhow::Result<String> {
+    /// A question read from stdin is refused past this size.
+    const MAX_STDIN: u64 = 1024 * 1024;
+    if let [only] = words
+        && only == "-"
+    {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_STDIN + 1)
+            .read_to_end(&mut bytes)
+            .context("cannot read the question from stdin")?;
+        if bytes.len() as u64 > MAX_STDIN {
+            anyhow::bail!("the question on stdin is longer than 1 MB");
+        }
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    Ok(words.join(" "))
+}
+
 fn usage_line(rendered: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for line in rendered.lines() {
@@ -134,7 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let what = match resume {
                 Some(run) => commands::ask::What::Resume(run),
                 None => commands::ask::What::Ask {
-                    question: question.unwrap_or_default(),
+                    question: question_text(&question)?,
                     session,
                     mode,
                 },

@@ -62,9 +62,9 @@ impl From<ProviderArg> for ProviderKind {
 pub enum Command {
     /// Ask one question: the answer streams to stdout and is saved
     Ask {
-        /// The question
-        #[arg(required_unless_present = "resume")]
-        question: Option<String>,
+        /// The question; its words need no quotes, `-` reads it from stdin
+        #[arg(required_unless_present = "resume", num_args = 1..)]
+        question: Vec<String>,
         /// Plain chat: answer from the model alone, no sources
         #[arg(long, conflicts_with = "deep")]
         no_research: bool,

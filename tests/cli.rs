@@ -458,3 +458,78 @@ fn reading_a_missing_database_creates_nothing_and_a_directory_is_named() {
         assert!(err.contains("it is a directory"), "{cmd:?}: {err}");
     }
 }
+
+#[test]
+fn sessions_aligns_its_columns_and_says_how_many_there_are() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let (code, out, err) = run(&sb, &["sessions", "--limit", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    // Every column starts where its header does.
+    let at = |line: &str, what: &str| line.find(what).unwrap();
+    assert_eq!(at(lines[0], "LAST ACTIVE"), at(lines[1], "20"), "{out}");
+    assert_eq!(
+        lines[2],
+        "1 of 2 sessions (--limit N for more; `show ID` takes a unique id prefix or `latest`)"
+    );
+    let (_, out, _) = run(&sb, &["sessions"]);
+    assert_eq!(out.lines().last(), Some("2 sessions"));
+}
+
+#[test]
+fn show_takes_a_unique_id_prefix_or_latest() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    let (code, by_prefix, err) = run(&sb, &["show", "1002"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, latest, _) = run(&sb, &["show", "latest"]);
+    assert_eq!(by_prefix, latest);
+    // 100 is the start of both fixture sessions' ids.
+    let (code, _, err) = run(&sb, &["show", "100"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("ambiguous") && err.contains("1001") && err.contains("1002"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ask_joins_unquoted_words_and_reads_a_dash_from_stdin() {
+    use std::io::Write;
+    let sb = Sandbox::new();
+    let base = ["--base-url", "http://127.0.0.1:9", "ask", "--no-research"];
+    let mut args = base.to_vec();
+    args.extend(["how", "do", "tardigrades", "survive"]);
+    let (_, _, err) = run(&sb, &args);
+    assert!(!err.contains("unexpected argument"), "{err}");
+    let mut child = sb
+        .cmd()
+        .args(base)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"what do water bears eat?\n")
+        .unwrap();
+    child.wait_with_output().unwrap();
+    let conn = sleuth::store::open_reader(&sb.db()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT content FROM messages WHERE role = 'user' ORDER BY created_at")
+        .unwrap();
+    let asked: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        asked,
+        ["how do tardigrades survive", "what do water bears eat?"]
+    );
+}

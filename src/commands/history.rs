@@ -12,9 +12,12 @@ use crate::store::queries;
 
 pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     // No database yet: no sessions (and no file made for a mistyped --db).
-    let list = match super::open_for_reading(db)? {
-        Some(conn) => queries::list_sessions(&conn, 0, limit, None)?,
-        None => Vec::new(),
+    let (list, total) = match super::open_for_reading(db)? {
+        Some(conn) => (
+            queries::list_sessions(&conn, 0, limit, None)?,
+            queries::count_sessions(&conn)?,
+        ),
+        None => (Vec::new(), 0),
     };
     if json {
         write!(out, "{}", crate::sanitize::to_json_pretty(&list)?)?;
@@ -25,26 +28,45 @@ pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> any
         writeln!(out, "No sessions yet. Start one with `sleuth`.")?;
         return Ok(());
     }
+    // Ids are padded as strings: the id type's Display ignores widths.
+    let ids: Vec<String> = list.iter().map(|s| s.session.id.to_string()).collect();
+    let w = ids.iter().map(String::len).max().unwrap_or(2).max(2);
     writeln!(
         out,
-        "{:<20}  {:<16}  {:>5}  TITLE",
+        "{:<w$}  {:<16}  {:>5}  TITLE",
         "ID", "LAST ACTIVE", "MSGS"
     )?;
-    for s in &list {
-        let mut title = one_line(&s.session.title);
-        if title.chars().count() > 60 {
-            title = title.chars().take(59).collect::<String>() + "…";
-        }
+    for (s, id) in list.iter().zip(&ids) {
+        let title = crate::ui::wrap::truncate(&one_line(&s.session.title), 60);
         writeln!(
             out,
-            "{:<20}  {:<16}  {:>5}  {}",
-            s.session.id,
+            "{id:<w$}  {:<16}  {:>5}  {}",
             format_time(s.session.updated_at),
             s.message_count,
             title
         )?;
     }
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    if total > list.len() {
+        writeln!(
+            out,
+            "{} of {} sessions (--limit N for more; `show ID` takes a unique id prefix or `latest`)",
+            list.len(),
+            total
+        )?;
+    } else {
+        writeln!(out, "{}", plural(total, "session"))?;
+    }
     Ok(())
+}
+
+/// "1 session", "2 sessions".
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 pub fn show(db: &Path, session: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {

@@ -93,7 +93,8 @@ pub fn get_session(conn: &Connection, id: SessionId) -> Result<Option<Session>, 
         .optional()?)
 }
 
-/// Resolves what a user typed for a session: its id, or `latest`.
+/// Resolves what a user typed for a session: its id, a prefix of the id
+/// that only one session has, or `latest`.
 pub fn resolve_session(conn: &Connection, arg: &str) -> Result<Session, StoreError> {
     let arg = arg.trim();
     let found = if arg.eq_ignore_ascii_case("latest") || arg == "last" {
@@ -104,11 +105,45 @@ pub fn resolve_session(conn: &Connection, arg: &str) -> Result<Session, StoreErr
             .query_row([], session_from)
             .optional()?
     } else if let Ok(id) = arg.parse::<i64>() {
-        get_session(conn, SessionId(id))?
+        match get_session(conn, SessionId(id))? {
+            Some(s) => Some(s),
+            None if arg.chars().all(|c| c.is_ascii_digit()) => by_id_prefix(conn, arg)?,
+            None => None,
+        }
     } else {
         None
     };
     found.ok_or_else(|| StoreError::NoSession(arg.to_string()))
+}
+
+/// The one session whose id starts with `prefix`; two or more is an error
+/// naming a few of them.
+fn by_id_prefix(conn: &Connection, prefix: &str) -> Result<Option<Session>, StoreError> {
+    let sql = format!(
+        "SELECT {SESSION_COLS} FROM sessions s WHERE CAST(s.id AS TEXT) LIKE ?1 || '%'
+         ORDER BY s.updated_at DESC LIMIT 4"
+    );
+    let found: Vec<Session> = conn
+        .prepare_cached(&sql)?
+        .query_map([prefix], session_from)?
+        .collect::<Result<_, _>>()?;
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.into_iter().next()),
+        n => {
+            let ids: Vec<String> = found.iter().take(3).map(|s| s.id.to_string()).collect();
+            let more = if n > 3 { ", …" } else { "" };
+            Err(StoreError::BadQuery(format!(
+                "session id {prefix}… is ambiguous: {}{more} — type more digits",
+                ids.join(", ")
+            )))
+        }
+    }
+}
+
+/// How many sessions there are.
+pub fn count_sessions(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?)
 }
 
 pub fn get_message(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
