@@ -59,6 +59,35 @@ pub struct ProviderConfig {
     pub max_answer_bytes: usize,
     /// An answer taking longer than this is cut there.
     pub max_answer_secs: u64,
+    /// Where `base_url` came from, so advice names the right thing to fix.
+    #[serde(skip)]
+    pub base_url_origin: UrlOrigin,
+}
+
+/// Where the provider's base URL was set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UrlOrigin {
+    #[default]
+    Default,
+    ConfigFile,
+    OllamaHost,
+    Flag,
+}
+
+impl ProviderConfig {
+    /// What to change to point sleuth at another server, named after
+    /// where the URL in use came from.
+    pub fn base_url_fix(&self) -> &'static str {
+        match (self.base_url_origin, self.kind) {
+            (UrlOrigin::Flag, _) => "fix --base-url",
+            (UrlOrigin::ConfigFile, _) => "fix base_url under [provider] in the config file",
+            (UrlOrigin::OllamaHost, _) => "fix OLLAMA_HOST",
+            (UrlOrigin::Default, ProviderKind::Ollama) => {
+                "or use --provider openai --base-url URL (llama.cpp, vLLM, LM Studio…)"
+            }
+            (UrlOrigin::Default, _) => "set --base-url or base_url under [provider]",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -226,6 +255,9 @@ impl Config {
         let mut config: Config = merged
             .try_into()
             .map_err(|e: toml::de::Error| deser_error(text, &e))?;
+        if user_set_base_url {
+            config.provider.base_url_origin = UrlOrigin::ConfigFile;
+        }
         if !user_set_base_url
             && config.provider.kind == ProviderKind::Ollama
             && let Some(host) = overrides
@@ -234,15 +266,23 @@ impl Config {
                 .filter(|h| !h.trim().is_empty())
         {
             config.provider.base_url = normalize_ollama_host(host);
+            config.provider.base_url_origin = UrlOrigin::OllamaHost;
         }
         if let Some(kind) = overrides.provider {
             if kind != config.provider.kind && overrides.base_url.is_none() && !user_set_base_url {
                 config.provider.base_url = default_base_url(kind, overrides.ollama_host.as_deref());
+                config.provider.base_url_origin = match kind {
+                    ProviderKind::Ollama if overrides.ollama_host.is_some() => {
+                        UrlOrigin::OllamaHost
+                    }
+                    _ => UrlOrigin::Default,
+                };
             }
             config.provider.kind = kind;
         }
         if let Some(url) = &overrides.base_url {
             config.provider.base_url = url.clone();
+            config.provider.base_url_origin = UrlOrigin::Flag;
         }
         if let Some(model) = &overrides.model {
             config.provider.model = model.clone();
@@ -403,6 +443,27 @@ mod tests {
 
     fn parse(text: &str) -> Result<(Config, Vec<String>), Located> {
         Config::parse(text, &Overrides::default())
+    }
+
+    #[test]
+    fn advice_names_where_the_base_url_came_from() {
+        let fix =
+            |text: &str, o: Overrides| Config::parse(text, &o).unwrap().0.provider.base_url_fix();
+        let file = "[provider]\nbase_url = \"http://10.0.0.2:11434\"\n";
+        assert!(fix(file, Overrides::default()).contains("config file"));
+        let flag = Overrides {
+            base_url: Some("http://h:1".into()),
+            ..Default::default()
+        };
+        assert_eq!(fix(file, flag), "fix --base-url");
+        let env = Overrides {
+            ollama_host: Some("h:1".into()),
+            ..Default::default()
+        };
+        assert_eq!(fix("", env.clone()), "fix OLLAMA_HOST");
+        // The file wins over OLLAMA_HOST, and the advice follows it.
+        assert!(fix(file, env).contains("config file"));
+        assert!(fix("", Overrides::default()).contains("--provider openai"));
     }
 
     #[test]

@@ -86,3 +86,40 @@ fn a_stopped_research_turn_leaves_nothing_stale() {
     assert!(s.contains("stopped before searching"), "{s}");
     assert!(!s.contains("finding search terms"), "{s}");
 }
+
+#[test]
+fn recalled_memory_adds_to_the_answer_line_without_hiding_what_it_said() {
+    // An extractive answer cut at the token limit that used one earlier
+    // session: every note stays (memory used to rewrite the line).
+    use sleuth::agent::provider::{Completion, FinishReason};
+    use sleuth::agent::turn::AnswerKind;
+    use sleuth::agent::{AgentEvent, TurnOutcome};
+    let server = Server::routed(vec![("/api/chat", vec![ollama_says("x").after(20_000)])]);
+    let mut h = harness_with(common::Sandbox::new(), &server.url());
+    h.app.chat.research = false;
+    h.app.handle(key(KeyCode::Char('q')));
+    h.app.handle(key(KeyCode::Enter));
+    let turn = h.app.chat.active.as_ref().unwrap().turn;
+    h.app.handle(UiEvent::Agent(AgentEvent::TurnDone {
+        turn,
+        outcome: TurnOutcome {
+            model: "llama3.2".into(),
+            answer_kind: AnswerKind::Extractive,
+            completion: Completion {
+                finish: Some(FinishReason::Length),
+                ..Default::default()
+            },
+            memory: vec!["Quokka field notes".into()],
+            ..Default::default()
+        },
+    }));
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 20)).unwrap();
+    t.draw(|f| h.app.draw(f)).unwrap();
+    let s = format!("{}", t.backend());
+    assert!(
+        s.contains(
+            "extractive: best passages, no model · cut off at the token limit · used memory of 1 earlier session"
+        ),
+        "{s}"
+    );
+}

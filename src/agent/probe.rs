@@ -38,18 +38,15 @@ pub fn api_key(cfg: &ProviderConfig) -> Option<String> {
         .filter(|k| !k.trim().is_empty())
 }
 
-fn hint(kind: ProviderKind, base: &str) -> String {
-    match kind {
-        ProviderKind::Ollama => format!(
-            "no Ollama at {base} — start `ollama serve`, or use --provider openai --base-url URL (llama.cpp, vLLM, LM Studio…)"
-        ),
+fn hint(cfg: &ProviderConfig, base: &str) -> String {
+    let fix = cfg.base_url_fix();
+    match cfg.kind {
+        ProviderKind::Ollama => format!("no Ollama at {base} — start `ollama serve`, {fix}"),
         ProviderKind::Openai => {
-            format!(
-                "no OpenAI-compatible server at {base} — start it, or fix [provider] base_url / --base-url"
-            )
+            format!("no OpenAI-compatible server at {base} — start it, or {fix}")
         }
         ProviderKind::Anthropic => {
-            format!("cannot reach Anthropic at {base} — check the network or --base-url")
+            format!("cannot reach Anthropic at {base} — check the network, or {fix}")
         }
     }
 }
@@ -92,7 +89,7 @@ pub async fn probe(client: &reqwest::Client, cfg: &ProviderConfig) -> ProviderPr
             return ProviderProbe {
                 reachable: false,
                 model_found: None,
-                summary: hint(cfg.kind, base),
+                summary: hint(cfg, base),
                 models: vec![],
             };
         }

@@ -141,7 +141,7 @@ pub async fn run(
             let key_env = super::probe::key_env(&cfg);
             emit.emit(AgentEvent::TurnFailed {
                 turn,
-                error: e.user_message(cfg.kind, &cfg.base_url, &cfg.model, key_env),
+                error: e.user_message(&cfg, &cfg.model, key_env),
             });
         }
     }

@@ -59,6 +59,10 @@ pub const CHAT: &[Binding] = &[
         action: "cited sources: Tab next, o open, y copy URL",
     },
     Binding {
+        keys: "/sources wiki,hn …",
+        action: "research one question in some sources only",
+    },
+    Binding {
         keys: "/deep …",
         action: "deep run: plan, rounds, leads, a cited report",
     },

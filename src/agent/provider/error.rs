@@ -54,11 +54,11 @@ impl ProviderError {
     /// One line for the transcript: what happened and what to do.
     pub fn user_message(
         &self,
-        kind: ProviderKind,
-        base_url: &str,
+        cfg: &crate::config::ProviderConfig,
         model: &str,
         key_env: &str,
     ) -> String {
+        let (kind, base_url, fix) = (cfg.kind, cfg.base_url.as_str(), cfg.base_url_fix());
         let name = match kind {
             ProviderKind::Ollama => "Ollama",
             ProviderKind::Openai => "the OpenAI-compatible server",
@@ -67,11 +67,9 @@ impl ProviderError {
         match self {
             ProviderError::Connect(_) => match kind {
                 ProviderKind::Ollama => {
-                    format!(
-                        "cannot reach Ollama at {base_url} — start `ollama serve`, or set --base-url / --provider"
-                    )
+                    format!("cannot reach Ollama at {base_url} — start `ollama serve`, {fix}")
                 }
-                _ => format!("cannot reach {name} at {base_url} — start it, or fix --base-url"),
+                _ => format!("cannot reach {name} at {base_url} — start it, or {fix}"),
             },
             ProviderError::Http {
                 status: status @ (401 | 403),

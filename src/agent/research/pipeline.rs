@@ -436,8 +436,7 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
 /// One line for the user about a model failure, with what to do.
 pub fn model_message(cfg: &Config, model: &str, e: &ProviderError) -> String {
     e.user_message(
-        cfg.provider.kind,
-        &cfg.provider.base_url,
+        &cfg.provider,
         model,
         crate::agent::probe::key_env(&cfg.provider),
     )

@@ -100,7 +100,7 @@ impl ChatScreen {
         Self {
             session: None,
             transcript: Transcript::default(),
-            input: new_input(),
+            input: new_input(true),
             resumable: None,
             history: Vec::new(),
             last_answer: None,
@@ -185,7 +185,10 @@ impl ChatScreen {
                     return ChatOutcome::Ignored;
                 }
             }
-            KeyCode::Char('t') if ctrl => self.research = !self.research,
+            KeyCode::Char('t') if ctrl => {
+                self.research = !self.research;
+                self.input.set_placeholder_text(placeholder(self.research));
+            }
             KeyCode::Tab => {
                 return match self.transcript.last_cited() {
                     Some(c) => ChatOutcome::ShowSources(c.sources().to_vec()),
@@ -267,7 +270,7 @@ impl ChatScreen {
         if self.active.is_some() {
             return Some(ChatOutcome::Ignored);
         }
-        self.input = new_input();
+        self.input = new_input(self.research);
         Some(match self.unfinished_run {
             Some(id) => ChatOutcome::ResumeRun(id),
             None => {
@@ -335,7 +338,7 @@ impl ChatScreen {
             role: "user",
             content: text.to_string(),
         });
-        self.input = new_input();
+        self.input = new_input(self.research);
         let asked = Asked {
             question: text.to_string(),
             only,
@@ -488,9 +491,18 @@ fn is_edit_key(k: &KeyEvent) -> bool {
     )
 }
 
-fn new_input() -> TextArea<'static> {
+/// The empty input's hint, in the mode's words.
+fn placeholder(research: bool) -> &'static str {
+    if research {
+        "Ask a research question…  (Enter sends, Alt+Enter for a newline)"
+    } else {
+        "Chat with the model, no sources…  (Enter sends, Ctrl+T researches)"
+    }
+}
+
+fn new_input(research: bool) -> TextArea<'static> {
     let mut t = TextArea::default();
-    t.set_placeholder_text("Ask a research question…  (Enter sends, Alt+Enter for a newline)");
+    t.set_placeholder_text(placeholder(research));
     t.set_cursor_line_style(ratatui::style::Style::new());
     // Soft-wrapped, so what is about to be sent can be read whole; a line
     // wider than 65,535 columns would otherwise scroll out of reach.

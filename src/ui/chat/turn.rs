@@ -373,6 +373,12 @@ impl ChatScreen {
                 if outcome.cut_by_length() {
                     meta.push_str(" · cut off at the token limit");
                 }
+                // Memory adds to the line; it never replaces what is there.
+                match outcome.memory.len() {
+                    0 => {}
+                    1 => meta.push_str(" · used memory of 1 earlier session"),
+                    n => meta.push_str(&format!(" · used memory of {n} earlier sessions")),
+                }
                 if let Some(cell) = self.transcript.cell_mut(id) {
                     cell.set_meta(meta);
                 }
@@ -383,17 +389,6 @@ impl ChatScreen {
                     );
                 }
                 self.last_stats = Some(stats_line(&outcome));
-                if !outcome.memory.is_empty() {
-                    let memo = format!(
-                        " · used memory of {} earlier session(s)",
-                        outcome.memory.len()
-                    );
-                    if let Some(cell) = self.transcript.cell_mut(id) {
-                        let mut meta = outcome.model.clone();
-                        meta.push_str(&memo);
-                        cell.set_meta(meta);
-                    }
-                }
                 self.history.push(ChatMessage {
                     role: "assistant",
                     content: msg.content,
