@@ -78,13 +78,31 @@ pub fn extractive(question: &str, sources: &[Source], why: &str) -> String {
         s.push_str("No source returned anything for this question.\n");
         return s;
     }
+    // One heading per document, its passages' quotes under it (several
+    // passages of one article used to repeat its title on every line).
+    let mut titles: Vec<&str> = Vec::new();
     for src in sources {
-        let quote = best_sentences(question, &src.excerpt);
-        let label = match &src.section {
-            Some(sec) => format!("{} › {sec}", src.title),
-            None => src.title.clone(),
-        };
-        s.push_str(&format!("- “{quote}” — **{label}** [{}]\n", src.ordinal));
+        if !titles.contains(&src.title.as_str()) {
+            titles.push(&src.title);
+        }
+    }
+    for title in titles {
+        s.push_str(&format!("**{title}**\n"));
+        let mut quoted: Vec<String> = Vec::new();
+        for src in sources.iter().filter(|x| x.title == title) {
+            let quote = best_sentences(question, &src.excerpt);
+            if quoted.contains(&quote) {
+                continue;
+            }
+            let section = src
+                .section
+                .as_ref()
+                .map(|sec| format!(" ({sec})"))
+                .unwrap_or_default();
+            s.push_str(&format!("- “{quote}”{section} [{}]\n", src.ordinal));
+            quoted.push(quote);
+        }
+        s.push('\n');
     }
     s
 }
@@ -182,6 +200,50 @@ mod tests {
         assert!(!q.contains("Melbourne") && !q.contains("Tourism"), "{q}");
         assert_eq!(best_sentences("zzz", "One. Two."), "One.");
         assert_eq!(best_sentences("zzz", ""), "");
+    }
+
+    #[test]
+    fn extractive_names_each_document_once() {
+        let src = |n: i64, title: &str, section: Option<&str>, text: &str| Source {
+            ordinal: n,
+            kind: "wikipedia".into(),
+            title: title.into(),
+            url: None,
+            excerpt: text.into(),
+            relevance: Some(1.0),
+            fetched_at: 0,
+            section: section.map(Into::into),
+        };
+        let a = extractive(
+            "Where was Scott Derrickson born?",
+            &[
+                src(
+                    1,
+                    "Scott Derrickson",
+                    None,
+                    "Scott Derrickson was born in Denver.",
+                ),
+                src(2, "Ed Wood", None, "Ed Wood was born in Poughkeepsie."),
+                src(
+                    3,
+                    "Scott Derrickson",
+                    Some("Career"),
+                    "Derrickson directed Sinister.",
+                ),
+            ],
+            "offline",
+        );
+        assert_eq!(a.matches("**Scott Derrickson**").count(), 1, "{a}");
+        assert!(
+            a.contains("- “Derrickson directed Sinister.” (Career) [3]"),
+            "{a}"
+        );
+        let derrickson = a.find("**Scott Derrickson**").unwrap();
+        assert!(
+            derrickson < a.find("[3]").unwrap()
+                && a.find("[3]").unwrap() < a.find("**Ed Wood**").unwrap(),
+            "{a}"
+        );
     }
 
     #[test]
