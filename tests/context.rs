@@ -114,6 +114,18 @@ fn older_turns_are_folded_into_a_stored_summary_that_later_turns_use() {
     );
 }
 
+/// The recorded summary payload (its real shape) about a quokka page:
+/// sources that share no word with the question are not cited, and the
+/// recorded one is about another page.
+fn quokka_summary() -> Vec<u8> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&server::fixture("wikipedia_summary.json")).unwrap();
+    v["title"] = "Quokka".into();
+    // Where it lives is left to the recalled session.
+    v["extract"] = "The quokka is a small macropod, the size of a domestic cat.".into();
+    serde_json::to_vec(&v).unwrap()
+}
+
 #[test]
 fn research_recalls_relevant_messages_from_other_sessions() {
     let sb = common::Sandbox::new();
@@ -156,11 +168,7 @@ fn research_recalls_relevant_messages_from_other_sessions() {
         ),
         (
             "/api/rest_v1/page/summary/",
-            vec![Reply::new(
-                200,
-                "application/json",
-                server::fixture("wikipedia_summary.json"),
-            )],
+            vec![Reply::new(200, "application/json", quokka_summary())],
         ),
     ]);
     let url = server.url();

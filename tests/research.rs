@@ -17,6 +17,20 @@ const KEYWORDS: &str = "```json\n{\"queries\": [\"Sachin Tendulkar\", \"cricket 
 const ANSWER: &str =
     "Tendulkar is a former Indian cricketer [1], discussed on HN [2]. See also [9].";
 
+/// The recorded summary payload (its real shape) about the page the
+/// search fixture finds: the recorded one is about another page, and
+/// sources that share no word with the question are not cited.
+fn tendulkar_summary() -> Vec<u8> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&fixture("wikipedia_summary.json")).unwrap();
+    v["title"] = "Sachin Tendulkar".into();
+    v["extract"] = "Sachin Tendulkar is an Indian former international cricketer who \
+        captained the Indian national team. He holds the records for the most runs \
+        in Test and ODI cricket."
+        .into();
+    serde_json::to_vec(&v).unwrap()
+}
+
 fn sources_routes(hn: Reply) -> Vec<(&'static str, Vec<Reply>)> {
     vec![
         (
@@ -26,7 +40,7 @@ fn sources_routes(hn: Reply) -> Vec<(&'static str, Vec<Reply>)> {
         (
             "/api/rest_v1/page/summary/",
             vec![
-                Reply::new(200, JSON, fixture("wikipedia_summary.json")),
+                Reply::new(200, JSON, tendulkar_summary()),
                 Reply::new(200, JSON, fixture("wikipedia_summary_disambiguation.json")),
                 Reply::new(404, JSON, fixture("wikipedia_summary_404.json")),
             ],
@@ -253,7 +267,7 @@ fn all_sources_failing_gives_a_clear_answer_less_result() {
         v["answer"]
             .as_str()
             .unwrap()
-            .contains("No source returned anything"),
+            .contains("Nothing to cite: no source returned anything"),
         "{}",
         v["answer"]
     );
@@ -272,6 +286,46 @@ fn all_sources_failing_gives_a_clear_answer_less_result() {
             .filter(|r| r.path == "/api/chat")
             .count(),
         1
+    );
+}
+
+#[test]
+fn sources_that_share_no_word_with_the_question_are_not_fed_to_the_model() {
+    // The sources answer (they replay fixed pages about cricket) but none
+    // of it mentions the question's words: nothing is cited, the model is
+    // not asked to answer from noise, and the answer says why.
+    let server = Server::routed(
+        sources_routes(Reply::new(
+            200,
+            JSON,
+            fixture("hn_algolia_search_legacy.json"),
+        ))
+        .into_iter()
+        .chain([(
+            "/api/chat",
+            vec![ollama_says(r#"{"queries": ["zyxqv blorft"]}"#)],
+        )])
+        .collect(),
+    );
+    let sb = Sandbox::new();
+    let cfg = config(&sb, &server, &server.url(), "");
+    let (code, v, err) = ask(&sb, &cfg, "zyxqv blorft?");
+    assert_eq!(code, 0, "{err}");
+    assert!(v["sources"].as_array().unwrap().is_empty(), "{v}");
+    let answer = v["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("Nothing to cite: nothing in the")
+            && answer.contains("passages read shares a word with the question"),
+        "{answer}"
+    );
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/api/chat")
+            .count(),
+        1,
+        "only the search terms were asked of the model"
     );
 }
 

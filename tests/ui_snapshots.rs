@@ -560,7 +560,7 @@ mod research {
         documents: usize,
         passages: usize,
         chars: usize,
-        cited: usize,
+        used: usize,
         relevance: Option<f64>,
     ) -> sleuth::agent::research::pipeline::SourceReport {
         sleuth::agent::research::pipeline::SourceReport {
@@ -568,7 +568,7 @@ mod research {
             documents,
             passages,
             chars,
-            cited,
+            used,
             relevance,
         }
     }
@@ -641,10 +641,10 @@ mod research {
                         report(SourceKind::Hackernews, 1, 12, 9_400, 1, Some(0.5)),
                         report(SourceKind::Arxiv, 0, 0, 0, 0, None),
                     ],
-                    top_terms: vec![
-                        ("cricket".into(), 9),
+                    question_terms: vec![
+                        ("sachin".into(), 9),
                         ("tendulkar".into(), 7),
-                        ("india".into(), 4),
+                        ("batting".into(), 0),
                     ],
                     queries: vec!["Sachin Tendulkar".into(), "cricket records".into()],
                     from_model: true,

@@ -30,6 +30,9 @@ pub struct ResearchProgress {
     pub expanded: bool,
     /// The turn was stopped (Esc) before it finished researching.
     pub stopped: bool,
+    /// Once the answer is written: per source, how many of its passages
+    /// the answer refers to.
+    pub cited: Vec<(SourceKind, usize)>,
 }
 
 /// Deep-run steps kept on screen.
@@ -47,6 +50,22 @@ impl ResearchProgress {
         if self.deep.len() > DEEP_LINES {
             self.deep.remove(0);
         }
+    }
+
+    /// The finished answer: count, per source, the passages it cites.
+    pub fn answered(&mut self, answer: &str, sources: &[Source]) {
+        let refs = crate::agent::research::answer::citations(answer);
+        self.cited = self
+            .sources
+            .iter()
+            .map(|(kind, _)| {
+                let n = sources
+                    .iter()
+                    .filter(|s| s.kind == kind.as_str() && refs.contains(&s.ordinal))
+                    .count();
+                (*kind, n)
+            })
+            .collect();
     }
 
     pub fn done(&mut self, status: SourceStatus) {
@@ -118,18 +137,22 @@ impl ResearchProgress {
         if let Some(a) = &self.analysis {
             let passages: usize = a.per_source.iter().map(|r| r.passages).sum();
             let read: usize = a.per_source.iter().map(|r| r.chars).sum();
-            let terms: Vec<String> = a
-                .top_terms
-                .iter()
-                .take(6)
-                .map(|(t, n)| format!("{t} {n}"))
-                .collect();
-            let text = format!(
-                "ranked {passages} passages ({}) by {} · top terms: {}",
-                chars(read),
-                a.ranker,
-                terms.join(", ")
-            );
+            let how = match a.ranker.as_str() {
+                "embeddings" => "by meaning",
+                "hybrid" => "by words and meaning",
+                _ => "by word match",
+            };
+            let mut text = format!("ranked {passages} passages ({}) {how}", chars(read));
+            let (found, missing): (Vec<_>, Vec<_>) =
+                a.question_terms.iter().partition(|(_, n)| *n > 0);
+            if !found.is_empty() {
+                let f: Vec<String> = found.iter().map(|(t, n)| format!("{t} {n}")).collect();
+                text.push_str(&format!(" · found: {}", f.join(", ")));
+            }
+            if !missing.is_empty() {
+                let m: Vec<&str> = missing.iter().map(|(t, _)| t.as_str()).collect();
+                text.push_str(&format!(" · missing: {}", m.join(", ")));
+            }
             out.push(Line::styled(
                 format!("  {}", truncate(&text, w)),
                 theme::dim(),
@@ -162,12 +185,21 @@ impl ResearchProgress {
                         .and_then(|a| a.per_source.iter().find(|r| r.source == *kind));
                     let detail = match report {
                         Some(r) => {
-                            let cited = match r.relevance {
-                                Some(m) => format!(" · {} cited @{m:.2}", r.cited),
-                                None => String::new(),
+                            // "used" = given to the model; "cited" only once
+                            // the answer exists and refers to them.
+                            // What matters first (truncation cuts the tail).
+                            let mut used = match r.relevance {
+                                Some(m) => format!(" · {} used", r.used),
+                                None => " · none used".to_string(),
                             };
+                            if let Some(c) = self.cited.iter().find(|(k, _)| k == kind) {
+                                used.push_str(&format!(", {} cited", c.1));
+                            }
+                            if let Some(m) = r.relevance {
+                                used.push_str(&format!(" · best {m:.2}"));
+                            }
                             format!(
-                                "{} · {} passages · {} · {} ms{cited}",
+                                "{}{used} · {} passages · {} · {} ms",
                                 plural(r.documents, "doc"),
                                 r.passages,
                                 chars(r.chars),

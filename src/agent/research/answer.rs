@@ -71,13 +71,15 @@ pub fn best_sentences(question: &str, text: &str) -> String {
 /// The answer without a model: from each cited passage, in rank order, the
 /// sentences that best match the question, each with its citation.
 pub fn extractive(question: &str, sources: &[Source], why: &str) -> String {
+    if sources.is_empty() {
+        // The model is not asked to answer from nothing.
+        return format!(
+            "*Nothing to cite: {why}.* Try other words, or `/sources` to search elsewhere.\n"
+        );
+    }
     let mut s = format!(
         "*No model answered ({why}), so these are the sentences of the sources that best match the question.*\n\n"
     );
-    if sources.is_empty() {
-        s.push_str("No source returned anything for this question.\n");
-        return s;
-    }
     // One heading per document, its passages' quotes under it (several
     // passages of one article used to repeat its title on every line).
     let mut titles: Vec<&str> = Vec::new();
@@ -188,7 +190,10 @@ mod tests {
         );
         let e = extractive("why?", &[src(1), src(2)], "no model");
         assert_eq!(citations(&e), vec![1, 2]);
-        assert!(extractive("q", &[], "x").contains("No source returned anything"));
+        assert!(
+            extractive("q", &[], "no source returned anything")
+                .contains("Nothing to cite: no source returned anything")
+        );
     }
 
     #[test]

@@ -82,8 +82,9 @@ pub struct SourceReport {
     pub documents: usize,
     pub passages: usize,
     pub chars: usize,
-    /// Passages of this source cited, and their mean relevance.
-    pub cited: usize,
+    /// Passages of this source given to the model as evidence, and the
+    /// best one's relevance (the scale the source view shows).
+    pub used: usize,
     pub relevance: Option<f64>,
 }
 
@@ -92,7 +93,9 @@ pub struct Analysis {
     /// "bm25", "embeddings" or "hybrid".
     pub ranker: String,
     pub per_source: Vec<SourceReport>,
-    pub top_terms: Vec<(String, usize)>,
+    /// Each content word of the question and how many passages read
+    /// contain it.
+    pub question_terms: Vec<(String, usize)>,
     /// The queries actually searched, and whether the model wrote them.
     pub queries: Vec<String>,
     pub from_model: bool,
@@ -308,22 +311,23 @@ async fn analyse(
                 documents: s.count,
                 passages: s.passages,
                 chars: s.chars,
-                cited: rels.len(),
-                relevance: (!rels.is_empty()).then(|| rels.iter().sum::<f64>() / rels.len() as f64),
+                used: rels.len(),
+                relevance: rels.iter().copied().reduce(f64::max),
             }
         })
         .collect();
     let texts: Vec<String> = r.passages.iter().map(|p| p.text.clone()).collect();
-    let top_terms = tokio::task::spawn_blocking(move || {
+    let q = question.to_string();
+    let question_terms = tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        rank::top_terms(&refs, 8)
+        rank::question_terms(&q, &refs)
     })
     .await
     .unwrap_or_default();
     Analysis {
         ranker: r.ranker.into(),
         per_source,
-        top_terms,
+        question_terms,
         queries: plan.queries.clone(),
         from_model: plan.from_model,
         standalone: (plan.standalone.trim() != question.trim()).then(|| plan.standalone.clone()),
@@ -407,7 +411,13 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
     let user_message = |e: &ProviderError| model_message(cfg, &ask.model, e);
     let extractive_reason = match unusable {
         // Nothing to cite: say so rather than let the model answer unsourced.
-        _ if cited.is_empty() => Some("no source returned anything".to_string()),
+        _ if cited.is_empty() && r.passages.is_empty() => {
+            Some("no source returned anything".to_string())
+        }
+        _ if cited.is_empty() => Some(format!(
+            "nothing in the {} passages read shares a word with the question",
+            r.passages.len()
+        )),
         Some(e) => {
             if known_down {
                 recheck(clients, cfg, emit);

@@ -191,8 +191,12 @@ pub fn select(scores: &[f64], passages: &[Passage], budget: Budget) -> Vec<(usiz
     if passages.is_empty() {
         return Vec::new();
     }
+    // Nothing shares a word with the question: nothing found is evidence,
+    // and the caller says so instead of handing the model noise (issue 15)
+    // — except pages the question links ("summarize URL"), which are what
+    // the user asked about whatever their words.
     if max <= 0.0 {
-        return openings(passages, budget);
+        return linked_openings(passages, budget);
     }
     let mut left: Vec<usize> = order(scores)
         .into_iter()
@@ -226,42 +230,52 @@ pub fn select(scores: &[f64], passages: &[Passage], budget: Budget) -> Vec<(usiz
     out
 }
 
-/// When no passage shares a word with the question (another language,
-/// only synonyms): each document's opening passage, in document order, at
-/// relevance 0, so the model still sees what was found and can say it
-/// does not answer.
-fn openings(passages: &[Passage], budget: Budget) -> Vec<(usize, f64)> {
+/// The opening passage of each page linked in the question, in order, at
+/// relevance 0 (no word of the question matched).
+fn linked_openings(passages: &[Passage], budget: Budget) -> Vec<(usize, f64)> {
     let mut out: Vec<(usize, f64)> = Vec::new();
     let mut used = 0;
     let mut seen = std::collections::HashSet::new();
     for (i, p) in passages.iter().enumerate() {
+        if p.kind != super::SourceKind::Web || !seen.insert(p.doc) {
+            continue;
+        }
         if out.len() >= budget.max_passages.max(1)
             || (!out.is_empty() && used + p.text.len() > budget.chars)
         {
             break;
         }
-        if seen.insert(p.doc) {
-            used += p.text.len();
-            out.push((i, 0.0));
-        }
+        used += p.text.len();
+        out.push((i, 0.0));
     }
     out
 }
 
-/// Most frequent content words across texts (the analysis panel).
-pub fn top_terms(texts: &[&str], n: usize) -> Vec<(String, usize)> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
+/// Each content word of the question with the number of passages that
+/// contain it (stemmed, so "farms" counts "farm"), in question order: what
+/// lets a reader judge whether the sources are about the question.
+pub fn question_terms(question: &str, texts: &[&str]) -> Vec<(String, usize)> {
+    let stemmer = Stemmer::create(Algorithm::English);
+    let mut words: Vec<(String, String)> = Vec::new();
+    for w in tokens(question) {
+        let stem = stemmer.stem(&w).into_owned();
+        if !words.iter().any(|(_, s)| *s == stem) {
+            words.push((w, stem));
+        }
+    }
+    let mut counts = vec![0usize; words.len()];
     for t in texts {
-        for w in tokens(t) {
-            if w.chars().count() > 2 && !w.chars().all(|c| c.is_ascii_digit()) {
-                *counts.entry(w).or_default() += 1;
+        let stems: std::collections::HashSet<String> = tokens(t)
+            .iter()
+            .map(|w| stemmer.stem(w).into_owned())
+            .collect();
+        for (n, (_, stem)) in counts.iter_mut().zip(&words) {
+            if stems.contains(stem) {
+                *n += 1;
             }
         }
     }
-    let mut v: Vec<(String, usize)> = counts.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.truncate(n);
-    v
+    words.into_iter().map(|(w, _)| w).zip(counts).collect()
 }
 
 #[cfg(test)]
@@ -305,12 +319,12 @@ mod tests {
         assert_eq!(bm25("", &["x".into()]), vec![0.0]);
         assert_eq!(top_k(&[0.0, 0.0], 1), vec![(0, 0.0)]);
         assert!(select(&[], &[], budget(100)).is_empty());
-        // Nothing matches: each document's first passage, at relevance 0.
-        let ps = vec![p(0, 10), p(0, 10), p(1, 10)];
-        assert_eq!(
-            select(&[0.0; 3], &ps, budget(100)),
-            vec![(0, 0.0), (2, 0.0)]
-        );
+        // Nothing matches: nothing is picked…
+        let mut ps = vec![p(0, 10), p(0, 10), p(1, 10), p(2, 10)];
+        assert!(select(&[0.0; 4], &ps, budget(100)).is_empty());
+        // …but the opening of a page the question links.
+        ps[2].kind = SourceKind::Web;
+        assert_eq!(select(&[0.0; 4], &ps, budget(100)), vec![(2, 0.0)]);
     }
 
     #[test]

@@ -363,6 +363,10 @@ impl ChatScreen {
                 } else {
                     outcome.sources.clone()
                 };
+                if let Some(c) = self.transcript.cell_before_mut(id) {
+                    let answer = a.recorder.content();
+                    c.update_research(|p| p.answered(answer, &sources));
+                }
                 let msg = a
                     .recorder
                     .finish(&h.writer, MessageStatus::Complete, usage, sources);
