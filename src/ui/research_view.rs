@@ -189,7 +189,7 @@ impl ResearchProgress {
                             // the answer exists and refers to them.
                             // What matters first (truncation cuts the tail).
                             let mut used = match r.relevance {
-                                Some(m) => format!(" · {} used", r.used),
+                                Some(_) => format!(" · {} used", r.used),
                                 None => " · none used".to_string(),
                             };
                             if let Some(c) = self.cited.iter().find(|(k, _)| k == kind) {
