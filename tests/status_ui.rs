@@ -123,3 +123,35 @@ fn recalled_memory_adds_to_the_answer_line_without_hiding_what_it_said() {
         "{s}"
     );
 }
+
+#[test]
+fn keys_that_do_nothing_say_why_until_the_next_key() {
+    let server = Server::routed(vec![("/api/chat", vec![ollama_says("slow").after(20_000)])]);
+    let mut h = harness_with(common::Sandbox::new(), &server.url());
+    h.app.chat.research = false;
+    let ctrl = |c: char| {
+        UiEvent::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::CONTROL,
+        )))
+    };
+    let note = |h: &common::harness::Harness| h.app.chat.status_note().unwrap_or_default();
+    h.app.handle(ctrl('g'));
+    assert_eq!(note(&h), "nothing to regenerate yet");
+    h.app.handle(key(KeyCode::Tab));
+    assert_eq!(note(&h), "no answer with sources in this session yet");
+    h.app.handle(ctrl('y'));
+    assert_eq!(note(&h), "no answer to copy yet");
+    h.app.handle(key(KeyCode::Char('q')));
+    assert!(note(&h).starts_with("chat (Ctrl+T"), "{}", note(&h));
+    // Enter while an answer streams: the question stays, and why is said.
+    h.app.handle(key(KeyCode::Enter));
+    assert!(h.app.chat.active.is_some());
+    h.app.handle(key(KeyCode::Char('x')));
+    h.app.handle(key(KeyCode::Enter));
+    assert_eq!(
+        note(&h),
+        "one answer at a time: Esc stops this one, then Enter sends yours"
+    );
+    assert_eq!(h.app.chat.input.lines(), ["x"]);
+}

@@ -141,6 +141,8 @@ impl App {
             if k.kind == KeyEventKind::Release {
                 return false;
             }
+            // A key's feedback lasts until the next key.
+            self.chat.flash = None;
             if self.global_key(*k) {
                 return true;
             }
@@ -175,7 +177,13 @@ impl App {
                             self.status.alert = Some(e);
                         }
                     }
-                    KeyCode::Char('y') => self.clipboard = d.current().and_then(|s| s.url.clone()),
+                    KeyCode::Char('y') => {
+                        self.clipboard = d.current().and_then(|s| s.url.clone());
+                        self.chat.say(match &self.clipboard {
+                            Some(u) => format!("copied {}", crate::sanitize::one_line(u)),
+                            None => "this source has no URL".into(),
+                        });
+                    }
                     KeyCode::Esc | KeyCode::Char('q') => self.detail = None,
                     _ => return false,
                 }
@@ -189,6 +197,8 @@ impl App {
                         if let Some(m) = p.chosen() {
                             self.chat.model = m.to_string();
                             self.status.set_model(m);
+                            self.chat
+                                .say(format!("next answers use {}", crate::sanitize::one_line(m)));
                         }
                         self.picker = None;
                     }

@@ -57,6 +57,9 @@ pub struct ChatScreen {
     /// The newest deep run of this session that did not complete (its
     /// report message), for `/resume`.
     unfinished_run: Option<MessageId>,
+    /// What the last key did when it shows nowhere else ("copied…",
+    /// "nothing to regenerate"); the status bar shows it until the next key.
+    pub flash: Option<String>,
 }
 
 /// How much conversation goes with a question (ARCHITECTURE.md §4.6–7).
@@ -117,7 +120,13 @@ impl ChatScreen {
             summarizing: false,
             found: None,
             unfinished_run: None,
+            flash: None,
         }
+    }
+
+    /// Tells the user what a key did (or why it did nothing).
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.flash = Some(text.into());
     }
 
     pub fn session_label(&self) -> String {
@@ -175,8 +184,15 @@ impl ChatScreen {
             KeyCode::Char('g') if ctrl => self.regenerate(h),
             KeyCode::Char('y') if ctrl => {
                 return match self.copy_text() {
-                    Some(t) => ChatOutcome::Copy(t),
-                    None => ChatOutcome::Ignored,
+                    Some(t) => {
+                        let n = t.chars().count();
+                        self.say(format!("copied the answer ({n} chars) to the clipboard"));
+                        ChatOutcome::Copy(t)
+                    }
+                    None => {
+                        self.say("no answer to copy yet");
+                        ChatOutcome::Changed
+                    }
                 };
             }
             KeyCode::F(2) => return ChatOutcome::OpenModelPicker,
@@ -192,7 +208,10 @@ impl ChatScreen {
             KeyCode::Tab => {
                 return match self.transcript.last_cited() {
                     Some(c) => ChatOutcome::ShowSources(c.sources().to_vec()),
-                    None => ChatOutcome::Ignored,
+                    None => {
+                        self.say("no answer with sources in this session yet");
+                        ChatOutcome::Changed
+                    }
                 };
             }
             KeyCode::Char('r') if ctrl => {
@@ -287,7 +306,8 @@ impl ChatScreen {
     /// line, queues the writes, shows the message and asks the agent.
     fn submit(&mut self, h: &Handles) {
         if self.active.is_some() {
-            // One answer at a time; Esc stops the current one.
+            // One answer at a time; the question stays in the input.
+            self.say("one answer at a time: Esc stops this one, then Enter sends yours");
             return;
         }
         let raw = self.input.lines().join("\n");

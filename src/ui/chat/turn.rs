@@ -212,12 +212,14 @@ impl ChatScreen {
     /// a branch: its id becomes the new one's parent (issue 15, bug 4).
     pub(super) fn regenerate(&mut self, h: &Handles) {
         if self.active.is_some() {
+            self.say("an answer is being written: Esc stops it first");
             return;
         }
         let (Some(session), Some(asked)) = (
             self.session.as_ref().map(|s| s.id),
             self.last_question.clone(),
         ) else {
+            self.say("nothing to regenerate yet");
             return;
         };
         let old = self.last_answer.take();
@@ -550,6 +552,9 @@ impl ChatScreen {
 
     /// What the status bar says about the current or last answer.
     pub fn status_note(&self) -> Option<String> {
+        if let Some(f) = &self.flash {
+            return Some(f.clone());
+        }
         if self.active.is_none()
             && let Some(n) = self.found_note()
         {
