@@ -242,7 +242,7 @@ fn main() {
         sent
     });
     let tick = Duration::from_millis(100);
-    sleuth::ui::event_loop(&mut term, &mut app, &rx, tick).expect("event loop");
+    sleuth::ui::event_loop(&mut term, &mut app, &rx, tick, None).expect("event loop");
     let tokens = streamer.join().expect("streamer");
     let sent = typer.join().expect("typer");
     let frames = frames.lock().expect("frames").clone();

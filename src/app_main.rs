@@ -324,7 +324,7 @@ fn run_tui(
         memory_max: config.research.memory_max,
     };
     let tick = std::time::Duration::from_millis(config.ui.tick_ms.max(16));
-    let result = ui::event_loop(&mut guard.terminal, &mut app, &rx, tick);
+    let result = ui::event_loop(&mut guard.terminal, &mut app, &rx, tick, Some(&input));
 
     app.stop_turn();
     drop(app);

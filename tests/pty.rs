@@ -79,6 +79,40 @@ fn ctrl_z_undoes_a_cleared_draft_and_does_not_suspend() {
 }
 
 #[test]
+fn ctrl_e_writes_the_draft_in_the_users_editor() {
+    // The "editor" is a script: it records the draft it was given and
+    // writes a longer question in its place, as a person would.
+    let sb = common::Sandbox::new();
+    let seen = sb.path().join("seen.txt");
+    let script = sb.path().join("editor.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncp \"$1\" '{}'\nprintf 'first line\\nsecond line from the editor\\n' > \"$1\"\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut env = sb.env_pairs();
+    env.push(("VISUAL".into(), script.display().to_string()));
+    let mut s = Session::spawn(&[], &env, sb.path());
+    s.wait_for_text("Ask a question");
+    s.send(b"my draft");
+    s.wait_for_text("my draft");
+    s.send(b"\x05"); // Ctrl+E
+    s.wait_for_text("second line from the editor");
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "my draft");
+    // The app has the keyboard back: typing reaches the input.
+    s.send(b"!");
+    s.wait_for_text("second line from the editor!");
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+}
+
+#[test]
 fn sigterm_restores_the_terminal_and_keeps_what_was_sent() {
     let sb = common::Sandbox::new();
     let mut s = Session::start(&sb);

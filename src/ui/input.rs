@@ -1,5 +1,6 @@
 //! The input thread: blocks on crossterm events and forwards them to the UI
-//! inbox. It polls with a timeout only to notice shutdown.
+//! inbox. It polls with a timeout only to notice shutdown, and parks while
+//! another program (the user's editor) owns the terminal.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,8 +13,14 @@ use super::UiEvent;
 pub struct InputThread {
     stop: Arc<AtomicBool>,
     done: Arc<AtomicBool>,
+    /// Asked to stop reading; `parked` once it has.
+    pause: Arc<AtomicBool>,
+    parked: Arc<AtomicBool>,
     join: Option<JoinHandle<()>>,
 }
+
+/// Poll interval: how long a pause or a shutdown may wait for the thread.
+const POLL: Duration = Duration::from_millis(100);
 
 /// How long shutdown waits for the input thread before leaving it behind.
 const JOIN_WAIT: Duration = Duration::from_millis(500);
@@ -21,14 +28,23 @@ const JOIN_WAIT: Duration = Duration::from_millis(500);
 pub fn spawn(inbox: Sender<UiEvent>) -> std::io::Result<InputThread> {
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));
+    let pause = Arc::new(AtomicBool::new(false));
+    let parked = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     let finished = Arc::clone(&done);
+    let (paused, park) = (Arc::clone(&pause), Arc::clone(&parked));
     let join = std::thread::Builder::new()
         .name("input".into())
         .spawn(move || {
             let _done = SetOnDrop(finished);
             while !flag.load(Ordering::Relaxed) {
-                match crossterm::event::poll(Duration::from_millis(250)) {
+                if paused.load(Ordering::SeqCst) {
+                    park.store(true, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                park.store(false, Ordering::SeqCst);
+                match crossterm::event::poll(POLL) {
                     Ok(true) => match crossterm::event::read() {
                         Ok(ev) => {
                             if inbox.send(UiEvent::Input(ev)).is_err() {
@@ -53,8 +69,28 @@ pub fn spawn(inbox: Sender<UiEvent>) -> std::io::Result<InputThread> {
     Ok(InputThread {
         stop,
         done,
+        pause,
+        parked,
         join: Some(join),
     })
+}
+
+impl InputThread {
+    /// Runs `f` with the thread parked, so it does not read keys meant for
+    /// another program. Waits for it to park at most a second.
+    pub fn paused<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.pause.store(true, Ordering::SeqCst);
+        let end = std::time::Instant::now() + Duration::from_secs(1);
+        while !self.parked.load(Ordering::SeqCst)
+            && !self.done.load(Ordering::SeqCst)
+            && std::time::Instant::now() < end
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let out = f();
+        self.pause.store(false, Ordering::SeqCst);
+        out
+    }
 }
 
 struct SetOnDrop(Arc<AtomicBool>);

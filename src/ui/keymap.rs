@@ -95,6 +95,10 @@ pub const CHAT: &[Binding] = &[
         action: "edit the input (Ctrl+U clears it)",
     },
     Binding {
+        keys: "Ctrl+E",
+        action: "write the question in $VISUAL / $EDITOR",
+    },
+    Binding {
         keys: "Ctrl+Z, Alt+Z",
         action: "undo / redo in the input (a clear too)",
     },

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod chat;
+pub mod editor;
 pub mod help;
 pub mod input;
 pub mod keymap;
@@ -52,6 +53,7 @@ pub fn event_loop<B: ratatui::backend::Backend + std::io::Write>(
     app: &mut app::App,
     inbox: &Receiver<UiEvent>,
     tick: Duration,
+    input: Option<&input::InputThread>,
 ) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
@@ -94,6 +96,20 @@ where
             let _ = out
                 .write_all(seq.as_bytes())
                 .and_then(|_| std::io::Write::flush(out));
+        }
+        if let Some(draft) = app.take_edit_request() {
+            // Ctrl+E: the editor owns the terminal until it exits; the
+            // input thread must not read its keys meanwhile.
+            let result = match input {
+                Some(i) => i
+                    .paused(|| terminal::lend(terminal, || editor::edit(&draft)))
+                    .map_err(|e| format!("cannot take the terminal back: {e}"))
+                    .and_then(|r| r),
+                None => Err("no terminal to lend an editor here".into()),
+            };
+            app.edited(result);
+            dirty = true;
+            urgent = true;
         }
         if app.animating() && last_tick.elapsed() >= tick {
             app.tick();

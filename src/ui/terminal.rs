@@ -34,33 +34,7 @@ pub struct TerminalGuard {
 impl TerminalGuard {
     pub fn enter() -> anyhow::Result<Self> {
         use anyhow::Context;
-        terminal::enable_raw_mode().context("cannot put the terminal in raw mode")?;
-        ACTIVE.store(true, Ordering::SeqCst);
-        let mut out = stdout();
-        let setup = (|| -> std::io::Result<()> {
-            execute!(
-                out,
-                EnterAlternateScreen,
-                EnableBracketedPaste,
-                EnableMouseCapture,
-                cursor::Hide
-            )?;
-            // Lets Shift+Enter be told from Enter where the terminal supports it.
-            if matches!(terminal::supports_keyboard_enhancement(), Ok(true)) {
-                execute!(
-                    out,
-                    PushKeyboardEnhancementFlags(
-                        KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES
-                    )
-                )?;
-                ENHANCED_KEYS.store(true, Ordering::SeqCst);
-            }
-            Ok(())
-        })();
-        if let Err(e) = setup {
-            restore();
-            return Err(e).context("cannot set up the terminal");
-        }
+        take_over().context("cannot set up the terminal")?;
         match Terminal::new(CrosstermBackend::new(stdout())) {
             Ok(terminal) => Ok(Self {
                 terminal: std::mem::ManuallyDrop::new(terminal),
@@ -71,6 +45,49 @@ impl TerminalGuard {
             }
         }
     }
+}
+
+/// Raw mode, the alternate screen, paste and mouse reporting; undone (and
+/// an error returned) when any step fails.
+fn take_over() -> std::io::Result<()> {
+    terminal::enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut out = stdout();
+    let setup = (|| -> std::io::Result<()> {
+        execute!(
+            out,
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            EnableMouseCapture,
+            cursor::Hide
+        )?;
+        // Lets Shift+Enter be told from Enter where the terminal supports it.
+        if matches!(terminal::supports_keyboard_enhancement(), Ok(true)) {
+            execute!(
+                out,
+                PushKeyboardEnhancementFlags(KeyboardEnhancementFlags::DISAMBIGUATE_ESCAPE_CODES)
+            )?;
+            ENHANCED_KEYS.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    })();
+    if setup.is_err() {
+        restore();
+    }
+    setup
+}
+
+/// Hands the terminal to another program (the user's editor) for the
+/// duration of `f`, then takes it back and redraws everything.
+pub fn lend<B: ratatui::backend::Backend, T>(
+    tui: &mut Terminal<B>,
+    f: impl FnOnce() -> T,
+) -> std::io::Result<T> {
+    restore();
+    let out = f();
+    take_over()?;
+    let _ = tui.clear();
+    Ok(out)
 }
 
 impl Drop for TerminalGuard {

@@ -47,6 +47,8 @@ pub struct App {
     models: Vec<String>,
     /// Text to put on the clipboard (OSC 52) after this event.
     clipboard: Option<String>,
+    /// A draft to open in the user's editor after this event.
+    edit_request: Option<String>,
     quit: bool,
     handles: Handles,
     next_req: u64,
@@ -73,6 +75,7 @@ impl App {
             export_dir: std::path::PathBuf::from("."),
             models: Vec::new(),
             clipboard: None,
+            edit_request: None,
             quit: false,
             handles,
             next_req: 0,
@@ -111,6 +114,16 @@ impl App {
     }
 
     /// Text the user asked to copy; the event loop writes it as OSC 52.
+    /// A draft to open in the user's editor (Ctrl+E), for the event loop.
+    pub fn take_edit_request(&mut self) -> Option<String> {
+        self.edit_request.take()
+    }
+
+    /// What the editor gave back (or why it did not).
+    pub fn edited(&mut self, result: Result<String, String>) {
+        self.chat.edited(result);
+    }
+
     pub fn take_clipboard(&mut self) -> Option<String> {
         self.clipboard.take()
     }
@@ -230,6 +243,10 @@ impl App {
                 self.clipboard = Some(text);
                 self.status.alert = None;
                 true
+            }
+            ChatOutcome::EditDraft(draft) => {
+                self.edit_request = Some(draft);
+                false
             }
             ChatOutcome::ShowSources(sources) => {
                 self.detail = Some(SourceDetail::new(sources));

@@ -96,6 +96,8 @@ pub enum ChatOutcome {
     ShowSources(Vec<crate::domain::Source>),
     /// Read this deep run from the store and continue it (`/resume`).
     ResumeRun(MessageId),
+    /// Open this draft in the user's editor (Ctrl+E).
+    EditDraft(String),
 }
 
 impl ChatScreen {
@@ -121,6 +123,20 @@ impl ChatScreen {
             found: None,
             unfinished_run: None,
             flash: None,
+        }
+    }
+
+    /// The draft back from the editor replaces the input (an undoable
+    /// edit); a failure is said and the draft kept.
+    pub fn edited(&mut self, result: Result<String, String>) {
+        match result {
+            Ok(text) => {
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                self.input.select_all();
+                self.input.cut();
+                self.input.insert_str(sanitize(&text));
+            }
+            Err(e) => self.say(e),
         }
     }
 
@@ -196,6 +212,9 @@ impl ChatScreen {
                 };
             }
             KeyCode::F(2) => return ChatOutcome::OpenModelPicker,
+            KeyCode::Char('e') if ctrl => {
+                return ChatOutcome::EditDraft(self.input.lines().join("\n"));
+            }
             KeyCode::F(4) => {
                 if !self.transcript.toggle_trees() {
                     return ChatOutcome::Ignored;
