@@ -193,6 +193,22 @@ fn fts_index_follows_insert_update_and_delete() {
 fn rename_and_summary_are_stored() {
     let sb = Sandbox::new();
     fixture_db(&sb.db());
+    // A new name is not activity: the older session stays below.
+    write_all(
+        &sb.db(),
+        vec![StoreCommand::Rename {
+            session: SessionId(1001),
+            title: "Borrowing, renamed".into(),
+        }],
+    );
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let order: Vec<i64> = queries::list_sessions(&conn, 0, 10, None)
+        .unwrap()
+        .iter()
+        .map(|s| s.session.id.0)
+        .collect();
+    assert_eq!(order, vec![1002, 1001]);
+    drop(conn);
     write_all(
         &sb.db(),
         vec![

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use super::StoreError;
 use super::writer::StoreCommand;
-use crate::domain::{Message, SessionId, now_ms};
+use crate::domain::{Message, SessionId};
 
 pub(super) fn write_batch<'a>(
     conn: &mut Connection,
@@ -106,9 +106,10 @@ fn apply(
             }
         }
         StoreCommand::Rename { session, title } => {
+            // A new name is not activity: the session keeps its place in
+            // the list (issue 15).
             tx.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")?
                 .execute(params![session.0, title])?;
-            touched.at.entry(*session).or_insert_with(now_ms);
         }
         StoreCommand::SetSummary { session, summary } => {
             tx.prepare_cached("UPDATE sessions SET summary = ?2 WHERE id = ?1")?

@@ -75,6 +75,8 @@ pub enum StoreEvent {
         offset: usize,
         sessions: Vec<SessionSummary>,
         has_more: bool,
+        /// How many sessions match in all (first page only).
+        total: Option<usize>,
     },
     Transcript {
         req: RequestId,

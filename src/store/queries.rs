@@ -141,6 +141,20 @@ fn by_id_prefix(conn: &Connection, prefix: &str) -> Result<Option<Session>, Stor
     }
 }
 
+/// How many sessions have `filter` in their title (all without one).
+pub fn count_matching_sessions(
+    conn: &Connection,
+    filter: Option<&str>,
+) -> Result<usize, StoreError> {
+    let pattern = filter.filter(|f| !f.is_empty()).map(contains_pattern);
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM sessions WHERE ?1 IS NULL OR title LIKE ?1 ESCAPE '\\'",
+        )?
+        .query_row([pattern], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// How many sessions there are.
 pub fn count_sessions(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))?)

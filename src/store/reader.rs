@@ -172,11 +172,17 @@ fn answer(conn: &Connection, r: ReadRequest) -> Result<StoreEvent, StoreError> {
             let mut sessions = queries::list_sessions(conn, offset, limit + 1, filter.as_deref())?;
             let has_more = sessions.len() > limit;
             sessions.truncate(limit);
+            let total = if offset == 0 {
+                Some(queries::count_matching_sessions(conn, filter.as_deref())?)
+            } else {
+                None
+            };
             StoreEvent::SessionsPage {
                 req,
                 offset,
                 sessions,
                 has_more,
+                total,
             }
         }
         ReadRequest::Transcript { req, session } => StoreEvent::Transcript {

@@ -18,8 +18,14 @@ use crate::store::ReadRequest;
 
 /// Sessions read per page.
 pub const PAGE: usize = 50;
+/// Sessions read per page on the way to the end (End).
+const END_PAGE: usize = 1000;
 /// Messages shown in the preview.
 pub const PREVIEW: usize = 12;
+/// Of each previewed message: this much text is rendered, and at most
+/// this many lines of it shown.
+const PREVIEW_CHARS: usize = 1_500;
+const PREVIEW_LINES: usize = 8;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Mode {
@@ -44,17 +50,25 @@ pub enum SessionsAction {
 
 #[derive(Debug, PartialEq)]
 pub enum ReadKind {
-    Page { offset: usize, filter: String },
+    Page {
+        offset: usize,
+        filter: String,
+        limit: usize,
+    },
     Preview(SessionId),
 }
 
 impl ReadKind {
     pub fn request(self, req: RequestId) -> ReadRequest {
         match self {
-            ReadKind::Page { offset, filter } => ReadRequest::SessionsPage {
+            ReadKind::Page {
+                offset,
+                filter,
+                limit,
+            } => ReadRequest::SessionsPage {
                 req,
                 offset,
-                limit: PAGE,
+                limit,
                 filter: (!filter.is_empty()).then_some(filter),
             },
             ReadKind::Preview(session) => ReadRequest::Preview {
@@ -69,6 +83,11 @@ impl ReadKind {
 pub struct SessionsScreen {
     rows: Vec<SessionSummary>,
     has_more: bool,
+    /// How many sessions match, as the first page said.
+    total: Option<usize>,
+    /// End was pressed before every page was read: keep reading, then
+    /// select the last row.
+    to_end: bool,
     /// False until the first page arrives ("loading", not "empty").
     loaded: bool,
     selected: usize,
@@ -79,6 +98,9 @@ pub struct SessionsScreen {
     pub page_req: Option<RequestId>,
     pub preview_req: Option<RequestId>,
     preview: Option<(SessionId, Vec<Message>)>,
+    /// The preview rendered as Markdown, for one width (rendering is not
+    /// free: it is done once per preview and width, not per frame).
+    preview_lines: std::cell::RefCell<Option<(SessionId, u16, Vec<Line<'static>>)>>,
     /// One line of feedback (exported to…, deleted…).
     pub notice: Option<String>,
 }
@@ -89,6 +111,8 @@ impl SessionsScreen {
         Self {
             rows: Vec::new(),
             has_more: false,
+            total: None,
+            to_end: false,
             loaded: false,
             selected: 0,
             top: std::cell::Cell::new(0),
@@ -97,14 +121,20 @@ impl SessionsScreen {
             page_req: None,
             preview_req: None,
             preview: None,
+            preview_lines: std::cell::RefCell::new(None),
             notice: None,
         }
     }
 
     pub fn first_page(&self) -> ReadKind {
+        self.page_at(0, PAGE)
+    }
+
+    fn page_at(&self, offset: usize, limit: usize) -> ReadKind {
         ReadKind::Page {
-            offset: 0,
+            offset,
             filter: self.filter.clone(),
+            limit,
         }
     }
 
@@ -112,12 +142,14 @@ impl SessionsScreen {
         self.rows.get(self.selected)
     }
 
-    /// A page arrived; returns the preview to read, if the selection changed.
+    /// A page arrived; returns what to read next: the following page on
+    /// the way to the end, or the preview if the selection changed.
     pub fn on_page(
         &mut self,
         offset: usize,
         sessions: Vec<SessionSummary>,
         has_more: bool,
+        total: Option<usize>,
     ) -> Option<ReadKind> {
         let before = self.selected().map(|s| s.session.id);
         if offset == 0 {
@@ -126,9 +158,19 @@ impl SessionsScreen {
             self.rows.extend(sessions);
         }
         self.has_more = has_more;
+        if total.is_some() {
+            self.total = total;
+        }
         self.loaded = true;
-        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.page_req = None;
+        if self.to_end {
+            if has_more {
+                return Some(self.page_at(self.rows.len(), END_PAGE));
+            }
+            self.to_end = false;
+            self.selected = self.rows.len().saturating_sub(1);
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.preview_wanted(before)
     }
 
@@ -153,7 +195,11 @@ impl SessionsScreen {
 
     pub fn removed(&mut self, id: SessionId) -> Option<ReadKind> {
         let before = self.selected().map(|s| s.session.id);
+        let n = self.rows.len();
         self.rows.retain(|r| r.session.id != id);
+        if self.rows.len() < n {
+            self.total = self.total.map(|t| t.saturating_sub(1));
+        }
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
         self.preview_wanted(before)
     }
@@ -169,10 +215,7 @@ impl SessionsScreen {
         self.selected = i.min(self.rows.len().saturating_sub(1));
         // Read the next page before the user reaches the end.
         if self.has_more && self.page_req.is_none() && self.selected + 10 >= self.rows.len() {
-            return SessionsAction::Read(ReadKind::Page {
-                offset: self.rows.len(),
-                filter: self.filter.clone(),
-            });
+            return SessionsAction::Read(self.page_at(self.rows.len(), PAGE));
         }
         match self.preview_wanted(before) {
             Some(k) => SessionsAction::Read(k),
@@ -182,12 +225,16 @@ impl SessionsScreen {
 
     fn refilter(&mut self) -> SessionsAction {
         self.selected = 0;
+        self.to_end = false;
+        self.total = None;
         self.preview = None;
         SessionsAction::Read(self.first_page())
     }
 
     pub fn handle_key(&mut self, k: KeyEvent) -> SessionsAction {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        // Feedback ("renamed", "deleted") lasts until the next key.
+        self.notice = None;
         match &mut self.mode {
             Mode::Rename(title) => {
                 match k.code {
@@ -235,6 +282,14 @@ impl SessionsScreen {
             KeyCode::PageUp => return self.move_to(self.selected.saturating_sub(10)),
             KeyCode::PageDown => return self.move_to(self.selected + 10),
             KeyCode::Home => return self.move_to(0),
+            KeyCode::End if self.has_more => {
+                // Read the rest (in large pages), then select the last.
+                self.to_end = true;
+                if self.page_req.is_some() {
+                    return SessionsAction::Changed;
+                }
+                return SessionsAction::Read(self.page_at(self.rows.len(), END_PAGE));
+            }
             KeyCode::End => return self.move_to(self.rows.len()),
             KeyCode::Enter => {
                 return match self.selected() {
@@ -297,14 +352,15 @@ impl SessionsScreen {
     }
 
     fn render_list(&self, frame: &mut Frame<'_>, area: Rect) {
+        let count = match self.total {
+            Some(t) => t.to_string(),
+            None if self.has_more => format!("{}+", self.rows.len()),
+            None => self.rows.len().to_string(),
+        };
         let title = if self.filter.is_empty() {
-            format!(
-                " Sessions ({}{}) ",
-                self.rows.len(),
-                if self.has_more { "+" } else { "" }
-            )
+            format!(" Sessions ({count}) ")
         } else {
-            format!(" Sessions matching “{}” ", one_line(&self.filter))
+            format!(" Sessions matching “{}” ({count}) ", one_line(&self.filter))
         };
         let block = Block::new()
             .borders(Borders::ALL)
@@ -402,21 +458,21 @@ impl SessionsScreen {
         lines.push(Line::default());
         match &self.preview {
             Some((id, msgs)) if *id == sel.session.id => {
-                for m in msgs {
-                    let (label, style) = match m.role {
-                        Role::User => ("you", theme::user_label()),
-                        _ => ("sleuth", theme::assistant_label()),
-                    };
-                    lines.push(Line::from(vec![
-                        Span::styled(format!("{label}: "), style),
-                        Span::raw(truncate(&one_line(&m.content), 400)),
-                    ]));
+                let width = area.width.saturating_sub(2);
+                let mut cache = self.preview_lines.borrow_mut();
+                if !matches!(&*cache, Some((s, w, _)) if s == id && *w == width) {
+                    *cache = Some((*id, width, preview_lines(msgs, width as usize)));
+                }
+                if let Some((_, _, rendered)) = &*cache {
+                    lines.extend(rendered.iter().cloned());
                 }
             }
             _ => lines.push(Line::styled("reading…", theme::dim())),
         }
         frame.render_widget(
-            Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(block),
             area,
         );
     }
@@ -485,6 +541,31 @@ impl Default for SessionsScreen {
     }
 }
 
+/// The previewed messages as they read in the chat: each one's Markdown
+/// rendered (the start of it), under a "you" / "sleuth" label.
+fn preview_lines(msgs: &[Message], width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for m in msgs {
+        let (label, style) = match m.role {
+            Role::User => ("you", theme::user_label()),
+            _ => ("sleuth", theme::assistant_label()),
+        };
+        out.push(Line::styled(label, style));
+        let text: String = m.content.chars().take(PREVIEW_CHARS).collect();
+        let rendered = super::markdown::render(&text, width.saturating_sub(2));
+        let more = rendered.len() > PREVIEW_LINES;
+        for l in rendered.into_iter().take(PREVIEW_LINES) {
+            let mut spans = vec![Span::raw("  ")];
+            spans.extend(l.spans);
+            out.push(Line::from(spans).style(l.style));
+        }
+        if more {
+            out.push(Line::styled("  …", theme::dim()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,7 +596,7 @@ mod tests {
     fn pages_are_read_as_the_selection_nears_the_end() {
         let mut s = SessionsScreen::new();
         assert_eq!(
-            s.on_page(0, rows(PAGE, 0), true),
+            s.on_page(0, rows(PAGE, 0), true, Some(2 * PAGE + 5)),
             Some(ReadKind::Preview(SessionId(0)))
         );
         for _ in 0..(PAGE - 11) {
@@ -525,20 +606,82 @@ mod tests {
             s.handle_key(key(KeyCode::Down)),
             SessionsAction::Read(ReadKind::Page {
                 offset: PAGE,
-                filter: String::new()
+                filter: String::new(),
+                limit: PAGE,
             })
         );
-        s.on_page(PAGE, rows(PAGE, PAGE as i64), false);
+        s.page_req = Some(RequestId(1));
+        s.on_page(PAGE, rows(PAGE, PAGE as i64), true, None);
         assert_eq!(s.rows.len(), 2 * PAGE);
         // A late page for an old offset does not duplicate rows.
-        s.on_page(PAGE, rows(PAGE, PAGE as i64), false);
+        s.on_page(PAGE, rows(PAGE, PAGE as i64), true, None);
         assert_eq!(s.rows.len(), 2 * PAGE);
+    }
+
+    #[test]
+    fn the_preview_renders_markdown_and_shows_the_start_of_long_messages() {
+        let mut m = Message::new(SessionId(1), Role::Assistant, "");
+        m.content = format!(
+            "**Espresso** is `brewed` under pressure.\n\n{}",
+            (1..=30)
+                .map(|i| format!("- point {i}\n"))
+                .collect::<String>()
+        );
+        let text: String = preview_lines(&[m], 40)
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        assert!(
+            text.contains("Espresso is brewed under pressure."),
+            "{text}"
+        );
+        assert!(!text.contains("**") && !text.contains('`'), "{text}");
+        assert!(
+            text.contains("point 1") && !text.contains("point 30"),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with('…'), "{text}");
+    }
+
+    #[test]
+    fn the_title_counts_every_session_and_end_reaches_the_last() {
+        let mut s = SessionsScreen::new();
+        s.on_page(0, rows(PAGE, 0), true, Some(2_000));
+        let draw = |s: &SessionsScreen| {
+            let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(60, 8)).unwrap();
+            t.draw(|f| s.render(f, f.area())).unwrap();
+            format!("{}", t.backend())
+        };
+        assert!(draw(&s).contains("Sessions (2000)"), "{}", draw(&s));
+        // End reads the rest in large pages, then selects the last row.
+        let mut next = match s.handle_key(key(KeyCode::End)) {
+            SessionsAction::Read(k) => Some(k),
+            other => panic!("{other:?}"),
+        };
+        while let Some(ReadKind::Page { offset, limit, .. }) = next {
+            assert_eq!(offset, s.rows.len());
+            let n = limit.min(2_000 - offset);
+            next = s.on_page(offset, rows(n, offset as i64), offset + n < 2_000, None);
+        }
+        assert_eq!(s.rows.len(), 2_000);
+        assert_eq!(s.selected().unwrap().session.id, SessionId(1_999));
+        assert!(draw(&s).contains("› s1999"), "{}", draw(&s));
+        // Feedback goes with the next key.
+        s.notice = Some("renamed".into());
+        s.handle_key(key(KeyCode::Up));
+        assert!(s.notice.is_none());
     }
 
     #[test]
     fn the_selected_row_stays_in_view_far_down_the_list() {
         let mut s = SessionsScreen::new();
-        s.on_page(0, rows(PAGE, 0), false);
+        s.on_page(0, rows(PAGE, 0), false, None);
         let draw = |s: &SessionsScreen| {
             let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(60, 12)).unwrap();
             t.draw(|f| s.render(f, f.area())).unwrap();
@@ -562,7 +705,7 @@ mod tests {
     #[test]
     fn letters_filter_and_commands_need_an_empty_filter_or_ctrl() {
         let mut s = SessionsScreen::new();
-        s.on_page(0, rows(3, 0), false);
+        s.on_page(0, rows(3, 0), false, None);
         assert_eq!(
             s.handle_key(key(KeyCode::Char('d'))),
             SessionsAction::Changed
@@ -582,7 +725,7 @@ mod tests {
             SessionsAction::Read(ReadKind::Page { .. })
         ));
         assert_eq!(s.filter, "xe");
-        s.on_page(0, rows(1, 7), false);
+        s.on_page(0, rows(1, 7), false, None);
         assert_eq!(
             s.handle_key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL)),
             SessionsAction::Export(SessionId(7))

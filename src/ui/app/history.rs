@@ -180,6 +180,7 @@ impl App {
         offset: usize,
         sessions: Vec<SessionSummary>,
         has_more: bool,
+        total: Option<usize>,
     ) -> bool {
         let Some(s) = &mut self.sessions else {
             return false;
@@ -187,7 +188,7 @@ impl App {
         if s.page_req != Some(req) {
             return false;
         }
-        if let Some(kind) = s.on_page(offset, sessions, has_more) {
+        if let Some(kind) = s.on_page(offset, sessions, has_more, total) {
             self.sessions_action(SessionsAction::Read(kind));
         }
         true

@@ -334,9 +334,10 @@ impl App {
                 offset,
                 sessions,
                 has_more,
+                total,
             } => {
                 if self.pending_resumable != Some(req) {
-                    return self.on_sessions_page(req, offset, sessions, has_more);
+                    return self.on_sessions_page(req, offset, sessions, has_more, total);
                 }
                 self.pending_resumable = None;
                 self.chat.resumable = sessions
