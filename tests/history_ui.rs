@@ -285,6 +285,51 @@ fn enter_jumps_to_the_message_and_alt_arrows_move_between_matches() {
     assert_eq!(h.app.chat.input.lines(), ["no"]);
 }
 
+/// The text drawn with the search-match background, cell by cell.
+fn marked(t: &Terminal<TestBackend>) -> String {
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            if c.bg == Color::Yellow {
+                out.push_str(c.symbol());
+            }
+        }
+        out.push(' ');
+    }
+    out
+}
+
+#[test]
+fn the_opened_match_has_its_words_highlighted_in_the_text() {
+    let mut h = history();
+    search_and_wait(&mut h, "espresso role:assistant");
+    h.app.handle(key(KeyCode::Enter));
+    assert!(h.pump_until(|a| a.chat.found.is_some()));
+    let t = draw(&mut h, 80, 14);
+    let m = marked(&t);
+    assert!(m.contains("espresso"), "{m}\n{}", screen(&t));
+    // Only the matched word (and the match marker), not its neighbours.
+    assert!(!m.contains("bitter") && !m.contains("roasts"), "{m}");
+}
+
+#[test]
+fn scrolled_up_the_transcript_says_there_is_more_below() {
+    let mut h = history();
+    search_and_wait(&mut h, "espresso role:assistant");
+    h.app.handle(key(KeyCode::Enter));
+    assert!(h.pump_until(|a| a.chat.found.is_some()));
+    h.app.handle(key(KeyCode::Esc));
+    h.app.handle(key(KeyCode::End));
+    assert!(!screen(&draw(&mut h, 60, 10)).contains("more below"));
+    h.app.handle(key(KeyCode::PageUp));
+    let s = screen(&draw(&mut h, 60, 10));
+    assert!(s.contains("↓ more below · End"), "{s}");
+    h.app.handle(key(KeyCode::End));
+    assert!(!screen(&draw(&mut h, 60, 10)).contains("more below"));
+}
+
 #[test]
 fn after_opening_a_result_a_question_starting_with_n_types_in_full() {
     // Issue 15, bug 2: "now tell me more" became "ow tell me more".

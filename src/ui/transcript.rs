@@ -34,8 +34,9 @@ pub struct Cell {
     /// An answer's cited sources: [1]..=[n] are highlighted and listed.
     sources: Vec<Source>,
     research: Option<ResearchProgress>,
-    /// Marked as the current search match.
-    highlight: bool,
+    /// Marked as the current search match: the query, whose words are
+    /// highlighted in the text.
+    highlight: Option<crate::store::search::Query>,
     cache: Option<(u16, Vec<Line<'static>>)>,
 }
 
@@ -48,7 +49,7 @@ impl Cell {
             meta,
             sources: Vec::new(),
             research: None,
-            highlight: false,
+            highlight: None,
             cache: None,
         }
     }
@@ -140,7 +141,7 @@ impl Cell {
         if !self.meta.is_empty() {
             header.push(Span::styled(format!("  {}", self.meta), theme::dim()));
         }
-        if self.highlight {
+        if self.highlight.is_some() {
             header.insert(0, Span::styled("▶ ", theme::search_match()));
             header.push(Span::styled("  ◀ search match", theme::search_match()));
         }
@@ -175,9 +176,47 @@ impl Cell {
                 ));
             }
         }
+        if let Some(q) = &self.highlight {
+            let m = crate::store::search::Matcher::new(q);
+            for l in lines.iter_mut().skip(1) {
+                mark_matches(l, &m);
+            }
+        }
         lines.push(Line::default());
         lines
     }
+}
+
+/// Splits a line's spans so the words `m` matches carry the search-match
+/// style (a word split across two spans is left as it is).
+fn mark_matches(line: &mut Line<'static>, m: &crate::store::search::Matcher) {
+    let mut out: Vec<Span<'static>> = Vec::with_capacity(line.spans.len());
+    for span in line.spans.drain(..) {
+        let a = m.analyze(&span.content);
+        if !a.words.iter().any(|w| w.2.is_some()) {
+            out.push(span);
+            continue;
+        }
+        let text = span.content.as_ref();
+        let mut at = 0;
+        for &(s, e, g) in &a.words {
+            if g.is_none() {
+                continue;
+            }
+            if s > at {
+                out.push(Span::styled(text[at..s].to_string(), span.style));
+            }
+            out.push(Span::styled(
+                text[s..e].to_string(),
+                span.style.patch(theme::search_match()),
+            ));
+            at = e;
+        }
+        if at < text.len() {
+            out.push(Span::styled(text[at..].to_string(), span.style));
+        }
+    }
+    line.spans = out;
 }
 
 #[derive(Debug, Default)]
@@ -308,16 +347,17 @@ impl Transcript {
         self.scroll_back = 0;
     }
 
-    /// Marks message `id` as the search match (and no other) and scrolls
-    /// it to the top of the view at the next draw. False if it is not here.
-    pub fn focus(&mut self, id: MessageId) -> bool {
+    /// Marks message `id` as the search match of `query` (and no other),
+    /// its matched words highlighted, and scrolls it to the top of the view
+    /// at the next draw. False if it is not here.
+    pub fn focus(&mut self, id: MessageId, query: &crate::store::search::Query) -> bool {
         if !self.cells.iter().any(|c| c.id == Some(id)) {
             return false;
         }
         for c in &mut self.cells {
-            let on = c.id == Some(id);
-            if c.highlight != on {
-                c.highlight = on;
+            let want = (c.id == Some(id)).then(|| query.clone());
+            if c.highlight != want {
+                c.highlight = want;
                 c.cache = None;
             }
         }
@@ -327,8 +367,8 @@ impl Transcript {
 
     /// Removes the search-match mark.
     pub fn clear_focus(&mut self) {
-        for c in self.cells.iter_mut().filter(|c| c.highlight) {
-            c.highlight = false;
+        for c in self.cells.iter_mut().filter(|c| c.highlight.is_some()) {
+            c.highlight = None;
             c.cache = None;
         }
         self.jump = None;
@@ -406,6 +446,20 @@ impl Transcript {
                     y += 1;
                 }
                 idx += 1;
+            }
+        }
+        // Scrolled up: say that there is more below (new output arrives
+        // there while the view stays put).
+        if self.scroll_back > 0 && area.height > 1 {
+            let tag = " ↓ more below · End ";
+            let w = unicode_width::UnicodeWidthStr::width(tag) as u16;
+            if area.width > w {
+                buf.set_string(
+                    area.x + area.width - w,
+                    area.y + area.height - 1,
+                    tag,
+                    theme::key().add_modifier(ratatui::style::Modifier::REVERSED),
+                );
             }
         }
     }

@@ -12,6 +12,7 @@ use crate::store::search::{Matcher, Query};
 #[derive(Debug)]
 pub struct Found {
     pub query: String,
+    parsed: Query,
     pub matches: Vec<MessageId>,
     pub current: usize,
 }
@@ -38,9 +39,10 @@ impl ChatScreen {
             matches.sort_by_key(|id| id.0);
         }
         let current = matches.iter().position(|id| *id == message).unwrap_or(0);
-        self.transcript.focus(message);
+        self.transcript.focus(message, &q);
         self.found = Some(Found {
             query: query.to_string(),
+            parsed: q,
             matches,
             current,
         });
@@ -79,7 +81,7 @@ impl ChatScreen {
             }
         }
         let id = f.matches[f.current];
-        self.transcript.focus(id);
+        self.transcript.focus(id, &f.parsed);
         true
     }
 
