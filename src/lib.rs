@@ -20,4 +20,5 @@ pub mod recorder;
 pub mod sanitize;
 pub mod store;
 pub mod synth;
+pub mod text;
 pub mod ui;

@@ -354,7 +354,11 @@ pub fn run(
             Ok(AgentEvent::SourceDone { status, .. }) => {
                 if progress {
                     let detail = status.error.clone().unwrap_or_else(|| {
-                        format!("{} documents, {} chars read", status.count, status.chars)
+                        format!(
+                            "{}, {} chars read",
+                            crate::text::plural(status.count as u64, "document"),
+                            status.chars
+                        )
                     });
                     let _ = writeln!(
                         err_out,

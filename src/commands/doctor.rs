@@ -1,5 +1,6 @@
 //! `sleuth doctor`: what sleuth would use, and whether each part works.
 
+use crate::text::plural;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,8 +55,11 @@ fn check_db(path: &Path) -> DbReport {
             ok: quick == "ok",
             detail: if quick == "ok" {
                 format!(
-                    "schema v{}, {} sessions, {} messages, {} sources",
-                    stats.schema_version, stats.sessions, stats.messages, stats.sources
+                    "schema v{}, {}, {}, {}",
+                    stats.schema_version,
+                    plural(stats.sessions as u64, "session"),
+                    plural(stats.messages as u64, "message"),
+                    plural(stats.sources as u64, "source")
                 )
             } else {
                 format!("integrity check failed: {quick}")

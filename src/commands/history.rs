@@ -55,18 +55,9 @@ pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> any
             total
         )?;
     } else {
-        writeln!(out, "{}", plural(total, "session"))?;
+        writeln!(out, "{}", crate::text::plural(total as u64, "session"))?;
     }
     Ok(())
-}
-
-/// "1 session", "2 sessions".
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 pub fn show(db: &Path, session: &str, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {

@@ -199,9 +199,9 @@ impl ResearchProgress {
                                 used.push_str(&format!(" · best {m:.2}"));
                             }
                             format!(
-                                "{}{used} · {} passages · {} · {} ms",
+                                "{}{used} · {} · {} · {} ms",
                                 plural(r.documents, "doc"),
-                                r.passages,
+                                plural(r.passages, "passage"),
                                 chars(r.chars),
                                 s.ms
                             )
@@ -234,11 +234,7 @@ impl ResearchProgress {
 }
 
 fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
+    crate::text::plural(n as u64, what)
 }
 
 /// "830 chars", "12k chars", "1.2M chars".

@@ -442,9 +442,9 @@ impl SessionsScreen {
             Line::styled(one_line(&sel.session.title), theme::assistant_label()),
             Line::styled(
                 format!(
-                    "started {} · {} messages",
+                    "started {} · {}",
                     format_time(sel.session.created_at),
-                    sel.message_count
+                    crate::text::plural(sel.message_count.max(0) as u64, "message")
                 ),
                 theme::dim(),
             ),

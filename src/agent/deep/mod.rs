@@ -305,9 +305,9 @@ impl<'a> Run<'a> {
         }
         let stopped = self.p.stopped.clone().unwrap_or_default();
         self.step(format!(
-            "done: {} rounds, {} documents, {} cited ({stopped})",
-            self.p.rounds.len(),
-            self.docs.len(),
+            "done: {}, {}, {} cited ({stopped})",
+            crate::text::plural(self.p.rounds.len() as u64, "round"),
+            crate::text::plural(self.docs.len() as u64, "document"),
             cited.len(),
         ));
         outcome.deep = Some(Box::new(DeepRun {
@@ -356,9 +356,9 @@ pub async fn run(
     let mut run = Run::new(cfg, clients, &ask, emit, resume);
     if ask.resume.is_some() {
         run.step(format!(
-            "resuming: {} rounds done, {} documents stored",
-            run.p.rounds.len(),
-            run.docs.len()
+            "resuming: {} done, {} stored",
+            crate::text::plural(run.p.rounds.len() as u64, "round"),
+            crate::text::plural(run.docs.len() as u64, "document")
         ));
     }
     if !run.p.planned() {

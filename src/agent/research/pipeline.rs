@@ -415,8 +415,8 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
             Some("no source returned anything".to_string())
         }
         _ if cited.is_empty() => Some(format!(
-            "nothing in the {} passages read shares a word with the question",
-            r.passages.len()
+            "nothing in the {} read shares a word with the question",
+            crate::text::plural(r.passages.len() as u64, "passage")
         )),
         Some(e) => {
             if known_down {
