@@ -134,3 +134,42 @@ pub const HISTORY: &[Binding] = &[
         action: "next / previous match, after opening a result",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::{CHAT, GLOBAL, HISTORY};
+
+    /// The first column of the README's Keys table.
+    fn readme_keys() -> std::collections::BTreeSet<String> {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .unwrap_or_default();
+        let section = readme
+            .split("## Keys")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or_default();
+        section
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| key |"))
+            .filter_map(|l| l.split(" | ").next())
+            .map(|k| k.trim_start_matches("| ").trim_matches('`').to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_every_bound_key_and_no_other() {
+        let bound: std::collections::BTreeSet<String> = GLOBAL
+            .iter()
+            .chain(CHAT)
+            .chain(HISTORY)
+            .map(|b| b.keys.to_string())
+            .collect();
+        let readme = readme_keys();
+        let missing: Vec<_> = bound.difference(&readme).collect();
+        let unknown: Vec<_> = readme.difference(&bound).collect();
+        assert!(
+            missing.is_empty() && unknown.is_empty(),
+            "README Keys table: missing {missing:?}, not bound {unknown:?}"
+        );
+    }
+}
