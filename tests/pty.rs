@@ -113,6 +113,23 @@ fn ctrl_e_writes_the_draft_in_the_users_editor() {
 }
 
 #[test]
+fn a_bracketed_paste_with_carriage_returns_keeps_its_lines() {
+    // What terminals send for a pasted newline is CR (issue 15, bug 1).
+    let sb = common::Sandbox::new();
+    let mut s = Session::start(&sb);
+    s.wait_for_text("Ask a question");
+    s.send(b"\x1b[200~alpha line\rbeta line\r\ngamma line\x1b[201~");
+    s.wait_for_text("gamma line");
+    let screen = s.contents();
+    let rows: Vec<&str> = screen.lines().filter(|l| l.contains(" line")).collect();
+    assert_eq!(rows.len(), 3, "one row per pasted line:\n{screen}");
+    assert!(!screen.contains("alpha linebeta"), "{screen}");
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+}
+
+#[test]
 fn sigterm_restores_the_terminal_and_keeps_what_was_sent() {
     let sb = common::Sandbox::new();
     let mut s = Session::start(&sb);
@@ -246,6 +263,10 @@ fn sessions_flag_opens_history_and_search_jumps_into_a_session() {
     s.send(b"\r");
     s.wait_for_text("◀ search match");
     s.wait_for_text("match 1/1");
+    // Found mode does not eat the first letter of a question (issue 15,
+    // bug 2: "now" became "ow").
+    s.send(b"now tell me more");
+    s.wait_for_text("now tell me more");
     s.send(b"\x03");
     let (ok, raw, alt, t) = s.finish();
     assert_restored(ok, &raw, alt, t);
