@@ -1,6 +1,32 @@
 //! Small text helpers every layer may use (ARCHITECTURE.md §2: nothing
 //! below `ui` imports it, so shared wording lives here).
 
+use unicode_width::UnicodeWidthChar;
+use unicode_width::UnicodeWidthStr;
+
+/// Truncates to `width` terminal columns, ending with `…` when cut (wide
+/// characters count two: CJK titles are cut by columns, not chars).
+pub fn truncate(s: &str, width: usize) -> String {
+    if UnicodeWidthStr::width(s) <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > width - 1 {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
 /// "1 session", "3 sessions": counts in words, never "1 sessions" or
 /// "session(s)". `one` is the singular; the plural adds an "s".
 pub fn plural(n: impl Into<u64>, one: &str) -> String {
@@ -12,7 +38,43 @@ pub fn plural(n: impl Into<u64>, one: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::plural;
+    use super::{plural, truncate};
+
+    #[test]
+    fn truncates_by_columns() {
+        assert_eq!(truncate("hello", 5), "hello");
+        assert_eq!(truncate("hello", 4), "hel…");
+        assert_eq!(truncate("日本語です", 5), "日本…");
+        assert_eq!(truncate("x", 0), "");
+    }
+
+    /// The layers below the UI never reach up into it (ARCHITECTURE.md §2).
+    #[test]
+    fn nothing_below_the_ui_imports_it() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut offenders = Vec::new();
+        for dir in ["agent", "store", "conversation", "commands", "domain"] {
+            let mut stack = vec![std::path::PathBuf::from(root).join(dir)];
+            while let Some(p) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&p) else {
+                    continue;
+                };
+                for e in entries.flatten() {
+                    let path = e.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|x| x == "rs")
+                        && std::fs::read_to_string(&path)
+                            .unwrap_or_default()
+                            .contains("crate::ui")
+                    {
+                        offenders.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "import crate::ui: {offenders:?}");
+    }
 
     #[test]
     fn counts_read_as_words() {

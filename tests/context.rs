@@ -8,10 +8,12 @@ mod server;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::Sandbox;
 use common::harness::harness_with;
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use server::{Reply, Server, ollama_says};
 use sleuth::agent::AgentEvent;
+use sleuth::commands::ask;
 use sleuth::store;
 use sleuth::ui::UiEvent;
 use sleuth::ui::app::App;
@@ -211,4 +213,134 @@ fn research_recalls_relevant_messages_from_other_sessions() {
         "{prompt}"
     );
     assert!(!prompt.contains("Bread"), "{prompt}");
+}
+
+/// The command the app sends for `question` in the open session, read from
+/// a detached agent handle (no threads answer).
+fn app_command(sb: Sandbox, session: i64, question: &str, research: bool) -> String {
+    let (mut h, mut rx) = common::harness::harness_detached(sb);
+    h.app.chat.db_path = Some(h.sb.db());
+    h.app.chat.research = research;
+    h.app.open_session(sleuth::domain::SessionId(session));
+    assert!(h.pump_until(|a| a.chat.session.is_some()));
+    for c in question.chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    let cmd = rx.try_recv().expect("the app asked the agent");
+    format!("{cmd:?}")
+}
+
+/// The command `sleuth ask --session` builds for the same question.
+fn ask_command(sb: &Sandbox, session: i64, question: &str, mode: ask::Mode) -> String {
+    let conn = store::open_writer(&sb.db()).unwrap();
+    let config = sleuth::config::Config::default();
+    let mut start = ask::start(
+        &conn,
+        &config,
+        ask::What::Ask {
+            question: question.into(),
+            session: Some(session.to_string()),
+            mode,
+        },
+    )
+    .unwrap();
+    let cmd = ask::command(&mut start, &config, &sb.db(), sleuth::domain::TurnId(1));
+    format!("{cmd:?}")
+}
+
+/// A session long enough to have a stored summary and more messages than
+/// the context takes.
+fn long_session(sb: &Sandbox) {
+    use common::{message, session};
+    use sleuth::domain::Role;
+    use sleuth::store::StoreCommand;
+    let t = 1_764_000_000_000;
+    let mut cmds = vec![StoreCommand::CreateSession(session(4000, "Long talk", t))];
+    for i in 0..30 {
+        let role = if i % 2 == 0 {
+            Role::User
+        } else {
+            Role::Assistant
+        };
+        cmds.push(StoreCommand::AppendMessage(message(
+            4001 + i,
+            4000,
+            role,
+            &format!("message number {i}"),
+            t + i,
+        )));
+    }
+    cmds.push(StoreCommand::SetSummary {
+        session: sleuth::domain::SessionId(4000),
+        summary: "They talked about numbers.".into(),
+    });
+    common::write_all(&sb.db(), cmds);
+}
+
+#[test]
+fn the_app_and_ask_send_the_same_request_for_the_same_session() {
+    // Issue 10: `ask` used to drop the summary in plain chat and send 20
+    // messages plus the summary in research; now both build the request
+    // from the same conversation code.
+    for (research, mode) in [(false, ask::Mode::Chat), (true, ask::Mode::Research)] {
+        let sb = Sandbox::new();
+        long_session(&sb);
+        let from_ask = ask_command(&sb, 4000, "and then?", mode);
+        let from_app = app_command(sb, 4000, "and then?", research);
+        assert_eq!(from_app, from_ask, "research: {research}");
+        assert!(
+            from_ask.contains("They talked about numbers."),
+            "{from_ask}"
+        );
+        // The summary stands for all but the 3 most recent messages.
+        assert!(!from_ask.contains("message number 26"), "{from_ask}");
+        assert!(from_ask.contains("message number 27"), "{from_ask}");
+    }
+}
+
+#[test]
+fn ask_folds_older_turns_into_the_summary_as_the_app_does() {
+    let sb = Sandbox::new();
+    long_session(&sb);
+    // Drop the stored summary: 30 messages and none folded.
+    common::write_all(
+        &sb.db(),
+        vec![sleuth::store::StoreCommand::SetSummary {
+            session: sleuth::domain::SessionId(4000),
+            summary: String::new(),
+        }],
+    );
+    let server = Server::routed(vec![(
+        "/api/chat",
+        vec![
+            ollama_says("The answer."),
+            ollama_says("A summary of thirty messages."),
+        ],
+    )]);
+    let out = sb
+        .cmd()
+        .args(["--base-url", &server.url()])
+        .args(["ask", "--no-research", "--session", "4000", "and then?"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = store::open_reader(&sb.db()).unwrap();
+    let s = store::queries::get_session(&conn, sleuth::domain::SessionId(4000))
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.summary.as_deref(), Some("A summary of thirty messages."));
+    // The fold asked the model about everything but the recent messages.
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    let folded = reqs[1].json()["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(folded.contains("message number 0"), "{folded}");
+    assert!(!folded.contains("The answer."), "{folded}");
 }

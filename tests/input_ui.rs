@@ -34,7 +34,12 @@ fn a_paste_with_cr_line_ends_keeps_its_lines() {
         KeyModifiers::NONE,
     ))));
     assert_eq!(
-        h.app.chat.history.first().map(|m| m.content.as_str()),
+        h.app
+            .chat
+            .history
+            .messages()
+            .first()
+            .map(|m| m.content.as_str()),
         Some("alpha line\nbeta line\ngamma line")
     );
 }
@@ -55,7 +60,12 @@ fn a_line_wider_than_65535_columns_can_be_read_to_its_end() {
         KeyModifiers::NONE,
     ))));
     assert_eq!(
-        h.app.chat.history.first().map(|m| m.content.as_str()),
+        h.app
+            .chat
+            .history
+            .messages()
+            .first()
+            .map(|m| m.content.as_str()),
         Some(text.as_str())
     );
     let s = screen(&mut h.app, 80, 20);

@@ -450,6 +450,7 @@ mod turns {
             .app
             .chat
             .history
+            .messages()
             .iter()
             .map(|m| m.content.as_str())
             .collect();

@@ -135,6 +135,14 @@ pub struct AgentHandle {
 }
 
 impl AgentHandle {
+    /// A handle whose commands go to the returned receiver rather than to
+    /// an agent thread: screens and the conversation driven in tests
+    /// without threads, the commands they send read back.
+    pub fn detached() -> (Self, tokio::sync::mpsc::UnboundedReceiver<AgentCommand>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Self { tx }, rx)
+    }
+
     pub fn send(&self, cmd: AgentCommand) {
         if self.tx.send(cmd).is_err() {
             tracing::warn!("agent is gone; command dropped");

@@ -37,7 +37,7 @@ pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> any
         "ID", "LAST ACTIVE", "MSGS"
     )?;
     for (s, id) in list.iter().zip(&ids) {
-        let title = crate::ui::wrap::truncate(&one_line(&s.session.title), 60);
+        let title = crate::text::truncate(&one_line(&s.session.title), 60);
         writeln!(
             out,
             "{id:<w$}  {:<16}  {:>5}  {}",

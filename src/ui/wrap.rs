@@ -80,27 +80,7 @@ fn split_words(s: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Truncates to `width` columns, ending with `…` when cut.
-pub fn truncate(s: &str, width: usize) -> String {
-    if UnicodeWidthStr::width(s) <= width {
-        return s.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out = String::new();
-    let mut w = 0;
-    for c in s.chars() {
-        let cw = char_width(c);
-        if w + cw > width - 1 {
-            break;
-        }
-        out.push(c);
-        w += cw;
-    }
-    out.push('…');
-    out
-}
+pub use crate::text::truncate;
 
 #[cfg(test)]
 mod tests {

@@ -18,7 +18,8 @@ pub struct Harness {
     pub app: App,
     pub _writer: store::writer::WriterThread,
     pub _reader: store::reader::ReaderThread,
-    pub _agent: agent::AgentThread,
+    /// None when the agent is detached (its commands read by the test).
+    pub _agent: Option<agent::AgentThread>,
     pub _search: store::search::worker::SearchThread,
     pub _events: mpsc::Receiver<UiEvent>,
     pub sb: super::Sandbox,
@@ -43,6 +44,23 @@ pub fn harness_with(sb: super::Sandbox, base_url: &str) -> Harness {
 }
 
 /// A harness whose agent runs with `cfg` (every endpoint in it loopback).
+/// A harness whose agent is a detached handle: what the app asks the agent
+/// is read from the returned receiver, and nothing answers.
+pub fn harness_detached(
+    sb: super::Sandbox,
+) -> (
+    Harness,
+    tokio::sync::mpsc::UnboundedReceiver<agent::AgentCommand>,
+) {
+    let mut h = harness_on(sb);
+    let (handle, rx) = agent::AgentHandle::detached();
+    if let Some(a) = h._agent.take() {
+        a.shutdown();
+    }
+    h.app.handles.agent = handle;
+    (h, rx)
+}
+
 pub fn harness_config(sb: super::Sandbox, cfg: Config) -> Harness {
     let (tx, rx) = mpsc::channel();
     let writer = store::spawn_writer(
@@ -77,7 +95,7 @@ pub fn harness_config(sb: super::Sandbox, cfg: Config) -> Harness {
         app: App::new(status, handles, "llama3.2".into()),
         _writer: writer,
         _reader: reader,
-        _agent: agent,
+        _agent: Some(agent),
         _search: search,
         _events: rx,
         sb,

@@ -161,7 +161,7 @@ pub fn error_message(body: &[u8]) -> String {
     if t.is_empty() {
         "no details".into()
     } else {
-        crate::ui::wrap::truncate(&t, 200)
+        crate::text::truncate(&t, 200)
     }
 }
 

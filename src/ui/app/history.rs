@@ -24,7 +24,7 @@ impl App {
     /// Reads a session's transcript and shows it in the chat, which then
     /// continues it. A turn in flight is stopped first (kept as
     /// interrupted).
-    pub(super) fn open_session(&mut self, session: SessionId) -> RequestId {
+    pub fn open_session(&mut self, session: SessionId) -> RequestId {
         self.stop_turn();
         let req = self.req();
         self.pending_transcript = Some(req);

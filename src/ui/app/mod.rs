@@ -50,7 +50,7 @@ pub struct App {
     /// A draft to open in the user's editor after this event.
     edit_request: Option<String>,
     quit: bool,
-    handles: Handles,
+    pub handles: Handles,
     next_req: u64,
     /// The transcript read the UI waits for; older answers are dropped.
     pending_transcript: Option<RequestId>,

@@ -10,8 +10,8 @@ use ratatui_textarea::TextArea;
 
 use super::app::Handles;
 use super::transcript::{Cell, CellKind, Transcript};
-use crate::agent::provider::ChatMessage;
 use crate::agent::research::SourceKind;
+use crate::conversation::History;
 use crate::domain::{
     Message, MessageId, Role, RunStatus, RunTree, Session, SessionId, StoredMessage, now_ms,
 };
@@ -20,17 +20,15 @@ use crate::store::StoreCommand;
 use crate::ui::research_view::ResearchProgress;
 pub use turn::ActiveTurn;
 
-/// Longest session title taken from the first question.
-const TITLE_MAX: usize = 80;
-
 pub struct ChatScreen {
     pub session: Option<Session>,
     pub transcript: Transcript,
     pub input: TextArea<'static>,
     /// Title of the most recent stored session, offered on the empty screen.
     pub resumable: Option<(SessionId, String)>,
-    /// The conversation as the model sees it (complete messages only).
-    pub history: Vec<ChatMessage>,
+    /// The conversation as the model sees it: complete messages and the
+    /// rolling summary of the older ones.
+    pub history: History,
     /// The answer to the last question (complete, interrupted or failed),
     /// which regenerate replaces.
     last_answer: Option<crate::domain::MessageId>,
@@ -48,10 +46,6 @@ pub struct ChatScreen {
     pub context: ContextPolicy,
     /// The database, for recalling other sessions (memory).
     pub db_path: Option<std::path::PathBuf>,
-    /// The rolling summary of the first `folded` history messages.
-    summary: Option<String>,
-    folded: usize,
-    summarizing: bool,
     /// Opened from a search: the matches and the one shown.
     pub found: Option<found::Found>,
     /// The newest deep run of this session that did not complete (its
@@ -62,25 +56,7 @@ pub struct ChatScreen {
     pub flash: Option<String>,
 }
 
-/// How much conversation goes with a question (ARCHITECTURE.md §4.6–7).
-#[derive(Debug, Clone)]
-pub struct ContextPolicy {
-    pub summarize_after: usize,
-    pub keep_recent: usize,
-    pub memory: bool,
-    pub memory_max: usize,
-}
-
-impl Default for ContextPolicy {
-    fn default() -> Self {
-        Self {
-            summarize_after: 6,
-            keep_recent: 3,
-            memory: true,
-            memory_max: 3,
-        }
-    }
-}
+pub use crate::conversation::ContextPolicy;
 
 /// What the chat screen asks the app to do after an event.
 #[derive(Debug, PartialEq)]
@@ -107,7 +83,7 @@ impl ChatScreen {
             transcript: Transcript::default(),
             input: new_input(true),
             resumable: None,
-            history: Vec::new(),
+            history: History::default(),
             last_answer: None,
             active: None,
             model,
@@ -117,9 +93,6 @@ impl ChatScreen {
             last_question: None,
             context: ContextPolicy::default(),
             db_path: None,
-            summary: None,
-            folded: 0,
-            summarizing: false,
             found: None,
             unfinished_run: None,
             flash: None,
@@ -274,11 +247,9 @@ impl ChatScreen {
         self.cancel(h);
         self.session = None;
         self.unfinished_run = None;
-        self.history.clear();
+        self.history = History::default();
         self.last_answer = None;
         self.last_question = None;
-        self.summary = None;
-        self.folded = 0;
         self.found = None;
         self.transcript.clear();
     }
@@ -294,6 +265,7 @@ impl ChatScreen {
             return Some(a.recorder.content().to_string());
         }
         self.history
+            .messages()
             .iter()
             .rev()
             .find(|m| m.role == "assistant")
@@ -351,13 +323,12 @@ impl ChatScreen {
         let session = match &self.session {
             Some(s) => s.clone(),
             None => {
-                let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or(text);
                 let now = now_ms();
                 let s = Session {
                     id: SessionId::new(),
                     created_at: now,
                     updated_at: now,
-                    title: super::wrap::truncate(one_line(first).trim(), TITLE_MAX),
+                    title: crate::conversation::title_of(text),
                     summary: None,
                     model: Some(self.model.clone()),
                 };
@@ -373,10 +344,7 @@ impl ChatScreen {
             message: msg,
             sources: vec![],
         }));
-        self.history.push(ChatMessage {
-            role: "user",
-            content: text.to_string(),
-        });
+        self.history.push_user(text);
         self.input = new_input(self.research);
         let asked = Asked {
             question: text.to_string(),
@@ -402,7 +370,7 @@ impl ChatScreen {
     ) {
         self.transcript.clear();
         self.found = None;
-        self.history.clear();
+        self.history = History::from_stored(&session, messages, &self.context);
         self.last_answer = None;
         self.last_question = None;
         self.unfinished_run = None;
@@ -427,17 +395,7 @@ impl ChatScreen {
             let deep = runs_seen.contains(&m.message.id);
             self.transcript.push(Cell::from_stored(m));
             self.remember_for_regenerate(m, deep);
-            if let Some(cm) = context_message(&m.message) {
-                self.history.push(cm);
-            }
         }
-        // A stored summary stands for everything but the recent messages.
-        self.summary = session.summary.clone().filter(|s| !s.trim().is_empty());
-        self.folded = if self.summary.is_some() {
-            self.history.len().saturating_sub(self.context.keep_recent)
-        } else {
-            0
-        };
         self.session = Some(session);
     }
 
@@ -504,23 +462,6 @@ fn parse_sources_prefix(text: &str) -> Result<(Option<Vec<SourceKind>>, &str), S
         return Err("name the sources: /sources wiki,hn your question".into());
     }
     Ok((Some(kinds), question))
-}
-
-/// A stored message as conversation context, if it belongs there
-/// (failed and empty answers do not).
-fn context_message(m: &Message) -> Option<ChatMessage> {
-    let role = match m.role {
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::System => return None,
-    };
-    if m.content.trim().is_empty() || m.status == crate::domain::MessageStatus::Error {
-        return None;
-    }
-    Some(ChatMessage {
-        role,
-        content: m.content.clone(),
-    })
 }
 
 fn is_edit_key(k: &KeyEvent) -> bool {

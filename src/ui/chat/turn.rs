@@ -4,23 +4,16 @@
 use std::time::Instant;
 
 use super::ChatScreen;
-use crate::agent::provider::ChatMessage;
-use crate::agent::research::pipeline::{Memory, ResearchAsk};
-use crate::agent::summary::{SummarizeRequest, with_summary};
 use crate::agent::turn::AnswerKind;
-use crate::agent::turn::SYSTEM_PROMPT;
-use crate::agent::{AgentCommand, AgentEvent, AskRequest};
+use crate::agent::{AgentCommand, AgentEvent};
+use crate::conversation::prompt::{self, Mode};
+use crate::conversation::recorder::AnswerRecorder;
 use crate::domain::Source;
 use crate::domain::{MessageId, MessageStatus, RunStatus, SessionId, TurnId, Usage};
-use crate::recorder::AnswerRecorder;
 use crate::store::StoreCommand;
 use crate::ui::app::Handles;
 use crate::ui::research_view::ResearchProgress;
 use crate::ui::transcript::{Cell, CellKind};
-
-/// Messages of context sent with a question (the rolling summary of older
-/// turns comes with the research issue).
-const CONTEXT_MESSAGES: usize = 20;
 
 pub struct ActiveTurn {
     pub turn: TurnId,
@@ -82,12 +75,8 @@ impl ChatScreen {
         );
         cell.id = Some(recorder.id());
         self.transcript.push(cell);
-        h.agent.send(AgentCommand::Ask(AskRequest {
-            turn,
-            model: self.model.clone(),
-            system: Some(with_summary(SYSTEM_PROMPT, self.summary.as_deref())),
-            messages: self.context_messages(self.history.len()).to_vec(),
-        }));
+        h.agent
+            .send(self.command(turn, session, "", Mode::Chat, None, None));
         self.active = Some(ActiveTurn::new(turn, recorder, String::new(), false, false));
     }
 
@@ -113,29 +102,13 @@ impl ChatScreen {
         );
         cell.id = Some(recorder.id());
         self.transcript.push(cell);
-        let before = self.history.len().saturating_sub(1);
-        let memory = match (&self.db_path, self.context.memory) {
-            (Some(db), true) => Some(Memory {
-                db: db.clone(),
-                exclude: session,
-                max: self.context.memory_max,
-            }),
-            _ => None,
-        };
-        if asked.deep {
-            h.agent
-                .send(self.deep_ask(turn, question, before, only, None));
+        let mode = if asked.deep {
+            Mode::Deep
         } else {
-            h.agent.send(AgentCommand::Research(ResearchAsk {
-                turn,
-                model: self.model.clone(),
-                question: question.to_string(),
-                history: self.context_messages(before).to_vec(),
-                only,
-                summary: self.summary.clone(),
-                memory,
-            }));
-        }
+            Mode::Research
+        };
+        h.agent
+            .send(self.command(turn, session, question, mode, only, None));
         self.active = Some(ActiveTurn::new(
             turn,
             recorder,
@@ -197,12 +170,7 @@ impl ChatScreen {
         if let Some(c) = self.transcript.cell_mut(id) {
             c.set_meta(format!("{} · interrupted", self.model));
         }
-        if !msg.content.trim().is_empty() {
-            self.history.push(ChatMessage {
-                role: "assistant",
-                content: msg.content,
-            });
-        }
+        self.history.push_answer(&msg.content);
         self.last_answer = Some(id);
     }
 
@@ -223,9 +191,7 @@ impl ChatScreen {
             return;
         };
         let old = self.last_answer.take();
-        if self.history.last().map(|m| m.role) == Some("assistant") {
-            self.history.pop();
-        }
+        self.history.pop_answer();
         self.transcript.drop_last_answer();
         if asked.research || asked.deep {
             self.start_research(h, session, &asked, old);
@@ -324,7 +290,6 @@ impl ChatScreen {
                 summary,
                 folded,
             } => {
-                self.summarizing = false;
                 if self.session.as_ref().map(|s| s.id) != Some(session) {
                     return false;
                 }
@@ -332,12 +297,11 @@ impl ChatScreen {
                     session,
                     summary: summary.clone(),
                 });
-                self.summary = Some(summary);
-                self.folded = folded;
+                self.history.folded_into(summary, folded);
                 false
             }
             AgentEvent::SummaryFailed { .. } => {
-                self.summarizing = false;
+                self.history.fold_failed();
                 false
             }
             AgentEvent::Thinking { turn, active } if Some(turn) == current => {
@@ -395,10 +359,7 @@ impl ChatScreen {
                     );
                 }
                 self.last_stats = Some(stats_line(&outcome));
-                self.history.push(ChatMessage {
-                    role: "assistant",
-                    content: msg.content,
-                });
+                self.history.push_answer(&msg.content);
                 self.last_answer = Some(id);
                 self.maybe_summarize(h);
                 true
@@ -430,57 +391,46 @@ impl ChatScreen {
         }
     }
 
-    /// History up to `end` that goes with a question: what the summary does
-    /// not cover, at most CONTEXT_MESSAGES.
-    fn context_messages(&self, end: usize) -> &[ChatMessage] {
-        let end = end.min(self.history.len());
-        let start = self
-            .folded
-            .min(end)
-            .max(end.saturating_sub(CONTEXT_MESSAGES));
-        &self.history[start..end]
-    }
-
     /// Once enough unsummarized messages pile up, fold the older ones into
     /// the session summary in the background.
     fn maybe_summarize(&mut self, h: &Handles) {
         let Some(session) = self.session.as_ref().map(|s| s.id) else {
             return;
         };
-        let unfolded = self.history.len().saturating_sub(self.folded);
-        if self.summarizing || unfolded <= self.context.summarize_after {
-            return;
+        if let Some(req) = self
+            .history
+            .fold_request(session, &self.model, &self.context)
+        {
+            h.agent.send(AgentCommand::Summarize(req));
         }
-        let fold_to = self.history.len().saturating_sub(self.context.keep_recent);
-        h.agent.send(AgentCommand::Summarize(SummarizeRequest {
-            session,
-            model: self.model.clone(),
-            previous: self.summary.clone(),
-            messages: self.history[self.folded..fold_to].to_vec(),
-            folded: fold_to,
-        }));
-        self.summarizing = true;
     }
 
-    /// The command for a deep run (new, or continuing `resume`) with the
-    /// conversation before history index `before` as context.
-    fn deep_ask(
+    /// The agent command for a turn on this conversation (the question is
+    /// the history's last message; `question` is what a research turn or
+    /// deep run is asked).
+    fn command(
         &self,
         turn: TurnId,
+        session: SessionId,
         question: &str,
-        before: usize,
+        mode: Mode,
         only: Option<Vec<crate::agent::research::SourceKind>>,
         resume: Option<crate::agent::deep::Saved>,
     ) -> AgentCommand {
-        AgentCommand::Deep(crate::agent::deep::DeepAsk {
-            turn,
-            model: self.model.clone(),
-            question: question.to_string(),
-            history: self.context_messages(before).to_vec(),
-            summary: self.summary.clone(),
-            only,
-            resume: resume.map(Box::new),
-        })
+        prompt::command(
+            prompt::Turn {
+                turn,
+                model: &self.model,
+                session,
+                question,
+                mode,
+                only,
+                policy: &self.context,
+                db: self.db_path.as_deref(),
+                resume,
+            },
+            &self.history,
+        )
     }
 
     /// A deep run ended: its tree closes to one line (F4 opens it).
@@ -508,13 +458,9 @@ impl ChatScreen {
         // context is what came before its question.
         self.transcript.remove_with_research(id);
         if self.last_answer == Some(id) {
-            self.history.pop();
+            self.history.pop_answer();
             self.last_answer = None;
         }
-        let before = match self.history.last() {
-            Some(m) if m.role == "user" => self.history.len() - 1,
-            _ => self.history.len(),
-        };
         self.next_turn += 1;
         let turn = TurnId(self.next_turn);
         let recorder = AnswerRecorder::resume(&h.writer, run.message, &self.model);
@@ -536,7 +482,7 @@ impl ChatScreen {
             documents: run.documents,
         };
         h.agent
-            .send(self.deep_ask(turn, &question, before, None, Some(saved)));
+            .send(self.command(turn, session, &question, Mode::Deep, None, Some(saved)));
         self.active = Some(ActiveTurn::new(turn, recorder, question, true, true));
         self.unfinished_run = None;
     }

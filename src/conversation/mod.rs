@@ -1,0 +1,12 @@
+//! The conversation, with no terminal in sight: what a session's history
+//! is as the model sees it, when older turns fold into the summary, what
+//! context goes with a question, the requests the agent gets, and the
+//! recorder that saves answers. The TUI's chat screen and `sleuth ask`
+//! both build on it, so they send the same context for the same session
+//! (issue 10).
+
+pub mod context;
+pub mod prompt;
+pub mod recorder;
+
+pub use context::{ContextPolicy, History, title_of};
