@@ -108,7 +108,7 @@ fn search_and_wait(h: &mut Harness, q: &str) {
     h.app.handle(ctrl('f'));
     type_text(h, q);
     assert!(
-        h.pump_until(|a| a.search.as_ref().is_some_and(|o| !o.waiting())),
+        h.pump_until(|a| a.search().is_some_and(|o| !o.waiting())),
         "results for {q:?} arrive"
     );
 }
@@ -188,11 +188,11 @@ fn rename_and_delete_from_the_sessions_screen_reach_the_store_and_search() {
 
     h.app.handle(key(KeyCode::Esc));
     search_and_wait(&mut h, "wal mode");
-    assert!(h.app.search.as_ref().unwrap().hits().is_empty());
+    assert!(h.app.search().unwrap().hits().is_empty());
     h.app.handle(ctrl('u'));
     type_text(&mut h, "bitter");
-    assert!(h.pump_until(|a| a.search.as_ref().is_some_and(|o| !o.waiting())));
-    let hits = h.app.search.as_ref().unwrap().hits();
+    assert!(h.pump_until(|a| a.search().is_some_and(|o| !o.waiting())));
+    let hits = h.app.search().unwrap().hits();
     assert!(!hits.is_empty());
     assert!(hits.iter().all(|x| x.session_title == "Espresso notes"));
 }
@@ -254,9 +254,9 @@ fn search_overlay_with_no_results() {
 fn enter_jumps_to_the_message_and_alt_arrows_move_between_matches() {
     let mut h = history();
     search_and_wait(&mut h, "espresso role:assistant");
-    let first = h.app.search.as_ref().unwrap().hits()[0].message;
+    let first = h.app.search().unwrap().hits()[0].message;
     h.app.handle(key(KeyCode::Enter));
-    assert!(h.app.search.is_none());
+    assert!(h.app.search().is_none());
     assert!(h.pump_until(|a| a.chat.found.is_some()));
     let found = h.app.chat.found.as_ref().unwrap();
     // Every message of the session with the word is a stop, in order.
@@ -350,7 +350,7 @@ fn one_letter_asks_for_more_and_exclusions_alone_ask_for_a_word() {
     assert!(shown.contains("keep typing"), "{shown}");
     h.app.handle(ctrl('u'));
     type_text(&mut h, "-espresso ");
-    assert!(h.pump_until(|a| a.search.as_ref().is_some_and(|o| !o.waiting())));
+    assert!(h.pump_until(|a| a.search().is_some_and(|o| !o.waiting())));
     let shown = screen(&draw(&mut h, 100, 8));
     assert!(shown.contains("add a word to search for"), "{shown}");
 }

@@ -71,10 +71,10 @@ fn transcript_with_a_few_messages() {
 fn help_overlay() {
     let mut h = harness();
     h.app.handle(key(KeyCode::F(1)));
-    assert!(h.app.help);
+    assert!(h.app.overlay_open(sleuth::ui::app::OverlayKind::Help));
     insta::assert_snapshot!(draw(&mut h.app, 80, 40).backend());
     h.app.handle(key(KeyCode::Esc));
-    assert!(!h.app.help);
+    assert!(!h.app.overlay_open(sleuth::ui::app::OverlayKind::Help));
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn every_small_size_draws_without_panic() {
     for w in 0..=24 {
         for hgt in 0..=8 {
             draw(&mut h.app, w, hgt);
-            h.app.help = !h.app.help;
+            h.app.toggle_help();
             draw(&mut h.app, w, hgt);
         }
     }
@@ -405,7 +405,7 @@ mod turns {
         snapshot("model_picker", &mut h.app, 60, 12);
         h.app.handle(key(KeyCode::Down));
         h.app.handle(key(KeyCode::Enter));
-        assert!(h.app.picker.is_none());
+        assert!(!h.app.overlay_open(sleuth::ui::app::OverlayKind::Picker));
         assert_eq!(h.app.chat.model, "qwen3:8b");
         // The next question goes to the picked model.
         ask(&mut h.app, "hi");
@@ -786,14 +786,40 @@ mod research {
         h.app.handle(key(KeyCode::Tab));
         snapshot("source_detail", &mut h.app, 80, 20);
         h.app.handle(key(KeyCode::Tab));
-        assert_eq!(h.app.detail.as_ref().unwrap().current().unwrap().ordinal, 2);
+        assert_eq!(h.app.sources_view().unwrap().current().unwrap().ordinal, 2);
         h.app.handle(key(KeyCode::Char('y')));
         assert_eq!(
             h.app.take_clipboard().as_deref(),
             Some("https://example.org/2")
         );
         h.app.handle(key(KeyCode::Esc));
-        assert!(h.app.detail.is_none());
+        assert!(h.app.sources_view().is_none());
+    }
+
+    #[test]
+    fn search_opened_over_the_source_view_is_drawn_on_top_and_gets_the_keys() {
+        // Issue 10: Tab, then Ctrl+F opened the search beneath the source
+        // view while the search took the keys.
+        use sleuth::ui::app::OverlayKind;
+        let mut h = harness();
+        play(&mut h.app, 3);
+        h.app.handle(key(KeyCode::Tab));
+        h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char('f'),
+            KeyModifiers::CONTROL,
+        ))));
+        assert_eq!(h.app.top_overlay(), Some(OverlayKind::Search));
+        for c in "tendulkar".chars() {
+            h.app.handle(key(KeyCode::Char(c)));
+        }
+        assert_eq!(h.app.search().unwrap().input, "tendulkar");
+        let shown = format!("{}", draw(&mut h.app, 80, 20).backend());
+        assert!(shown.contains("tendulkar"), "the search is visible:\n{shown}");
+        // Esc closes the search; the source view is back, with the keys.
+        h.app.handle(key(KeyCode::Esc));
+        assert_eq!(h.app.top_overlay(), Some(OverlayKind::Sources));
+        h.app.handle(key(KeyCode::Tab));
+        assert_eq!(h.app.sources_view().unwrap().current().unwrap().ordinal, 2);
     }
 
     #[test]

@@ -3,15 +3,16 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::App;
+use super::{App, Overlay, OverlayKind, Pending};
 use crate::domain::{Message, RequestId, SessionId, SessionSummary};
 use crate::store::{ReadRequest, StoreCommand};
 use crate::ui::search_view::{LIMIT, SearchAction, SearchOverlay};
 use crate::ui::sessions::{SessionsAction, SessionsScreen};
 
 impl App {
+    /// Opens the search over whatever is open, on top.
     pub fn open_search(&mut self) {
-        self.search = Some(SearchOverlay::new());
+        self.overlays.push(Overlay::Search(SearchOverlay::new()));
     }
 
     pub fn open_sessions(&mut self) {
@@ -27,7 +28,7 @@ impl App {
     pub fn open_session(&mut self, session: SessionId) -> RequestId {
         self.stop_turn();
         let req = self.req();
-        self.pending_transcript = Some(req);
+        self.pending.wait(req, Pending::Transcript { jump: None });
         self.handles
             .reader
             .request(ReadRequest::Transcript { req, session });
@@ -35,7 +36,7 @@ impl App {
     }
 
     pub(super) fn search_key(&mut self, k: KeyEvent) -> bool {
-        let Some(o) = &mut self.search else {
+        let Some(o) = self.overlays.search_mut() else {
             return false;
         };
         let action = o.handle_key(k);
@@ -47,12 +48,12 @@ impl App {
             SearchAction::None => false,
             SearchAction::Changed => true,
             SearchAction::Close => {
-                self.search = None;
+                self.overlays.close(OverlayKind::Search);
                 true
             }
             SearchAction::Query(text) => {
                 let req = self.req();
-                if let Some(o) = &mut self.search {
+                if let Some(o) = self.overlays.search_mut() {
                     o.sent(req);
                 }
                 self.handles.search.search(req, text, LIMIT);
@@ -63,10 +64,16 @@ impl App {
                 message,
                 query,
             } => {
-                self.search = None;
+                // The result opens in the chat: nothing stays drawn over it.
+                self.overlays = Default::default();
                 self.sessions = None;
                 let req = self.open_session(session);
-                self.pending_jump = Some((req, message, query));
+                self.pending.wait(
+                    req,
+                    Pending::Transcript {
+                        jump: Some((message, query)),
+                    },
+                );
                 true
             }
         }
@@ -160,7 +167,7 @@ impl App {
             }
             SessionsAction::Export(session) => {
                 let req = self.req();
-                self.pending_export = Some(req);
+                self.pending.wait(req, Pending::Export);
                 if let Some(s) = &mut self.sessions {
                     s.notice = Some("exporting…".into());
                 }
@@ -210,10 +217,13 @@ impl App {
     }
 
     pub(super) fn on_exported(&mut self, req: RequestId, path: &std::path::Path) -> bool {
-        if self.pending_export != Some(req) {
+        if self
+            .pending
+            .take(req, |p| matches!(p, Pending::Export))
+            .is_none()
+        {
             return false;
         }
-        self.pending_export = None;
         let msg = format!("exported to {}", path.display());
         match &mut self.sessions {
             Some(s) => s.notice = Some(msg),
@@ -225,12 +235,15 @@ impl App {
     /// A failed read of the sessions screen or an export, said where the
     /// user is looking. False when the failure is someone else's.
     pub(super) fn history_read_failed(&mut self, req: RequestId, error: &str) -> bool {
-        if self.pending_export == Some(req) {
-            self.pending_export = None;
-        } else if !self
-            .sessions
-            .as_ref()
-            .is_some_and(|s| s.page_req == Some(req) || s.preview_req == Some(req))
+        let export = self
+            .pending
+            .take(req, |p| matches!(p, Pending::Export))
+            .is_some();
+        if !export
+            && !self
+                .sessions
+                .as_ref()
+                .is_some_and(|s| s.page_req == Some(req) || s.preview_req == Some(req))
         {
             return false;
         }

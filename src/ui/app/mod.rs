@@ -2,6 +2,12 @@
 //! shared between screens (status, overlays, worker handles).
 
 mod history;
+mod overlays;
+mod pending;
+
+use overlays::Overlays;
+pub use overlays::{Kind as OverlayKind, Overlay};
+use pending::{Pending, PendingReads};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::Frame;
@@ -29,18 +35,14 @@ pub struct Handles {
 pub struct App {
     pub chat: ChatScreen,
     pub status: StatusState,
-    pub help: bool,
-    /// Lines the help overlay is scrolled by (it may not fit the screen).
-    help_scroll: u16,
-    pub picker: Option<ModelPicker>,
-    pub detail: Option<SourceDetail>,
     /// The sessions screen, over the chat while open.
     pub sessions: Option<SessionsScreen>,
-    /// The search overlay, over any screen.
-    pub search: Option<SearchOverlay>,
-    /// A transcript read for a search result: scroll to this message.
-    pending_jump: Option<(RequestId, crate::domain::MessageId, String)>,
-    pending_export: Option<RequestId>,
+    /// Help, model picker, source view, search: drawn over the screen,
+    /// the top one gets the keys.
+    overlays: Overlays,
+    /// Reads in flight and what each is for; answers to anything else
+    /// (superseded, or for a closed screen) are dropped.
+    pending: PendingReads,
     /// Where `e` on the sessions screen writes exports.
     pub export_dir: std::path::PathBuf,
     /// Models the provider listed at the last probe.
@@ -52,11 +54,6 @@ pub struct App {
     quit: bool,
     pub handles: Handles,
     next_req: u64,
-    /// The transcript read the UI waits for; older answers are dropped.
-    pending_transcript: Option<RequestId>,
-    /// A deep run being read to resume it.
-    pending_run: Option<RequestId>,
-    pending_resumable: Option<RequestId>,
 }
 
 impl App {
@@ -64,14 +61,9 @@ impl App {
         let mut app = Self {
             chat: ChatScreen::new(model),
             status,
-            help: false,
-            help_scroll: 0,
-            picker: None,
-            detail: None,
             sessions: None,
-            search: None,
-            pending_jump: None,
-            pending_export: None,
+            overlays: Overlays::default(),
+            pending: PendingReads::default(),
             export_dir: std::path::PathBuf::from("."),
             models: Vec::new(),
             clipboard: None,
@@ -79,13 +71,10 @@ impl App {
             quit: false,
             handles,
             next_req: 0,
-            pending_transcript: None,
-            pending_run: None,
-            pending_resumable: None,
         };
         app.handles.agent.send(crate::agent::AgentCommand::Probe);
         let req = app.req();
-        app.pending_resumable = Some(req);
+        app.pending.wait(req, Pending::Resumable);
         app.handles.reader.request(ReadRequest::SessionsPage {
             req,
             offset: 0,
@@ -102,6 +91,33 @@ impl App {
 
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+
+    /// The search overlay, if open.
+    pub fn search(&self) -> Option<&SearchOverlay> {
+        self.overlays.search()
+    }
+
+    /// The source view, if open.
+    pub fn sources_view(&self) -> Option<&SourceDetail> {
+        self.overlays.sources()
+    }
+
+    /// Whether an overlay of this kind is open, and which is on top.
+    pub fn overlay_open(&self, kind: OverlayKind) -> bool {
+        self.overlays.is_open(kind)
+    }
+
+    pub fn top_overlay(&self) -> Option<OverlayKind> {
+        self.overlays.top()
+    }
+
+    pub fn toggle_help(&mut self) {
+        if self.overlays.is_open(OverlayKind::Help) {
+            self.overlays.close(OverlayKind::Help);
+        } else {
+            self.overlays.push(Overlay::Help { scroll: 0 });
+        }
     }
 
     pub fn animating(&self) -> bool {
@@ -159,76 +175,22 @@ impl App {
             if self.global_key(*k) {
                 return true;
             }
-            if self.help {
-                // The overlay is modal: arrows scroll it, other keys are
-                // swallowed.
-                match k.code {
-                    KeyCode::Down | KeyCode::Char('j') => self.help_scroll += 1,
-                    KeyCode::Up | KeyCode::Char('k') => {
-                        self.help_scroll = self.help_scroll.saturating_sub(1)
-                    }
-                    KeyCode::PageDown => self.help_scroll += 10,
-                    KeyCode::PageUp => self.help_scroll = self.help_scroll.saturating_sub(10),
-                    _ => return false,
-                }
-                return true;
+            if !self.overlays.is_empty() {
+                return self.overlay_key(*k);
             }
-            if self.search.is_some() {
-                return self.search_key(*k);
-            }
-            if self.sessions.is_some() && self.detail.is_none() && self.picker.is_none() {
+            if self.sessions.is_some() {
                 return self.sessions_key(*k);
-            }
-            if let Some(d) = &mut self.detail {
-                match k.code {
-                    KeyCode::Tab | KeyCode::Right | KeyCode::Down => d.next(),
-                    KeyCode::BackTab | KeyCode::Left | KeyCode::Up => d.prev(),
-                    KeyCode::Char('o') | KeyCode::Enter => {
-                        if let Some(u) = d.current().and_then(|s| s.url.clone())
-                            && let Err(e) = open_url(&u)
-                        {
-                            self.status.alert = Some(e);
-                        }
-                    }
-                    KeyCode::Char('y') => {
-                        self.clipboard = d.current().and_then(|s| s.url.clone());
-                        self.chat.say(match &self.clipboard {
-                            Some(u) => format!("copied {}", crate::sanitize::one_line(u)),
-                            None => "this source has no URL".into(),
-                        });
-                    }
-                    KeyCode::Esc | KeyCode::Char('q') => self.detail = None,
-                    _ => return false,
-                }
-                return true;
-            }
-            if let Some(p) = &mut self.picker {
-                match k.code {
-                    KeyCode::Up => p.up(),
-                    KeyCode::Down => p.down(),
-                    KeyCode::Enter => {
-                        if let Some(m) = p.chosen() {
-                            self.chat.model = m.to_string();
-                            self.status.set_model(m);
-                            self.chat
-                                .say(format!("next answers use {}", crate::sanitize::one_line(m)));
-                        }
-                        self.picker = None;
-                    }
-                    KeyCode::Esc | KeyCode::F(2) => self.picker = None,
-                    _ => return false,
-                }
-                return true;
             }
         }
         if let Event::Paste(text) = ev
-            && let Some(o) = &mut self.search
+            && self.overlays.top() == Some(OverlayKind::Search)
+            && let Some(o) = self.overlays.search_mut()
         {
             let action = o.paste(text);
             return self.search_action(action);
         }
-        if self.search.is_some() || self.sessions.is_some() {
-            // Mouse and paste events do not reach the chat hidden below.
+        if !self.overlays.is_empty() || self.sessions.is_some() {
+            // Mouse and paste events do not reach the screens hidden below.
             return matches!(ev, Event::Resize(..));
         }
         if let Event::Key(k) = ev
@@ -249,11 +211,15 @@ impl App {
                 false
             }
             ChatOutcome::ShowSources(sources) => {
-                self.detail = Some(SourceDetail::new(sources));
+                self.overlays
+                    .push(Overlay::Sources(SourceDetail::new(sources)));
                 true
             }
             ChatOutcome::OpenModelPicker => {
-                self.picker = Some(ModelPicker::new(self.models.clone(), &self.chat.model));
+                self.overlays.push(Overlay::Picker(ModelPicker::new(
+                    self.models.clone(),
+                    &self.chat.model,
+                )));
                 if self.models.is_empty() {
                     self.handles.agent.send(crate::agent::AgentCommand::Probe);
                 }
@@ -265,7 +231,7 @@ impl App {
             }
             ChatOutcome::ResumeRun(id) => {
                 let req = self.req();
-                self.pending_run = Some(req);
+                self.pending.wait(req, Pending::Run);
                 self.handles.reader.request(ReadRequest::Run { req, id });
                 false
             }
@@ -274,18 +240,80 @@ impl App {
 
     fn global_key(&mut self, k: KeyEvent) -> bool {
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        let top = self.overlays.top();
         match k.code {
             KeyCode::Char('c' | 'q') if ctrl => self.quit = true,
-            KeyCode::F(1) => {
-                self.help = !self.help;
-                self.help_scroll = 0;
+            KeyCode::F(1) => self.toggle_help(),
+            // `?` is a letter wherever something is being typed.
+            KeyCode::Char('?')
+                if top == Some(OverlayKind::Help)
+                    || (top.is_none() && self.chat.input_is_empty()) =>
+            {
+                self.toggle_help()
             }
-            KeyCode::Char('?') if self.help || self.chat.input_is_empty() => self.help = !self.help,
-            KeyCode::Esc if self.help => self.help = false,
-            KeyCode::Char('f') if ctrl && self.search.is_none() => self.open_search(),
+            // Search opens over whatever is open, on top (Ctrl+F in the
+            // search itself closes it).
+            KeyCode::Char('f') if ctrl && top != Some(OverlayKind::Search) => self.open_search(),
             KeyCode::F(3) if self.sessions.is_none() => self.open_sessions(),
             KeyCode::Char('o') if ctrl && self.sessions.is_none() => self.open_sessions(),
             _ => return false,
+        }
+        true
+    }
+
+    /// A key for the overlay on top; every key stops there (the screens
+    /// below do not see keys while something is drawn over them).
+    fn overlay_key(&mut self, k: KeyEvent) -> bool {
+        let Some(top) = self.overlays.top_mut() else {
+            return false;
+        };
+        match top {
+            Overlay::Help { scroll } => match k.code {
+                KeyCode::Down | KeyCode::Char('j') => *scroll += 1,
+                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                KeyCode::PageDown => *scroll += 10,
+                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                KeyCode::Esc => self.overlays.close(OverlayKind::Help),
+                _ => return false,
+            },
+            Overlay::Search(_) => return self.search_key(k),
+            Overlay::Sources(d) => match k.code {
+                KeyCode::Tab | KeyCode::Right | KeyCode::Down => d.next(),
+                KeyCode::BackTab | KeyCode::Left | KeyCode::Up => d.prev(),
+                KeyCode::Char('o') | KeyCode::Enter => {
+                    if let Some(u) = d.current().and_then(|s| s.url.clone())
+                        && let Err(e) = open_url(&u)
+                    {
+                        self.status.alert = Some(e);
+                    }
+                }
+                KeyCode::Char('y') => {
+                    self.clipboard = d.current().and_then(|s| s.url.clone());
+                    self.chat.say(match &self.clipboard {
+                        Some(u) => format!("copied {}", crate::sanitize::one_line(u)),
+                        None => "this source has no URL".into(),
+                    });
+                }
+                KeyCode::Esc | KeyCode::Char('q') => self.overlays.close(OverlayKind::Sources),
+                _ => return false,
+            },
+            Overlay::Picker(p) => match k.code {
+                KeyCode::Up => p.up(),
+                KeyCode::Down => p.down(),
+                KeyCode::Enter => {
+                    if let Some(m) = p.chosen().map(str::to_string) {
+                        self.status.set_model(&m);
+                        self.chat.say(format!(
+                            "next answers use {}",
+                            crate::sanitize::one_line(&m)
+                        ));
+                        self.chat.model = m;
+                    }
+                    self.overlays.close(OverlayKind::Picker);
+                }
+                KeyCode::Esc | KeyCode::F(2) => self.overlays.close(OverlayKind::Picker),
+                _ => return false,
+            },
         }
         true
     }
@@ -295,7 +323,7 @@ impl App {
             AgentEvent::Provider(p) => {
                 self.status.set_probe(&p);
                 self.models = p.models.clone();
-                if let Some(picker) = &mut self.picker
+                if let Some(picker) = self.overlays.picker_mut()
                     && picker.models.is_empty()
                 {
                     *picker = ModelPicker::new(p.models, &self.chat.model);
@@ -336,10 +364,13 @@ impl App {
                 has_more,
                 total,
             } => {
-                if self.pending_resumable != Some(req) {
+                if self
+                    .pending
+                    .take(req, |p| matches!(p, Pending::Resumable))
+                    .is_none()
+                {
                     return self.on_sessions_page(req, offset, sessions, has_more, total);
                 }
-                self.pending_resumable = None;
                 self.chat.resumable = sessions
                     .first()
                     .map(|s| (s.session.id, s.session.title.clone()));
@@ -351,14 +382,14 @@ impl App {
                 messages,
                 runs,
             } => {
-                if self.pending_transcript != Some(req) {
+                let Some(Pending::Transcript { jump }) = self
+                    .pending
+                    .take(req, |p| matches!(p, Pending::Transcript { .. }))
+                else {
                     return false;
-                }
-                self.pending_transcript = None;
+                };
                 self.chat.load(session, &messages, runs);
-                if let Some((jreq, message, query)) = self.pending_jump.take()
-                    && jreq == req
-                {
+                if let Some((message, query)) = jump {
                     self.chat.jump_to(message, &query);
                 }
                 true
@@ -377,14 +408,17 @@ impl App {
                 error,
                 refined,
             } => self
-                .search
-                .as_mut()
+                .overlays
+                .search_mut()
                 .is_some_and(|o| o.on_results(req, query, hits, error, refined)),
             StoreEvent::RunLoaded { req, run } => {
-                if self.pending_run != Some(req) {
+                if self
+                    .pending
+                    .take(req, |p| matches!(p, Pending::Run))
+                    .is_none()
+                {
                     return false;
                 }
-                self.pending_run = None;
                 match run {
                     Some(run) => self.chat.resume_run(*run, &self.handles),
                     None => self
@@ -397,10 +431,7 @@ impl App {
                 if self.history_read_failed(req, &error) {
                     return true;
                 }
-                if self.pending_transcript == Some(req)
-                    || self.pending_resumable == Some(req)
-                    || self.pending_run == Some(req)
-                {
+                if self.pending.take(req, |_| true).is_some() {
                     self.chat
                         .notice(CellKind::Error, &format!("could not read history: {error}"));
                     return true;
@@ -416,18 +447,17 @@ impl App {
             Some(s) => s.render(frame, area),
             None => self.chat.render(frame, area, &self.status),
         }
-        if let Some(o) = &self.search {
-            o.render(frame, area);
-        }
-        if let Some(p) = &self.picker {
-            p.render(frame, area);
-        }
-        if let Some(d) = &self.detail {
-            d.render(frame, area);
-        }
-        if self.help {
-            // Clamped here, where the height is known.
-            self.help_scroll = super::help::render(frame, area, self.help_scroll);
+        // Bottom to top: the one that gets the keys is drawn last.
+        for o in self.overlays.iter_mut() {
+            match o {
+                Overlay::Help { scroll } => {
+                    // Clamped here, where the height is known.
+                    *scroll = super::help::render(frame, area, *scroll);
+                }
+                Overlay::Picker(p) => p.render(frame, area),
+                Overlay::Sources(d) => d.render(frame, area),
+                Overlay::Search(s) => s.render(frame, area),
+            }
         }
     }
 }

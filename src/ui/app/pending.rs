@@ -1,0 +1,75 @@
+//! The reads the app waits for, in one table: request id → what it was
+//! for. A newer read of the same kind supersedes the older one (its answer
+//! is then dropped), and an answer nobody waits for is dropped in one place.
+
+use crate::domain::{MessageId, RequestId};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pending {
+    /// The newest session, offered on the welcome screen.
+    Resumable,
+    /// A session's transcript to show; from a search hit, the message to
+    /// jump to and the query that found it.
+    Transcript { jump: Option<(MessageId, String)> },
+    /// A deep run to resume.
+    Run,
+    /// A session being exported.
+    Export,
+}
+
+impl Pending {
+    fn same_kind(&self, other: &Pending) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct PendingReads {
+    waiting: Vec<(RequestId, Pending)>,
+}
+
+impl PendingReads {
+    /// Waits for `req`; an older read of the same kind is forgotten.
+    pub fn wait(&mut self, req: RequestId, what: Pending) {
+        self.waiting.retain(|(_, p)| !p.same_kind(&what));
+        self.waiting.push((req, what));
+    }
+
+    /// What `req` was for, if it is awaited and `accept` takes it; it is
+    /// no longer awaited.
+    pub fn take(&mut self, req: RequestId, accept: impl Fn(&Pending) -> bool) -> Option<Pending> {
+        let i = self
+            .waiting
+            .iter()
+            .position(|(r, p)| *r == req && accept(p))?;
+        Some(self.waiting.remove(i).1)
+    }
+
+    #[cfg(test)]
+    pub fn is_waiting(&self, req: RequestId) -> bool {
+        self.waiting.iter().any(|(r, _)| *r == req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_read_of_the_same_kind_supersedes_the_older() {
+        let mut p = PendingReads::default();
+        p.wait(RequestId(1), Pending::Transcript { jump: None });
+        p.wait(RequestId(2), Pending::Run);
+        p.wait(RequestId(3), Pending::Transcript { jump: None });
+        // The answer to the first transcript read is stale: dropped.
+        assert_eq!(p.take(RequestId(1), |_| true), None);
+        assert_eq!(
+            p.take(RequestId(3), |p| matches!(p, Pending::Transcript { .. })),
+            Some(Pending::Transcript { jump: None })
+        );
+        assert!(p.is_waiting(RequestId(2)));
+        assert_eq!(p.take(RequestId(2), |p| *p == Pending::Resumable), None);
+        assert_eq!(p.take(RequestId(2), |_| true), Some(Pending::Run));
+        assert!(!p.is_waiting(RequestId(2)));
+    }
+}
