@@ -1,6 +1,12 @@
 //! Concurrent source fetch: wall time of the fetch stage against the
 //! slowest source, with loopback sources delaying 100–800 ms:
 //! `cargo bench --bench fetch`. Budget: wall ≤ slowest + 50 ms.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 #[path = "../tests/common/server.rs"]
 mod server;

@@ -10,6 +10,12 @@
 //! types a key every 25 ms, alternating '§' and Backspace. The backend
 //! records when each frame is flushed and whether it shows the '§', so a
 //! key's latency is the time from sending it to the first frame showing it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};

@@ -9,6 +9,12 @@
 //!
 //! `cargo bench --bench multihop` (budget: deep ≥ 80 %, wall ≤ 3 × one-shot).
 //! Other data in the same format: `SLEUTH_HOTPOT=file.json`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 #[path = "../tests/common/wiki.rs"]
 mod wiki;

@@ -1,6 +1,12 @@
 //! Frame render time of the chat screen at 200×50 with transcripts of 100,
 //! 10k and 100k messages: `cargo bench --bench render`.
 //! Budget (ARCHITECTURE.md §7): p99 ≤ 2 ms at 10k; 100k within 1.5× of 100.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 use std::time::Instant;
 

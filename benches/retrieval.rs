@@ -10,6 +10,12 @@
 //! format: `SLEUTH_SQUAD=path/to/squad.json cargo bench --bench retrieval`.
 //! Search runs twice: ranking articles by any of the query's words, and
 //! wanting every word (as Wikipedia's own search does).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 #[path = "../tests/common/wiki.rs"]
 mod wiki;

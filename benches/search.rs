@@ -2,6 +2,12 @@
 //! (generates the history first, ~1 min), or point it at an existing file
 //! with `SLEUTH_BENCH_DB=/path/to.db`. Budget: p95 ≤ 50 ms per keystroke,
 //! ranked, snippets included, common terms too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 use std::time::Instant;
 

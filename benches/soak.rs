@@ -12,6 +12,12 @@
 //! question of a turn that ended is stored, and for each kill, the text
 //! lost (sent by the server before the kill but not saved) is at most one
 //! checkpoint interval (500 ms).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -12,6 +12,12 @@
 //!
 //! A session of 10k messages is added to the database once (it is the
 //! newest, so Ctrl+R resumes it).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 #[path = "../tests/common/mod.rs"]
 mod common;

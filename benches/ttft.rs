@@ -1,6 +1,12 @@
 //! Time to first token: sleuth's provider stack vs a plain HTTP client on
 //! the same loopback stream: `cargo bench --bench ttft`.
 //! Budget (issue 3): sleuth's overhead ≤ 5 ms.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 #[path = "../tests/common/server.rs"]
 mod server;

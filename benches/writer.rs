@@ -1,6 +1,12 @@
 //! Bulk write throughput through the real store writer thread, with the
 //! FTS5 triggers on: `cargo bench --bench writer`.
 //! Budget (ARCHITECTURE.md §7): at least 20k messages/s.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 use std::sync::mpsc;
 use std::time::Instant;

@@ -1,8 +1,7 @@
 //! sleuth: a terminal research console. See README.md for the tour and
 //! ../shared/ARCHITECTURE.md for the thread and data rules.
-#![deny(clippy::print_stdout, clippy::print_stderr)]
-#![warn(clippy::unwrap_used, clippy::expect_used)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+// The rest of the lints are in Cargo.toml `[lints]`.
+#![forbid(unsafe_code)]
 
 pub mod agent;
 pub mod app_main;

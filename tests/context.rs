@@ -1,5 +1,11 @@
 //! Bounded context and memory across sessions, through the real app and
 //! agent against a loopback Ollama.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/server.rs"]

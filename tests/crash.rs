@@ -1,5 +1,11 @@
 //! Real processes against one database file: a writer killed with SIGKILL
 //! mid-stream, and two writers at once.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 

@@ -1,6 +1,12 @@
 //! Deep runs end to end: `sleuth ask --deep` against a loopback Wikipedia
 //! holding HotpotQA's articles, with no model and with a loopback model
 //! that scripts the plan (well-formed or not) and the report.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/server.rs"]

@@ -2,6 +2,12 @@
 //! opened with F4), and a stored unfinished run shown again from the store
 //! and continued with `/resume` against a loopback Wikipedia, reading the
 //! documents it had stored instead of fetching them again.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/wiki.rs"]

@@ -2,6 +2,12 @@
 //! `cargo fuzz run`; crashes found are kept there too once fixed) replayed
 //! through the same checks the fuzz targets run, on stable, in `cargo test`:
 //! a regression shows here without libFuzzer.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 use std::path::Path;
 

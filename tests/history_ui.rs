@@ -1,5 +1,11 @@
 //! The sessions screen and the search overlay, driven with keys against
 //! real worker threads and a real database, drawn into TestBackend.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 

@@ -1,5 +1,11 @@
 //! The input box: what is pasted keeps its lines, and a line wider than
 //! any terminal soft-wraps so all of it can be read before sending.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 

@@ -1,6 +1,12 @@
 //! Chat turns against loopback servers that speak each provider's wire
 //! format, replaying ../shared/fixtures byte for byte, with faults injected.
 //! Each test checks what the user sees and what the database holds.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/server.rs"]
@@ -870,6 +876,7 @@ fn sigterm_and_sighup_save_the_partial_answer_as_interrupted() {
         let mut stdout = child.stdout.take().unwrap();
         let mut first = [0u8; 8];
         stdout.read_exact(&mut first).unwrap();
+        #[allow(unsafe_code)] // sending a signal needs libc; only tests do this
         unsafe {
             libc::kill(child.id() as i32, sig);
         }

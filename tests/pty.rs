@@ -1,5 +1,11 @@
 //! The real binary in a pseudo-terminal: it starts, draws, takes a line,
 //! quits, and leaves the terminal as it found it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/server.rs"]
@@ -137,7 +143,9 @@ fn sigterm_restores_the_terminal_and_keeps_what_was_sent() {
     s.send(b"saved before sigterm\r");
     s.wait_for_text("you  ");
     let pid = s.child.process_id().unwrap() as i32;
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    #[allow(unsafe_code)] // sending a signal needs libc; only tests do this
+    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(sent, 0);
     let (ok, raw, alt, t) = s.finish();
     assert_restored(ok, &raw, alt, t);
     let conn = sleuth::store::open_reader(&sb.db()).unwrap();

@@ -1,6 +1,12 @@
 //! Research that reads: whole Wikipedia articles from a loopback Wikipedia
 //! that speaks the real formats, cut into passages, ranked, cited and
 //! stored so every [n] resolves to its passage.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/wiki.rs"]

@@ -1,6 +1,12 @@
 //! Research turns end to end: `sleuth ask` against loopback servers that
 //! replay the Wikipedia, Hacker News, arXiv, web and provider fixtures, with
 //! per-test faults. Checks what the user sees and what the database holds.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/server.rs"]

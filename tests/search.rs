@@ -1,5 +1,11 @@
 //! History search on a real database: the query language, safety, unicode,
 //! sources, and that deletes and renames show in results.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 

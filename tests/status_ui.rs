@@ -1,6 +1,12 @@
 //! What the status bar and progress say about a turn: a rate-limited
 //! request being retried (issue 11, case 1: not only "answering… 20 s"),
 //! and nothing stale once a turn is stopped (issue 15, bug 15).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/server.rs"]

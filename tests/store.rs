@@ -1,5 +1,11 @@
 //! The store on a real temp-file database: round trips, batching,
 //! coalescing, migrations, FTS sync, failures and retries.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 

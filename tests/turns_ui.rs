@@ -4,6 +4,12 @@
 //! (not an earlier answer), and a research answer regenerated in chat mode
 //! is researched again. Ctrl+C mid-answer keeps the partial answer with
 //! its sources (bug 10).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 #[path = "common/server.rs"]

@@ -1,5 +1,11 @@
 //! The TUI drawn into ratatui's TestBackend, checked with insta snapshots,
 //! and driven with key events against a real store.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)] // test code: a panic is the failure report
 
 mod common;
 
@@ -814,7 +820,10 @@ mod research {
         }
         assert_eq!(h.app.search().unwrap().input, "tendulkar");
         let shown = format!("{}", draw(&mut h.app, 80, 20).backend());
-        assert!(shown.contains("tendulkar"), "the search is visible:\n{shown}");
+        assert!(
+            shown.contains("tendulkar"),
+            "the search is visible:\n{shown}"
+        );
         // Esc closes the search; the source view is back, with the keys.
         h.app.handle(key(KeyCode::Esc));
         assert_eq!(h.app.top_overlay(), Some(OverlayKind::Sources));

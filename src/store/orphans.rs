@@ -31,13 +31,18 @@ fn alive(pid: i64) -> bool {
     }
     #[cfg(unix)]
     {
-        let Ok(p) = libc::pid_t::try_from(pid) else {
+        let Some(p) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
             return false;
         };
-        // SAFETY: kill with signal 0 sends nothing; it only checks that
-        // the process exists (EPERM: it exists, owned by someone else).
-        let r = unsafe { libc::kill(p, 0) };
-        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+        // Signal 0 sends nothing; it only checks that the process exists
+        // (EPERM: it exists, owned by someone else).
+        match rustix::process::test_kill_process(p) {
+            Ok(()) => true,
+            Err(e) => e == rustix::io::Errno::PERM,
+        }
     }
     #[cfg(not(unix))]
     {

@@ -134,6 +134,8 @@ impl Session {
     }
 }
 
+// Reading the terminal's modes needs libc; only tests do this.
+#[allow(unsafe_code)]
 pub fn termios_of(master: &dyn MasterPty) -> libc::termios {
     let fd = master.as_raw_fd().expect("pty master fd");
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
