@@ -202,28 +202,46 @@ pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(|e| classify(path, e))?;
-    apply_pragmas(&conn).map_err(|e| classify(path, e))?;
+    // Two sleuths starting at once on a new file: one converts it to WAL
+    // and migrates while the other is told "locked" at once, without the
+    // busy timeout's wait (switching journal mode does not wait). Setting
+    // up is idempotent, so it is retried for a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match set_up(&mut conn) {
+            Ok(()) => return Ok(conn),
+            Err(StoreError::Sqlite(e)) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(StoreError::Sqlite(e)) => return Err(classify(path, e)),
+            Err(other) => return Err(other),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Pragmas, WAL mode and migrations on a writing connection.
+fn set_up(conn: &mut Connection) -> Result<(), StoreError> {
+    apply_pragmas(conn)?;
     // journal_mode is the first statement that reads the header: a foreign
     // file fails here with NotADatabase.
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))
-        .map_err(|e| classify(path, e))?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "wal", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(mode, "database is not in WAL mode");
     }
     // NORMAL in WAL mode: a process crash loses nothing committed; only a
     // power loss can drop the last transactions.
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(|e| classify(path, e))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     // A bigger page cache keeps large batches (imports, bursts) from
     // spilling to the WAL mid-transaction.
-    conn.pragma_update(None, "cache_size", -32_000)
-        .map_err(|e| classify(path, e))?;
-    schema::migrate(&mut conn).map_err(|e| match e {
-        StoreError::Sqlite(e) => classify(path, e),
-        other => other,
-    })?;
-    Ok(conn)
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    schema::migrate(conn)
 }
 
 /// Opens a read-only connection. The file must exist and be migrated.
