@@ -38,7 +38,7 @@ fn main() {
         model: "m".into(),
         system: None,
         messages: vec![ChatMessage {
-            role: "user",
+            role: sleuth::domain::Role::User,
             content: "hi".into(),
         }],
         schema: None,

@@ -5,6 +5,7 @@ use super::AgentEvent;
 use super::provider::{self, ChatMessage, ChatRequest, Limits};
 use super::think::ThinkFilter;
 use crate::config::ProviderConfig;
+use crate::domain::Role;
 use crate::domain::SessionId;
 use crate::emit::Emitter;
 
@@ -41,7 +42,7 @@ pub async fn run(
         text.push_str(&format!("Previous summary: {p}\n\n"));
     }
     for m in &req.messages {
-        text.push_str(&format!("{}: {}\n\n", m.role, m.content));
+        text.push_str(&format!("{}: {}\n\n", m.role.as_str(), m.content));
     }
     let mut pcfg = cfg.clone();
     pcfg.model = req.model.clone();
@@ -49,7 +50,7 @@ pub async fn run(
         model: req.model.clone(),
         system: Some(PROMPT.into()),
         messages: vec![ChatMessage {
-            role: "user",
+            role: Role::User,
             content: text,
         }],
         schema: None,

@@ -103,7 +103,7 @@ impl History {
 
     pub fn push_user(&mut self, text: &str) {
         self.messages.push(ChatMessage {
-            role: "user",
+            role: Role::User,
             content: text.to_string(),
         });
     }
@@ -112,7 +112,7 @@ impl History {
     pub fn push_answer(&mut self, text: &str) {
         if !text.trim().is_empty() {
             self.messages.push(ChatMessage {
-                role: "assistant",
+                role: Role::Assistant,
                 content: text.to_string(),
             });
         }
@@ -120,7 +120,7 @@ impl History {
 
     /// Drops the last answer (regenerate, resume), if the last message is one.
     pub fn pop_answer(&mut self) {
-        if self.messages.last().map(|m| m.role) == Some("assistant") {
+        if self.messages.last().map(|m| m.role) == Some(Role::Assistant) {
             self.messages.pop();
         }
     }
@@ -129,7 +129,7 @@ impl History {
     /// turn or deep run is what came before it).
     pub fn before_last_question(&self) -> usize {
         match self.messages.last() {
-            Some(m) if m.role == "user" => self.messages.len() - 1,
+            Some(m) if m.role == Role::User => self.messages.len() - 1,
             _ => self.messages.len(),
         }
     }
@@ -185,11 +185,10 @@ impl History {
 /// A stored message as conversation context, if it belongs there (failed
 /// and empty answers do not).
 fn context_message(m: &Message) -> Option<ChatMessage> {
-    let role = match m.role {
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::System => return None,
-    };
+    if m.role == Role::System {
+        return None;
+    }
+    let role = m.role;
     if m.content.trim().is_empty() || m.status == MessageStatus::Error {
         return None;
     }

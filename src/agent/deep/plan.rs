@@ -3,6 +3,7 @@
 //! question plus one query per name or quoted title in it, so a
 //! comparison ("Were A and B …?") searches each side.
 
+use crate::domain::Role;
 use serde_json::{Value, json};
 
 use crate::agent::provider::{ChatMessage, ChatRequest};
@@ -54,7 +55,7 @@ pub fn request(
         model: model.to_string(),
         system: Some(PROMPT.into()),
         messages: vec![ChatMessage {
-            role: "user",
+            role: Role::User,
             content: keywords::request_text(question, history, summary),
         }],
         schema: Some(schema()),

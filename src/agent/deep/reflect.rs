@@ -2,6 +2,7 @@
 //! evidence suffices or what to search next (schema-constrained). A
 //! malformed or failed reply means the heuristic leads are followed.
 
+use crate::domain::Role;
 use serde_json::{Value, json};
 
 use crate::agent::provider::{ChatMessage, ChatRequest};
@@ -46,7 +47,7 @@ pub fn request(model: &str, question: &str, notes: &[(String, Vec<String>)]) -> 
         model: model.to_string(),
         system: Some(PROMPT.into()),
         messages: vec![ChatMessage {
-            role: "user",
+            role: Role::User,
             content,
         }],
         schema: Some(schema()),

@@ -5,6 +5,7 @@
 
 use crate::agent::provider::{ChatMessage, ChatRequest};
 use crate::agent::research::answer;
+use crate::domain::Role;
 use crate::domain::Source;
 
 pub const SYSTEM: &str = "You are sleuth, a careful research assistant writing a research report \
@@ -39,7 +40,7 @@ pub fn request(
     content.push_str(&answer::prompt(question, sources));
     let mut messages = history.to_vec();
     messages.push(ChatMessage {
-        role: "user",
+        role: Role::User,
         content,
     });
     ChatRequest {

@@ -1,5 +1,6 @@
 //! Anthropic messages API (`/v1/messages`, SSE with typed events).
 
+use crate::domain::Role;
 use serde_json::{Value, json};
 
 use super::{ChatRequest, Decoder, FinishReason, Piece, ProviderError};
@@ -19,7 +20,7 @@ pub fn body(req: &ChatRequest, max_tokens: u32) -> Value {
     let messages: Vec<Value> = req
         .messages
         .iter()
-        .filter(|m| m.role != "system")
+        .filter(|m| m.role != Role::System)
         .map(|m| json!({"role": m.role, "content": m.content}))
         .collect();
     let mut b = json!({

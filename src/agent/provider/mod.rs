@@ -19,11 +19,12 @@ use serde::Serialize;
 pub use error::{ProviderError, chain};
 
 use crate::config::{ProviderConfig, ProviderKind};
+use crate::domain::Role;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChatMessage {
-    /// "user", "assistant" or "system".
-    pub role: &'static str,
+    /// Serialized as "user", "assistant" or "system".
+    pub role: Role,
     pub content: String,
 }
 
@@ -543,7 +544,7 @@ mod tests {
             model: "m".into(),
             system: Some("be brief".into()),
             messages: vec![ChatMessage {
-                role: "user",
+                role: Role::User,
                 content: "hi".into(),
             }],
             schema: None,
@@ -580,7 +581,7 @@ mod tests {
             model: "m".into(),
             system: None,
             messages: vec![ChatMessage {
-                role: "user",
+                role: Role::User,
                 content: "hi".into(),
             }],
             schema: Some(schema.clone()),

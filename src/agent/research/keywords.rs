@@ -3,6 +3,7 @@
 //! tolerantly (small local models wrap JSON in fences and prose, or cut it
 //! off), with a heuristic when the reply is unusable or late.
 
+use crate::domain::Role;
 use serde_json::{Value, json};
 
 use crate::agent::provider::ChatMessage;
@@ -45,7 +46,7 @@ pub fn request_text(question: &str, history: &[ChatMessage], summary: Option<&st
         for m in recent {
             let text: String = m.content.chars().take(CONTEXT_MESSAGE_CHARS).collect();
             let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            s.push_str(&format!("{}: {text}\n", m.role));
+            s.push_str(&format!("{}: {text}\n", m.role.as_str()));
         }
         s.push('\n');
     }
@@ -337,7 +338,7 @@ pub fn heuristic_plan(question: &str, history: &[ChatMessage]) -> Plan {
         queries.push(n);
     }
     let mut standalone = question.trim().to_string();
-    let earlier = history.iter().rev().find(|m| m.role == "user");
+    let earlier = history.iter().rev().find(|m| m.role == Role::User);
     if let Some(prev) = earlier.filter(|_| is_follow_up(question)) {
         // The earlier question's names first, then its other content words.
         let mut q: Vec<String> = names(&prev.content);
@@ -483,11 +484,11 @@ mod tests {
     fn a_follow_up_is_searched_with_the_earlier_question() {
         let history = vec![
             ChatMessage {
-                role: "user",
+                role: Role::User,
                 content: "What is Deinococcus radiodurans?".into(),
             },
             ChatMessage {
-                role: "assistant",
+                role: Role::Assistant,
                 content: "A bacterium [1].".into(),
             },
         ];

@@ -4,6 +4,7 @@
 //! answers). Every stage is reported as it happens; one failing source
 //! never fails the turn.
 
+use crate::domain::Role;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -523,7 +524,7 @@ fn answer_request(
     }
     content.push_str(&answer::prompt(&ask.question, cited));
     messages.push(ChatMessage {
-        role: "user",
+        role: Role::User,
         content,
     });
     ChatRequest {

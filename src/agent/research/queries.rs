@@ -3,6 +3,7 @@
 //! provider's structured output where it has one. A server that rejects
 //! the schema option (400/422) is asked once more without it.
 
+use crate::domain::Role;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -136,7 +137,7 @@ pub async fn from_model(
         model: ask.model.clone(),
         system: Some(keywords::PROMPT.into()),
         messages: vec![ChatMessage {
-            role: "user",
+            role: Role::User,
             content: keywords::request_text(&ask.question, &ask.history, ask.summary.as_deref()),
         }],
         schema: Some(keywords::schema()),

@@ -268,7 +268,7 @@ impl ChatScreen {
             .messages()
             .iter()
             .rev()
-            .find(|m| m.role == "assistant")
+            .find(|m| m.role == Role::Assistant)
             .map(|m| m.content.clone())
     }
 
