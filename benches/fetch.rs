@@ -103,7 +103,11 @@ fn main() {
                 AgentEvent::SourceDone { turn: t, status } if t == turn => {
                     last_done = Some(Instant::now());
                     slowest = slowest.max(status.ms);
-                    assert_eq!(status.outcome, "ok", "{status:?}");
+                    assert_eq!(
+                        status.outcome,
+                        sleuth::agent::research::SourceOutcome::Ok,
+                        "{status:?}"
+                    );
                 }
                 AgentEvent::TurnDone { turn: t, .. } | AgentEvent::TurnFailed { turn: t, .. }
                     if t == turn =>

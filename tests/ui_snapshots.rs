@@ -508,7 +508,7 @@ mod turns {
 mod research {
     use super::*;
     use sleuth::agent::research::pipeline::Analysis;
-    use sleuth::agent::research::{SourceKind, SourceStatus};
+    use sleuth::agent::research::{SourceKind, SourceOutcome, SourceStatus};
     use sleuth::agent::turn::AnswerKind;
     use sleuth::agent::{AgentEvent, TurnOutcome};
     use sleuth::domain::{Source, TurnId};
@@ -553,7 +553,11 @@ mod research {
     ) -> SourceStatus {
         SourceStatus {
             source: kind,
-            outcome: outcome.into(),
+            outcome: match outcome {
+                "ok" => SourceOutcome::Ok,
+                "timeout" => SourceOutcome::Timeout,
+                _ => SourceOutcome::Failed,
+            },
             count,
             passages: count * 30,
             chars: count * 21_000,

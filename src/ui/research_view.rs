@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use super::theme;
 use super::wrap::truncate;
 use crate::agent::research::pipeline::Analysis;
-use crate::agent::research::{SourceKind, SourceStatus};
+use crate::agent::research::{SourceKind, SourceOutcome, SourceStatus};
 use crate::domain::Source;
 use crate::sanitize::one_line;
 
@@ -177,7 +177,7 @@ impl ResearchProgress {
         for (kind, status) in &self.sources {
             let (mark, style, detail) = match status {
                 None => ("…", theme::dim(), "fetching".to_string()),
-                Some(s) if s.outcome == "ok" => {
+                Some(s) if s.outcome == SourceOutcome::Ok => {
                     // Once ranked: what was read, and how much of it is cited.
                     let report = self
                         .analysis
@@ -215,7 +215,9 @@ impl ResearchProgress {
                     theme::error(),
                     format!(
                         "{} ({} ms)",
-                        s.error.clone().unwrap_or_else(|| s.outcome.clone()),
+                        s.error
+                            .clone()
+                            .unwrap_or_else(|| s.outcome.as_str().to_string()),
                         s.ms
                     ),
                 ),

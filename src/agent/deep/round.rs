@@ -172,9 +172,12 @@ impl Run<'_> {
         };
         let failed: Vec<String> = statuses
             .iter()
-            .filter(|s| s.outcome != "ok")
+            .filter(|s| s.outcome != crate::agent::research::SourceOutcome::Ok)
             .map(|s| {
-                let why = s.error.clone().unwrap_or_else(|| s.outcome.clone());
+                let why = s
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| s.outcome.as_str().to_string());
                 format!("{}: {}", s.source.label(), crate::sanitize::one_line(&why))
             })
             .collect();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::document::Document;
 use super::pipeline::Clients;
 use super::sources::{self, Ctx};
-use super::{SourceKind, SourceStatus};
+use super::{SourceKind, SourceOutcome, SourceStatus};
 use crate::agent::AgentEvent;
 use crate::config::Config;
 use crate::domain::TurnId;
@@ -104,10 +104,14 @@ pub async fn fetch_all(
                 }
             };
             let (outcome, docs, error) = match tokio::time::timeout(timeout, work).await {
-                Ok(Ok(d)) => ("ok", d, None),
-                Ok(Err(e)) => ("failed", Vec::new(), Some(crate::sanitize::one_line(&e))),
+                Ok(Ok(d)) => (SourceOutcome::Ok, d, None),
+                Ok(Err(e)) => (
+                    SourceOutcome::Failed,
+                    Vec::new(),
+                    Some(crate::sanitize::one_line(&e)),
+                ),
                 Err(_) => (
-                    "timeout",
+                    SourceOutcome::Timeout,
                     Vec::new(),
                     Some(format!("no answer within {} s", timeout.as_secs())),
                 ),
@@ -115,7 +119,7 @@ pub async fn fetch_all(
             let docs: Vec<Document> = docs.into_iter().filter(|d| !d.is_empty()).collect();
             let status = SourceStatus {
                 source: kind,
-                outcome: outcome.into(),
+                outcome,
                 count: docs.len(),
                 passages: 0,
                 chars: docs.iter().map(Document::chars).sum(),
@@ -164,7 +168,7 @@ pub fn merge(
         match statuses.iter_mut().find(|o| o.source == s.source) {
             Some(o) => {
                 o.ms = o.ms.max(s.ms);
-                if o.outcome != "ok" && s.outcome == "ok" {
+                if o.outcome != SourceOutcome::Ok && s.outcome == SourceOutcome::Ok {
                     o.outcome = s.outcome;
                     o.error = None;
                 }

@@ -79,12 +79,31 @@ pub struct Passage {
     pub doc: usize,
 }
 
+/// How a source's search went (`--json`: "ok", "failed", "timeout").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceOutcome {
+    #[default]
+    Ok,
+    Failed,
+    Timeout,
+}
+
+impl SourceOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceOutcome::Ok => "ok",
+            SourceOutcome::Failed => "failed",
+            SourceOutcome::Timeout => "timeout",
+        }
+    }
+}
+
 /// How one source did in a turn, for the live panel and `--json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {
     pub source: SourceKind,
-    /// "ok", "failed", "timeout" or "skipped".
-    pub outcome: String,
+    pub outcome: SourceOutcome,
     /// Documents read (articles, threads, pages, abstracts).
     pub count: usize,
     /// Passages cut from them.
