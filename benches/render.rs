@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use sleuth::synth::{Rng, Vocabulary, message_len};
+use sleuth::dev::synth::{Rng, Vocabulary, message_len};
 use sleuth::ui::chat::ChatScreen;
 use sleuth::ui::status::StatusState;
 use sleuth::ui::transcript::{Cell, CellKind};

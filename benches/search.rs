@@ -11,8 +11,8 @@
 
 use std::time::Instant;
 
+use sleuth::dev::synth::{Rng, Vocabulary};
 use sleuth::store::search::{DEEP_CANDIDATES, Query, TermDict, search_pass, search_with};
-use sleuth::synth::{Rng, Vocabulary};
 
 fn pct(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);

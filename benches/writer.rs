@@ -11,9 +11,9 @@
 use std::sync::mpsc;
 use std::time::Instant;
 
+use sleuth::dev::synth::Generator;
 use sleuth::emit::Emitter;
 use sleuth::store::{self, StoreCommand, StoreEvent, writer::WriterOptions};
-use sleuth::synth::Generator;
 
 fn run(messages: u64, sessions: u64) -> (f64, usize, u64) {
     let dir = tempfile::tempdir().expect("tempdir");

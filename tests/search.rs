@@ -321,8 +321,8 @@ fn the_search_thread_answers_only_the_newest_keystroke() {
 /// for words with fewer matches than the candidate cap.
 #[test]
 fn ranking_agrees_with_fts5_bm25() {
+    use sleuth::dev::synth::{Rng, Vocabulary};
     use sleuth::store::search::{TermDict, search_with};
-    use sleuth::synth::{Rng, Vocabulary};
     let sb = Sandbox::new();
     let mut out = Vec::new();
     sleuth::commands::debug::generate(&sb.db(), 40, 4000, 7, &mut out).unwrap();

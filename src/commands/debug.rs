@@ -85,7 +85,7 @@ pub fn generate(
     let writer = store::spawn_writer(conn, WriterOptions::default(), Emitter::channel(tx))?;
     let handle = writer.handle();
     let started = std::time::Instant::now();
-    let mut g = crate::synth::Generator::new(seed, sessions, messages);
+    let mut g = crate::dev::synth::Generator::new(seed, sessions, messages);
     let mut since_flush = 0usize;
     while let Some(cmds) = g.next_session() {
         since_flush += cmds.len();
