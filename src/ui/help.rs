@@ -8,7 +8,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::keymap::{Binding, CHAT, GLOBAL, HISTORY};
 use super::theme;
 
-fn section<'a>(title: &'a str, bindings: &'a [Binding], out: &mut Vec<Line<'a>>, key_w: usize) {
+fn section<'a, A>(
+    title: &'a str,
+    bindings: &'a [Binding<A>],
+    out: &mut Vec<Line<'a>>,
+    key_w: usize,
+) {
     out.push(Line::styled(title, theme::assistant_label()));
     for b in bindings {
         out.push(Line::from(vec![
@@ -24,9 +29,10 @@ fn section<'a>(title: &'a str, bindings: &'a [Binding], out: &mut Vec<Line<'a>>,
 pub fn render(frame: &mut Frame<'_>, area: Rect, scroll: u16) -> u16 {
     let key_w = GLOBAL
         .iter()
-        .chain(CHAT)
-        .chain(HISTORY)
-        .map(|b| b.keys.chars().count())
+        .map(|b| b.keys)
+        .chain(CHAT.iter().map(|b| b.keys))
+        .chain(HISTORY.iter().map(|b| b.keys))
+        .map(|k| k.chars().count())
         .max()
         .unwrap_or(10);
     let mut lines = Vec::new();

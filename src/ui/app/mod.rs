@@ -9,7 +9,7 @@ use overlays::Overlays;
 pub use overlays::{Kind as OverlayKind, Overlay};
 use pending::{Pending, PendingReads};
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
 use ratatui::Frame;
 
 use super::UiEvent;
@@ -239,23 +239,22 @@ impl App {
     }
 
     fn global_key(&mut self, k: KeyEvent) -> bool {
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        use super::keymap::{GLOBAL, Global, lookup};
         let top = self.overlays.top();
-        match k.code {
-            KeyCode::Char('c' | 'q') if ctrl => self.quit = true,
-            KeyCode::F(1) => self.toggle_help(),
+        match lookup(GLOBAL, &k) {
+            Some(Global::Quit) => self.quit = true,
             // `?` is a letter wherever something is being typed.
-            KeyCode::Char('?')
-                if top == Some(OverlayKind::Help)
+            Some(Global::Help)
+                if k.code != KeyCode::Char('?')
+                    || top == Some(OverlayKind::Help)
                     || (top.is_none() && self.chat.input_is_empty()) =>
             {
                 self.toggle_help()
             }
             // Search opens over whatever is open, on top (Ctrl+F in the
             // search itself closes it).
-            KeyCode::Char('f') if ctrl && top != Some(OverlayKind::Search) => self.open_search(),
-            KeyCode::F(3) if self.sessions.is_none() => self.open_sessions(),
-            KeyCode::Char('o') if ctrl && self.sessions.is_none() => self.open_sessions(),
+            Some(Global::Search) if top != Some(OverlayKind::Search) => self.open_search(),
+            Some(Global::Sessions) if self.sessions.is_none() => self.open_sessions(),
             _ => return false,
         }
         true

@@ -9,6 +9,7 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseEventKind};
 use ratatui_textarea::TextArea;
 
 use super::app::Handles;
+use super::keymap::Chat;
 use super::transcript::{Cell, CellKind, Transcript};
 use crate::agent::research::SourceKind;
 use crate::conversation::History;
@@ -155,24 +156,36 @@ impl ChatScreen {
         }
     }
 
+    /// A key on the chat screen: an action of the chat key table, or
+    /// typing for the input.
     fn handle_key(&mut self, key: KeyEvent, h: &Handles) -> ChatOutcome {
+        match super::keymap::lookup(super::keymap::CHAT, &key) {
+            Some(action) => match self.act(action, &key, h) {
+                Some(outcome) => outcome,
+                None => self.type_key(key),
+            },
+            None => self.type_key(key),
+        }
+    }
+
+    /// What a chat action does; None when it does not apply now and the
+    /// key is the input's (Esc with no answer, Home in a draft).
+    fn act(&mut self, action: Chat, key: &KeyEvent, h: &Handles) -> Option<ChatOutcome> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        let shift = key.modifiers.contains(KeyModifiers::SHIFT);
-        match key.code {
-            KeyCode::Enter if alt || shift => self.input.insert_newline(),
-            KeyCode::Char('j') if ctrl => self.input.insert_newline(),
-            KeyCode::Enter => {
+        match action {
+            Chat::Send => {
                 if let Some(o) = self.resume_command() {
-                    return o;
+                    return Some(o);
                 }
-                self.submit(h)
+                self.submit(h);
             }
-            KeyCode::Esc if self.active.is_some() => self.cancel(h),
-            KeyCode::Char('n') if ctrl => self.new_session(h),
-            KeyCode::Char('g') if ctrl => self.regenerate(h),
-            KeyCode::Char('y') if ctrl => {
-                return match self.copy_text() {
+            Chat::Newline => self.input.insert_newline(),
+            Chat::Stop if self.active.is_some() => self.cancel(h),
+            Chat::Stop => return None,
+            Chat::NewSession => self.new_session(h),
+            Chat::Regenerate => self.regenerate(h),
+            Chat::Copy => {
+                return Some(match self.copy_text() {
                     Some(t) => {
                         let n = t.chars().count();
                         self.say(format!("copied the answer ({n} chars) to the clipboard"));
@@ -182,65 +195,63 @@ impl ChatScreen {
                         self.say("no answer to copy yet");
                         ChatOutcome::Changed
                     }
-                };
+                });
             }
-            KeyCode::F(2) => return ChatOutcome::OpenModelPicker,
-            KeyCode::Char('e') if ctrl => {
-                return ChatOutcome::EditDraft(self.input.lines().join("\n"));
-            }
-            KeyCode::F(4) => {
-                if !self.transcript.toggle_trees() {
-                    return ChatOutcome::Ignored;
-                }
-            }
-            KeyCode::Char('t') if ctrl => {
+            Chat::PickModel => return Some(ChatOutcome::OpenModelPicker),
+            Chat::Editor => return Some(ChatOutcome::EditDraft(self.input.lines().join("\n"))),
+            Chat::Trees if !self.transcript.toggle_trees() => return Some(ChatOutcome::Ignored),
+            Chat::Trees => {}
+            Chat::ToggleMode => {
                 self.research = !self.research;
                 self.input.set_placeholder_text(placeholder(self.research));
             }
-            KeyCode::Tab => {
-                return match self.transcript.last_cited() {
+            Chat::Sources => {
+                return Some(match self.transcript.last_cited() {
                     Some(c) => ChatOutcome::ShowSources(c.sources().to_vec()),
                     None => {
                         self.say("no answer with sources in this session yet");
                         ChatOutcome::Changed
                     }
-                };
+                });
             }
-            KeyCode::Char('r') if ctrl => {
-                if let Some((id, _)) = &self.resumable
-                    && self.session.is_none()
-                {
-                    return ChatOutcome::Resume(*id);
-                }
-                return ChatOutcome::Ignored;
+            Chat::ResumeLast => {
+                return Some(match &self.resumable {
+                    Some((id, _)) if self.session.is_none() => ChatOutcome::Resume(*id),
+                    _ => ChatOutcome::Ignored,
+                });
             }
             // Clearing is an edit like any other, so Ctrl+Z brings the
             // draft back (issue 15, bug 14); Alt+Z redoes.
-            KeyCode::Char('u') if ctrl => {
+            Chat::Clear => {
                 self.input.select_all();
                 self.input.cut();
             }
-            KeyCode::Char('z') if ctrl => {
+            Chat::Undo => {
                 self.input.undo();
             }
-            KeyCode::Char('z') if alt => {
+            Chat::Redo => {
                 self.input.redo();
             }
-            KeyCode::PageUp => self.transcript.scroll_up(10),
-            KeyCode::PageDown => self.transcript.scroll_down(10),
-            KeyCode::Home if ctrl || self.input_is_empty() => self.transcript.scroll_to_top(),
-            KeyCode::End if ctrl || self.input_is_empty() => self.transcript.scroll_to_bottom(),
-            _ => {
-                let changed = self.input.input(key);
-                // Cursor moves also redraw; only truly inert keys are ignored.
-                return if changed || is_edit_key(&key) {
-                    ChatOutcome::Changed
-                } else {
-                    ChatOutcome::Ignored
-                };
-            }
+            Chat::ScrollUp => self.transcript.scroll_up(10),
+            Chat::ScrollDown => self.transcript.scroll_down(10),
+            // Home/End move in a draft; on an empty input (or with Ctrl)
+            // they scroll the transcript.
+            Chat::Top | Chat::Bottom if !ctrl && !self.input_is_empty() => return None,
+            Chat::Top => self.transcript.scroll_to_top(),
+            Chat::Bottom => self.transcript.scroll_to_bottom(),
         }
-        ChatOutcome::Changed
+        Some(ChatOutcome::Changed)
+    }
+
+    /// A key for the input: typing, cursor moves, the editor's own keys.
+    fn type_key(&mut self, key: KeyEvent) -> ChatOutcome {
+        let changed = self.input.input(key);
+        // Cursor moves also redraw; only truly inert keys are ignored.
+        if changed || is_edit_key(&key) {
+            ChatOutcome::Changed
+        } else {
+            ChatOutcome::Ignored
+        }
     }
 
     fn new_session(&mut self, h: &Handles) {
