@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::keymap::{Binding, CHAT, GLOBAL, HISTORY};
+use super::keymap::{Binding, CHAT, GLOBAL, SEARCH, SESSIONS};
 use super::theme;
 
 fn section<'a, A>(
@@ -31,14 +31,16 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, scroll: u16) -> u16 {
         .iter()
         .map(|b| b.keys)
         .chain(CHAT.iter().map(|b| b.keys))
-        .chain(HISTORY.iter().map(|b| b.keys))
+        .chain(SESSIONS.iter().map(|b| b.keys))
+        .chain(SEARCH.iter().map(|b| b.keys))
         .map(|k| k.chars().count())
         .max()
         .unwrap_or(10);
     let mut lines = Vec::new();
     section("Anywhere", GLOBAL, &mut lines, key_w);
     section("Chat", CHAT, &mut lines, key_w);
-    section("History", HISTORY, &mut lines, key_w);
+    section("Sessions (F3)", SESSIONS, &mut lines, key_w);
+    section("Search (Ctrl+F)", SEARCH, &mut lines, key_w);
     lines.pop();
     let w = area.width.saturating_sub(4).min(96);
     let content = lines.len() as u16;

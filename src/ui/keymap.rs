@@ -55,6 +55,9 @@ impl Chord {
             }
         }
         match self.code {
+            // A letter typed alone is written as typed; with Ctrl or Alt,
+            // in capitals as usual.
+            KeyCode::Char(c) if self.mods.is_empty() => s.push(c),
             KeyCode::Char(c) => s.extend(c.to_uppercase()),
             KeyCode::F(n) => s.push_str(&format!("F{n}")),
             KeyCode::Enter => s.push_str("Enter"),
@@ -121,6 +124,24 @@ pub enum Chat {
     Editor,
     Undo,
     Redo,
+}
+
+/// What a key does on the sessions screen (letters act when no filter is
+/// being typed; the Ctrl+ forms always).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sessions {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    First,
+    Last,
+    Open,
+    Rename,
+    Delete,
+    Export,
+    Search,
+    Close,
 }
 
 /// Rows that only describe (typing, commands, search syntax).
@@ -278,20 +299,73 @@ pub const CHAT: &[Binding<Chat>] = &[
     },
 ];
 
-pub const HISTORY: &[Binding<Described>] = &[
+pub const SESSIONS: &[Binding<Sessions>] = &[
     Binding {
-        keys: "type, Backspace",
-        action: "sessions: filter titles (Esc clears)",
-        chords: &[],
+        keys: "↑, ↓, PgUp, PgDn",
+        action: "move through the sessions",
+        chords: &[
+            (plain(KeyCode::Up), Sessions::Up),
+            (plain(KeyCode::Down), Sessions::Down),
+            (plain(KeyCode::PageUp), Sessions::PageUp),
+            (plain(KeyCode::PageDown), Sessions::PageDown),
+        ],
+    },
+    Binding {
+        keys: "Home, End",
+        action: "newest / oldest session",
+        chords: &[
+            (plain(KeyCode::Home), Sessions::First),
+            (plain(KeyCode::End), Sessions::Last),
+        ],
     },
     Binding {
         keys: "Enter",
-        action: "open the session / the search result",
-        chords: &[],
+        action: "open the session and continue it",
+        chords: &[(plain(KeyCode::Enter), Sessions::Open)],
     },
     Binding {
-        keys: "r d e, Ctrl+R D E",
+        keys: "r, d, e",
         action: "rename, delete (y confirms), export .md",
+        chords: &[
+            (plain(KeyCode::Char('r')), Sessions::Rename),
+            (plain(KeyCode::Char('d')), Sessions::Delete),
+            (plain(KeyCode::Char('e')), Sessions::Export),
+        ],
+    },
+    Binding {
+        keys: "Ctrl+R, Ctrl+D, Ctrl+E",
+        action: "the same while a filter is typed",
+        chords: &[
+            (ctrl('r'), Sessions::Rename),
+            (ctrl('d'), Sessions::Delete),
+            (ctrl('e'), Sessions::Export),
+        ],
+    },
+    Binding {
+        keys: "/",
+        action: "search all history",
+        chords: &[(plain(KeyCode::Char('/')), Sessions::Search)],
+    },
+    Binding {
+        keys: "Esc, F3, Ctrl+O",
+        action: "back to the chat (Esc: the filter first)",
+        chords: &[
+            (plain(KeyCode::Esc), Sessions::Close),
+            (plain(KeyCode::F(3)), Sessions::Close),
+            (ctrl('o'), Sessions::Close),
+        ],
+    },
+    Binding {
+        keys: "type, Backspace",
+        action: "filter titles",
+        chords: &[],
+    },
+];
+
+pub const SEARCH: &[Binding<Described>] = &[
+    Binding {
+        keys: "Enter",
+        action: "open the session at the selected result",
         chords: &[],
     },
     Binding {
@@ -343,7 +417,8 @@ mod tests {
             .iter()
             .map(|b| b.keys)
             .chain(CHAT.iter().map(|b| b.keys))
-            .chain(HISTORY.iter().map(|b| b.keys))
+            .chain(SESSIONS.iter().map(|b| b.keys))
+            .chain(SEARCH.iter().map(|b| b.keys))
             .map(String::from)
             .collect();
         let readme = readme_keys();
@@ -374,6 +449,7 @@ mod tests {
     fn every_dispatched_key_is_in_the_help() {
         let mut missing = named_in_help(GLOBAL);
         missing.extend(named_in_help(CHAT));
+        missing.extend(named_in_help(SESSIONS));
         assert!(missing.is_empty(), "{missing:?}");
     }
 

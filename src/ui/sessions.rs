@@ -9,6 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
 
+use super::keymap::{SESSIONS, Sessions as Key, lookup};
 use super::theme;
 use super::wrap::truncate;
 use crate::domain::{Message, RequestId, Role, SessionId, SessionSummary};
@@ -46,6 +47,8 @@ pub enum SessionsAction {
     Rename(SessionId, String),
     Delete(SessionId),
     Export(SessionId),
+    /// Open the search overlay (`/`).
+    Search,
 }
 
 #[derive(Debug, PartialEq)]
@@ -269,65 +272,70 @@ impl SessionsScreen {
             }
             Mode::Browse => {}
         }
-        let commands = self.filter.is_empty() || ctrl;
+        let typing = !self.filter.is_empty() && !ctrl;
+        match lookup(SESSIONS, &k) {
+            // While a filter is typed, letters are the filter's.
+            Some(Key::Rename | Key::Delete | Key::Export) if typing => {}
+            Some(action) => return self.act(action),
+            None => {}
+        }
         match k.code {
-            KeyCode::Esc if !self.filter.is_empty() => {
-                self.filter.clear();
-                return self.refilter();
+            KeyCode::Backspace if !self.filter.is_empty() => {
+                self.filter.pop();
+                self.refilter()
             }
-            KeyCode::Esc | KeyCode::F(3) => return SessionsAction::Close,
-            KeyCode::Char('o') if ctrl => return SessionsAction::Close,
-            KeyCode::Up => return self.move_to(self.selected.saturating_sub(1)),
-            KeyCode::Down => return self.move_to(self.selected + 1),
-            KeyCode::PageUp => return self.move_to(self.selected.saturating_sub(10)),
-            KeyCode::PageDown => return self.move_to(self.selected + 10),
-            KeyCode::Home => return self.move_to(0),
-            KeyCode::End if self.has_more => {
+            KeyCode::Char(c) if !ctrl && !c.is_control() => {
+                self.filter.push(c);
+                self.refilter()
+            }
+            _ => SessionsAction::None,
+        }
+    }
+
+    /// What a sessions key does (from the key table).
+    fn act(&mut self, action: Key) -> SessionsAction {
+        match action {
+            Key::Close if !self.filter.is_empty() => {
+                self.filter.clear();
+                self.refilter()
+            }
+            Key::Close => SessionsAction::Close,
+            Key::Search => SessionsAction::Search,
+            Key::Up => self.move_to(self.selected.saturating_sub(1)),
+            Key::Down => self.move_to(self.selected + 1),
+            Key::PageUp => self.move_to(self.selected.saturating_sub(10)),
+            Key::PageDown => self.move_to(self.selected + 10),
+            Key::First => self.move_to(0),
+            Key::Last if self.has_more => {
                 // Read the rest (in large pages), then select the last.
                 self.to_end = true;
                 if self.page_req.is_some() {
                     return SessionsAction::Changed;
                 }
-                return SessionsAction::Read(self.page_at(self.rows.len(), END_PAGE));
+                SessionsAction::Read(self.page_at(self.rows.len(), END_PAGE))
             }
-            KeyCode::End => return self.move_to(self.rows.len()),
-            KeyCode::Enter => {
-                return match self.selected() {
-                    Some(s) => SessionsAction::Open(s.session.id),
-                    None => SessionsAction::None,
-                };
-            }
-            KeyCode::Backspace if !self.filter.is_empty() => {
-                self.filter.pop();
-                return self.refilter();
-            }
-            KeyCode::Char('r') if commands => {
-                if let Some(s) = self.selected() {
+            Key::Last => self.move_to(self.rows.len()),
+            Key::Open => match self.selected() {
+                Some(s) => SessionsAction::Open(s.session.id),
+                None => SessionsAction::None,
+            },
+            Key::Rename => match self.selected() {
+                Some(s) => {
                     self.mode = Mode::Rename(s.session.title.clone());
-                    return SessionsAction::Changed;
+                    SessionsAction::Changed
                 }
-                return SessionsAction::None;
+                None => SessionsAction::None,
+            },
+            Key::Delete if self.selected().is_some() => {
+                self.mode = Mode::ConfirmDelete;
+                SessionsAction::Changed
             }
-            KeyCode::Char('d') if commands => {
-                if self.selected().is_some() {
-                    self.mode = Mode::ConfirmDelete;
-                    return SessionsAction::Changed;
-                }
-                return SessionsAction::None;
-            }
-            KeyCode::Char('e') if commands => {
-                return match self.selected() {
-                    Some(s) => SessionsAction::Export(s.session.id),
-                    None => SessionsAction::None,
-                };
-            }
-            KeyCode::Char(c) if !ctrl && !c.is_control() => {
-                self.filter.push(c);
-                return self.refilter();
-            }
-            _ => {}
+            Key::Delete => SessionsAction::None,
+            Key::Export => match self.selected() {
+                Some(s) => SessionsAction::Export(s.session.id),
+                None => SessionsAction::None,
+            },
         }
-        SessionsAction::None
     }
 
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect) {

@@ -1,7 +1,7 @@
 //! The app's side of history: the sessions screen and the search overlay
 //! turn keys into reads and writes here, and their answers come back here.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 
 use super::{App, Overlay, OverlayKind, Pending};
 use crate::domain::{Message, RequestId, SessionId, SessionSummary};
@@ -80,11 +80,6 @@ impl App {
     }
 
     pub(super) fn sessions_key(&mut self, k: KeyEvent) -> bool {
-        // `/` searches from here (there is no text input to type it into).
-        if k.code == KeyCode::Char('/') {
-            self.open_search();
-            return true;
-        }
         let Some(s) = &mut self.sessions else {
             return false;
         };
@@ -98,6 +93,10 @@ impl App {
             SessionsAction::Changed => true,
             SessionsAction::Close => {
                 self.sessions = None;
+                true
+            }
+            SessionsAction::Search => {
+                self.open_search();
                 true
             }
             SessionsAction::Open(id) => {
