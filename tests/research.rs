@@ -79,6 +79,15 @@ fn config(sb: &Sandbox, server: &Server, provider_url: &str, extra: &str) -> std
     path
 }
 
+/// How many requests reached the (Ollama) model.
+fn model_requests(server: &Server) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/chat")
+        .count()
+}
+
 fn ask(sb: &Sandbox, cfg: &std::path::Path, question: &str) -> (i32, serde_json::Value, String) {
     let out = sb
         .cmd()
@@ -285,14 +294,7 @@ fn all_sources_failing_gives_a_clear_answer_less_result() {
             .all(|s| s["outcome"] == "failed" && s["error"] == "HTTP 500")
     );
     // Only the keyword request reached the model: nothing to synthesize from.
-    assert_eq!(
-        server
-            .requests()
-            .iter()
-            .filter(|r| r.path == "/api/chat")
-            .count(),
-        1
-    );
+    assert_eq!(model_requests(&server), 1);
 }
 
 #[test]
@@ -325,11 +327,7 @@ fn sources_that_share_no_word_with_the_question_are_not_fed_to_the_model() {
         "{answer}"
     );
     assert_eq!(
-        server
-            .requests()
-            .iter()
-            .filter(|r| r.path == "/api/chat")
-            .count(),
+        model_requests(&server),
         1,
         "only the search terms were asked of the model"
     );

@@ -198,6 +198,19 @@ fn context_message(m: &Message) -> Option<ChatMessage> {
     })
 }
 
+/// A new session started by `question`, titled after it, on `model`.
+pub fn new_session(question: &str, model: &str) -> Session {
+    let now = crate::domain::now_ms();
+    Session {
+        id: SessionId::new(),
+        created_at: now,
+        updated_at: now,
+        title: title_of(question),
+        summary: None,
+        model: Some(model.to_string()),
+    }
+}
+
 /// A new session's title: the first non-empty line of its first question,
 /// on one line, at most [`TITLE_MAX`] columns.
 pub fn title_of(question: &str) -> String {

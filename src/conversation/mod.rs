@@ -9,4 +9,4 @@ pub mod context;
 pub mod prompt;
 pub mod recorder;
 
-pub use context::{ContextPolicy, History, title_of};
+pub use context::{ContextPolicy, History, new_session, title_of};

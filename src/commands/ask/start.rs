@@ -9,7 +9,7 @@ use crate::agent::deep::Saved;
 use crate::config::Config;
 use crate::conversation::prompt;
 use crate::conversation::{ContextPolicy, History};
-use crate::domain::{Message, MessageId, RunStatus, Session, SessionId, TurnId, now_ms};
+use crate::domain::{Message, MessageId, RunStatus, Session, TurnId};
 use crate::store::{self, queries};
 
 pub use crate::conversation::prompt::Mode;
@@ -122,18 +122,10 @@ pub fn start(conn: &rusqlite::Connection, config: &Config, what: What) -> anyhow
             let history = history_of(conn, &s, None, &policy)?;
             (s, history)
         }
-        None => {
-            let now = now_ms();
-            let s = Session {
-                id: SessionId::new(),
-                created_at: now,
-                updated_at: now,
-                title: crate::conversation::title_of(&question),
-                summary: None,
-                model: Some(config.provider.model.clone()),
-            };
-            (s, History::default())
-        }
+        None => (
+            crate::conversation::new_session(&question, &config.provider.model),
+            History::default(),
+        ),
     };
     history.push_user(&question);
     Ok(Start {

@@ -14,7 +14,7 @@ use super::transcript::{Cell, CellKind, Transcript};
 use crate::agent::research::SourceKind;
 use crate::conversation::History;
 use crate::domain::{
-    Message, MessageId, Role, RunStatus, RunTree, Session, SessionId, StoredMessage, now_ms,
+    Message, MessageId, Role, RunStatus, RunTree, Session, SessionId, StoredMessage,
 };
 use crate::sanitize::{one_line, sanitize};
 use crate::store::StoreCommand;
@@ -334,15 +334,7 @@ impl ChatScreen {
         let session = match &self.session {
             Some(s) => s.clone(),
             None => {
-                let now = now_ms();
-                let s = Session {
-                    id: SessionId::new(),
-                    created_at: now,
-                    updated_at: now,
-                    title: crate::conversation::title_of(text),
-                    summary: None,
-                    model: Some(self.model.clone()),
-                };
+                let s = crate::conversation::new_session(text, &self.model);
                 h.writer.send(StoreCommand::CreateSession(s.clone()));
                 self.session = Some(s.clone());
                 s
