@@ -310,19 +310,14 @@ fn run_tui(
     let mut guard = ui::terminal::TerminalGuard::enter()?;
     let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
     let mut app = ui::app::App::new(status, handles, config.provider.model.clone());
-    app.chat.db_path = Some(db.to_path_buf());
+    app.chat.conv.db = Some(db.to_path_buf());
     if let Ok(dir) = std::env::current_dir() {
         app.export_dir = dir;
     }
     if start_on_sessions {
         app.open_sessions();
     }
-    app.chat.context = ui::chat::ContextPolicy {
-        summarize_after: config.research.summarize_after.max(1),
-        keep_recent: config.research.keep_recent,
-        memory: config.research.memory,
-        memory_max: config.research.memory_max,
-    };
+    app.chat.conv.policy = crate::conversation::ContextPolicy::from_config(&config.research);
     let tick = std::time::Duration::from_millis(config.ui.tick_ms.max(16));
     let result = ui::event_loop(&mut guard.terminal, &mut app, &rx, tick, Some(&input));
 

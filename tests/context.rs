@@ -58,8 +58,8 @@ fn older_turns_are_folded_into_a_stored_summary_that_later_turns_use() {
     let mut h = harness_with(common::Sandbox::new(), &server.url());
     let app = &mut h.app;
     let rx = &h._events;
-    app.chat.research = false;
-    app.chat.context = ContextPolicy {
+    app.chat.conv.research = false;
+    app.chat.conv.policy = ContextPolicy {
         summarize_after: 3,
         keep_recent: 1,
         memory: false,
@@ -225,10 +225,10 @@ fn research_recalls_relevant_messages_from_other_sessions() {
 /// a detached agent handle (no threads answer).
 fn app_command(sb: Sandbox, session: i64, question: &str, research: bool) -> String {
     let (mut h, mut rx) = common::harness::harness_detached(sb);
-    h.app.chat.db_path = Some(h.sb.db());
-    h.app.chat.research = research;
+    h.app.chat.conv.db = Some(h.sb.db());
+    h.app.chat.conv.research = research;
     h.app.open_session(sleuth::domain::SessionId(session));
-    assert!(h.pump_until(|a| a.chat.session.is_some()));
+    assert!(h.pump_until(|a| a.chat.conv.session().is_some()));
     for c in question.chars() {
         h.app.handle(key(KeyCode::Char(c)));
     }
@@ -237,13 +237,15 @@ fn app_command(sb: Sandbox, session: i64, question: &str, research: bool) -> Str
     format!("{cmd:?}")
 }
 
-/// The command `sleuth ask --session` builds for the same question.
+/// The command `sleuth ask --session` builds for the same question, read
+/// from detached handles.
 fn ask_command(sb: &Sandbox, session: i64, question: &str, mode: ask::Mode) -> String {
     let conn = store::open_writer(&sb.db()).unwrap();
     let config = sleuth::config::Config::default();
     let mut start = ask::start(
         &conn,
         &config,
+        &sb.db(),
         ask::What::Ask {
             question: question.into(),
             session: Some(session.to_string()),
@@ -251,7 +253,15 @@ fn ask_command(sb: &Sandbox, session: i64, question: &str, mode: ask::Mode) -> S
         },
     )
     .unwrap();
-    let cmd = ask::command(&mut start, &config, &sb.db(), sleuth::domain::TurnId(1));
+    let (writer, _writes) = store::WriterHandle::detached();
+    let (agent, mut rx) = sleuth::agent::AgentHandle::detached();
+    start
+        .begin(sleuth::conversation::Ports {
+            writer: &writer,
+            agent: &agent,
+        })
+        .unwrap();
+    let cmd = rx.try_recv().expect("ask asked the agent");
     format!("{cmd:?}")
 }
 

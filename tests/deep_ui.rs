@@ -254,7 +254,7 @@ fn a_stored_unfinished_run_is_shown_again_and_resumed_without_refetching() {
         KeyCode::Char('r'),
         KeyModifiers::CONTROL,
     ))));
-    assert!(h.pump_until(|a| a.chat.session.is_some()));
+    assert!(h.pump_until(|a| a.chat.conv.session().is_some()));
     let s = screen(&mut h.app, 100, 20);
     assert!(s.contains("unfinished: /resume continues it"), "{s}");
     // The sessions screen marks the session.
@@ -266,9 +266,12 @@ fn a_stored_unfinished_run_is_shown_again_and_resumed_without_refetching() {
 
     type_text(&mut h.app, "/resume");
     h.app.handle(key(KeyCode::Enter));
-    assert!(h.pump_until(|a| a.chat.active.is_some()), "never resumed");
     assert!(
-        h.pump_until(|a| a.chat.active.is_none()),
+        h.pump_until(|a| a.chat.conv.active().is_some()),
+        "never resumed"
+    );
+    assert!(
+        h.pump_until(|a| a.chat.conv.active().is_none()),
         "the resumed run never ended"
     );
     // The whole transcript: the resumed run's tree (closed) and report.

@@ -153,14 +153,14 @@ fn filtering_narrows_the_list_and_enter_opens_the_session() {
     assert_eq!(s.selected().unwrap().session.title, "SQLite WAL mode");
     h.app.handle(key(KeyCode::Enter));
     assert!(h.app.sessions.is_none());
-    assert!(h.pump_until(|a| a.chat.session.is_some()));
+    assert!(h.pump_until(|a| a.chat.conv.session().is_some()));
     assert_eq!(
-        h.app.chat.session.as_ref().unwrap().title,
+        h.app.chat.conv.session().as_ref().unwrap().title,
         "SQLite WAL mode"
     );
     assert_eq!(h.app.chat.transcript.len(), 1);
     // The conversation continues with the stored messages as context.
-    assert_eq!(h.app.chat.history.len(), 1);
+    assert_eq!(h.app.chat.conv.history().len(), 1);
 }
 
 #[test]

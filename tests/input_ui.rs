@@ -27,7 +27,7 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
 #[test]
 fn a_paste_with_cr_line_ends_keeps_its_lines() {
     let mut h = harness();
-    h.app.chat.research = false;
+    h.app.chat.conv.research = false;
     h.app.handle(UiEvent::Input(Event::Paste(
         "alpha line\rbeta line\r\ngamma line".into(),
     )));
@@ -42,7 +42,8 @@ fn a_paste_with_cr_line_ends_keeps_its_lines() {
     assert_eq!(
         h.app
             .chat
-            .history
+            .conv
+            .history()
             .messages()
             .first()
             .map(|m| m.content.as_str()),
@@ -56,7 +57,7 @@ fn a_paste_with_cr_line_ends_keeps_its_lines() {
 #[test]
 fn a_line_wider_than_65535_columns_can_be_read_to_its_end() {
     let mut h = harness();
-    h.app.chat.research = false;
+    h.app.chat.conv.research = false;
     let text = format!("start {} the-end", "a".repeat(70_000));
     h.app.handle(UiEvent::Input(Event::Paste(text.clone())));
     let s = screen(&mut h.app, 80, 20);
@@ -68,7 +69,8 @@ fn a_line_wider_than_65535_columns_can_be_read_to_its_end() {
     assert_eq!(
         h.app
             .chat
-            .history
+            .conv
+            .history()
             .messages()
             .first()
             .map(|m| m.content.as_str()),

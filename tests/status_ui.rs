@@ -36,7 +36,7 @@ fn a_rate_limited_answer_says_so_in_the_status_bar_until_it_starts() {
         ],
     )]);
     let mut h = harness_with(common::Sandbox::new(), &server.url());
-    h.app.chat.research = false;
+    h.app.chat.conv.research = false;
     for c in "hi".chars() {
         h.app.handle(key(KeyCode::Char(c)));
     }
@@ -48,7 +48,7 @@ fn a_rate_limited_answer_says_so_in_the_status_bar_until_it_starts() {
         "{:?}",
         h.app.chat.status_note()
     );
-    assert!(h.pump_until(|a| a.chat.active.is_none()));
+    assert!(h.pump_until(|a| a.chat.conv.active().is_none()));
     let note = h.app.chat.status_note().unwrap_or_default();
     assert!(!note.contains("rate limited"), "{note}");
     assert_eq!(server.requests().len(), 2);
@@ -66,14 +66,14 @@ fn a_stopped_research_turn_leaves_nothing_stale() {
         ],
     )]);
     let mut h = harness_with(common::Sandbox::new(), &server.url());
-    h.app.chat.research = false;
+    h.app.chat.conv.research = false;
     for c in "hi".chars() {
         h.app.handle(key(KeyCode::Char(c)));
     }
     h.app.handle(key(KeyCode::Enter));
-    assert!(h.pump_until(|a| a.chat.active.is_none()));
+    assert!(h.pump_until(|a| a.chat.conv.active().is_none()));
     assert!(h.app.chat.status_note().unwrap_or_default().contains("tok"));
-    h.app.chat.research = true;
+    h.app.chat.conv.research = true;
     for c in "why?".chars() {
         h.app.handle(key(KeyCode::Char(c)));
     }
@@ -102,10 +102,10 @@ fn recalled_memory_adds_to_the_answer_line_without_hiding_what_it_said() {
     use sleuth::agent::{AgentEvent, TurnOutcome};
     let server = Server::routed(vec![("/api/chat", vec![ollama_says("x").after(20_000)])]);
     let mut h = harness_with(common::Sandbox::new(), &server.url());
-    h.app.chat.research = false;
+    h.app.chat.conv.research = false;
     h.app.handle(key(KeyCode::Char('q')));
     h.app.handle(key(KeyCode::Enter));
-    let turn = h.app.chat.active.as_ref().unwrap().turn;
+    let turn = h.app.chat.conv.active().as_ref().unwrap().turn;
     h.app.handle(UiEvent::Agent(AgentEvent::TurnDone {
         turn,
         outcome: TurnOutcome {
@@ -134,7 +134,7 @@ fn recalled_memory_adds_to_the_answer_line_without_hiding_what_it_said() {
 fn keys_that_do_nothing_say_why_until_the_next_key() {
     let server = Server::routed(vec![("/api/chat", vec![ollama_says("slow").after(20_000)])]);
     let mut h = harness_with(common::Sandbox::new(), &server.url());
-    h.app.chat.research = false;
+    h.app.chat.conv.research = false;
     let ctrl = |c: char| {
         UiEvent::Input(Event::Key(KeyEvent::new(
             KeyCode::Char(c),
@@ -152,7 +152,7 @@ fn keys_that_do_nothing_say_why_until_the_next_key() {
     assert!(note(&h).starts_with("chat (Ctrl+T"), "{}", note(&h));
     // Enter while an answer streams: the question stays, and why is said.
     h.app.handle(key(KeyCode::Enter));
-    assert!(h.app.chat.active.is_some());
+    assert!(h.app.chat.conv.active().is_some());
     h.app.handle(key(KeyCode::Char('x')));
     h.app.handle(key(KeyCode::Enter));
     assert_eq!(

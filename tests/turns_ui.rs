@@ -61,7 +61,7 @@ fn app_with(provider: &str) -> (Harness, wiki::Wiki) {
     cfg.sources.hackernews.enabled = false;
     cfg.sources.arxiv.enabled = false;
     let mut h = harness_config(Sandbox::new(), cfg);
-    h.app.chat.context.memory = false;
+    h.app.chat.conv.policy.memory = false;
     (h, w)
 }
 
@@ -71,7 +71,7 @@ fn ask(h: &mut Harness, q: &str) {
     }
     h.app.handle(key(KeyCode::Enter));
     assert!(
-        h.pump_until(|a| a.chat.active.is_none()),
+        h.pump_until(|a| a.chat.conv.active().is_none()),
         "turn never ended"
     );
 }
@@ -119,7 +119,7 @@ fn after_a_failed_turn_ctrl_g_retries_it_and_leaves_the_earlier_answer_alone() {
         .id;
 
     h.app.handle(ctrl('g'));
-    assert!(h.pump_until(|a| a.chat.active.is_none()));
+    assert!(h.pump_until(|a| a.chat.conv.active().is_none()));
     let all = stored(&h);
     let retried = all.last().unwrap();
     assert_eq!(retried.role, Role::Assistant);
@@ -132,7 +132,8 @@ fn after_a_failed_turn_ctrl_g_retries_it_and_leaves_the_earlier_answer_alone() {
     // The research answer is still in the transcript, with its sources.
     let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
     let shown =
-        sleuth::store::queries::transcript(&conn, h.app.chat.session.as_ref().unwrap().id).unwrap();
+        sleuth::store::queries::transcript(&conn, h.app.chat.conv.session().as_ref().unwrap().id)
+            .unwrap();
     let kept = shown
         .iter()
         .find(|m| m.message.id == research_answer)
@@ -151,9 +152,9 @@ fn a_research_answer_regenerated_in_chat_mode_is_researched_again() {
     let before = screen_of(&mut h.app, 100, 60);
     assert_eq!(before.matches("searching “").count(), 1, "{before}");
     h.app.handle(ctrl('t'));
-    assert!(!h.app.chat.research);
+    assert!(!h.app.chat.conv.research);
     h.app.handle(ctrl('g'));
-    assert!(h.pump_until(|a| a.chat.active.is_none()));
+    assert!(h.pump_until(|a| a.chat.conv.active().is_none()));
     let all = stored(&h);
     let answers: Vec<_> = all.iter().filter(|m| m.role == Role::Assistant).collect();
     assert_eq!(answers.len(), 2);
@@ -161,7 +162,8 @@ fn a_research_answer_regenerated_in_chat_mode_is_researched_again() {
     assert_eq!(answers[1].status, MessageStatus::Complete);
     let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
     let shown =
-        sleuth::store::queries::transcript(&conn, h.app.chat.session.as_ref().unwrap().id).unwrap();
+        sleuth::store::queries::transcript(&conn, h.app.chat.conv.session().as_ref().unwrap().id)
+            .unwrap();
     let last = shown.last().unwrap();
     assert_eq!(last.message.id, answers[1].id);
     assert!(!last.sources.is_empty(), "regenerated with its sources");
@@ -195,12 +197,13 @@ fn ctrl_c_mid_answer_keeps_the_partial_answer_with_its_sources() {
     assert!(
         h.pump_until(|a| a
             .chat
-            .active
+            .conv
+            .active()
             .as_ref()
-            .is_some_and(|t| t.recorder.content().contains("American"))),
+            .is_some_and(|t| t.content().contains("American"))),
         "the answer never started"
     );
-    let sources = h.app.chat.active.as_ref().unwrap().sources.len();
+    let sources = h.app.chat.conv.active().as_ref().unwrap().sources.len();
     assert!(sources > 0, "ranked sources before the answer");
     // Ctrl+C quits; the app's exit path stops the turn before the writer
     // is flushed (app_main: stop_turn, then shutdown).
@@ -213,7 +216,8 @@ fn ctrl_c_mid_answer_keeps_the_partial_answer_with_its_sources() {
     assert!(answer.content.contains("American"), "{}", answer.content);
     let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
     let shown =
-        sleuth::store::queries::transcript(&conn, h.app.chat.session.as_ref().unwrap().id).unwrap();
+        sleuth::store::queries::transcript(&conn, h.app.chat.conv.session().as_ref().unwrap().id)
+            .unwrap();
     let kept = shown.iter().find(|m| m.message.id == answer.id).unwrap();
     assert_eq!(kept.sources.len(), sources, "every ranked source kept");
 }

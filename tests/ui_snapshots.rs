@@ -148,7 +148,7 @@ fn every_small_size_draws_without_panic() {
 #[test]
 fn sending_a_line_shows_it_and_persists_session_and_message() {
     let mut h = harness();
-    h.app.chat.research = false;
+    h.app.chat.conv.research = false;
     type_text(&mut h.app, "Why is the sky blue?");
     // Alt+Enter inserts a newline instead of sending.
     h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
@@ -168,7 +168,7 @@ fn sending_a_line_shows_it_and_persists_session_and_message() {
         h.app.chat.transcript.cells()[0].text(),
         "Why is the sky blue?\nRayleigh?"
     );
-    assert!(h.app.chat.active.is_some());
+    assert!(h.app.chat.conv.active().is_some());
     let screen = format!("{}", draw(&mut h.app, 80, 12).backend());
     assert!(
         screen.contains("Why is the sky blue?") && screen.contains("Rayleigh?"),
@@ -184,7 +184,7 @@ fn sending_a_line_shows_it_and_persists_session_and_message() {
     h.app.handle(key(KeyCode::Enter));
     assert_eq!(h.app.chat.input.lines(), ["second"]);
     h.app.handle(key(KeyCode::Esc));
-    assert!(h.app.chat.active.is_none());
+    assert!(h.app.chat.conv.active().is_none());
     h.app.handle(key(KeyCode::Enter));
     h._writer.handle().flush().unwrap();
     let conn = store::open_reader(&h.sb.db()).unwrap();
@@ -288,7 +288,7 @@ mod turns {
 
     /// A plain chat turn (research turns have their own tests below).
     fn ask(app: &mut App, q: &str) {
-        app.chat.research = false;
+        app.chat.conv.research = false;
         type_text(app, q);
         app.handle(key(KeyCode::Enter));
     }
@@ -334,7 +334,7 @@ mod turns {
             delta(&mut h.app, piece);
         }
         done(&mut h.app, FinishReason::Stop);
-        assert!(h.app.chat.active.is_none());
+        assert!(h.app.chat.conv.active().is_none());
         snapshot("finished_markdown_answer", &mut h.app, 60, 22);
         // The stored answer is the streamed text, complete, with usage.
         h._writer.handle().flush().unwrap();
@@ -412,7 +412,7 @@ mod turns {
         h.app.handle(key(KeyCode::Down));
         h.app.handle(key(KeyCode::Enter));
         assert!(!h.app.overlay_open(sleuth::ui::app::OverlayKind::Picker));
-        assert_eq!(h.app.chat.model, "qwen3:8b");
+        assert_eq!(h.app.chat.conv.model, "qwen3:8b");
         // The next question goes to the picked model.
         ask(&mut h.app, "hi");
         h._writer.handle().flush().unwrap();
@@ -432,7 +432,7 @@ mod turns {
             KeyCode::Char('g'),
             KeyModifiers::CONTROL,
         ))));
-        assert!(h.app.chat.active.is_some());
+        assert!(h.app.chat.conv.active().is_some());
         app_delta_turn(&mut h.app, 2, "second answer");
         h.app.handle(UiEvent::Agent(AgentEvent::TurnDone {
             turn: TurnId(2),
@@ -455,7 +455,8 @@ mod turns {
         let history: Vec<&str> = h
             .app
             .chat
-            .history
+            .conv
+            .history()
             .messages()
             .iter()
             .map(|m| m.content.as_str())
@@ -586,7 +587,7 @@ mod research {
 
     /// Asks in research mode and plays the stages up to `stage`.
     fn play(app: &mut App, stage: u8) {
-        assert!(app.chat.research, "research is the default mode");
+        assert!(app.chat.conv.research, "research is the default mode");
         type_text(app, "Who is Sachin Tendulkar?");
         app.handle(key(KeyCode::Enter));
         ev(
@@ -730,14 +731,14 @@ mod research {
         snapshot("deep_run_progress", &mut h.app, 90, 20);
         // The first Esc asks for the report; the second cancels.
         h.app.handle(key(KeyCode::Esc));
-        assert!(h.app.chat.active.is_some());
+        assert!(h.app.chat.conv.active().is_some());
         let screen = format!("{}", draw(&mut h.app, 120, 20).backend());
         assert!(
             screen.contains("writing the report from what was found"),
             "{screen}"
         );
         h.app.handle(key(KeyCode::Esc));
-        assert!(h.app.chat.active.is_none());
+        assert!(h.app.chat.conv.active().is_none());
     }
 
     #[test]
@@ -901,6 +902,6 @@ mod research {
         h.app.handle(key(KeyCode::Enter));
         let screen = format!("{}", draw(&mut h.app, 100, 12).backend());
         assert!(screen.contains("unknown source 'nope'"), "{screen}");
-        assert!(h.app.chat.active.is_none());
+        assert!(h.app.chat.conv.active().is_none());
     }
 }

@@ -124,6 +124,31 @@ pub enum AgentEvent {
     },
 }
 
+impl AgentEvent {
+    /// The turn an event is about; None for events about no turn (the
+    /// provider, pings, summaries).
+    pub fn turn(&self) -> Option<TurnId> {
+        match self {
+            AgentEvent::Provider(_)
+            | AgentEvent::Pong(_)
+            | AgentEvent::Summary { .. }
+            | AgentEvent::SummaryFailed { .. } => None,
+            AgentEvent::AnswerDelta { turn, .. }
+            | AgentEvent::Keywords { turn, .. }
+            | AgentEvent::SourceStarted { turn, .. }
+            | AgentEvent::SourceDone { turn, .. }
+            | AgentEvent::Ranked { turn, .. }
+            | AgentEvent::DeepStep { turn, .. }
+            | AgentEvent::DeepRun { turn, .. }
+            | AgentEvent::Recalled { turn, .. }
+            | AgentEvent::Retrying { turn, .. }
+            | AgentEvent::Thinking { turn, .. }
+            | AgentEvent::TurnDone { turn, .. }
+            | AgentEvent::TurnFailed { turn, .. } => Some(*turn),
+        }
+    }
+}
+
 pub struct AgentThread {
     tx: UnboundedSender<AgentCommand>,
     join: Option<JoinHandle<()>>,

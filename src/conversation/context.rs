@@ -97,6 +97,11 @@ impl History {
         self.messages.is_empty()
     }
 
+    /// A fold was asked for and has not come back.
+    pub fn summarizing(&self) -> bool {
+        self.summarizing
+    }
+
     pub fn summary(&self) -> Option<&str> {
         self.summary.as_deref()
     }

@@ -6,7 +6,13 @@
 //! (issue 10).
 
 pub mod context;
+pub mod engine;
+pub mod outcome;
 pub mod prompt;
+pub mod question;
 pub mod recorder;
 
 pub use context::{ContextPolicy, History, new_session, title_of};
+pub use engine::{Conversation, Ports, Refused, Started, Step, Stopped};
+pub use prompt::Mode;
+pub use question::Ask;

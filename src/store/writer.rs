@@ -121,6 +121,18 @@ impl WriterHandle {
         seq
     }
 
+    /// A handle whose writes go to the returned queue rather than to a
+    /// writer thread: the conversation and screens driven in tests with no
+    /// threads, their writes read back.
+    pub fn detached() -> (Self, DetachedWrites) {
+        let (tx, rx) = mpsc::channel();
+        let handle = Self {
+            tx,
+            seq: Arc::new(AtomicU64::new(0)),
+        };
+        (handle, DetachedWrites(rx))
+    }
+
     /// Blocks until everything queued so far is committed. For the CLI,
     /// shutdown and tests; the UI never calls it.
     pub fn flush(&self) -> Result<(), String> {
@@ -129,6 +141,27 @@ impl WriterHandle {
             .send(Envelope::Flush(tx))
             .map_err(|_| "store writer is gone".to_string())?;
         rx.recv().map_err(|_| "store writer stopped".to_string())?
+    }
+}
+
+/// The writes queued on a detached handle.
+pub struct DetachedWrites(Receiver<Envelope>);
+
+impl DetachedWrites {
+    /// The writes queued since the last call, in order (a flush is
+    /// answered as done).
+    pub fn take(&self) -> Vec<StoreCommand> {
+        self.0
+            .try_iter()
+            .filter_map(|e| match e {
+                Envelope::Write { cmd, .. } => Some(cmd),
+                Envelope::Flush(done) => {
+                    let _ = done.send(Ok(()));
+                    None
+                }
+                Envelope::Shutdown => None,
+            })
+            .collect()
     }
 }
 

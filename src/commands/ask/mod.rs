@@ -10,25 +10,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use crate::agent::{self, AgentCommand, AgentEvent};
+use crate::agent::{self, AgentEvent};
 use crate::config::Config;
-use crate::conversation::ContextPolicy;
-use crate::conversation::recorder::AnswerRecorder;
-use crate::domain::{Message, MessageStatus, Role, TurnId, Usage};
+use crate::conversation::engine::{Failed, Finished};
+use crate::conversation::{Conversation, Ports, Step, Stopped};
+use crate::domain::Message;
 use crate::emit::Emitter;
 use crate::sanitize::Sanitizer;
-use crate::store::{self, StoreCommand, writer::WriterOptions};
+use crate::store::{self, writer::WriterOptions};
 use anyhow::Context;
 
 mod output;
 mod start;
 
 use output::{Printed, exit_code, print_result};
-pub use start::{Mode, Start, What, command, start};
+pub use start::{Mode, Start, What, start};
 
-/// How a streamed turn ended: its outcome, or why not and the status the
-/// answer is saved with.
-type Ended = Result<crate::agent::TurnOutcome, (String, MessageStatus)>;
+/// How a streamed turn ended.
+enum Ended {
+    Done(Box<Finished>),
+    Failed(Failed),
+    /// Stopped here (Ctrl+C, stdout closed): saved as interrupted.
+    Stopped {
+        message: Message,
+        why: String,
+    },
+}
 
 /// What streaming the turn showed along the way.
 pub(super) struct Streamed {
@@ -57,7 +64,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let conn = store::open_writer(db)?;
-    let mut start = start(&conn, config, what)?;
+    let mut start = start(&conn, config, db, what)?;
     let writer = store::spawn_writer(
         conn,
         WriterOptions {
@@ -80,25 +87,17 @@ pub fn run(
             );
         }
     }
-    if start.resume.is_none() {
-        w.send(StoreCommand::CreateSession(start.session.clone()));
-        w.send(StoreCommand::AppendMessage(Message::new(
-            start.session.id,
-            Role::User,
-            &start.question,
-        )));
-    }
     let (tx, rx) = mpsc::channel();
     let agent = agent::spawn_agent(config.clone(), Emitter::channel(tx))
         .context("cannot start the agent")?;
-    let model = config.provider.model.clone();
-    let turn = TurnId(1);
-    let mut recorder = match start.resume.take() {
-        Some(message) => AnswerRecorder::resume(&w, message, &model),
-        None => AnswerRecorder::start(&w, start.session.id, None, &model),
+    let agent_handle = agent.handle();
+    let p = Ports {
+        writer: &w,
+        agent: &agent_handle,
     };
-    let run_id = (start.mode == Mode::Deep).then(|| recorder.id());
-    agent.handle().send(command(&mut start, config, db, turn));
+    let started = start.begin(p).map_err(|r| anyhow::anyhow!("{}", r.say()))?;
+    let model = start.conv.model.clone();
+    let run_id = (start.mode == Mode::Deep).then_some(started.answer);
     let mut io = Io {
         out,
         json: json_out,
@@ -122,31 +121,17 @@ pub fn run(
     ] {
         let _ = signal_hook::flag::register(sig, Arc::clone(&io.interrupted));
     }
-    let (result, mut streamed) = stream(
-        &agent,
-        &rx,
-        &w,
-        &mut recorder,
-        &start.question,
-        turn,
-        &mut io,
-    )?;
-    let (status, usage, outcome, error) = match result {
-        Ok(o) => {
-            let c = &o.completion;
-            let usage = Usage {
-                tokens_in: c.tokens_in,
-                tokens_out: c.tokens_out,
-                latency_ms: c.first_token_ms.map(|v| v as i64),
-            };
-            (MessageStatus::Complete, usage, Some(o), None)
+    let (ended, mut streamed) = stream(&mut start.conv, &rx, p, &mut io)?;
+    let (message, outcome, error) = match ended {
+        Ended::Done(f) => {
+            streamed.cited = f.sources;
+            (f.message, Some(f.outcome), None)
         }
-        Err((e, status)) => (status, Usage::default(), None, Some(e)),
+        Ended::Failed(f) => (f.message, None, Some(f.error)),
+        Ended::Stopped { message, why } => (message, None, Some(why)),
     };
+    let status = message.status;
     if let Some(o) = &outcome {
-        if !o.sources.is_empty() {
-            streamed.cited = o.sources.clone();
-        }
         if !o.source_status.is_empty() {
             streamed.statuses = o.source_status.clone();
         }
@@ -159,14 +144,9 @@ pub fn run(
             let _ = writeln!(std::io::stderr(), "note: {}", crate::sanitize::one_line(n));
         }
     }
-    let message = match (&error, status) {
-        // Why it failed is kept with the answer (`show` prints it).
-        (Some(e), MessageStatus::Error) => recorder.fail(&w, e, streamed.cited.clone()),
-        _ => recorder.finish(&w, status, usage, streamed.cited.clone()),
-    };
     if !streamed.stdout_gone {
         let printed = Printed {
-            session: start.session.id,
+            session: message.session_id,
             question: &start.question,
             model: &model,
             message: &message,
@@ -176,16 +156,10 @@ pub fn run(
         };
         print_result(&mut io, &printed)?;
     }
-    // Older turns fold into the session summary as they do in the app.
-    if status == MessageStatus::Complete {
-        start.history.push_answer(&message.content);
-        let policy = ContextPolicy::from_config(&config.research);
-        if let Some(req) = start
-            .history
-            .fold_request(start.session.id, &model, &policy)
-        {
-            fold_summary(&agent, &rx, &w, req, &io);
-        }
+    // Older turns fold into the session summary as they do in the app
+    // (the conversation asked for it when the answer completed).
+    if start.conv.summarizing() {
+        wait_for_summary(&mut start.conv, &rx, p, &io);
     }
     agent.shutdown();
     let saved = w.flush();
@@ -223,15 +197,13 @@ pub fn run(
     Ok(exit_code(error, status, run_id, saved.is_ok()))
 }
 
-/// Streams the turn's events: the answer to stdout (sanitized) and the
-/// recorder, progress to stderr, until it ends, fails or is stopped.
+/// Streams the turn's events through the conversation (which records
+/// them) and out: the answer to stdout (sanitized), progress to stderr,
+/// until it ends, fails or is stopped.
 fn stream(
-    agent: &agent::AgentThread,
+    conv: &mut Conversation,
     rx: &mpsc::Receiver<AgentEvent>,
-    w: &store::writer::WriterHandle,
-    recorder: &mut AnswerRecorder,
-    question: &str,
-    turn: TurnId,
+    p: Ports<'_>,
     io: &mut Io<'_>,
 ) -> anyhow::Result<(Ended, Streamed)> {
     let mut s = Streamed {
@@ -242,131 +214,150 @@ fn stream(
         stdout_gone: false,
     };
     let mut clean = Sanitizer::default();
-    let mut err_out = std::io::stderr();
-    let progress = io.progress;
     let ended = loop {
         if io.interrupted.load(Ordering::Relaxed) {
-            agent.handle().send(AgentCommand::Cancel(turn));
-            break Err(("interrupted".to_string(), MessageStatus::Interrupted));
+            break stopped(conv, p, "interrupted")?;
         }
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(AgentEvent::AnswerDelta { text, .. }) => {
-                recorder.push(w, &text);
-                if !io.json {
-                    let wrote = io
-                        .out
-                        .write_all(clean.push(&text).as_bytes())
-                        .and_then(|_| io.out.flush());
-                    match wrote {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                            // Nobody reads the rest: stop the model, keep
-                            // what was written, as an interrupted answer.
-                            s.stdout_gone = true;
-                            agent.handle().send(AgentCommand::Cancel(turn));
-                            break Err(("output closed".into(), MessageStatus::Interrupted));
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-            Ok(AgentEvent::DeepRun {
-                tree,
-                state,
-                documents,
-                notes,
-                ..
-            }) => recorder.record_run(w, question, &tree, state, documents, notes),
-            Ok(AgentEvent::Retrying { note, .. }) if progress => {
-                let _ = writeln!(err_out, "{}", crate::sanitize::one_line(&note));
-            }
-            Ok(AgentEvent::DeepStep { text, .. }) if progress => {
-                let _ = writeln!(err_out, "{}", crate::sanitize::one_line(&text));
-            }
-            Ok(AgentEvent::Keywords { queries, .. }) => {
-                if progress {
-                    let _ = writeln!(
-                        err_out,
-                        "searching: {}",
-                        crate::sanitize::one_line(&queries.join(" · "))
-                    );
-                }
-                s.keywords = queries;
-            }
-            Ok(AgentEvent::SourceDone { status, .. }) => {
-                if progress {
-                    let detail = status.error.clone().unwrap_or_else(|| {
-                        format!(
-                            "{}, {} chars read",
-                            crate::text::plural(status.count as u64, "document"),
-                            status.chars
-                        )
-                    });
-                    let _ = writeln!(
-                        err_out,
-                        "  {:<12} {} ({} ms)",
-                        status.source.label(),
-                        detail,
-                        status.ms
-                    );
-                }
-                s.statuses.push(status);
-            }
-            Ok(AgentEvent::Ranked {
-                sources, analysis, ..
-            }) => {
-                if progress {
-                    let passages: usize = analysis.per_source.iter().map(|r| r.passages).sum();
-                    let _ = writeln!(
-                        err_out,
-                        "ranked {} by how they match the question; using {}",
-                        crate::text::plural(passages as u64, "passage"),
-                        sources.len()
-                    );
-                }
-                s.cited = sources;
-                s.ranked = Some(analysis);
-            }
-            Ok(AgentEvent::TurnDone { outcome, .. }) => break Ok(outcome),
-            Ok(AgentEvent::TurnFailed { error, .. }) => break Err((error, MessageStatus::Error)),
-            Ok(_) => {}
+        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(ev) => ev,
             Err(RecvTimeoutError::Timeout) => {
-                recorder.checkpoint_if_due(w, std::time::Instant::now())
+                conv.tick(p);
+                continue;
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                break Err(("the agent stopped".into(), MessageStatus::Error));
+            Err(RecvTimeoutError::Disconnected) => match conv.abandon("the agent stopped", p) {
+                Some(f) => break Ended::Failed(f),
+                None => anyhow::bail!("the agent stopped"),
+            },
+        };
+        let step = conv.on_agent(&ev, p);
+        if !matches!(step, Step::Progress) {
+            match step {
+                Step::Done(f) => break Ended::Done(f),
+                Step::Failed(f) => break Ended::Failed(f),
+                _ => continue,
             }
+        }
+        show(&ev, &mut s, &mut clean, io)?;
+        if s.stdout_gone {
+            // Nobody reads the rest: stop the model, keep what was
+            // written, as an interrupted answer.
+            break stopped(conv, p, "output closed")?;
         }
     };
     Ok((ended, s))
 }
 
-/// Folds older turns into the session summary, as the app does after an
-/// answer, and waits for it (bounded; Ctrl+C stops waiting). A failure
-/// leaves the context as it was.
-fn fold_summary(
-    agent: &agent::AgentThread,
+/// Stops the turn here; its partial answer is saved as interrupted.
+fn stopped(conv: &mut Conversation, p: Ports<'_>, why: &str) -> anyhow::Result<Ended> {
+    match conv.stop(p) {
+        Stopped::Interrupted { message, .. } => Ok(Ended::Stopped {
+            message,
+            why: why.to_string(),
+        }),
+        // The turn streams until Done or Failed ends the loop.
+        Stopped::Idle | Stopped::Wrapping { .. } => {
+            anyhow::bail!("{why}: the turn had already ended")
+        }
+    }
+}
+
+/// One progress event of the turn, as `ask` shows it.
+fn show(
+    ev: &AgentEvent,
+    s: &mut Streamed,
+    clean: &mut Sanitizer,
+    io: &mut Io<'_>,
+) -> anyhow::Result<()> {
+    let progress = io.progress;
+    let mut err_out = std::io::stderr();
+    match ev {
+        AgentEvent::AnswerDelta { text, .. } if !io.json => {
+            let wrote = io
+                .out
+                .write_all(clean.push(text).as_bytes())
+                .and_then(|_| io.out.flush());
+            match wrote {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => s.stdout_gone = true,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        AgentEvent::Retrying { note, .. } | AgentEvent::DeepStep { text: note, .. } if progress => {
+            let _ = writeln!(err_out, "{}", crate::sanitize::one_line(note));
+        }
+        AgentEvent::Keywords { queries, .. } => {
+            if progress {
+                let _ = writeln!(
+                    err_out,
+                    "searching: {}",
+                    crate::sanitize::one_line(&queries.join(" · "))
+                );
+            }
+            s.keywords = queries.clone();
+        }
+        AgentEvent::SourceDone { status, .. } => {
+            if progress {
+                let detail = status.error.clone().unwrap_or_else(|| {
+                    format!(
+                        "{}, {} chars read",
+                        crate::text::plural(status.count as u64, "document"),
+                        status.chars
+                    )
+                });
+                let _ = writeln!(
+                    err_out,
+                    "  {:<12} {} ({} ms)",
+                    status.source.label(),
+                    detail,
+                    status.ms
+                );
+            }
+            s.statuses.push(status.clone());
+        }
+        AgentEvent::Ranked {
+            sources, analysis, ..
+        } => {
+            if progress {
+                let passages: usize = analysis.per_source.iter().map(|r| r.passages).sum();
+                let _ = writeln!(
+                    err_out,
+                    "ranked {} by how they match the question; using {}",
+                    crate::text::plural(passages as u64, "passage"),
+                    sources.len()
+                );
+            }
+            s.cited = sources.clone();
+            s.ranked = Some(analysis.clone());
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Waits for the summary fold the conversation asked for (bounded; Ctrl+C
+/// stops waiting); the conversation stores it. A failure leaves the
+/// context as it was.
+fn wait_for_summary(
+    conv: &mut Conversation,
     rx: &mpsc::Receiver<AgentEvent>,
-    w: &store::writer::WriterHandle,
-    req: crate::agent::summary::SummarizeRequest,
+    p: Ports<'_>,
     io: &Io<'_>,
 ) {
     const WAIT: Duration = Duration::from_secs(60);
     if io.progress {
         let _ = writeln!(std::io::stderr(), "summarizing the session's older turns…");
     }
-    agent.handle().send(AgentCommand::Summarize(req));
     let end = std::time::Instant::now() + WAIT;
-    while std::time::Instant::now() < end && !io.interrupted.load(Ordering::Relaxed) {
+    while conv.summarizing()
+        && std::time::Instant::now() < end
+        && !io.interrupted.load(Ordering::Relaxed)
+    {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(AgentEvent::Summary {
-                session, summary, ..
-            }) => {
-                w.send(StoreCommand::SetSummary { session, summary });
-                return;
+            Ok(ev) => {
+                conv.on_agent(&ev, p);
             }
-            Ok(AgentEvent::SummaryFailed { .. }) | Err(RecvTimeoutError::Disconnected) => return,
-            _ => {}
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }

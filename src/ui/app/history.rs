@@ -126,11 +126,7 @@ impl App {
                     s.renamed(session, &title);
                     s.notice = Some("renamed".into());
                 }
-                if let Some(open) = &mut self.chat.session
-                    && open.id == session
-                {
-                    open.title = title;
-                }
+                self.chat.conv.retitle(session, &title);
                 true
             }
             SessionsAction::Delete(session) => {
@@ -141,7 +137,7 @@ impl App {
                     s.notice = Some("deleted".into());
                     s.removed(session)
                 });
-                if self.chat.session.as_ref().is_some_and(|s| s.id == session) {
+                if self.chat.conv.session_id() == Some(session) {
                     self.stop_turn();
                     self.chat.forget_session(&self.handles);
                 }

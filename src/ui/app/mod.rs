@@ -32,6 +32,16 @@ pub struct Handles {
     pub search: SearchHandle,
 }
 
+impl Handles {
+    /// Where the conversation sends its writes and agent commands.
+    pub fn ports(&self) -> crate::conversation::Ports<'_> {
+        crate::conversation::Ports {
+            writer: &self.writer,
+            agent: &self.agent,
+        }
+    }
+}
+
 pub struct App {
     pub chat: ChatScreen,
     pub status: StatusState,
@@ -121,7 +131,7 @@ impl App {
     }
 
     pub fn animating(&self) -> bool {
-        self.status.animating() || self.chat.active.is_some()
+        self.status.animating() || self.chat.conv.active().is_some()
     }
 
     pub fn tick(&mut self) {
@@ -218,7 +228,7 @@ impl App {
             ChatOutcome::OpenModelPicker => {
                 self.overlays.push(Overlay::Picker(ModelPicker::new(
                     self.models.clone(),
-                    &self.chat.model,
+                    &self.chat.conv.model,
                 )));
                 if self.models.is_empty() {
                     self.handles.agent.send(crate::agent::AgentCommand::Probe);
@@ -306,7 +316,7 @@ impl App {
                             "next answers use {}",
                             crate::sanitize::one_line(&m)
                         ));
-                        self.chat.model = m;
+                        self.chat.conv.model = m;
                     }
                     self.overlays.close(OverlayKind::Picker);
                 }
@@ -325,7 +335,7 @@ impl App {
                 if let Some(picker) = self.overlays.picker_mut()
                     && picker.models.is_empty()
                 {
-                    *picker = ModelPicker::new(p.models, &self.chat.model);
+                    *picker = ModelPicker::new(p.models, &self.chat.conv.model);
                 }
                 true
             }

@@ -51,7 +51,7 @@ impl ChatScreen {
     /// Alt+↓ / Alt+↑ / Esc in found mode; false for every other key (which
     /// then goes to the input as usual and ends the mode if it types).
     pub fn found_key(&mut self, k: KeyEvent) -> bool {
-        let idle = self.active.is_none();
+        let idle = self.conv.active().is_none();
         let Some(f) = &mut self.found else {
             return false;
         };

@@ -11,50 +11,26 @@ use ratatui_textarea::TextArea;
 use super::app::Handles;
 use super::keymap::Chat;
 use super::transcript::{Cell, CellKind, Transcript};
-use crate::agent::research::SourceKind;
-use crate::conversation::History;
-use crate::domain::{
-    Message, MessageId, Role, RunStatus, RunTree, Session, SessionId, StoredMessage,
-};
+use crate::conversation::Conversation;
+use crate::domain::{MessageId, RunStatus, RunTree, Session, SessionId, StoredMessage};
 use crate::sanitize::{one_line, sanitize};
-use crate::store::StoreCommand;
-use crate::ui::research_view::ResearchProgress;
-pub use turn::ActiveTurn;
 
 pub struct ChatScreen {
-    pub session: Option<Session>,
+    /// The conversation: session, history, the turn being answered.
+    pub conv: Conversation,
     pub transcript: Transcript,
     pub input: TextArea<'static>,
     /// Title of the most recent stored session, offered on the empty screen.
     pub resumable: Option<(SessionId, String)>,
-    /// The conversation as the model sees it: complete messages and the
-    /// rolling summary of the older ones.
-    pub history: History,
-    /// The answer to the last question (complete, interrupted or failed),
-    /// which regenerate replaces.
-    last_answer: Option<crate::domain::MessageId>,
-    pub active: Option<ActiveTurn>,
-    /// The model used for the next turn (F2 changes it).
-    pub model: String,
-    next_turn: u64,
     /// Tokens and speed of the last answer, for the status bar.
     pub last_stats: Option<String>,
-    /// Research turns (sources, citations) or plain chat; Ctrl+T toggles.
-    pub research: bool,
-    /// The last question, how it was asked and its source filter, for
-    /// regenerate.
-    last_question: Option<Asked>,
-    pub context: ContextPolicy,
-    /// The database, for recalling other sessions (memory).
-    pub db_path: Option<std::path::PathBuf>,
     /// Opened from a search: the matches and the one shown.
     pub found: Option<found::Found>,
-    /// The newest deep run of this session that did not complete (its
-    /// report message), for `/resume`.
-    unfinished_run: Option<MessageId>,
     /// What the last key did when it shows nowhere else ("copied…",
     /// "nothing to regenerate"); the status bar shows it until the next key.
     pub flash: Option<String>,
+    /// The streaming turn's state for the status bar.
+    live: turn::Live,
 }
 
 pub use crate::conversation::ContextPolicy;
@@ -80,23 +56,14 @@ pub enum ChatOutcome {
 impl ChatScreen {
     pub fn new(model: String) -> Self {
         Self {
-            session: None,
+            conv: Conversation::new(model, ContextPolicy::default()),
             transcript: Transcript::default(),
             input: new_input(true),
             resumable: None,
-            history: History::default(),
-            last_answer: None,
-            active: None,
-            model,
-            next_turn: 0,
             last_stats: None,
-            research: true,
-            last_question: None,
-            context: ContextPolicy::default(),
-            db_path: None,
             found: None,
-            unfinished_run: None,
             flash: None,
+            live: turn::Live::default(),
         }
     }
 
@@ -120,7 +87,7 @@ impl ChatScreen {
     }
 
     pub fn session_label(&self) -> String {
-        match &self.session {
+        match self.conv.session() {
             Some(s) => one_line(&s.title),
             None => "new session".into(),
         }
@@ -180,7 +147,7 @@ impl ChatScreen {
                 self.submit(h);
             }
             Chat::Newline => self.input.insert_newline(),
-            Chat::Stop if self.active.is_some() => self.cancel(h),
+            Chat::Stop if self.conv.active().is_some() => self.cancel(h),
             Chat::Stop => return None,
             Chat::NewSession => self.new_session(h),
             Chat::Regenerate => self.regenerate(h),
@@ -202,8 +169,9 @@ impl ChatScreen {
             Chat::Trees if !self.transcript.toggle_trees() => return Some(ChatOutcome::Ignored),
             Chat::Trees => {}
             Chat::ToggleMode => {
-                self.research = !self.research;
-                self.input.set_placeholder_text(placeholder(self.research));
+                self.conv.research = !self.conv.research;
+                self.input
+                    .set_placeholder_text(placeholder(self.conv.research));
             }
             Chat::Sources => {
                 return Some(match self.transcript.last_cited() {
@@ -216,7 +184,7 @@ impl ChatScreen {
             }
             Chat::ResumeLast => {
                 return Some(match &self.resumable {
-                    Some((id, _)) if self.session.is_none() => ChatOutcome::Resume(*id),
+                    Some((id, _)) if self.conv.session().is_none() => ChatOutcome::Resume(*id),
                     _ => ChatOutcome::Ignored,
                 });
             }
@@ -255,12 +223,8 @@ impl ChatScreen {
     }
 
     fn new_session(&mut self, h: &Handles) {
-        self.cancel(h);
-        self.session = None;
-        self.unfinished_run = None;
-        self.history = History::default();
-        self.last_answer = None;
-        self.last_question = None;
+        self.stop(h);
+        self.conv.close(h.ports());
         self.found = None;
         self.transcript.clear();
     }
@@ -272,15 +236,7 @@ impl ChatScreen {
 
     /// The text of the newest answer (or of the one streaming).
     fn copy_text(&self) -> Option<String> {
-        if let Some(a) = &self.active {
-            return Some(a.recorder.content().to_string());
-        }
-        self.history
-            .messages()
-            .iter()
-            .rev()
-            .find(|m| m.role == Role::Assistant)
-            .map(|m| m.content.clone())
+        self.conv.last_answer_text()
     }
 
     /// `/resume`: continue this session's unfinished deep run.
@@ -288,11 +244,11 @@ impl ChatScreen {
         if self.input.lines().join("\n").trim() != "/resume" {
             return None;
         }
-        if self.active.is_some() {
+        if self.conv.active().is_some() {
             return Some(ChatOutcome::Ignored);
         }
-        self.input = new_input(self.research);
-        Some(match self.unfinished_run {
+        self.input = new_input(self.conv.research);
+        Some(match self.conv.unfinished_run() {
             Some(id) => ChatOutcome::ResumeRun(id),
             None => {
                 self.notice(
@@ -304,66 +260,6 @@ impl ChatScreen {
         })
     }
 
-    /// Sends the input as a user message: creates the session on the first
-    /// line, queues the writes, shows the message and asks the agent.
-    fn submit(&mut self, h: &Handles) {
-        if self.active.is_some() {
-            // One answer at a time; the question stays in the input.
-            self.say("one answer at a time: Esc stops this one, then Enter sends yours");
-            return;
-        }
-        let raw = self.input.lines().join("\n");
-        // `/deep QUESTION`: a deep run (plan, rounds, leads, report).
-        let (deep, raw) = match raw.trim().strip_prefix("/deep") {
-            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
-                (true, rest.to_string())
-            }
-            _ => (false, raw),
-        };
-        let (only, text) = match parse_sources_prefix(raw.trim()) {
-            Ok(x) => x,
-            Err(e) => {
-                self.notice(CellKind::Error, &e);
-                return;
-            }
-        };
-        let text = text.trim();
-        if text.is_empty() {
-            return;
-        }
-        let session = match &self.session {
-            Some(s) => s.clone(),
-            None => {
-                let s = crate::conversation::new_session(text, &self.model);
-                h.writer.send(StoreCommand::CreateSession(s.clone()));
-                self.session = Some(s.clone());
-                s
-            }
-        };
-        let msg = Message::new(session.id, Role::User, text);
-        h.writer.send(StoreCommand::AppendMessage(msg.clone()));
-        self.transcript.scroll_to_bottom();
-        self.transcript.push(Cell::from_stored(&StoredMessage {
-            message: msg,
-            sources: vec![],
-        }));
-        self.history.push_user(text);
-        self.input = new_input(self.research);
-        let asked = Asked {
-            question: text.to_string(),
-            only,
-            deep,
-            research: self.research || deep,
-        };
-        self.last_question = Some(asked.clone());
-        self.last_answer = None;
-        if asked.research {
-            self.start_research(h, session.id, &asked, None);
-        } else {
-            self.start_turn(h, session.id, None);
-        }
-    }
-
     /// Shows a loaded session and continues it.
     pub fn load(
         &mut self,
@@ -373,98 +269,19 @@ impl ChatScreen {
     ) {
         self.transcript.clear();
         self.found = None;
-        self.history = History::from_stored(&session, messages, &self.context);
-        self.last_answer = None;
-        self.last_question = None;
-        self.unfinished_run = None;
-        let mut runs: std::collections::HashMap<MessageId, (RunStatus, RunTree)> = runs
+        let statuses: Vec<(MessageId, RunStatus)> =
+            runs.iter().map(|(id, status, _)| (*id, *status)).collect();
+        self.conv.resume(session, messages, &statuses);
+        let runs = runs
             .into_iter()
             .map(|(id, status, tree)| (id, (status, tree)))
             .collect();
-        let mut runs_seen = Vec::new();
-        for m in messages {
-            // A deep run's research tree, closed, above its report.
-            if let Some((status, tree)) = runs.remove(&m.message.id) {
-                runs_seen.push(m.message.id);
-                if status != RunStatus::Complete {
-                    self.unfinished_run = Some(m.message.id);
-                }
-                self.transcript.push(Cell::research(ResearchProgress {
-                    tree: Some(tree),
-                    ended: Some(status),
-                    ..Default::default()
-                }));
-            }
-            let deep = runs_seen.contains(&m.message.id);
-            self.transcript.push(Cell::from_stored(m));
-            self.remember_for_regenerate(m, deep);
-        }
-        self.session = Some(session);
-    }
-
-    /// A loaded message as what Ctrl+G would regenerate: the last question
-    /// (researched if its answer cites sources or is a deep run's report,
-    /// else in the current mode) and the answer to it, whatever its status.
-    fn remember_for_regenerate(&mut self, m: &StoredMessage, deep: bool) {
-        match m.message.role {
-            Role::User => {
-                self.last_question = Some(Asked {
-                    question: m.message.content.clone(),
-                    only: None,
-                    deep: false,
-                    research: self.research,
-                });
-                self.last_answer = None;
-            }
-            Role::Assistant => {
-                if let Some(q) = &mut self.last_question {
-                    q.deep = deep;
-                    q.research = deep || !m.sources.is_empty() || self.research;
-                }
-                self.last_answer = Some(m.message.id);
-            }
-            Role::System => {}
-        }
+        self.show_loaded(messages, runs);
     }
 
     pub fn notice(&mut self, kind: CellKind, text: &str) {
         self.transcript.push(Cell::new(kind, text, String::new()));
     }
-}
-
-/// The last question and how it was asked, for Ctrl+G.
-#[derive(Debug, Clone)]
-pub(super) struct Asked {
-    pub question: String,
-    pub only: Option<Vec<SourceKind>>,
-    /// A deep run rather than one research turn.
-    pub deep: bool,
-    /// Researched (sources, citations) rather than plain chat.
-    pub research: bool,
-}
-
-/// `/sources wiki,hn question…` limits a research turn to those sources.
-fn parse_sources_prefix(text: &str) -> Result<(Option<Vec<SourceKind>>, &str), String> {
-    let Some(rest) = text.strip_prefix("/sources") else {
-        return Ok((None, text));
-    };
-    let rest = rest.trim_start();
-    let (list, question) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    let mut kinds = Vec::new();
-    for name in list.split(',').filter(|n| !n.is_empty()) {
-        match SourceKind::parse(name) {
-            Some(k) => kinds.push(k),
-            None => {
-                return Err(format!(
-                    "unknown source '{name}' — use wiki, hn, arxiv, web or searxng, e.g. /sources wiki,hn your question"
-                ));
-            }
-        }
-    }
-    if kinds.is_empty() {
-        return Err("name the sources: /sources wiki,hn your question".into());
-    }
-    Ok((Some(kinds), question))
 }
 
 fn is_edit_key(k: &KeyEvent) -> bool {
@@ -491,28 +308,4 @@ fn new_input(research: bool) -> TextArea<'static> {
     // wider than 65,535 columns would otherwise scroll out of reach.
     t.set_wrap_mode(ratatui_textarea::WrapMode::WordOrGlyph);
     t
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sources_prefix() {
-        assert_eq!(
-            parse_sources_prefix("plain question").unwrap(),
-            (None, "plain question")
-        );
-        let (k, q) = parse_sources_prefix("/sources wiki,hn what is rust").unwrap();
-        assert_eq!(
-            k.unwrap(),
-            vec![SourceKind::Wikipedia, SourceKind::Hackernews]
-        );
-        assert_eq!(q, "what is rust");
-        assert!(
-            parse_sources_prefix("/sources bogus q")
-                .unwrap_err()
-                .contains("unknown source 'bogus'")
-        );
-    }
 }

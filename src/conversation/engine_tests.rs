@@ -1,0 +1,404 @@
+//! The conversation's lifecycle with no threads: its writes and agent
+//! commands read back from detached handles.
+
+use super::*;
+use crate::agent::research::SourceKind;
+use crate::domain::Usage;
+use crate::store::writer::DetachedWrites;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+struct Rig {
+    conv: Conversation,
+    writer: WriterHandle,
+    writes: DetachedWrites,
+    agent: AgentHandle,
+    commands: UnboundedReceiver<AgentCommand>,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let (writer, writes) = WriterHandle::detached();
+        let (agent, commands) = AgentHandle::detached();
+        let policy = ContextPolicy {
+            summarize_after: 4,
+            keep_recent: 1,
+            memory: false,
+            memory_max: 0,
+        };
+        Self {
+            conv: Conversation::new("m".into(), policy),
+            writer,
+            writes,
+            agent,
+            commands,
+        }
+    }
+
+    /// Calls the conversation with the rig's ports.
+    fn with<T>(&mut self, f: impl FnOnce(&mut Conversation, Ports<'_>) -> T) -> T {
+        let p = Ports {
+            writer: &self.writer,
+            agent: &self.agent,
+        };
+        f(&mut self.conv, p)
+    }
+
+    fn ask(&mut self, text: &str, mode: Mode) -> Started {
+        let ask = Ask {
+            text: text.into(),
+            only: None,
+            mode,
+        };
+        let p = Ports {
+            writer: &self.writer,
+            agent: &self.agent,
+        };
+        self.conv.submit(ask, p).unwrap()
+    }
+
+    fn event(&mut self, ev: AgentEvent) -> Step {
+        let p = Ports {
+            writer: &self.writer,
+            agent: &self.agent,
+        };
+        self.conv.on_agent(&ev, p)
+    }
+
+    fn answer(&mut self, turn: TurnId, text: &str) -> Step {
+        self.event(AgentEvent::AnswerDelta {
+            turn,
+            text: text.into(),
+        });
+        self.event(AgentEvent::TurnDone {
+            turn,
+            outcome: TurnOutcome::default(),
+        })
+    }
+
+    fn commands(&mut self) -> Vec<AgentCommand> {
+        std::iter::from_fn(|| self.commands.try_recv().ok()).collect()
+    }
+
+    /// The final rows written since the last call.
+    fn finished(&mut self) -> Vec<Message> {
+        self.writes
+            .take()
+            .into_iter()
+            .filter_map(|w| match w {
+                StoreCommand::FinishTurn { message, .. } => Some(message),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn source() -> Source {
+    Source {
+        ordinal: 1,
+        kind: "wikipedia".into(),
+        title: "Rust".into(),
+        section: None,
+        url: Some("https://en.wikipedia.org/wiki/Rust".into()),
+        excerpt: "Rust is a language.".into(),
+        relevance: Some(1.0),
+        fetched_at: 0,
+    }
+}
+
+#[test]
+fn a_first_question_creates_the_session_saves_it_and_asks_the_agent() {
+    let mut r = Rig::new();
+    let s = r.ask("  What is Rust?  ", Mode::Research);
+    let writes = r.writes.take();
+    let StoreCommand::CreateSession(session) = &writes[0] else {
+        panic!("{writes:?}")
+    };
+    assert_eq!(session.title, "What is Rust?");
+    let StoreCommand::AppendMessage(q) = &writes[1] else {
+        panic!("{writes:?}")
+    };
+    assert_eq!((q.role, q.content.as_str()), (Role::User, "What is Rust?"));
+    let StoreCommand::AppendMessage(a) = &writes[2] else {
+        panic!("{writes:?}")
+    };
+    assert_eq!((a.id, a.status), (s.answer, MessageStatus::Streaming));
+    let cmds = r.commands();
+    assert!(
+        matches!(&cmds[..], [AgentCommand::Research(ask)] if ask.question == "What is Rust?" && ask.history.is_empty()),
+        "{cmds:?}"
+    );
+    // One answer at a time.
+    let more = Ask {
+        text: "more".into(),
+        only: None,
+        mode: Mode::Chat,
+    };
+    let again = r.with(|c, p| c.submit(more, p));
+    assert_eq!(again.unwrap_err(), Refused::Busy);
+}
+
+#[test]
+fn an_answer_is_recorded_as_it_streams_and_joins_the_history_when_done() {
+    let mut r = Rig::new();
+    let s = r.ask("q1", Mode::Chat);
+    let ranked = r.event(AgentEvent::Ranked {
+        turn: s.turn,
+        sources: vec![source()],
+        analysis: Default::default(),
+    });
+    assert!(matches!(ranked, Step::Progress));
+    let Step::Done(f) = r.answer(s.turn, "a1 [1]") else {
+        panic!("not done")
+    };
+    assert_eq!(f.message.content, "a1 [1]");
+    assert_eq!(f.sources.len(), 1, "the ranked sources are the cited ones");
+    let fin = r.finished();
+    assert_eq!(fin[0].status, MessageStatus::Complete);
+    assert!(r.conv.active().is_none());
+    let roles: Vec<Role> = r.conv.history().messages().iter().map(|m| m.role).collect();
+    assert_eq!(roles, vec![Role::User, Role::Assistant]);
+}
+
+#[test]
+fn events_of_a_stopped_turn_or_another_session_change_nothing() {
+    let mut r = Rig::new();
+    let s = r.ask("q1", Mode::Chat);
+    let other = TurnId(s.turn.0 + 7);
+    assert!(matches!(
+        r.event(AgentEvent::AnswerDelta {
+            turn: other,
+            text: "x".into()
+        }),
+        Step::Ignored
+    ));
+    assert!(matches!(
+        r.event(AgentEvent::Summary {
+            session: SessionId(-1),
+            summary: "s".into(),
+            folded: 1
+        }),
+        Step::Ignored
+    ));
+    assert_eq!(r.conv.active().map(|a| a.content()), Some(""));
+    assert_eq!(r.conv.history().summary(), None);
+}
+
+#[test]
+fn cancel_keeps_the_partial_answer_as_interrupted_with_its_sources() {
+    let mut r = Rig::new();
+    let s = r.ask("q1", Mode::Research);
+    r.event(AgentEvent::Ranked {
+        turn: s.turn,
+        sources: vec![source()],
+        analysis: Default::default(),
+    });
+    r.event(AgentEvent::AnswerDelta {
+        turn: s.turn,
+        text: "half an ans".into(),
+    });
+    r.commands();
+    let Stopped::Interrupted { message, .. } = r.with(|c, p| c.cancel(p)) else {
+        panic!("not stopped")
+    };
+    assert_eq!(message.content, "half an ans");
+    assert!(matches!(&r.commands()[..], [AgentCommand::Cancel(t)] if *t == s.turn));
+    let writes = r.writes.take();
+    let saved = writes.iter().find_map(|w| match w {
+        StoreCommand::FinishTurn { message, sources } => Some((message, sources)),
+        _ => None,
+    });
+    let (m, sources) = saved.unwrap();
+    assert_eq!(m.status, MessageStatus::Interrupted);
+    assert_eq!(sources.len(), 1);
+    // The partial answer is context for the next question.
+    assert_eq!(r.conv.history().len(), 2);
+    // A late event of the stopped turn is ignored.
+    assert!(matches!(r.answer(s.turn, "rest"), Step::Ignored));
+}
+
+#[test]
+fn a_deep_runs_first_stop_writes_the_report_and_the_second_cancels() {
+    let mut r = Rig::new();
+    let s = r.ask("/deep is ignored here, the mode says deep", Mode::Deep);
+    r.commands();
+    assert!(
+        matches!(r.with(|c, p| c.cancel(p)), Stopped::Wrapping { answer } if answer == s.answer)
+    );
+    assert!(matches!(&r.commands()[..], [AgentCommand::Wrap(_)]));
+    assert!(r.conv.active().is_some(), "still writing the report");
+    assert!(matches!(
+        r.with(|c, p| c.cancel(p)),
+        Stopped::Interrupted { .. }
+    ));
+    assert!(matches!(&r.commands()[..], [AgentCommand::Cancel(_)]));
+    assert_eq!(r.conv.unfinished_run(), Some(s.answer), "/resume offers it");
+}
+
+#[test]
+fn regenerate_asks_the_same_way_and_keeps_the_old_answer_as_a_branch() {
+    let mut r = Rig::new();
+    let s = r.ask("q1", Mode::Research);
+    r.answer(s.turn, "first answer");
+    r.writes.take();
+    r.commands();
+    let again = r.with(|c, p| c.regenerate(p)).unwrap();
+    assert_eq!(again.mode, Mode::Research);
+    let writes = r.writes.take();
+    let StoreCommand::AppendMessage(new) = &writes[0] else {
+        panic!("{writes:?}")
+    };
+    assert_eq!(
+        new.parent_id,
+        Some(s.answer),
+        "the old answer is the parent"
+    );
+    assert!(
+        matches!(&r.commands()[..], [AgentCommand::Research(a)] if a.question == "q1"),
+        "asked again as research"
+    );
+    // The old answer left the context; the question is the last message.
+    assert_eq!(r.conv.history().len(), 1);
+}
+
+#[test]
+fn a_failed_answer_is_regenerated_too_and_becomes_the_parent() {
+    let mut r = Rig::new();
+    let s = r.ask("q1", Mode::Chat);
+    let Step::Failed(f) = r.event(AgentEvent::TurnFailed {
+        turn: s.turn,
+        error: "model gone".into(),
+    }) else {
+        panic!("not failed")
+    };
+    assert!(!f.partial);
+    assert_eq!(f.message.error.as_deref(), Some("model gone"));
+    assert_eq!(r.conv.history().len(), 1, "a failure is not context");
+    r.writes.take();
+    r.with(|c, p| c.regenerate(p)).unwrap();
+    let writes = r.writes.take();
+    assert!(matches!(&writes[0], StoreCommand::AppendMessage(m) if m.parent_id == Some(s.answer)));
+}
+
+#[test]
+fn older_turns_fold_into_the_summary_once_enough_pile_up() {
+    let mut r = Rig::new();
+    for q in ["q1", "q2"] {
+        let s = r.ask(q, Mode::Chat);
+        r.answer(s.turn, &format!("answer to {q}"));
+    }
+    // Four messages: not more than summarize_after (4) yet.
+    assert!(
+        !r.commands()
+            .iter()
+            .any(|c| matches!(c, AgentCommand::Summarize(_)))
+    );
+    let s = r.ask("q3", Mode::Chat);
+    r.answer(s.turn, "answer to q3");
+    let cmds = r.commands();
+    let Some(AgentCommand::Summarize(req)) = cmds.last() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(req.folded, 5, "all but the newest message");
+    assert!(r.conv.summarizing());
+    let session = r.conv.session_id().unwrap();
+    r.writes.take();
+    assert!(matches!(
+        r.event(AgentEvent::Summary {
+            session,
+            summary: "They asked three things.".into(),
+            folded: 5
+        }),
+        Step::Quiet
+    ));
+    assert!(matches!(
+        &r.writes.take()[..],
+        [StoreCommand::SetSummary { summary, .. }] if summary == "They asked three things."
+    ));
+    // The next question goes with the summary and the one recent message.
+    let s = r.ask("q4", Mode::Chat);
+    let cmds = r.commands();
+    let Some(AgentCommand::Ask(ask)) = cmds.last() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(s.mode, Mode::Chat);
+    assert!(
+        ask.system
+            .as_deref()
+            .unwrap()
+            .contains("They asked three things.")
+    );
+    let sent: Vec<&str> = ask.messages.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(sent, vec!["answer to q3", "q4"]);
+}
+
+#[test]
+fn a_resumed_session_continues_with_its_history_and_regenerates_its_last_question() {
+    let mut r = Rig::new();
+    let session = Session {
+        id: SessionId(40),
+        created_at: 1,
+        updated_at: 2,
+        title: "Old".into(),
+        summary: None,
+        model: None,
+    };
+    let stored = |id: i64, role: Role, content: &str, sources: Vec<Source>| StoredMessage {
+        message: Message {
+            id: MessageId(id),
+            session_id: SessionId(40),
+            parent_id: None,
+            role,
+            content: content.into(),
+            status: MessageStatus::Complete,
+            created_at: id,
+            model: None,
+            usage: Usage::default(),
+            error: None,
+        },
+        sources,
+    };
+    let messages = vec![
+        stored(1, Role::User, "what is rust", vec![]),
+        stored(2, Role::Assistant, "a language [1]", vec![source()]),
+    ];
+    r.conv.research = false;
+    r.conv.resume(session, &messages, &[]);
+    assert_eq!(r.conv.history().len(), 2);
+    let again = r.with(|c, p| c.regenerate(p)).unwrap();
+    // Its answer cited sources: it was a research turn, whatever the mode now.
+    assert_eq!(again.mode, Mode::Research);
+    let writes = r.writes.take();
+    assert!(matches!(
+        &writes[0],
+        StoreCommand::AppendMessage(m) if m.parent_id == Some(MessageId(2)) && m.session_id == SessionId(40)
+    ));
+    assert!(
+        !writes
+            .iter()
+            .any(|w| matches!(w, StoreCommand::CreateSession(_))),
+        "the stored session is continued, not created"
+    );
+}
+
+#[test]
+fn closing_a_session_stops_even_a_deep_run_outright() {
+    let mut r = Rig::new();
+    r.ask("q", Mode::Deep);
+    r.commands();
+    assert!(matches!(
+        r.with(|c, p| c.close(p)),
+        Stopped::Interrupted { .. }
+    ));
+    assert!(matches!(&r.commands()[..], [AgentCommand::Cancel(_)]));
+    assert!(r.conv.session().is_none() && r.conv.history().is_empty());
+    let only: Option<Vec<SourceKind>> = None;
+    let blank = Ask {
+        text: " ".into(),
+        only,
+        mode: Mode::Chat,
+    };
+    assert_eq!(
+        r.with(|c, p| c.submit(blank, p)).unwrap_err(),
+        Refused::Nothing
+    );
+}
