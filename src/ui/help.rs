@@ -5,42 +5,30 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::keymap::{Binding, CHAT, GLOBAL, SEARCH, SESSIONS};
+use super::keymap::sections;
 use super::theme;
-
-fn section<'a, A>(
-    title: &'a str,
-    bindings: &'a [Binding<A>],
-    out: &mut Vec<Line<'a>>,
-    key_w: usize,
-) {
-    out.push(Line::styled(title, theme::assistant_label()));
-    for b in bindings {
-        out.push(Line::from(vec![
-            Span::styled(format!("  {:<key_w$}", b.keys), theme::key()),
-            Span::raw(format!("  {}", b.action)),
-        ]));
-    }
-    out.push(Line::default());
-}
 
 /// Draws the overlay scrolled by `scroll` lines; returns the scroll
 /// clamped to what the content needs at this size.
 pub fn render(frame: &mut Frame<'_>, area: Rect, scroll: u16) -> u16 {
-    let key_w = GLOBAL
+    let sections = sections();
+    let key_w = sections
         .iter()
-        .map(|b| b.keys)
-        .chain(CHAT.iter().map(|b| b.keys))
-        .chain(SESSIONS.iter().map(|b| b.keys))
-        .chain(SEARCH.iter().map(|b| b.keys))
-        .map(|k| k.chars().count())
+        .flat_map(|s| s.rows.iter())
+        .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(10);
     let mut lines = Vec::new();
-    section("Anywhere", GLOBAL, &mut lines, key_w);
-    section("Chat", CHAT, &mut lines, key_w);
-    section("Sessions (F3)", SESSIONS, &mut lines, key_w);
-    section("Search (Ctrl+F)", SEARCH, &mut lines, key_w);
+    for s in &sections {
+        lines.push(Line::styled(s.title, theme::assistant_label()));
+        for (keys, action) in &s.rows {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<key_w$}"), theme::key()),
+                Span::raw(format!("  {action}")),
+            ]));
+        }
+        lines.push(Line::default());
+    }
     lines.pop();
     let w = area.width.saturating_sub(4).min(96);
     let content = lines.len() as u16;

@@ -111,12 +111,13 @@ impl SearchOverlay {
         SearchAction::Query(self.input.clone())
     }
 
+    /// A key from the search table, else typing for the query.
     pub fn handle_key(&mut self, k: KeyEvent) -> SearchAction {
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        match k.code {
-            KeyCode::Esc => SearchAction::Close,
-            KeyCode::Char('f') if ctrl => SearchAction::Close,
-            KeyCode::Enter => match self.hits.get(self.selected) {
+        use super::keymap::{SEARCH, Search, lookup};
+        let last = self.hits.len().saturating_sub(1);
+        match lookup(SEARCH, &k) {
+            Some(Search::Close) => SearchAction::Close,
+            Some(Search::Open) => match self.hits.get(self.selected) {
                 Some(h) => SearchAction::Open {
                     session: h.session,
                     message: h.message,
@@ -124,40 +125,38 @@ impl SearchOverlay {
                 },
                 None => SearchAction::None,
             },
-            KeyCode::Up => {
-                self.selected = self.selected.saturating_sub(1);
-                self.moved = true;
-                SearchAction::Changed
+            Some(Search::Up) => self.select(self.selected.saturating_sub(1)),
+            Some(Search::Down) => self.select((self.selected + 1).min(last)),
+            Some(Search::PageUp) => self.select(self.selected.saturating_sub(5)),
+            Some(Search::PageDown) => self.select((self.selected + 5).min(last)),
+            Some(Search::ClearQuery) => {
+                self.input.clear();
+                self.changed_input()
             }
-            KeyCode::Down => {
-                self.selected = (self.selected + 1).min(self.hits.len().saturating_sub(1));
-                self.moved = true;
-                SearchAction::Changed
+            Some(Search::DeleteWord) => {
+                let t = self.input.trim_end().len();
+                let cut = self.input[..t].rfind(' ').map_or(0, |i| i + 1);
+                self.input.truncate(cut);
+                self.changed_input()
             }
-            KeyCode::PageUp => {
-                self.selected = self.selected.saturating_sub(5);
-                self.moved = true;
-                SearchAction::Changed
-            }
-            KeyCode::PageDown => {
-                self.selected = (self.selected + 5).min(self.hits.len().saturating_sub(1));
-                self.moved = true;
-                SearchAction::Changed
-            }
+            None => self.type_key(k),
+        }
+    }
+
+    /// The user moved the selection: a refined page no longer moves it.
+    fn select(&mut self, i: usize) -> SearchAction {
+        self.selected = i;
+        self.moved = true;
+        SearchAction::Changed
+    }
+
+    fn type_key(&mut self, k: KeyEvent) -> SearchAction {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        match k.code {
             KeyCode::Backspace => {
                 if self.input.pop().is_none() {
                     return SearchAction::None;
                 }
-                self.changed_input()
-            }
-            KeyCode::Char('u') if ctrl => {
-                self.input.clear();
-                self.changed_input()
-            }
-            KeyCode::Char('w') if ctrl => {
-                let t = self.input.trim_end().len();
-                let cut = self.input[..t].rfind(' ').map_or(0, |i| i + 1);
-                self.input.truncate(cut);
                 self.changed_input()
             }
             KeyCode::Char(c) if !ctrl && !c.is_control() => {

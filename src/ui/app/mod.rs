@@ -276,40 +276,41 @@ impl App {
         let Some(top) = self.overlays.top_mut() else {
             return false;
         };
+        use super::keymap::{HELP_VIEW, HelpView, PICKER, Picker, SOURCE_VIEW, SourceView, lookup};
         match top {
-            Overlay::Help { scroll } => match k.code {
-                KeyCode::Down | KeyCode::Char('j') => *scroll += 1,
-                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
-                KeyCode::PageDown => *scroll += 10,
-                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                KeyCode::Esc => self.overlays.close(OverlayKind::Help),
-                _ => return false,
+            Overlay::Help { scroll } => match lookup(HELP_VIEW, &k) {
+                Some(HelpView::Down) => *scroll += 1,
+                Some(HelpView::Up) => *scroll = scroll.saturating_sub(1),
+                Some(HelpView::PageDown) => *scroll += 10,
+                Some(HelpView::PageUp) => *scroll = scroll.saturating_sub(10),
+                Some(HelpView::Close) => self.overlays.close(OverlayKind::Help),
+                None => return false,
             },
             Overlay::Search(_) => return self.search_key(k),
-            Overlay::Sources(d) => match k.code {
-                KeyCode::Tab | KeyCode::Right | KeyCode::Down => d.next(),
-                KeyCode::BackTab | KeyCode::Left | KeyCode::Up => d.prev(),
-                KeyCode::Char('o') | KeyCode::Enter => {
+            Overlay::Sources(d) => match lookup(SOURCE_VIEW, &k) {
+                Some(SourceView::Next) => d.next(),
+                Some(SourceView::Prev) => d.prev(),
+                Some(SourceView::Open) => {
                     if let Some(u) = d.current().and_then(|s| s.url.clone())
                         && let Err(e) = open_url(&u)
                     {
                         self.status.alert = Some(e);
                     }
                 }
-                KeyCode::Char('y') => {
+                Some(SourceView::CopyUrl) => {
                     self.clipboard = d.current().and_then(|s| s.url.clone());
                     self.chat.say(match &self.clipboard {
                         Some(u) => format!("copied {}", crate::sanitize::one_line(u)),
                         None => "this source has no URL".into(),
                     });
                 }
-                KeyCode::Esc | KeyCode::Char('q') => self.overlays.close(OverlayKind::Sources),
-                _ => return false,
+                Some(SourceView::Close) => self.overlays.close(OverlayKind::Sources),
+                None => return false,
             },
-            Overlay::Picker(p) => match k.code {
-                KeyCode::Up => p.up(),
-                KeyCode::Down => p.down(),
-                KeyCode::Enter => {
+            Overlay::Picker(p) => match lookup(PICKER, &k) {
+                Some(Picker::Up) => p.up(),
+                Some(Picker::Down) => p.down(),
+                Some(Picker::Choose) => {
                     if let Some(m) = p.chosen().map(str::to_string) {
                         self.status.set_model(&m);
                         self.chat.say(format!(
@@ -320,8 +321,8 @@ impl App {
                     }
                     self.overlays.close(OverlayKind::Picker);
                 }
-                KeyCode::Esc | KeyCode::F(2) => self.overlays.close(OverlayKind::Picker),
-                _ => return false,
+                Some(Picker::Close) => self.overlays.close(OverlayKind::Picker),
+                None => return false,
             },
         }
         true

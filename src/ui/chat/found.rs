@@ -51,28 +51,26 @@ impl ChatScreen {
     /// Alt+↓ / Alt+↑ / Esc in found mode; false for every other key (which
     /// then goes to the input as usual and ends the mode if it types).
     pub fn found_key(&mut self, k: KeyEvent) -> bool {
+        use crate::ui::keymap::{FOUND, Found, lookup};
         let idle = self.conv.active().is_none();
         let Some(f) = &mut self.found else {
             return false;
         };
-        let alt = k.modifiers.contains(KeyModifiers::ALT);
-        let plain = !k
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
         let n = f.matches.len();
-        match k.code {
-            KeyCode::Down | KeyCode::Char('n') if alt && n > 0 => {
-                f.current = (f.current + 1) % n;
-            }
-            KeyCode::Up | KeyCode::Char('p') if alt && n > 0 => {
-                f.current = (f.current + n - 1) % n;
-            }
-            KeyCode::Esc if idle => {
+        match lookup(FOUND, &k) {
+            Some(Found::Next) if n > 0 => f.current = (f.current + 1) % n,
+            Some(Found::Prev) if n > 0 => f.current = (f.current + n - 1) % n,
+            // Esc stops an answer first.
+            Some(Found::Leave) if idle => {
                 self.found = None;
                 self.transcript.clear_focus();
                 return true;
             }
             _ => {
+                // Typing a letter leaves the matches and types it.
+                let plain = !k
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
                 if matches!(k.code, KeyCode::Char(_)) && plain {
                     self.found = None;
                     self.transcript.clear_focus();

@@ -1,97 +1,9 @@
-//! The keys the app answers to, one table per screen: the chat screen and
-//! the app dispatch from these tables, and the help overlay and the README
-//! are written from them (a test checks every key a row dispatches is in
-//! its text, and the README lists every row).
+//! The key tables, one per screen and overlay: what each chord does and
+//! how the help and the README write it.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyModifiers};
 
-/// A key as typed: a code and the modifiers held with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Chord {
-    pub code: KeyCode,
-    pub mods: KeyModifiers,
-}
-
-const fn plain(code: KeyCode) -> Chord {
-    Chord {
-        code,
-        mods: KeyModifiers::NONE,
-    }
-}
-
-const fn ctrl(c: char) -> Chord {
-    Chord {
-        code: KeyCode::Char(c),
-        mods: KeyModifiers::CONTROL,
-    }
-}
-
-const fn with(mods: KeyModifiers, code: KeyCode) -> Chord {
-    Chord { code, mods }
-}
-
-impl Chord {
-    /// Whether `k` is this chord: the same code and exactly its Ctrl/Alt
-    /// (Shift counts only for keys other than letters, where it is part of
-    /// the letter typed).
-    pub fn matches(&self, k: &KeyEvent) -> bool {
-        let relevant = |m: KeyModifiers| match self.code {
-            KeyCode::Char(_) => m & (KeyModifiers::CONTROL | KeyModifiers::ALT),
-            _ => m & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT),
-        };
-        k.code == self.code && relevant(k.modifiers) == relevant(self.mods)
-    }
-
-    /// How the help writes it: "Ctrl+G", "Alt+Enter", "F2", "PgUp".
-    pub fn name(&self) -> String {
-        let mut s = String::new();
-        for (m, n) in [
-            (KeyModifiers::CONTROL, "Ctrl+"),
-            (KeyModifiers::ALT, "Alt+"),
-            (KeyModifiers::SHIFT, "Shift+"),
-        ] {
-            if self.mods.contains(m) {
-                s.push_str(n);
-            }
-        }
-        match self.code {
-            // A letter typed alone is written as typed; with Ctrl or Alt,
-            // in capitals as usual.
-            KeyCode::Char(c) if self.mods.is_empty() => s.push(c),
-            KeyCode::Char(c) => s.extend(c.to_uppercase()),
-            KeyCode::F(n) => s.push_str(&format!("F{n}")),
-            KeyCode::Enter => s.push_str("Enter"),
-            KeyCode::Esc => s.push_str("Esc"),
-            KeyCode::Tab => s.push_str("Tab"),
-            KeyCode::PageUp => s.push_str("PgUp"),
-            KeyCode::PageDown => s.push_str("PgDn"),
-            KeyCode::Home => s.push_str("Home"),
-            KeyCode::End => s.push_str("End"),
-            KeyCode::Up => s.push('↑'),
-            KeyCode::Down => s.push('↓'),
-            other => s.push_str(&format!("{other:?}")),
-        }
-        s
-    }
-}
-
-/// One row of a table: the keys as the help writes them, what they do,
-/// and the chords the screen dispatches with the action each one means
-/// (none for rows that describe typing, such as search syntax).
-pub struct Binding<A: 'static> {
-    pub keys: &'static str,
-    pub action: &'static str,
-    pub chords: &'static [(Chord, A)],
-}
-
-/// The action `k` means in `table`, if any.
-pub fn lookup<A: Copy>(table: &[Binding<A>], k: &KeyEvent) -> Option<A> {
-    table
-        .iter()
-        .flat_map(|b| b.chords.iter())
-        .find(|(c, _)| c.matches(k))
-        .map(|(_, a)| *a)
-}
+use super::{Binding, ctrl, plain, with};
 
 /// What a key does anywhere (the app dispatches these first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,8 +56,55 @@ pub enum Sessions {
     Close,
 }
 
-/// Rows that only describe (typing, commands, search syntax).
-pub enum Described {}
+/// What a key does in the search overlay (other keys type the query).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    Open,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    ClearQuery,
+    DeleteWord,
+    Close,
+}
+
+/// What a key does after a search result was opened (found mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    Next,
+    Prev,
+    Leave,
+}
+
+/// What a key does in the cited-sources view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceView {
+    Next,
+    Prev,
+    Open,
+    CopyUrl,
+    Close,
+}
+
+/// What a key does in the model picker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picker {
+    Up,
+    Down,
+    Choose,
+    Close,
+}
+
+/// What a key does in the help overlay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelpView {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Close,
+}
 
 pub const GLOBAL: &[Binding<Global>] = &[
     Binding {
@@ -362,11 +321,37 @@ pub const SESSIONS: &[Binding<Sessions>] = &[
     },
 ];
 
-pub const SEARCH: &[Binding<Described>] = &[
+pub const SEARCH: &[Binding<Search>] = &[
     Binding {
         keys: "Enter",
         action: "open the session at the selected result",
-        chords: &[],
+        chords: &[(plain(KeyCode::Enter), Search::Open)],
+    },
+    Binding {
+        keys: "↑, ↓, PgUp, PgDn",
+        action: "choose a result",
+        chords: &[
+            (plain(KeyCode::Up), Search::Up),
+            (plain(KeyCode::Down), Search::Down),
+            (plain(KeyCode::PageUp), Search::PageUp),
+            (plain(KeyCode::PageDown), Search::PageDown),
+        ],
+    },
+    Binding {
+        keys: "Ctrl+U, Ctrl+W",
+        action: "clear the query / delete its last word",
+        chords: &[
+            (ctrl('u'), Search::ClearQuery),
+            (ctrl('w'), Search::DeleteWord),
+        ],
+    },
+    Binding {
+        keys: "Esc, Ctrl+F",
+        action: "close the search",
+        chords: &[
+            (plain(KeyCode::Esc), Search::Close),
+            (ctrl('f'), Search::Close),
+        ],
     },
     Binding {
         keys: "a b \"a phrase\" -c",
@@ -383,111 +368,120 @@ pub const SEARCH: &[Binding<Described>] = &[
         action: "dates as YYYY-MM-DD",
         chords: &[],
     },
+];
+
+pub const FOUND: &[Binding<Found>] = &[
     Binding {
-        keys: "Alt+↓/↑, Alt+n/p",
-        action: "next / previous match, after opening a result",
-        chords: &[],
+        keys: "Alt+↓, Alt+N",
+        action: "next match in the session opened",
+        chords: &[
+            (with(KeyModifiers::ALT, KeyCode::Down), Found::Next),
+            (with(KeyModifiers::ALT, KeyCode::Char('n')), Found::Next),
+        ],
+    },
+    Binding {
+        keys: "Alt+↑, Alt+P",
+        action: "previous match",
+        chords: &[
+            (with(KeyModifiers::ALT, KeyCode::Up), Found::Prev),
+            (with(KeyModifiers::ALT, KeyCode::Char('p')), Found::Prev),
+        ],
+    },
+    Binding {
+        keys: "Esc",
+        action: "leave the matches (plain letters type as usual)",
+        chords: &[(plain(KeyCode::Esc), Found::Leave)],
     },
 ];
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub const SOURCE_VIEW: &[Binding<SourceView>] = &[
+    Binding {
+        keys: "Tab, →, ↓",
+        action: "next source",
+        chords: &[
+            (plain(KeyCode::Tab), SourceView::Next),
+            (plain(KeyCode::Right), SourceView::Next),
+            (plain(KeyCode::Down), SourceView::Next),
+        ],
+    },
+    Binding {
+        keys: "Shift+Tab, ←, ↑",
+        action: "previous source",
+        chords: &[
+            (plain(KeyCode::BackTab), SourceView::Prev),
+            (plain(KeyCode::Left), SourceView::Prev),
+            (plain(KeyCode::Up), SourceView::Prev),
+        ],
+    },
+    Binding {
+        keys: "o, Enter",
+        action: "open the source in the browser",
+        chords: &[
+            (plain(KeyCode::Char('o')), SourceView::Open),
+            (plain(KeyCode::Enter), SourceView::Open),
+        ],
+    },
+    Binding {
+        keys: "y",
+        action: "copy its URL",
+        chords: &[(plain(KeyCode::Char('y')), SourceView::CopyUrl)],
+    },
+    Binding {
+        keys: "Esc, q",
+        action: "close",
+        chords: &[
+            (plain(KeyCode::Esc), SourceView::Close),
+            (plain(KeyCode::Char('q')), SourceView::Close),
+        ],
+    },
+];
 
-    /// The first column of the README's Keys table.
-    fn readme_keys() -> std::collections::BTreeSet<String> {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-            .unwrap_or_default();
-        let section = readme
-            .split("## Keys")
-            .nth(1)
-            .and_then(|s| s.split("\n## ").next())
-            .unwrap_or_default();
-        section
-            .lines()
-            .filter(|l| l.starts_with("| ") && !l.starts_with("| key |"))
-            .filter_map(|l| l.split(" | ").next())
-            .map(|k| k.trim_start_matches("| ").trim_matches('`').to_string())
-            .collect()
-    }
+pub const PICKER: &[Binding<Picker>] = &[
+    Binding {
+        keys: "↑, ↓",
+        action: "choose a model",
+        chords: &[
+            (plain(KeyCode::Up), Picker::Up),
+            (plain(KeyCode::Down), Picker::Down),
+        ],
+    },
+    Binding {
+        keys: "Enter",
+        action: "use it for the next answers",
+        chords: &[(plain(KeyCode::Enter), Picker::Choose)],
+    },
+    Binding {
+        keys: "Esc, F2",
+        action: "close, keeping the model",
+        chords: &[
+            (plain(KeyCode::Esc), Picker::Close),
+            (plain(KeyCode::F(2)), Picker::Close),
+        ],
+    },
+];
 
-    #[test]
-    fn the_readme_lists_every_bound_key_and_no_other() {
-        let bound: std::collections::BTreeSet<String> = GLOBAL
-            .iter()
-            .map(|b| b.keys)
-            .chain(CHAT.iter().map(|b| b.keys))
-            .chain(SESSIONS.iter().map(|b| b.keys))
-            .chain(SEARCH.iter().map(|b| b.keys))
-            .map(String::from)
-            .collect();
-        let readme = readme_keys();
-        let missing: Vec<_> = bound.difference(&readme).collect();
-        let unknown: Vec<_> = readme.difference(&bound).collect();
-        assert!(
-            missing.is_empty() && unknown.is_empty(),
-            "README Keys table: missing {missing:?}, not bound {unknown:?}"
-        );
-    }
-
-    /// A key a row dispatches is named in that row's text, so the help
-    /// (written from the same rows) lists every bound key.
-    fn named_in_help<A>(table: &[Binding<A>]) -> Vec<String> {
-        let mut missing = Vec::new();
-        for b in table {
-            let named: Vec<&str> = b.keys.split(", ").collect();
-            for (c, _) in b.chords {
-                if !named.contains(&c.name().as_str()) {
-                    missing.push(format!("{} not in {:?}", c.name(), b.keys));
-                }
-            }
-        }
-        missing
-    }
-
-    #[test]
-    fn every_dispatched_key_is_in_the_help() {
-        let mut missing = named_in_help(GLOBAL);
-        missing.extend(named_in_help(CHAT));
-        missing.extend(named_in_help(SESSIONS));
-        assert!(missing.is_empty(), "{missing:?}");
-    }
-
-    #[test]
-    fn chords_match_exactly_their_modifiers() {
-        let ev = |code, mods| KeyEvent::new(code, mods);
-        assert_eq!(
-            lookup(CHAT, &ev(KeyCode::Enter, KeyModifiers::NONE)),
-            Some(Chat::Send)
-        );
-        assert_eq!(
-            lookup(CHAT, &ev(KeyCode::Enter, KeyModifiers::SHIFT)),
-            Some(Chat::Newline)
-        );
-        assert_eq!(
-            lookup(CHAT, &ev(KeyCode::Enter, KeyModifiers::ALT)),
-            Some(Chat::Newline)
-        );
-        assert_eq!(
-            lookup(CHAT, &ev(KeyCode::Char('z'), KeyModifiers::CONTROL)),
-            Some(Chat::Undo)
-        );
-        assert_eq!(
-            lookup(CHAT, &ev(KeyCode::Char('z'), KeyModifiers::ALT)),
-            Some(Chat::Redo)
-        );
-        assert_eq!(
-            lookup(CHAT, &ev(KeyCode::Char('z'), KeyModifiers::NONE)),
-            None
-        );
-        assert_eq!(
-            lookup(CHAT, &ev(KeyCode::Home, KeyModifiers::CONTROL)),
-            Some(Chat::Top)
-        );
-        // `?` arrives with Shift on most terminals.
-        assert_eq!(
-            lookup(GLOBAL, &ev(KeyCode::Char('?'), KeyModifiers::SHIFT)),
-            Some(Global::Help)
-        );
-    }
-}
+pub const HELP_VIEW: &[Binding<HelpView>] = &[
+    Binding {
+        keys: "↑, ↓, k, j",
+        action: "scroll",
+        chords: &[
+            (plain(KeyCode::Up), HelpView::Up),
+            (plain(KeyCode::Down), HelpView::Down),
+            (plain(KeyCode::Char('k')), HelpView::Up),
+            (plain(KeyCode::Char('j')), HelpView::Down),
+        ],
+    },
+    Binding {
+        keys: "PgUp, PgDn",
+        action: "scroll a page",
+        chords: &[
+            (plain(KeyCode::PageUp), HelpView::PageUp),
+            (plain(KeyCode::PageDown), HelpView::PageDown),
+        ],
+    },
+    Binding {
+        keys: "Esc",
+        action: "close (so do ? and F1)",
+        chords: &[(plain(KeyCode::Esc), HelpView::Close)],
+    },
+];
