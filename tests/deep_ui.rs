@@ -259,7 +259,7 @@ fn a_stored_unfinished_run_is_shown_again_and_resumed_without_refetching() {
     assert!(s.contains("unfinished: /resume continues it"), "{s}");
     // The sessions screen marks the session.
     h.app.handle(key(KeyCode::F(3)));
-    assert!(h.pump_until(|a| a.sessions.as_ref().is_some_and(|s| s.page_req.is_none())));
+    assert!(h.pump_until(|a| a.sessions.as_ref().is_some_and(|s| s.settled())));
     let s = screen(&mut h.app, 120, 20);
     assert!(s.contains("unfinished deep run"), "{s}");
     h.app.handle(key(KeyCode::Esc));

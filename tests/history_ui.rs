@@ -102,10 +102,7 @@ fn open_sessions_and_wait(h: &mut Harness) {
     h.app.handle(key(KeyCode::F(3)));
     assert!(h.app.sessions.is_some());
     assert!(
-        h.pump_until(|a| a
-            .sessions
-            .as_ref()
-            .is_some_and(|s| s.page_req.is_none() && s.preview_req.is_none())),
+        h.pump_until(|a| a.sessions.as_ref().is_some_and(|s| s.settled())),
         "the first page and its preview arrive"
     );
 }
@@ -148,7 +145,7 @@ fn filtering_narrows_the_list_and_enter_opens_the_session() {
     let mut h = history();
     open_sessions_and_wait(&mut h);
     type_text(&mut h, "wal");
-    assert!(h.pump_until(|a| a.sessions.as_ref().is_some_and(|s| s.page_req.is_none())));
+    assert!(h.pump_until(|a| a.sessions.as_ref().is_some_and(|s| s.settled())));
     let s = h.app.sessions.as_ref().unwrap();
     assert_eq!(s.selected().unwrap().session.title, "SQLite WAL mode");
     h.app.handle(key(KeyCode::Enter));

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragra
 
 use super::theme;
 use super::wrap::truncate;
-use crate::domain::{MessageId, RequestId, Role, SessionId};
+use crate::domain::{MessageId, Role, SessionId};
 use crate::export::format_time;
 use crate::sanitize::one_line;
 use crate::store::search::{DEEP_CANDIDATES, Hit, MARK_END, MARK_START};
@@ -38,8 +38,8 @@ pub enum SearchAction {
 #[derive(Default)]
 pub struct SearchOverlay {
     pub input: String,
-    /// The newest query sent; only its results are shown.
-    latest: Option<RequestId>,
+    /// A query was sent (the app keeps which request answers it).
+    asked: bool,
     /// The query the shown results answer.
     shown_query: String,
     hits: Vec<Hit>,
@@ -57,31 +57,26 @@ impl SearchOverlay {
         Self::default()
     }
 
-    /// The app sent the current input as request `req`.
-    pub fn sent(&mut self, req: RequestId) {
-        self.latest = Some(req);
+    /// The app sent the current input.
+    pub fn sent(&mut self) {
+        self.asked = true;
     }
 
     pub fn waiting(&self) -> bool {
-        self.latest.is_some() && self.shown_query != self.input
+        self.asked && self.shown_query != self.input
     }
 
-    /// Results arrived; returns whether they were shown (a stale answer
-    /// to an older keystroke is dropped).
+    /// Results to the newest query arrived (the app dropped older ones).
     /// A refined answer (same request, more matches ranked) keeps the
     /// result the user moved to selected when it is still there; untouched,
     /// the selection stays on the best result (issue 15, bug 3).
     pub fn on_results(
         &mut self,
-        req: RequestId,
         query: String,
         hits: Vec<Hit>,
         error: Option<String>,
         refined: bool,
-    ) -> bool {
-        if self.latest != Some(req) {
-            return false;
-        }
+    ) {
         let keep = (refined && self.moved)
             .then(|| self.hits.get(self.selected).map(|h| h.message))
             .flatten();
@@ -93,7 +88,6 @@ impl SearchOverlay {
         self.hits = hits;
         self.error = error;
         self.refined = refined;
-        true
     }
 
     pub fn hits(&self) -> &[Hit] {
@@ -102,7 +96,7 @@ impl SearchOverlay {
 
     fn changed_input(&mut self) -> SearchAction {
         if self.input.trim().is_empty() {
-            self.latest = None;
+            self.asked = false;
             self.hits.clear();
             self.error = None;
             self.shown_query.clear();
@@ -261,7 +255,7 @@ impl SearchOverlay {
         } else {
             ""
         };
-        if self.latest.is_none() || (self.hits.is_empty() && self.waiting()) {
+        if !self.asked || (self.hits.is_empty() && self.waiting()) {
             return Line::styled("searching…", theme::dim());
         }
         if self.hits.is_empty() {
@@ -333,18 +327,18 @@ mod tests {
     }
 
     #[test]
-    fn results_of_an_older_keystroke_never_replace_newer_ones() {
+    fn it_waits_until_results_answer_what_is_typed() {
         let mut o = SearchOverlay::new();
         assert_eq!(
             o.handle_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
             SearchAction::Query("r".into())
         );
-        o.sent(RequestId(1));
+        o.sent();
         o.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE));
-        o.sent(RequestId(2));
-        assert!(o.on_results(RequestId(2), "ru".into(), vec![hit(2)], None, false));
-        assert!(!o.on_results(RequestId(1), "r".into(), vec![hit(1), hit(9)], None, true));
-        assert_eq!(o.hits().len(), 1);
+        o.sent();
+        o.on_results("r".into(), vec![hit(1)], None, false);
+        assert!(o.waiting(), "these results answer an older query");
+        o.on_results("ru".into(), vec![hit(2)], None, false);
         assert_eq!(o.hits()[0].message, MessageId(2));
         assert!(!o.waiting());
     }
@@ -353,17 +347,11 @@ mod tests {
     fn a_refined_page_keeps_the_best_result_selected_unless_the_user_moved() {
         let mut o = SearchOverlay::new();
         o.handle_key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE));
-        o.sent(RequestId(1));
-        assert!(o.on_results(
-            RequestId(1),
-            "r".into(),
-            vec![hit(1), hit(2), hit(3)],
-            None,
-            false
-        ));
+        o.sent();
+        o.on_results("r".into(), vec![hit(1), hit(2), hit(3)], None, false);
         // The refining pass ranks the first page's best hit ninth.
         let refined: Vec<Hit> = (10..20).chain([1]).map(hit).collect();
-        assert!(o.on_results(RequestId(1), "r".into(), refined.clone(), None, true));
+        o.on_results("r".into(), refined.clone(), None, true);
         assert_eq!(o.selected, 0, "untouched: the best result stays selected");
         assert_eq!(
             o.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
@@ -374,16 +362,10 @@ mod tests {
             }
         );
         // Moved to the second hit: a refined page keeps that pick.
-        assert!(o.on_results(
-            RequestId(1),
-            "r".into(),
-            vec![hit(1), hit(2), hit(3)],
-            None,
-            false
-        ));
+        o.on_results("r".into(), vec![hit(1), hit(2), hit(3)], None, false);
         o.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
         let refined: Vec<Hit> = (10..20).chain([2]).map(hit).collect();
-        assert!(o.on_results(RequestId(1), "r".into(), refined, None, true));
+        o.on_results("r".into(), refined, None, true);
         assert_eq!(o.hits()[o.selected].message, MessageId(2));
     }
 }

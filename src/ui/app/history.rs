@@ -43,19 +43,29 @@ impl App {
         self.search_action(action)
     }
 
+    /// The sessions screen goes; answers to its reads are no longer
+    /// awaited.
+    fn close_sessions(&mut self) {
+        self.sessions = None;
+        self.pending
+            .forget(|p| matches!(p, Pending::SessionsPage | Pending::Preview));
+    }
+
     pub(super) fn search_action(&mut self, action: SearchAction) -> bool {
         match action {
             SearchAction::None => false,
             SearchAction::Changed => true,
             SearchAction::Close => {
                 self.overlays.close(OverlayKind::Search);
+                self.pending.forget(|p| *p == Pending::Search);
                 true
             }
             SearchAction::Query(text) => {
                 let req = self.req();
                 if let Some(o) = self.overlays.search_mut() {
-                    o.sent(req);
+                    o.sent();
                 }
+                self.pending.wait(req, Pending::Search);
                 self.handles.search.search(req, text, LIMIT);
                 true
             }
@@ -66,7 +76,8 @@ impl App {
             } => {
                 // The result opens in the chat: nothing stays drawn over it.
                 self.overlays = Default::default();
-                self.sessions = None;
+                self.pending.forget(|p| *p == Pending::Search);
+                self.close_sessions();
                 let req = self.open_session(session);
                 self.pending.wait(
                     req,
@@ -92,7 +103,7 @@ impl App {
             SessionsAction::None => false,
             SessionsAction::Changed => true,
             SessionsAction::Close => {
-                self.sessions = None;
+                self.close_sessions();
                 true
             }
             SessionsAction::Search => {
@@ -100,20 +111,22 @@ impl App {
                 true
             }
             SessionsAction::Open(id) => {
-                self.sessions = None;
+                self.close_sessions();
                 self.open_session(id);
                 true
             }
             SessionsAction::Read(kind) => {
                 let req = self.req();
                 let is_page = matches!(kind, crate::ui::sessions::ReadKind::Page { .. });
-                if let Some(s) = &mut self.sessions {
-                    if is_page {
-                        s.page_req = Some(req);
-                    } else {
-                        s.preview_req = Some(req);
-                    }
+                if is_page && let Some(s) = &mut self.sessions {
+                    s.page_loading = true;
                 }
+                let what = if is_page {
+                    Pending::SessionsPage
+                } else {
+                    Pending::Preview
+                };
+                self.pending.wait(req, what);
                 self.handles.reader.request(kind.request(req));
                 true
             }
@@ -187,7 +200,11 @@ impl App {
         let Some(s) = &mut self.sessions else {
             return false;
         };
-        if s.page_req != Some(req) {
+        if self
+            .pending
+            .take(req, |p| *p == Pending::SessionsPage)
+            .is_none()
+        {
             return false;
         }
         if let Some(kind) = s.on_page(offset, sessions, has_more, total) {
@@ -202,12 +219,15 @@ impl App {
         session: SessionId,
         messages: Vec<Message>,
     ) -> bool {
+        if self.pending.take(req, |p| *p == Pending::Preview).is_none() {
+            return false;
+        }
         match &mut self.sessions {
-            Some(s) if s.preview_req == Some(req) => {
+            Some(s) => {
                 s.on_preview(session, messages);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 
@@ -230,23 +250,20 @@ impl App {
     /// A failed read of the sessions screen or an export, said where the
     /// user is looking. False when the failure is someone else's.
     pub(super) fn history_read_failed(&mut self, req: RequestId, error: &str) -> bool {
-        let export = self
-            .pending
-            .take(req, |p| matches!(p, Pending::Export))
-            .is_some();
-        if !export
-            && !self
-                .sessions
-                .as_ref()
-                .is_some_and(|s| s.page_req == Some(req) || s.preview_req == Some(req))
-        {
+        let Some(what) = self.pending.take(req, |p| {
+            matches!(
+                p,
+                Pending::Export | Pending::SessionsPage | Pending::Preview
+            )
+        }) else {
             return false;
-        }
+        };
         let msg = format!("failed: {error}");
         match &mut self.sessions {
             Some(s) => {
-                s.page_req = s.page_req.filter(|r| *r != req);
-                s.preview_req = s.preview_req.filter(|r| *r != req);
+                if what == Pending::SessionsPage {
+                    s.page_loading = false;
+                }
                 s.notice = Some(msg);
             }
             None => self.status.alert = Some(msg),

@@ -417,10 +417,18 @@ impl App {
                 hits,
                 error,
                 refined,
-            } => self
-                .overlays
-                .search_mut()
-                .is_some_and(|o| o.on_results(req, query, hits, error, refined)),
+            } => {
+                // Answered twice (first results, then refined): awaited
+                // until a newer keystroke's query supersedes it.
+                if !self.pending.awaits(req, |p| *p == Pending::Search) {
+                    return false;
+                }
+                let Some(o) = self.overlays.search_mut() else {
+                    return false;
+                };
+                o.on_results(query, hits, error, refined);
+                true
+            }
             StoreEvent::RunLoaded { req, run } => {
                 if self
                     .pending

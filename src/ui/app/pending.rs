@@ -15,6 +15,13 @@ pub enum Pending {
     Run,
     /// A session being exported.
     Export,
+    /// A page of the sessions screen's list…
+    SessionsPage,
+    /// …and the preview of its selected session.
+    Preview,
+    /// The search overlay's query (answered twice: first results, then
+    /// the refined ranking).
+    Search,
 }
 
 impl Pending {
@@ -45,6 +52,17 @@ impl PendingReads {
         Some(self.waiting.remove(i).1)
     }
 
+    /// Whether `req` is awaited as what `accept` takes, leaving it awaited
+    /// (a read answered more than once).
+    pub fn awaits(&self, req: RequestId, accept: impl Fn(&Pending) -> bool) -> bool {
+        self.waiting.iter().any(|(r, p)| *r == req && accept(p))
+    }
+
+    /// Stops waiting for reads `accept` takes (their screen closed).
+    pub fn forget(&mut self, accept: impl Fn(&Pending) -> bool) {
+        self.waiting.retain(|(_, p)| !accept(p));
+    }
+
     #[cfg(test)]
     pub fn is_waiting(&self, req: RequestId) -> bool {
         self.waiting.iter().any(|(r, _)| *r == req)
@@ -71,5 +89,13 @@ mod tests {
         assert_eq!(p.take(RequestId(2), |p| *p == Pending::Resumable), None);
         assert_eq!(p.take(RequestId(2), |_| true), Some(Pending::Run));
         assert!(!p.is_waiting(RequestId(2)));
+        // A search is answered twice: it stays awaited until superseded.
+        p.wait(RequestId(4), Pending::Search);
+        assert!(p.awaits(RequestId(4), |p| *p == Pending::Search));
+        assert!(p.awaits(RequestId(4), |p| *p == Pending::Search));
+        p.wait(RequestId(5), Pending::Search);
+        assert!(!p.awaits(RequestId(4), |p| *p == Pending::Search));
+        p.forget(|p| *p == Pending::Search);
+        assert!(!p.is_waiting(RequestId(5)));
     }
 }

@@ -93,8 +93,8 @@ pub struct SessionsScreen {
     top: std::cell::Cell<usize>,
     filter: String,
     mode: Mode,
-    pub page_req: Option<RequestId>,
-    pub preview_req: Option<RequestId>,
+    /// A page of the list is on its way (the app keeps which read).
+    pub page_loading: bool,
     preview: Option<(SessionId, Vec<Message>)>,
     /// The preview rendered as Markdown, for one width (rendering is not
     /// free: it is done once per preview and width, not per frame).
@@ -116,8 +116,7 @@ impl SessionsScreen {
             top: std::cell::Cell::new(0),
             filter: String::new(),
             mode: Mode::Browse,
-            page_req: None,
-            preview_req: None,
+            page_loading: false,
             preview: None,
             preview_lines: std::cell::RefCell::new(None),
             notice: None,
@@ -160,7 +159,7 @@ impl SessionsScreen {
             self.total = total;
         }
         self.loaded = true;
-        self.page_req = None;
+        self.page_loading = false;
         if self.to_end {
             if has_more {
                 return Some(self.page_at(self.rows.len(), END_PAGE));
@@ -173,7 +172,6 @@ impl SessionsScreen {
     }
 
     pub fn on_preview(&mut self, session: SessionId, messages: Vec<Message>) {
-        self.preview_req = None;
         self.preview = Some((session, messages));
     }
 
@@ -186,6 +184,14 @@ impl SessionsScreen {
 
     /// A delete the writer was just asked for: the row goes at once.
     /// Returns the preview to read for the newly selected row.
+    /// Nothing on its way: the first page is in, no other is loading, and the selected session's
+    /// preview is shown.
+    pub fn settled(&self) -> bool {
+        let selected = self.selected().map(|s| s.session.id);
+        let shown = self.preview.as_ref().map(|(s, _)| *s);
+        self.loaded && !self.page_loading && (selected.is_none() || selected == shown)
+    }
+
     /// The newest session listed (what the welcome screen offers).
     pub fn newest(&self) -> Option<&SessionSummary> {
         self.rows.first()
@@ -212,7 +218,7 @@ impl SessionsScreen {
         let before = self.selected().map(|s| s.session.id);
         self.selected = i.min(self.rows.len().saturating_sub(1));
         // Read the next page before the user reaches the end.
-        if self.has_more && self.page_req.is_none() && self.selected + 10 >= self.rows.len() {
+        if self.has_more && !self.page_loading && self.selected + 10 >= self.rows.len() {
             return SessionsAction::Read(self.page_at(self.rows.len(), PAGE));
         }
         match self.preview_wanted(before) {
@@ -304,7 +310,7 @@ impl SessionsScreen {
             Key::Last if self.has_more => {
                 // Read the rest (in large pages), then select the last.
                 self.to_end = true;
-                if self.page_req.is_some() {
+                if self.page_loading {
                     return SessionsAction::Changed;
                 }
                 SessionsAction::Read(self.page_at(self.rows.len(), END_PAGE))
@@ -386,7 +392,7 @@ mod tests {
                 limit: PAGE,
             })
         );
-        s.page_req = Some(RequestId(1));
+        s.page_loading = true;
         s.on_page(PAGE, rows(PAGE, PAGE as i64), true, None);
         assert_eq!(s.rows.len(), 2 * PAGE);
         // A late page for an old offset does not duplicate rows.
