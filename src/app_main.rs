@@ -30,7 +30,7 @@ pub fn main() -> ExitCode {
             let _ = writeln!(
                 std::io::stderr(),
                 "sleuth: {}",
-                crate::sanitize::one_line(&format!("{e:#}"))
+                crate::text::sanitize::one_line(&format!("{e:#}"))
             );
             ExitCode::from(1)
         }

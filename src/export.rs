@@ -1,19 +1,10 @@
 //! Transcripts as Markdown or JSON, for `show`, `export` and the UI.
 
-use chrono::{Local, TimeZone};
 use serde::Serialize;
 
 use crate::domain::{MessageStatus, Role, Session, StoredMessage};
-use crate::sanitize::{one_line, sanitize};
-
-/// Local date and time of a millisecond timestamp, e.g. `2026-11-24 16:40`.
-pub fn format_time(ms: i64) -> String {
-    Local
-        .timestamp_millis_opt(ms)
-        .single()
-        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| "?".into())
-}
+use crate::text::format_time;
+use crate::text::sanitize::{one_line, sanitize};
 
 /// A file name for a session's export: `sleuth-<title words>-<id>.md`,
 /// only ASCII letters, digits and dashes whatever the title holds.
@@ -101,5 +92,5 @@ struct JsonTranscript<'a> {
 
 /// JSON keeps the stored text exactly (JSON escapes control characters).
 pub fn json(session: &Session, messages: &[StoredMessage]) -> serde_json::Result<String> {
-    crate::sanitize::to_json_pretty(&JsonTranscript { session, messages })
+    crate::text::sanitize::to_json_pretty(&JsonTranscript { session, messages })
 }

@@ -155,7 +155,7 @@ fn unsafe_char(c: char) -> bool {
 /// out as it does whole.
 pub fn sanitize(data: &[u8]) {
     let text = lossy(data);
-    let clean = crate::sanitize::sanitize(&text);
+    let clean = crate::text::sanitize::sanitize(&text);
     if let Some(c) = clean.chars().find(|&c| unsafe_char(c)) {
         panic!("{c:?} survived sanitizing {text:?}");
     }
@@ -163,11 +163,11 @@ pub fn sanitize(data: &[u8]) {
     while !text.is_char_boundary(at) {
         at -= 1;
     }
-    let mut s = crate::sanitize::Sanitizer::default();
+    let mut s = crate::text::sanitize::Sanitizer::default();
     let mut pieces = s.push(&text[..at]);
     pieces.push_str(&s.push(&text[at..]));
     assert_eq!(pieces, clean, "split at {at}");
-    assert!(!crate::sanitize::one_line(&text).contains('\n'));
+    assert!(!crate::text::sanitize::one_line(&text).contains('\n'));
 }
 
 /// HTML to text (result pages, question links) and Wikipedia extracts to

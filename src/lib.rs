@@ -17,7 +17,6 @@ pub mod export;
 pub mod fuzzing;
 pub mod logging;
 pub mod paths;
-pub mod sanitize;
 pub mod store;
 pub mod text;
 pub mod ui;

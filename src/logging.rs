@@ -44,7 +44,7 @@ impl<W: std::io::Write> std::io::Write for Clean<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
         self.0
-            .write_all(crate::sanitize::sanitize(&text).as_bytes())?;
+            .write_all(crate::text::sanitize::sanitize(&text).as_bytes())?;
         Ok(buf.len())
     }
 

@@ -165,7 +165,7 @@ pub fn run(
         sources,
     };
     if json {
-        write!(out, "{}", crate::sanitize::to_json_pretty(&report)?)?;
+        write!(out, "{}", crate::text::sanitize::to_json_pretty(&report)?)?;
         writeln!(out)?;
         return Ok(ok);
     }

@@ -6,9 +6,10 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::cli::ExportFormat;
-use crate::export::{self, format_time};
-use crate::sanitize::one_line;
+use crate::export;
 use crate::store::queries;
+use crate::text::format_time;
+use crate::text::sanitize::one_line;
 
 pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     // No database yet: no sessions (and no file made for a mistyped --db).
@@ -20,7 +21,7 @@ pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> any
         None => (Vec::new(), 0),
     };
     if json {
-        write!(out, "{}", crate::sanitize::to_json_pretty(&list)?)?;
+        write!(out, "{}", crate::text::sanitize::to_json_pretty(&list)?)?;
         writeln!(out)?;
         return Ok(());
     }
@@ -108,7 +109,7 @@ pub fn search(
     if q.fts().is_none() {
         anyhow::bail!(
             "nothing to search for in \"{}\" — give at least one word",
-            crate::sanitize::one_line(query)
+            crate::text::sanitize::one_line(query)
         );
     }
     let Some(conn) = super::open_for_reading(db)? else {
@@ -140,7 +141,7 @@ pub fn search(
                 })
             })
             .collect();
-        write!(out, "{}", crate::sanitize::to_json_pretty(&v)?)?;
+        write!(out, "{}", crate::text::sanitize::to_json_pretty(&v)?)?;
         writeln!(out)?;
         return Ok(());
     }
@@ -180,7 +181,7 @@ pub fn runs(
         None => Vec::new(),
     };
     if json {
-        writeln!(out, "{}", crate::sanitize::to_json_pretty(&list)?)?;
+        writeln!(out, "{}", crate::text::sanitize::to_json_pretty(&list)?)?;
         return Ok(());
     }
     if list.is_empty() && unfinished {

@@ -223,7 +223,7 @@ pub fn title_of(question: &str) -> String {
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or(question);
-    crate::text::truncate(crate::sanitize::one_line(first).trim(), TITLE_MAX)
+    crate::text::truncate(crate::text::sanitize::one_line(first).trim(), TITLE_MAX)
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ impl AnswerRecorder {
 
     /// Queues the final row of a failed answer, with why it failed.
     pub fn fail(mut self, writer: &WriterHandle, error: &str, sources: Vec<Source>) -> Message {
-        self.message.error = Some(crate::sanitize::one_line(error));
+        self.message.error = Some(crate::text::sanitize::one_line(error));
         self.finish(writer, MessageStatus::Error, Usage::default(), sources)
     }
 

@@ -136,6 +136,6 @@ pub fn osc52(text: &str) -> String {
     format!(
         "\x1b]52;c;{}\x07",
         base64::engine::general_purpose::STANDARD
-            .encode(crate::sanitize::sanitize(text).as_bytes())
+            .encode(crate::text::sanitize::sanitize(text).as_bytes())
     )
 }

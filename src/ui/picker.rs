@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState};
 
 use super::theme;
-use crate::sanitize::one_line;
+use crate::text::sanitize::one_line;
 
 pub struct ModelPicker {
     pub models: Vec<String>,

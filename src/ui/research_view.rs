@@ -9,7 +9,7 @@ use super::wrap::truncate;
 use crate::agent::research::pipeline::Analysis;
 use crate::agent::research::{SourceKind, SourceOutcome, SourceStatus};
 use crate::domain::Source;
-use crate::sanitize::one_line;
+use crate::text::sanitize::one_line;
 
 /// Live state of one research turn's stages.
 #[derive(Debug, Clone, Default, PartialEq)]

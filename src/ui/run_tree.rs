@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use super::theme;
 use super::wrap::truncate;
 use crate::domain::{DocState, RunStatus, RunTree};
-use crate::sanitize::one_line;
+use crate::text::sanitize::one_line;
 
 /// Documents listed per round before "… and N more".
 const DOCS_PER_ROUND: usize = 12;

@@ -13,9 +13,9 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragra
 use super::theme;
 use super::wrap::truncate;
 use crate::domain::{MessageId, Role, SessionId};
-use crate::export::format_time;
-use crate::sanitize::one_line;
 use crate::store::search::{DEEP_CANDIDATES, Hit, MARK_END, MARK_START};
+use crate::text::format_time;
+use crate::text::sanitize::one_line;
 
 /// Results asked for per query.
 pub const LIMIT: usize = 50;

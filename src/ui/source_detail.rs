@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme;
 use crate::domain::Source;
-use crate::sanitize::{one_line, sanitize};
+use crate::text::sanitize::{one_line, sanitize};
 
 pub struct SourceDetail {
     pub sources: Vec<Source>,

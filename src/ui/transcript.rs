@@ -10,8 +10,8 @@ use super::research_view::ResearchProgress;
 use super::theme;
 use super::wrap::wrap;
 use crate::domain::{MessageId, MessageStatus, Role, Source, StoredMessage};
-use crate::export::format_time;
-use crate::sanitize::sanitize;
+use crate::text::format_time;
+use crate::text::sanitize::sanitize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CellKind {
@@ -63,7 +63,10 @@ impl Cell {
         match m.message.status {
             MessageStatus::Interrupted => meta.push_str(" · interrupted"),
             MessageStatus::Error => match &m.message.error {
-                Some(e) => meta.push_str(&format!(" · failed: {}", crate::sanitize::one_line(e))),
+                Some(e) => meta.push_str(&format!(
+                    " · failed: {}",
+                    crate::text::sanitize::one_line(e)
+                )),
                 None => meta.push_str(" · error"),
             },
             MessageStatus::Streaming => meta.push_str(" · unfinished"),

@@ -375,7 +375,7 @@ pub async fn run(
 
 fn quoted(v: &[String]) -> String {
     v.iter()
-        .map(|q| format!("“{}”", crate::sanitize::one_line(q)))
+        .map(|q| format!("“{}”", crate::text::sanitize::one_line(q)))
         .collect::<Vec<_>>()
         .join(" · ")
 }

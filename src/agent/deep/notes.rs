@@ -140,12 +140,12 @@ pub fn cite(
         .map(|(i, (p, rel))| Source {
             ordinal: i as i64 + 1,
             kind: p.kind.as_str().into(),
-            title: crate::sanitize::one_line(&p.title),
+            title: crate::text::sanitize::one_line(&p.title),
             url: p.url.clone(),
             excerpt: answer::shorten(&p.text, 3000),
             relevance: Some((rel.clamp(0.0, 1.0) * 1000.0).round() / 1000.0),
             fetched_at,
-            section: p.section.as_deref().map(crate::sanitize::one_line),
+            section: p.section.as_deref().map(crate::text::sanitize::one_line),
         })
         .collect();
     (sources, sections)

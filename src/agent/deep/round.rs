@@ -178,7 +178,11 @@ impl Run<'_> {
                     .error
                     .clone()
                     .unwrap_or_else(|| s.outcome.as_str().to_string());
-                format!("{}: {}", s.source.label(), crate::sanitize::one_line(&why))
+                format!(
+                    "{}: {}",
+                    s.source.label(),
+                    crate::text::sanitize::one_line(&why)
+                )
             })
             .collect();
         let mut merged = (Vec::new(), std::mem::take(&mut self.p.statuses));

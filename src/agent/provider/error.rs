@@ -153,11 +153,11 @@ pub fn error_message(body: &[u8]) -> String {
         ];
         for c in candidates {
             if let Some(s) = c.as_str() {
-                return crate::sanitize::one_line(s);
+                return crate::text::sanitize::one_line(s);
             }
         }
     }
-    let t = crate::sanitize::one_line(text.trim());
+    let t = crate::text::sanitize::one_line(text.trim());
     if t.is_empty() {
         "no details".into()
     } else {

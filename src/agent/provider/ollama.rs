@@ -40,7 +40,7 @@ impl OllamaDecoder {
             .map_err(|e| ProviderError::Malformed(format!("{e} in {:.80}", text)))?;
         // A failure after HTTP 200 arrives as {"error": "..."}.
         if let Some(e) = v["error"].as_str() {
-            return Err(ProviderError::MidStream(crate::sanitize::one_line(e)));
+            return Err(ProviderError::MidStream(crate::text::sanitize::one_line(e)));
         }
         // /api/chat puts text in message.content; /api/generate in response.
         let piece = v["message"]["content"]

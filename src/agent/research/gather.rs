@@ -108,7 +108,7 @@ pub async fn fetch_all(
                 Ok(Err(e)) => (
                     SourceOutcome::Failed,
                     Vec::new(),
-                    Some(crate::sanitize::one_line(&e)),
+                    Some(crate::text::sanitize::one_line(&e)),
                 ),
                 Err(_) => (
                     SourceOutcome::Timeout,

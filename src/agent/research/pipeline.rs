@@ -278,12 +278,12 @@ fn cite(r: &retrieve::Retrieved) -> Vec<Source> {
             Source {
                 ordinal: i as i64 + 1,
                 kind: p.kind.as_str().into(),
-                title: crate::sanitize::one_line(&p.title),
+                title: crate::text::sanitize::one_line(&p.title),
                 url: p.url.clone(),
                 excerpt: answer::shorten(&p.text, EXCERPT),
                 relevance: Some((rel * 1000.0).round() / 1000.0),
                 fetched_at,
-                section: p.section.as_deref().map(crate::sanitize::one_line),
+                section: p.section.as_deref().map(crate::text::sanitize::one_line),
             }
         })
         .collect()
@@ -371,7 +371,7 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
     if !recalled.is_empty() {
         let mut from: Vec<String> = recalled
             .iter()
-            .map(|r| crate::sanitize::one_line(&r.session_title))
+            .map(|r| crate::text::sanitize::one_line(&r.session_title))
             .collect();
         from.dedup();
         emit.emit(AgentEvent::Recalled { turn, from });

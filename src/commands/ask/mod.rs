@@ -16,8 +16,8 @@ use crate::conversation::engine::{Failed, Finished};
 use crate::conversation::{Conversation, Ports, Step, Stopped};
 use crate::domain::Message;
 use crate::emit::Emitter;
-use crate::sanitize::Sanitizer;
 use crate::store::{self, writer::WriterOptions};
+use crate::text::sanitize::Sanitizer;
 use anyhow::Context;
 
 mod output;
@@ -83,7 +83,7 @@ pub fn run(
             let _ = writeln!(
                 std::io::stderr(),
                 "sleuth: {}",
-                crate::sanitize::one_line(&e)
+                crate::text::sanitize::one_line(&e)
             );
         }
     }
@@ -141,7 +141,11 @@ pub fn run(
         if let Some(n) = &o.notice
             && io.progress
         {
-            let _ = writeln!(std::io::stderr(), "note: {}", crate::sanitize::one_line(n));
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: {}",
+                crate::text::sanitize::one_line(n)
+            );
         }
     }
     if !streamed.stdout_gone {
@@ -283,14 +287,14 @@ fn show(
             }
         }
         AgentEvent::Retrying { note, .. } | AgentEvent::DeepStep { text: note, .. } if progress => {
-            let _ = writeln!(err_out, "{}", crate::sanitize::one_line(note));
+            let _ = writeln!(err_out, "{}", crate::text::sanitize::one_line(note));
         }
         AgentEvent::Keywords { queries, .. } => {
             if progress {
                 let _ = writeln!(
                     err_out,
                     "searching: {}",
-                    crate::sanitize::one_line(&queries.join(" · "))
+                    crate::text::sanitize::one_line(&queries.join(" · "))
                 );
             }
             s.keywords = queries.clone();

@@ -58,7 +58,7 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Printed<'_>) -> anyhow::Result<(
             "deep": outcome.and_then(|o| o.deep.clone()),
             "memory": outcome.map(|o| o.memory.clone()).unwrap_or_default(),
         });
-        writeln!(out, "{}", crate::sanitize::to_json_pretty(&v)?)?;
+        writeln!(out, "{}", crate::text::sanitize::to_json_pretty(&v)?)?;
         return Ok(());
     }
     if !p.message.content.ends_with('\n') && !p.message.content.is_empty() {
@@ -71,13 +71,13 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Printed<'_>) -> anyhow::Result<(
             let url = s
                 .url
                 .as_deref()
-                .map(|u| format!(" — {}", crate::sanitize::one_line(u)))
+                .map(|u| format!(" — {}", crate::text::sanitize::one_line(u)))
                 .unwrap_or_default();
             writeln!(
                 out,
                 "[{}] {}{url}",
                 s.ordinal,
-                crate::sanitize::one_line(&s.label())
+                crate::text::sanitize::one_line(&s.label())
             )?;
         }
     }
@@ -109,7 +109,7 @@ pub(super) fn exit_code(
             let _ = writeln!(
                 std::io::stderr(),
                 "sleuth: {}",
-                crate::sanitize::one_line(&e)
+                crate::text::sanitize::one_line(&e)
             );
             ExitCode::from(1)
         }

@@ -176,7 +176,7 @@ pub fn render_snippet(s: &str, on: &str, off: &str) -> String {
         if inside {
             out.push_str(on);
         }
-        out.push_str(&crate::sanitize::one_line(piece));
+        out.push_str(&crate::text::sanitize::one_line(piece));
         if inside {
             out.push_str(off);
         }

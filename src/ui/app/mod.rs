@@ -300,7 +300,7 @@ impl App {
                 Some(SourceView::CopyUrl) => {
                     self.clipboard = d.current().and_then(|s| s.url.clone());
                     self.chat.say(match &self.clipboard {
-                        Some(u) => format!("copied {}", crate::sanitize::one_line(u)),
+                        Some(u) => format!("copied {}", crate::text::sanitize::one_line(u)),
                         None => "this source has no URL".into(),
                     });
                 }
@@ -315,7 +315,7 @@ impl App {
                         self.status.set_model(&m);
                         self.chat.say(format!(
                             "next answers use {}",
-                            crate::sanitize::one_line(&m)
+                            crate::text::sanitize::one_line(&m)
                         ));
                         self.chat.conv.model = m;
                     }

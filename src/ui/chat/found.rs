@@ -89,7 +89,7 @@ impl ChatScreen {
                 "match {}/{} for “{}” · Alt+↓/↑ next/prev · Esc leaves",
                 f.current + 1,
                 f.matches.len(),
-                crate::sanitize::one_line(&f.query)
+                crate::text::sanitize::one_line(&f.query)
             )
         })
     }

@@ -13,7 +13,7 @@ use super::keymap::Chat;
 use super::transcript::{Cell, CellKind, Transcript};
 use crate::conversation::Conversation;
 use crate::domain::{MessageId, RunStatus, RunTree, Session, SessionId, StoredMessage};
-use crate::sanitize::{one_line, sanitize};
+use crate::text::sanitize::{one_line, sanitize};
 
 pub struct ChatScreen {
     /// The conversation: session, history, the turn being answered.

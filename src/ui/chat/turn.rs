@@ -315,7 +315,7 @@ impl ChatScreen {
             Some(_) if self.live.thinking => Some("thinking… · Esc stops".into()),
             Some(_) if self.live.retrying.is_some() => Some(format!(
                 "{} · Esc stops",
-                crate::sanitize::one_line(self.live.retrying.as_deref().unwrap_or_default())
+                crate::text::sanitize::one_line(self.live.retrying.as_deref().unwrap_or_default())
             )),
             Some(a) => Some(format!(
                 "{} {:.0} s · Esc stops",

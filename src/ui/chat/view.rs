@@ -92,7 +92,10 @@ impl ChatScreen {
         if let Some((_, title)) = &self.resumable {
             lines.push(Line::from(vec![
                 Span::styled("Ctrl+R", theme::key()),
-                Span::raw(format!(" resumes “{}”", crate::sanitize::one_line(title))),
+                Span::raw(format!(
+                    " resumes “{}”",
+                    crate::text::sanitize::one_line(title)
+                )),
             ]));
         }
         lines.push(Line::from(vec![

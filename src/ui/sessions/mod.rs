@@ -9,8 +9,8 @@ mod view;
 
 use super::keymap::{SESSIONS, Sessions as Key, lookup};
 use crate::domain::{Message, RequestId, SessionId, SessionSummary};
-use crate::sanitize::one_line;
 use crate::store::ReadRequest;
+use crate::text::sanitize::one_line;
 
 /// Sessions read per page.
 pub const PAGE: usize = 50;

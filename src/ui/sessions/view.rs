@@ -10,8 +10,8 @@ use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wra
 
 use super::{Mode, PREVIEW_CHARS, PREVIEW_LINES, SessionsScreen};
 use crate::domain::{Message, Role};
-use crate::export::format_time;
-use crate::sanitize::one_line;
+use crate::text::format_time;
+use crate::text::sanitize::one_line;
 use crate::ui::theme;
 use crate::ui::wrap::truncate;
 

@@ -129,7 +129,10 @@ pub fn discussion(item: &Value, title: &str, id: &str) -> Document {
             .unwrap_or_else(|| id.to_string());
         let by = thread["author"].as_str().unwrap_or("[deleted]");
         sections.push(Section {
-            heading: Some(format!("comments · {}", crate::sanitize::one_line(by))),
+            heading: Some(format!(
+                "comments · {}",
+                crate::text::sanitize::one_line(by)
+            )),
             url: Some(item_url(&cid)),
             paragraphs,
         });
