@@ -94,7 +94,7 @@ mod tests {
                 }
             }
         }
-        assert!(offenders.is_empty(), "import crate::ui: {offenders:?}");
+        assert!(offenders.is_empty(), "import the ui: {offenders:?}");
     }
 
     #[test]
