@@ -65,28 +65,8 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let conn = store::open_writer(db)?;
     let mut start = start(&conn, config, db, what)?;
-    let writer = store::spawn_writer(
-        conn,
-        WriterOptions {
-            recovery: Some(store::recovery::path_for(db)),
-            ..WriterOptions::default()
-        },
-        Emitter::new(|_| {}),
-    )
-    .context("cannot start the store writer")?;
+    let writer = start_writer(conn, db)?;
     let w = writer.handle();
-    // Writes kept from a run that could not save them go in first.
-    match store::recovery::replay(db, &w) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(n, "saved the writes kept from the last run"),
-        Err(e) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "sleuth: {}",
-                crate::text::sanitize::one_line(&e)
-            );
-        }
-    }
     let (tx, rx) = mpsc::channel();
     let agent = agent::spawn_agent(config.clone(), Emitter::channel(tx))
         .context("cannot start the agent")?;
@@ -167,21 +147,7 @@ pub fn run(
     }
     agent.shutdown();
     let saved = w.flush();
-    let kept = writer.shutdown();
-    if let Err(e) = &saved {
-        let _ = writeln!(
-            std::io::stderr(),
-            "sleuth: the answer could not be saved: {e}"
-        );
-    }
-    if let Some(k) = &kept {
-        let _ = writeln!(
-            std::io::stderr(),
-            "sleuth: {} unsaved write(s) are kept in {} and will be saved on the next start",
-            k.writes,
-            k.path.display()
-        );
-    }
+    report_unsaved(&saved, writer.shutdown());
     if streamed.stdout_gone {
         // Saved as interrupted; nothing more to say to a reader that left.
         return Ok(if saved.is_ok() {
@@ -199,6 +165,53 @@ pub fn run(
         );
     }
     Ok(exit_code(error, status, run_id, saved.is_ok()))
+}
+
+/// The writer thread on `conn`; writes kept from a run that could not
+/// save them go in first.
+fn start_writer(
+    conn: rusqlite::Connection,
+    db: &Path,
+) -> anyhow::Result<store::writer::WriterThread> {
+    let writer = store::spawn_writer(
+        conn,
+        WriterOptions {
+            recovery: Some(store::recovery::path_for(db)),
+            ..WriterOptions::default()
+        },
+        Emitter::new(|_| {}),
+    )
+    .context("cannot start the store writer")?;
+    match store::recovery::replay(db, &writer.handle()) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "saved the writes kept from the last run"),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "sleuth: {}",
+                crate::text::sanitize::one_line(&e)
+            );
+        }
+    }
+    Ok(writer)
+}
+
+/// Says on stderr what could not be saved, and where it is kept.
+fn report_unsaved(saved: &Result<(), String>, kept: Option<store::writer::Recovered>) {
+    if let Err(e) = saved {
+        let _ = writeln!(
+            std::io::stderr(),
+            "sleuth: the answer could not be saved: {e}"
+        );
+    }
+    if let Some(k) = &kept {
+        let _ = writeln!(
+            std::io::stderr(),
+            "sleuth: {} unsaved write(s) are kept in {} and will be saved on the next start",
+            k.writes,
+            k.path.display()
+        );
+    }
 }
 
 /// Streams the turn's events through the conversation (which records
