@@ -5,27 +5,16 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::{Io, Streamed};
-use crate::domain::{Message, MessageId, MessageStatus, SessionId};
-
-/// What the end of a turn prints.
-pub(super) struct Printed<'a> {
-    pub session: SessionId,
-    pub question: &'a str,
-    pub model: &'a str,
-    pub message: &'a Message,
-    pub outcome: Option<&'a crate::agent::TurnOutcome>,
-    pub error: Option<&'a str>,
-    pub streamed: &'a Streamed,
-}
+use super::Io;
+use crate::commands::turn::Report;
+use crate::domain::MessageStatus;
 
 /// The JSON object (`--json`), or the end of the streamed text: a newline
 /// and the numbered sources.
-pub(super) fn print_result(io: &mut Io<'_>, p: &Printed<'_>) -> anyhow::Result<()> {
+pub(super) fn print_result(io: &mut Io<'_>, p: &Report) -> anyhow::Result<()> {
     let out = &mut io.out;
     if io.json {
         let sources: Vec<serde_json::Value> = p
-            .streamed
             .cited
             .iter()
             .map(|s| {
@@ -35,11 +24,11 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Printed<'_>) -> anyhow::Result<(
                 })
             })
             .collect();
-        let outcome = p.outcome;
+        let outcome = p.outcome.as_ref();
         let v = json!({
-            "session": p.session,
+            "session": p.message.session_id,
             "question": p.question,
-            "keywords": p.streamed.keywords,
+            "keywords": p.keywords,
             "answer": p.message.content,
             "answer_kind": outcome.map(|o| o.answer_kind).unwrap_or_default(),
             "status": p.message.status,
@@ -53,8 +42,8 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Printed<'_>) -> anyhow::Result<(
             },
             "error": p.error,
             "sources": sources,
-            "source_status": p.streamed.statuses,
-            "analysis": p.streamed.ranked,
+            "source_status": p.statuses,
+            "analysis": p.analysis,
             "deep": outcome.and_then(|o| o.deep.clone()),
             "memory": outcome.map(|o| o.memory.clone()).unwrap_or_default(),
         });
@@ -65,9 +54,9 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Printed<'_>) -> anyhow::Result<(
         writeln!(out)?;
     }
     // Only the sources the answer can cite; a dangling [n] has none.
-    if !p.streamed.cited.is_empty() {
+    if !p.cited.is_empty() {
         writeln!(out, "\nSources:")?;
-        for s in &p.streamed.cited {
+        for s in &p.cited {
             let url = s
                 .url
                 .as_deref()
@@ -85,14 +74,10 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Printed<'_>) -> anyhow::Result<(
 }
 
 /// 0 answered, 130 stopped (the partial answer saved), 1 failed or unsaved.
-pub(super) fn exit_code(
-    error: Option<String>,
-    status: MessageStatus,
-    run_id: Option<MessageId>,
-    saved: bool,
-) -> ExitCode {
-    match error {
-        Some(e) if status == MessageStatus::Interrupted => {
+pub(super) fn exit_code(report: &Report, saved: bool) -> ExitCode {
+    let run_id = report.run;
+    match &report.error {
+        Some(e) if report.status() == MessageStatus::Interrupted => {
             let _ = writeln!(
                 std::io::stderr(),
                 "sleuth: {e}; the partial answer was saved"
@@ -109,7 +94,7 @@ pub(super) fn exit_code(
             let _ = writeln!(
                 std::io::stderr(),
                 "sleuth: {}",
-                crate::text::sanitize::one_line(&e)
+                crate::text::sanitize::one_line(e)
             );
             ExitCode::from(1)
         }
