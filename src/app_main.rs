@@ -134,7 +134,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         tracing::warn!(key = %k, path = %loaded.path.display(), "unknown config key ignored");
     }
     tracing::info!(db = %db.display(), config = %loaded.path.display(), "starting");
-    let out = &mut std::io::stdout().lock();
+    // Not locked for the whole command: the MCP server writes its
+    // protocol to stdout from its own tasks.
+    let out = &mut std::io::stdout();
     let code = match cli.command {
         None => {
             run_tui(&loaded, &db, log_path.is_none(), cli.sessions)?;
@@ -189,6 +191,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output,
         }) => {
             commands::history::export(&db, &session, format, output.as_deref(), out)?;
+            ExitCode::SUCCESS
+        }
+        Some(Command::Mcp { read_only }) => {
+            crate::mcp::serve(loaded.config.clone(), &db, read_only)?;
             ExitCode::SUCCESS
         }
         Some(Command::Doctor { json }) => {

@@ -134,6 +134,14 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Serve history and research to MCP clients over stdio (Claude Code,
+    /// Codex, Cursor…): tools search_history, list_sessions, show_session,
+    /// research; sessions as sleuth://session/ID resources
+    Mcp {
+        /// Only read the history: no `research` tool, nothing written
+        #[arg(long)]
+        read_only: bool,
+    },
     /// Check config, database, logs, provider and sources
     Doctor {
         /// Print JSON

@@ -16,6 +16,7 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod logging;
+pub mod mcp;
 pub mod paths;
 pub mod store;
 pub mod text;
