@@ -15,6 +15,45 @@ pub struct Config {
     pub deep: DeepConfig,
     pub sources: SourcesConfig,
     pub ui: UiConfig,
+    /// MCP servers used as research sources.
+    #[serde(default)]
+    pub mcp: McpConfig,
+}
+
+/// `[mcp.servers.NAME]`: MCP servers sleuth starts and asks as sources.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct McpConfig {
+    #[serde(default)]
+    pub servers: std::collections::BTreeMap<String, McpServerConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerConfig {
+    /// The program to start (from the config only, never from a model).
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables passed to it, by name; nothing else is (API
+    /// keys do not leak to tools by default).
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// The tool called with each research query…
+    pub tool: String,
+    /// …and the name of its argument that takes the query.
+    #[serde(default = "default_query_arg")]
+    pub query_arg: String,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_query_arg() -> String {
+    "query".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -251,12 +290,35 @@ impl Config {
         // `deny_unknown_fields`) and reported as warnings.
         let known: toml::Table =
             toml::from_str(DEFAULT_TOML).map_err(|e| (0, None, e.to_string()))?;
+        // MCP servers are named by the user: their tables are not in the
+        // defaults, and `deny_unknown_fields` checks their keys instead.
+        let mcp = merged.remove("mcp");
         prune_unknown(&mut merged, &known, "", &mut unknown);
+        if let Some(mcp) = mcp {
+            merged.insert("mcp".into(), mcp);
+        }
         let mut config: Config = merged
             .try_into()
             .map_err(|e: toml::de::Error| deser_error(text, &e))?;
         if user_set_base_url {
             config.provider.base_url_origin = UrlOrigin::ConfigFile;
+        }
+        for (name, server) in &config.mcp.servers {
+            if crate::agent::research::McpName::new(name).is_none() {
+                return Err((
+                    0,
+                    Some(format!("mcp.servers.{name}")),
+                    "an MCP server's name is 1–32 of A-Z a-z 0-9 _ -".into(),
+                ));
+            }
+            if server.command.trim().is_empty() || server.tool.trim().is_empty() {
+                return Err((
+                    0,
+                    Some(format!("mcp.servers.{name}")),
+                    "an MCP server needs `command` (the program) and `tool` (called with each query)"
+                        .into(),
+                ));
+            }
         }
         if !user_set_base_url
             && config.provider.kind == ProviderKind::Ollama

@@ -496,3 +496,178 @@ fn a_client_leaving_mid_research_stops_the_turn_and_keeps_what_was_written() {
         sleuth::domain::MessageStatus::Interrupted
     );
 }
+
+// ---- MCP servers as research sources ----------------------------------
+
+/// A config whose only source is the notes server in `mode`
+/// (tests/mcp/notes_server.py, the Python SDK's MCPServer; raw_server.py
+/// for garbage and floods), with its starts written to `starts`.
+fn notes_config(
+    sb: &Sandbox,
+    mode: &str,
+    timeout_secs: u64,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let starts = sb.path().join(format!("starts-{mode}"));
+    let cfg = sb.path().join(format!("notes-{mode}.toml"));
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"http://127.0.0.1:9\"\n\
+             [research]\ntimeout_secs = {timeout_secs}\n\
+             [sources.wikipedia]\nenabled = false\n[sources.hackernews]\nenabled = false\n\
+             [sources.arxiv]\nenabled = false\n\
+             [mcp.servers.notes]\ncommand = {py:?}\nargs = [{script:?}, {mode:?}, {starts:?}]\n\
+             tool = \"search\"\nenv = [\"SLEUTH_TEST_SHARED\"]\n",
+            py = python::python().display().to_string(),
+            script = if matches!(mode, "garbage" | "flood") {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/raw_server.py")
+            } else {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/notes_server.py")
+            },
+            starts = starts.display().to_string(),
+        ),
+    )
+    .unwrap();
+    (cfg, starts)
+}
+
+/// `sleuth ask --json` with `cfg`; the JSON, and how long it took.
+fn ask(sb: &Sandbox, cfg: &std::path::Path, q: &str) -> (Value, Duration) {
+    let t = Instant::now();
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(cfg)
+        .args(["ask", "--json", q])
+        .env("SLEUTH_TEST_SECRET", "do not leak me")
+        .env("SLEUTH_TEST_SHARED", "passed on")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (serde_json::from_slice(&out.stdout).unwrap(), t.elapsed())
+}
+
+fn notes_status(v: &Value) -> Value {
+    v["source_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "mcp:notes")
+        .cloned()
+        .unwrap_or_else(|| panic!("no mcp:notes status: {v}"))
+}
+
+/// The pids the server wrote, one per start; each must be gone (no
+/// zombie, no orphan) once sleuth has exited.
+fn starts_are_gone(starts: &std::path::Path) -> usize {
+    let pids: Vec<u32> = std::fs::read_to_string(starts)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    for pid in &pids {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || !cmdline.contains("_server.py"),
+            "server {pid} is still there: {stat}"
+        );
+    }
+    pids.len()
+}
+
+#[test]
+fn an_mcp_server_is_a_research_source_cited_like_any_other() {
+    let sb = Sandbox::new();
+    let (cfg, starts) = notes_config(&sb, "ok", 20);
+    let (v, _) = ask(&sb, &cfg, "Where do quokkas live?");
+    let st = notes_status(&v);
+    assert_eq!(st["outcome"], "ok", "{st}");
+    let cited = v["sources"].as_array().unwrap();
+    assert!(
+        cited
+            .iter()
+            .any(|s| s["kind"] == "mcp:notes" && s["title"] == "Quokka field notes"),
+        "{cited:?}"
+    );
+    let answer = v["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("Rottnest Island") && answer.contains("[1]"),
+        "{answer}"
+    );
+    // Only the variables the config lists reach the server.
+    let (v, _) = ask(&sb, &cfg, "Is the secret visible, and the shared variable?");
+    let answer = v["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("The secret is not visible; the shared variable is passed on"),
+        "{answer}"
+    );
+    assert_eq!(starts_are_gone(&starts), 2, "one server per sleuth run");
+    // Stored with its kind, shown by `show`.
+    let show = sb.cmd().args(["show", "latest"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&show.stdout).contains("Environment"));
+}
+
+#[test]
+fn a_broken_mcp_source_is_reported_killed_restarted_once_and_never_fails_the_turn() {
+    let sb = Sandbox::new();
+    // (mode, timeout, what the status says, starts expected)
+    for (mode, secs, says, starts_wanted) in [
+        ("crash", 10, "the call failed", 2),
+        ("garbage", 10, "non-JSON", 2),
+        ("flood", 10, "over the size cap", 2),
+        ("hang", 3, "no answer within 3 s", 1),
+    ] {
+        let (cfg, starts) = notes_config(&sb, mode, secs);
+        let (v, took) = ask(&sb, &cfg, "Where do quokkas live?");
+        let st = notes_status(&v);
+        assert_ne!(st["outcome"], "ok", "{mode}: {st}");
+        let err = st["error"].as_str().unwrap_or_default();
+        assert!(err.contains(says), "{mode}: {err}");
+        assert!(
+            took < Duration::from_secs(secs + 8),
+            "{mode}: the turn took {took:?}"
+        );
+        assert_eq!(v["status"], "complete", "{mode}: the turn still answers");
+        assert_eq!(starts_are_gone(&starts), starts_wanted, "{mode}: starts");
+    }
+}
+
+#[test]
+fn a_server_that_cannot_start_says_why() {
+    let sb = Sandbox::new();
+    let not_exec = sb.path().join("not-executable.sh");
+    std::fs::write(&not_exec, "#!/bin/sh\necho hi\n").unwrap();
+    let cfg = sb.path().join("bad.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"http://127.0.0.1:9\"\n\
+             [sources.wikipedia]\nenabled = false\n[sources.hackernews]\nenabled = false\n\
+             [sources.arxiv]\nenabled = false\n\
+             [mcp.servers.broken]\ncommand = {p:?}\ntool = \"search\"\n\
+             [mcp.servers.missing]\ncommand = \"/nonexistent/mcp-server\"\ntool = \"search\"\n",
+            p = not_exec.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (v, _) = ask(&sb, &cfg, "anything at all?");
+    let statuses = v["source_status"].as_array().unwrap();
+    let err = |k: &str| {
+        statuses
+            .iter()
+            .find(|s| s["source"] == k)
+            .map(|s| s["error"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        err("mcp:broken").contains("cannot start")
+            && err("mcp:broken").contains("ermission denied"),
+        "{statuses:?}"
+    );
+    assert!(err("mcp:missing").contains("cannot start"), "{statuses:?}");
+}

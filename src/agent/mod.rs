@@ -262,6 +262,7 @@ fn research_clients(cfg: &Config) -> reqwest::Result<research::pipeline::Clients
         web: research::fetch::guarded_client(cfg.research.allow_hosts.clone(), t)?,
         health: research::queries::Health::default(),
         hosts: Default::default(),
+        mcp: Default::default(),
     })
 }
 
@@ -389,4 +390,6 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
         wraps.retain(|t, _| turns.contains_key(t));
     }
     tasks.abort_all();
+    // MCP source servers are ours: stopped and reaped before we go.
+    clients.mcp.shutdown().await;
 }

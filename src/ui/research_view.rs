@@ -61,7 +61,7 @@ impl ResearchProgress {
             .map(|(kind, _)| {
                 let n = sources
                     .iter()
-                    .filter(|s| s.kind == kind.as_str() && refs.contains(&s.ordinal))
+                    .filter(|s| s.kind == kind.key() && refs.contains(&s.ordinal))
                     .count();
                 (*kind, n)
             })

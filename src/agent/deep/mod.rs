@@ -183,7 +183,7 @@ impl<'a> Run<'a> {
     fn tree_doc(&self, d: &Document) -> TreeDoc {
         TreeDoc {
             title: d.title.clone(),
-            kind: d.kind.as_str().into(),
+            kind: d.kind.key().into_owned(),
             state: if self.p.cited.contains(&d.title) {
                 DocState::Cited
             } else {

@@ -139,7 +139,7 @@ pub fn cite(
         .enumerate()
         .map(|(i, (p, rel))| Source {
             ordinal: i as i64 + 1,
-            kind: p.kind.as_str().into(),
+            kind: p.kind.key().into_owned(),
             title: crate::text::sanitize::one_line(&p.title),
             url: p.url.clone(),
             excerpt: answer::shorten(&p.text, 3000),

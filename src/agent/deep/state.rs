@@ -96,7 +96,7 @@ pub fn to_store(first: usize, docs: &[Document]) -> Vec<RunDocument> {
             let body = serde_json::to_string(d).ok()?;
             Some(RunDocument {
                 ord: (first + i) as i64,
-                kind: d.kind.as_str().into(),
+                kind: d.kind.key().into_owned(),
                 title: d.title.clone(),
                 url: d.url.clone(),
                 body,

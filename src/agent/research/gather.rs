@@ -34,6 +34,14 @@ pub fn enabled(cfg: &Config, only: Option<&[SourceKind]>, urls: &[String]) -> Ve
     if !urls.is_empty() && on(SourceKind::Web) {
         v.push(SourceKind::Web);
     }
+    for (name, server) in &cfg.mcp.servers {
+        if let Some(kind) = super::McpName::new(name).map(SourceKind::Mcp)
+            && server.enabled
+            && on(kind)
+        {
+            v.push(kind);
+        }
+    }
     v
 }
 
@@ -76,7 +84,7 @@ pub async fn fetch_all(
             SourceKind::Hackernews => s.hackernews.base_url.clone(),
             SourceKind::Arxiv => s.arxiv.base_url.clone(),
             SourceKind::Searxng => s.searxng.base_url.clone(),
-            SourceKind::Web => String::new(),
+            SourceKind::Web | SourceKind::Mcp(_) => String::new(),
         };
         let ctx = Ctx {
             client: clients.sources.clone(),
@@ -91,6 +99,13 @@ pub async fn fetch_all(
             deadline: sources::body_deadline(timeout),
         };
         let (queries, urls, emit) = (batch.queries.to_vec(), batch.urls.to_vec(), emit.clone());
+        let (pool, server) = (
+            Arc::clone(&clients.mcp),
+            match kind {
+                SourceKind::Mcp(name) => cfg.mcp.servers.get(name.as_str()).cloned(),
+                _ => None,
+            },
+        );
         let report = batch.report;
         set.spawn(async move {
             let started = Instant::now();
@@ -101,6 +116,9 @@ pub async fn fetch_all(
                     SourceKind::Arxiv => sources::arxiv::fetch(&ctx, &queries).await,
                     SourceKind::Searxng => sources::searxng::fetch(&ctx, &queries).await,
                     SourceKind::Web => sources::web::fetch(&ctx, &urls).await,
+                    SourceKind::Mcp(name) => {
+                        sources::mcp::fetch(&pool, name, server.as_ref(), &queries, &ctx).await
+                    }
                 }
             };
             let (outcome, docs, error) = match tokio::time::timeout(timeout, work).await {

@@ -15,11 +15,9 @@ pub mod sources;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a passage came from.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord,
-)]
-#[serde(rename_all = "lowercase")]
+/// Where a passage came from. Stored and shown as its key: `wikipedia`,
+/// …, `mcp:NAME` for an MCP server configured under `[mcp.servers.NAME]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceKind {
     #[default]
     Wikipedia,
@@ -27,31 +25,88 @@ pub enum SourceKind {
     Arxiv,
     Web,
     Searxng,
+    Mcp(McpName),
+}
+
+/// An MCP source's name, short enough to keep `SourceKind` a plain value:
+/// 1–32 of `A-Z a-z 0-9 _ -` (checked when the config is read).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct McpName {
+    bytes: [u8; McpName::MAX],
+    len: u8,
+}
+
+impl McpName {
+    pub const MAX: usize = 32;
+
+    pub fn new(name: &str) -> Option<Self> {
+        let ok = !name.is_empty()
+            && name.len() <= Self::MAX
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            return None;
+        }
+        let mut bytes = [0u8; Self::MAX];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Some(Self {
+            bytes,
+            len: name.len() as u8,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored (see `new`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for McpName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl std::fmt::Display for McpName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl SourceKind {
-    pub fn as_str(self) -> &'static str {
+    /// How it is stored and written in JSON: `wikipedia`, `mcp:notes`.
+    pub fn key(&self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow::Borrowed;
         match self {
-            SourceKind::Wikipedia => "wikipedia",
-            SourceKind::Hackernews => "hackernews",
-            SourceKind::Arxiv => "arxiv",
-            SourceKind::Web => "web",
-            SourceKind::Searxng => "searxng",
+            SourceKind::Wikipedia => Borrowed("wikipedia"),
+            SourceKind::Hackernews => Borrowed("hackernews"),
+            SourceKind::Arxiv => Borrowed("arxiv"),
+            SourceKind::Web => Borrowed("web"),
+            SourceKind::Searxng => Borrowed("searxng"),
+            SourceKind::Mcp(n) => format!("mcp:{n}").into(),
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn label(&self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow::Borrowed;
         match self {
-            SourceKind::Wikipedia => "Wikipedia",
-            SourceKind::Hackernews => "Hacker News",
-            SourceKind::Arxiv => "arXiv",
-            SourceKind::Web => "Web pages",
-            SourceKind::Searxng => "SearXNG",
+            SourceKind::Wikipedia => Borrowed("Wikipedia"),
+            SourceKind::Hackernews => Borrowed("Hacker News"),
+            SourceKind::Arxiv => Borrowed("arXiv"),
+            SourceKind::Web => Borrowed("Web pages"),
+            SourceKind::Searxng => Borrowed("SearXNG"),
+            SourceKind::Mcp(n) => format!("MCP {n}").into(),
         }
     }
 
+    /// A name as typed (`/sources wiki,hn,mcp:notes`) or stored.
     pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
+        let s = s.trim();
+        if let Some(name) = s.strip_prefix("mcp:") {
+            return McpName::new(name).map(SourceKind::Mcp);
+        }
+        match s.to_ascii_lowercase().as_str() {
             "wikipedia" | "wiki" => Some(SourceKind::Wikipedia),
             "hackernews" | "hn" => Some(SourceKind::Hackernews),
             "arxiv" => Some(SourceKind::Arxiv),
@@ -59,6 +114,20 @@ impl SourceKind {
             "searxng" | "search" => Some(SourceKind::Searxng),
             _ => None,
         }
+    }
+}
+
+impl Serialize for SourceKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.key())
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SourceKind::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown source kind {s:?}")))
     }
 }
 

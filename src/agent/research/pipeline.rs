@@ -111,6 +111,8 @@ pub struct Clients {
     pub health: Health,
     /// Requests in flight per host (politeness), shared by all turns.
     pub hosts: std::sync::Arc<super::sources::HostLimits>,
+    /// MCP source servers started so far (killed when this is dropped).
+    pub mcp: std::sync::Arc<super::sources::mcp::McpPool>,
 }
 
 /// Cited text kept per passage (passages are about 200 words at most;
@@ -277,7 +279,7 @@ fn cite(r: &retrieve::Retrieved) -> Vec<Source> {
             let p = &r.passages[*idx];
             Source {
                 ordinal: i as i64 + 1,
-                kind: p.kind.as_str().into(),
+                kind: p.kind.key().into_owned(),
                 title: crate::text::sanitize::one_line(&p.title),
                 url: p.url.clone(),
                 excerpt: answer::shorten(&p.text, EXCERPT),
@@ -304,7 +306,7 @@ async fn analyse(
         .map(|s| {
             let rels: Vec<f64> = cited
                 .iter()
-                .filter(|c| c.kind == s.source.as_str())
+                .filter(|c| c.kind == s.source.key())
                 .filter_map(|c| c.relevance)
                 .collect();
             SourceReport {
