@@ -508,6 +508,26 @@ mod tests {
     }
 
     #[test]
+    fn mcp_servers_are_read_and_checked() {
+        let (c, unknown) =
+            parse("[mcp.servers.notes]\ncommand = \"x\"\ntool = \"search\"\nenv = [\"A\"]\n")
+                .unwrap();
+        assert!(unknown.is_empty(), "{unknown:?}");
+        let s = &c.mcp.servers["notes"];
+        assert_eq!((s.query_arg.as_str(), s.enabled), ("query", true));
+        assert_eq!(s.env, vec!["A".to_string()]);
+        let bad = parse("[mcp.servers.\"bad name\"]\ncommand = \"x\"\ntool = \"t\"\n").unwrap_err();
+        assert!(bad.2.contains("1–32"), "{bad:?}");
+        assert!(
+            parse("[mcp.servers.n]\ncommand = \"x\"\n").is_err(),
+            "tool is required"
+        );
+        let typo = parse("[mcp.servers.n]\ncommand = \"x\"\ntool = \"t\"\ncomand = 1\n");
+        assert!(typo.is_err(), "a misspelt key is an error, not ignored");
+        assert!(Config::default().mcp.servers.is_empty());
+    }
+
+    #[test]
     fn advice_names_where_the_base_url_came_from() {
         let fix =
             |text: &str, o: Overrides| Config::parse(text, &o).unwrap().0.provider.base_url_fix();

@@ -671,3 +671,40 @@ fn a_server_that_cannot_start_says_why() {
     );
     assert!(err("mcp:missing").contains("cannot start"), "{statuses:?}");
 }
+
+#[test]
+fn doctor_starts_each_mcp_source_and_lists_its_tools() {
+    let sb = Sandbox::new();
+    let (cfg, starts) = notes_config(&sb, "ok", 20);
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        "[mcp.servers.wrongtool]\ncommand = {py:?}\nargs = [{script:?}, \"ok\", {starts:?}]\ntool = \"fetch\"\n",
+        py = python::python().display().to_string(),
+        script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/notes_server.py"),
+        starts = starts.display().to_string(),
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a failed check fails doctor");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mcp = v["mcp"].as_array().unwrap();
+    let notes = mcp.iter().find(|m| m["name"] == "notes").unwrap();
+    assert_eq!(notes["ok"], true, "{notes}");
+    assert_eq!(notes["tools"], json!(["search"]));
+    let wrong = mcp.iter().find(|m| m["name"] == "wrongtool").unwrap();
+    assert_eq!(wrong["ok"], false);
+    assert!(
+        wrong["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no tool `fetch` (it has: search)"),
+        "{wrong}"
+    );
+    assert_eq!(starts_are_gone(&starts), 2, "both stopped after the check");
+}

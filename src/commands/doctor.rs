@@ -18,6 +18,63 @@ struct Report {
     log: Option<PathBuf>,
     provider: ProviderProbe,
     sources: Vec<SourceReport>,
+    mcp: Vec<McpReport>,
+}
+
+/// An MCP server configured as a source: started, its tools listed,
+/// stopped.
+#[derive(Serialize)]
+struct McpReport {
+    name: String,
+    command: String,
+    enabled: bool,
+    /// None when disabled (not started).
+    ok: Option<bool>,
+    tools: Vec<String>,
+    detail: String,
+}
+
+/// How long doctor waits for an MCP server to start and list its tools.
+const MCP_CHECK: Duration = Duration::from_secs(15);
+
+async fn check_mcp(name: &str, s: &crate::config::McpServerConfig) -> McpReport {
+    let mut r = McpReport {
+        name: name.to_string(),
+        command: std::iter::once(s.command.as_str())
+            .chain(s.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" "),
+        enabled: s.enabled,
+        ok: None,
+        tools: Vec::new(),
+        detail: "disabled".into(),
+    };
+    if !s.enabled {
+        return r;
+    }
+    let Some(n) = crate::agent::research::McpName::new(name) else {
+        r.ok = Some(false);
+        r.detail = "bad name".into();
+        return r;
+    };
+    let checked =
+        tokio::time::timeout(MCP_CHECK, crate::agent::research::sources::mcp::check(n, s));
+    match checked.await {
+        Ok(Ok(tools)) => {
+            r.ok = Some(true);
+            r.detail = format!("tools: {} (calls `{}`)", tools.join(", "), s.tool);
+            r.tools = tools;
+        }
+        Ok(Err(e)) => {
+            r.ok = Some(false);
+            r.detail = e;
+        }
+        Err(_) => {
+            r.ok = Some(false);
+            r.detail = format!("did not start within {} s", MCP_CHECK.as_secs());
+        }
+    }
+    r
 }
 
 #[derive(Serialize)]
@@ -137,9 +194,16 @@ pub fn run(
         .enable_all()
         .build()?;
     let client = trusted_client(cfg)?;
-    let (provider, sources) = rt.block_on(async {
+    let (provider, mcp, sources) = rt.block_on(async {
         let s = &cfg.sources;
-        tokio::join!(probe::probe(&client, &cfg.provider), async {
+        let servers = async {
+            let mut v = Vec::new();
+            for (name, server) in &cfg.mcp.servers {
+                v.push(check_mcp(name, server).await);
+            }
+            v
+        };
+        tokio::join!(probe::probe(&client, &cfg.provider), servers, async {
             let (a, b, c, d) = tokio::join!(
                 check_source(&client, "wikipedia", &s.wikipedia),
                 check_source(&client, "hackernews", &s.hackernews),
@@ -152,7 +216,10 @@ pub fn run(
     // Every check that can fail counts (issue 15: FAIL lines with exit 0
     // read as "all is well" to a script).
     let provider_ok = provider.reachable && provider.model_found != Some(false);
-    let ok = database.ok && provider_ok && sources.iter().all(|s| s.reachable != Some(false));
+    let ok = database.ok
+        && provider_ok
+        && sources.iter().all(|s| s.reachable != Some(false))
+        && mcp.iter().all(|m| m.ok != Some(false));
     let report = Report {
         config: ConfigReport {
             path: loaded.path.clone(),
@@ -163,6 +230,7 @@ pub fn run(
         log: log.map(Path::to_path_buf),
         provider,
         sources,
+        mcp,
     };
     if json {
         write!(out, "{}", crate::text::sanitize::to_json_pretty(&report)?)?;
@@ -220,6 +288,19 @@ fn print_text(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
             s.name, s.base_url, s.detail
         )?;
     }
+    for m in &report.mcp {
+        let status = match m.ok {
+            None => "-   ",
+            Some(b) => mark(b),
+        };
+        writeln!(
+            out,
+            "{status}  mcp       {:<10} {} — {}",
+            m.name,
+            crate::text::sanitize::one_line(&m.command),
+            crate::text::sanitize::one_line(&m.detail)
+        )?;
+    }
     Ok(())
 }
 
@@ -249,6 +330,7 @@ mod tests {
                 models: vec![],
             },
             sources: vec![],
+            mcp: vec![],
         };
         let mut out = Vec::new();
         print_text(&report, &mut out).unwrap();

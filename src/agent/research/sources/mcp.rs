@@ -153,9 +153,42 @@ fn cap(mut docs: Vec<Document>, ctx: &Ctx) -> Vec<Document> {
     docs
 }
 
-/// Starts the server: its process, the MCP handshake, and a check that it
-/// has the configured tool.
+/// `sleuth doctor`: starts the server, lists its tools, stops it. The
+/// tools' names, or why not; an error too when the configured tool is
+/// missing.
+pub async fn check(name: McpName, cfg: &McpServerConfig) -> Result<Vec<String>, String> {
+    let (conn, tools) = start_and_list(name, cfg).await?;
+    conn.kill().await;
+    if !tools.iter().any(|t| *t == cfg.tool) {
+        return Err(format!(
+            "it has no tool `{}` (it has: {})",
+            cfg.tool,
+            tools.join(", ")
+        ));
+    }
+    Ok(tools)
+}
+
+/// Starts the server and checks that it has the configured tool.
 async fn start(name: McpName, cfg: &McpServerConfig) -> Result<Conn, String> {
+    let (conn, tools) = start_and_list(name, cfg).await?;
+    if !tools.iter().any(|t| *t == cfg.tool) {
+        conn.kill().await;
+        return Err(format!(
+            "it has no tool `{}` (it has: {})",
+            cfg.tool,
+            tools.join(", ")
+        ));
+    }
+    tracing::info!(server = %name, command = %cfg.command, "mcp source started");
+    Ok(conn)
+}
+
+/// Its process, the MCP handshake, and its tools' names.
+async fn start_and_list(
+    name: McpName,
+    cfg: &McpServerConfig,
+) -> Result<(Conn, Vec<String>), String> {
     let mut cmd = tokio::process::Command::new(&cfg.command);
     cmd.args(&cfg.args)
         .env_clear()
@@ -199,24 +232,16 @@ async fn start(name: McpName, cfg: &McpServerConfig) -> Result<Conn, String> {
         child,
         faults,
     };
-    let tools = match conn.service.list_all_tools().await {
-        Ok(t) => t,
+    match conn.service.list_all_tools().await {
+        Ok(t) => {
+            let names = t.iter().map(|t| t.name.to_string()).collect();
+            Ok((conn, names))
+        }
         Err(e) => {
             conn.kill().await;
-            return Err(format!("cannot list its tools: {e}"));
+            Err(format!("cannot list its tools: {e}"))
         }
-    };
-    if !tools.iter().any(|t| t.name == cfg.tool.as_str()) {
-        let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-        conn.kill().await;
-        return Err(format!(
-            "it has no tool `{}` (it has: {})",
-            cfg.tool,
-            names.join(", ")
-        ));
     }
-    tracing::info!(server = %name, command = %cfg.command, "mcp source started");
-    Ok(conn)
 }
 
 /// The server's stderr, to the log (bounded); its last line is kept.
