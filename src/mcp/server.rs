@@ -4,7 +4,7 @@
 //! stops the server.
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -30,7 +30,13 @@ pub struct SleuthServer {
     pub(super) read_only: bool,
     /// The search term dictionary, once read in the background.
     pub(super) dict: Arc<RwLock<Option<Arc<TermDict>>>>,
+    /// Read-only connections kept between calls (opening one per call
+    /// costs more than most searches).
+    conns: Arc<Mutex<Vec<rusqlite::Connection>>>,
 }
+
+/// Connections kept at most (calls run on blocking threads, a few at once).
+const POOLED: usize = 4;
 
 impl SleuthServer {
     pub fn new(config: Config, db: PathBuf, read_only: bool) -> Self {
@@ -39,6 +45,7 @@ impl SleuthServer {
             db,
             read_only,
             dict: Arc::new(RwLock::new(None)),
+            conns: Arc::new(Mutex::new(Vec::new())),
         }
     }
 
@@ -46,16 +53,32 @@ impl SleuthServer {
         self.dict.read().ok().and_then(|d| d.clone())
     }
 
-    /// Runs a read on a blocking thread: SQLite must not stall the
-    /// protocol's tasks.
+    /// Runs a read on a blocking thread (SQLite must not stall the
+    /// protocol's tasks) with a pooled read-only connection; None when
+    /// there is no database yet.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(SleuthServer) -> Result<T, String> + Send + 'static,
+        f: impl FnOnce(&SleuthServer, Option<&rusqlite::Connection>) -> Result<T, String>
+        + Send
+        + 'static,
     ) -> Result<T, String> {
         let me = self.clone();
-        tokio::task::spawn_blocking(move || f(me))
-            .await
-            .unwrap_or_else(|e| Err(format!("internal error: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let pooled = me.conns.lock().ok().and_then(|mut p| p.pop());
+            let conn = match pooled {
+                Some(c) => Some(c),
+                None => tools::open(&me.db)?,
+            };
+            let out = f(&me, conn.as_ref());
+            if let (Some(c), Ok(mut p)) = (conn, me.conns.lock())
+                && p.len() < POOLED
+            {
+                p.push(c);
+            }
+            out
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("internal error: {e}")))
     }
 
     async fn call(
@@ -71,9 +94,9 @@ impl SleuthServer {
                 let query = a.required("query")?;
                 let limit = a.count("limit", 20, tools::MAX_LIMIT)?.max(1) as usize;
                 let v = self
-                    .blocking(move |s| {
+                    .blocking(move |s, conn| {
                         let dict = s.dict();
-                        tools::search(&s.db, &query, limit, dict.as_deref())
+                        tools::search(conn, &query, limit, dict.as_deref())
                     })
                     .await?;
                 Ok(json_result(v))
@@ -84,14 +107,16 @@ impl SleuthServer {
                 let offset = a.count("offset", 0, u32::MAX as u64)? as usize;
                 let title = a.string("title")?;
                 let v = self
-                    .blocking(move |s| tools::sessions(&s.db, offset, limit, title.as_deref()))
+                    .blocking(move |_, conn| tools::sessions(conn, offset, limit, title.as_deref()))
                     .await?;
                 Ok(json_result(v))
             }
             tools::SHOW => {
                 a.unknown(&["session"])?;
                 let session = a.required("session")?;
-                let (_, md) = self.blocking(move |s| tools::show(&s.db, &session)).await?;
+                let (_, md) = self
+                    .blocking(move |_, conn| tools::show(conn, &session))
+                    .await?;
                 Ok(CallToolResult::success(vec![ContentBlock::text(md)]))
             }
             tools::RESEARCH if self.read_only => {
@@ -112,7 +137,8 @@ impl SleuthServer {
 /// A JSON answer as both text (for clients that read text) and
 /// structured content.
 fn json_result(v: Value) -> CallToolResult {
-    let text = crate::text::sanitize::to_json_pretty(&v).unwrap_or_else(|_| v.to_string());
+    // Compact: a model reads it as well, and a long hit list stays short.
+    let text = v.to_string();
     let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
     r.structured_content = Some(v);
     r
@@ -189,7 +215,7 @@ impl ServerHandler for SleuthServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
         let v = self
-            .blocking(|s| tools::sessions(&s.db, 0, RESOURCES_LISTED, None))
+            .blocking(|_, conn| tools::sessions(conn, 0, RESOURCES_LISTED, None))
             .await
             .map_err(|e| McpError::internal_error(e, None))?;
         let resources = v["sessions"]
@@ -246,7 +272,7 @@ impl ServerHandler for SleuthServer {
             ));
         };
         let (_, md) = self
-            .blocking(move |s| tools::show(&s.db, &id))
+            .blocking(move |_, conn| tools::show(conn, &id))
             .await
             .map_err(|e| McpError::resource_not_found(e, None))?;
         Ok(ReadResourceResult::new(vec![

@@ -209,7 +209,7 @@ fn kind(v: &Value) -> &'static str {
 /// newest matching candidates ranked by BM25 with the term dictionary's
 /// IDF, when it is loaded).
 pub fn search(
-    db: &Path,
+    conn: Option<&rusqlite::Connection>,
     query: &str,
     limit: usize,
     dict: Option<&TermDict>,
@@ -221,11 +221,11 @@ pub fn search(
             crate::text::sanitize::one_line(query)
         ));
     }
-    let Some(conn) = open(db)? else {
+    let Some(conn) = conn else {
         return Ok(json!({"query": query, "hits": []}));
     };
     let (hits, _) =
-        search_pass(&conn, &q, limit, dict, &|| false, CANDIDATES).map_err(|e| e.to_string())?;
+        search_pass(conn, &q, limit, dict, &|| false, CANDIDATES).map_err(|e| e.to_string())?;
     let hits: Vec<Value> = hits
         .iter()
         .map(|h| {
@@ -242,16 +242,16 @@ pub fn search(
 
 /// `list_sessions`.
 pub fn sessions(
-    db: &Path,
+    conn: Option<&rusqlite::Connection>,
     offset: usize,
     limit: usize,
     title: Option<&str>,
 ) -> Result<Value, String> {
-    let Some(conn) = open(db)? else {
+    let Some(conn) = conn else {
         return Ok(json!({"total": 0, "sessions": []}));
     };
-    let list = queries::list_sessions(&conn, offset, limit, title).map_err(|e| e.to_string())?;
-    let total = queries::count_matching_sessions(&conn, title).map_err(|e| e.to_string())?;
+    let list = queries::list_sessions(conn, offset, limit, title).map_err(|e| e.to_string())?;
+    let total = queries::count_matching_sessions(conn, title).map_err(|e| e.to_string())?;
     let sessions: Vec<Value> = list
         .iter()
         .map(|s| {
@@ -268,18 +268,21 @@ pub fn sessions(
 }
 
 /// `show_session` and the session resources: the transcript as Markdown.
-pub fn show(db: &Path, session: &str) -> Result<(crate::domain::Session, String), String> {
-    let Some(conn) = open(db)? else {
+pub fn show(
+    conn: Option<&rusqlite::Connection>,
+    session: &str,
+) -> Result<(crate::domain::Session, String), String> {
+    let Some(conn) = conn else {
         return Err("there are no sessions yet".into());
     };
-    let s = queries::resolve_session(&conn, session).map_err(|e| e.to_string())?;
-    let messages = queries::transcript(&conn, s.id).map_err(|e| e.to_string())?;
+    let s = queries::resolve_session(conn, session).map_err(|e| e.to_string())?;
+    let messages = queries::transcript(conn, s.id).map_err(|e| e.to_string())?;
     let md = crate::export::markdown(&s, &messages);
     Ok((s, md))
 }
 
 /// A read-only connection; None when there is no database yet.
-fn open(db: &Path) -> Result<Option<rusqlite::Connection>, String> {
+pub fn open(db: &Path) -> Result<Option<rusqlite::Connection>, String> {
     if !db.exists() {
         return Ok(None);
     }

@@ -251,6 +251,13 @@ fn serve(mut s: TcpStream, routes: &Routes, reqs: &Mutex<Vec<Recorded>>, gone: &
             .filter(|(p, _, _)| req.path.starts_with(p.as_str()))
             .max_by_key(|(p, _, _)| p.len())
         else {
+            // Not a route of this test: a real server says 404 (closing
+            // without a reply would read as "down", and a provider probe
+            // racing a turn would make the turn skip the model). Not
+            // recorded: tests count the requests to their routes.
+            let _ = s.write_all(
+                b"HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            );
             return;
         };
         let r = route.1[route.2.min(route.1.len() - 1)].clone();

@@ -3,7 +3,8 @@ research source in tests: a `search` tool over a few notes, and the ways a
 real server misbehaves.
 
 usage: notes_server.py MODE STARTS_FILE
-  MODE: ok | crash (exits mid-call) | hang (never answers a call)
+  MODE: ok | crash (exits mid-call) | hang (never answers a call) |
+        delay:MS (answers after MS milliseconds)
   (garbage on stdout and floods: raw_server.py, since the SDK keeps
   stray writes off the wire)
   STARTS_FILE: one line is appended per start (sleuth restarts a broken
@@ -36,6 +37,9 @@ async def search(query: str) -> list[str]:
         os._exit(3)
     if MODE == "hang":
         await asyncio.sleep(3600)
+    if MODE.startswith("delay:"):
+        # The tool's own answer time, for the overhead bench.
+        await asyncio.sleep(int(MODE[6:]) / 1000)
     words = {w.strip("?.,").lower() for w in query.split()}
     hits = [f"# {t}\n{body}" for t, body in NOTES.items()
             if words & {w.strip(".,").lower() for w in (t + " " + body).split()}]

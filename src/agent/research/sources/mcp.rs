@@ -101,44 +101,47 @@ pub async fn fetch(
     let mut restarted = false;
     let mut docs = Vec::new();
     let mut errors = Vec::new();
-    for q in queries {
-        loop {
-            if slot.is_none() {
-                let started = ctx.in_time(start(name, cfg)).await;
-                *slot = Some(match started {
-                    Some(Ok(c)) => c,
-                    Some(Err(e)) => return Err(e),
-                    None => return Err("did not start in time".into()),
-                });
-            }
-            let Some(conn) = slot.as_ref() else { break };
-            match call(conn, cfg, q, ctx).await {
-                Ok(found) => {
-                    docs.extend(found.into_iter().map(|(title, url, text)| {
-                        Document::plain(SourceKind::Mcp(name), &title, url, &text)
-                    }));
-                    break;
-                }
-                Err(Failure::Tool(e)) => {
-                    errors.push(e);
-                    break;
-                }
+    let mut pending: Vec<&String> = queries.iter().collect();
+    while !pending.is_empty() {
+        if slot.is_none() {
+            *slot = Some(match ctx.in_time(start(name, cfg)).await {
+                Some(Ok(c)) => c,
+                Some(Err(e)) => return Err(e),
+                None => return Err("did not start in time".into()),
+            });
+        }
+        let Some(conn) = slot.as_ref() else { break };
+        // The queries at once, over the one connection.
+        let results =
+            futures::future::join_all(pending.iter().map(|q| call(conn, cfg, q, ctx))).await;
+        let mut broken = None;
+        let mut again = Vec::new();
+        for (q, r) in pending.iter().zip(results) {
+            match r {
+                Ok(found) => docs.extend(found.into_iter().map(|(title, url, text)| {
+                    Document::plain(SourceKind::Mcp(name), &title, url, &text)
+                })),
+                Err(Failure::Tool(e)) => errors.push(e),
                 Err(Failure::Broken(e)) => {
-                    tracing::warn!(server = %name, error = %e, "mcp source broken; killed");
-                    if let Some(c) = slot.take() {
-                        c.kill().await;
-                    }
-                    if restarted || tokio::time::Instant::now() >= ctx.deadline {
-                        return if docs.is_empty() {
-                            Err(e)
-                        } else {
-                            Ok(cap(docs, ctx))
-                        };
-                    }
-                    restarted = true;
+                    broken = Some(e);
+                    again.push(*q);
                 }
             }
         }
+        let Some(e) = broken else { break };
+        tracing::warn!(server = %name, error = %e, "mcp source broken; killed");
+        if let Some(c) = slot.take() {
+            c.kill().await;
+        }
+        if restarted || tokio::time::Instant::now() >= ctx.deadline {
+            return if docs.is_empty() {
+                Err(e)
+            } else {
+                Ok(cap(docs, ctx))
+            };
+        }
+        restarted = true;
+        pending = again;
     }
     if docs.is_empty()
         && let Some(e) = errors.into_iter().next()
@@ -159,7 +162,7 @@ fn cap(mut docs: Vec<Document>, ctx: &Ctx) -> Vec<Document> {
 pub async fn check(name: McpName, cfg: &McpServerConfig) -> Result<Vec<String>, String> {
     let (conn, tools) = start_and_list(name, cfg).await?;
     conn.kill().await;
-    if !tools.iter().any(|t| *t == cfg.tool) {
+    if !tools.contains(&cfg.tool) {
         return Err(format!(
             "it has no tool `{}` (it has: {})",
             cfg.tool,
@@ -172,7 +175,7 @@ pub async fn check(name: McpName, cfg: &McpServerConfig) -> Result<Vec<String>, 
 /// Starts the server and checks that it has the configured tool.
 async fn start(name: McpName, cfg: &McpServerConfig) -> Result<Conn, String> {
     let (conn, tools) = start_and_list(name, cfg).await?;
-    if !tools.iter().any(|t| *t == cfg.tool) {
+    if !tools.contains(&cfg.tool) {
         conn.kill().await;
         return Err(format!(
             "it has no tool `{}` (it has: {})",
