@@ -708,3 +708,43 @@ fn doctor_starts_each_mcp_source_and_lists_its_tools() {
     );
     assert_eq!(starts_are_gone(&starts), 2, "both stopped after the check");
 }
+
+#[test]
+fn ctrl_c_while_an_mcp_source_hangs_stops_and_reaps_it() {
+    let sb = Sandbox::new();
+    let (cfg, starts) = notes_config(&sb, "hang", 60);
+    let mut child = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args(["ask", "Where do quokkas live?"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the server has started (and is hanging on the call).
+    let end = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&starts)
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(Instant::now() < end, "the MCP source never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(10),
+            "sleuth did not exit after Ctrl+C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(starts_are_gone(&starts), 1);
+}

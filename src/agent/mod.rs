@@ -390,6 +390,11 @@ async fn run(config: Config, mut rx: UnboundedReceiver<AgentCommand>, emit: Emit
         wraps.retain(|t, _| turns.contains_key(t));
     }
     tasks.abort_all();
-    // MCP source servers are ours: stopped and reaped before we go.
+    // The aborted turns let go of the MCP servers they were calling…
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    // …which are ours: stopped and reaped before we go.
     clients.mcp.shutdown().await;
 }
