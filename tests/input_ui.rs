@@ -79,3 +79,96 @@ fn a_line_wider_than_65535_columns_can_be_read_to_its_end() {
     let s = screen(&mut h.app, 80, 20);
     assert!(s.contains("the-end"), "{s}");
 }
+
+fn press(h: &mut common::harness::Harness, code: KeyCode) {
+    h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+        code,
+        KeyModifiers::NONE,
+    ))));
+}
+
+fn input(a: &App) -> String {
+    a.chat.input.lines().join("\n")
+}
+
+/// Issue 14: ↑ walks earlier questions of every session, newest first
+/// (read by the reader thread), ↓ walks back and past the newest gives the
+/// draft back; editing a recalled question makes it the draft.
+#[test]
+fn up_and_down_recall_earlier_questions_across_sessions() {
+    use sleuth::domain::Role;
+    use sleuth::store::StoreCommand;
+    let sb = common::Sandbox::new();
+    let t = 1_764_000_000_000;
+    common::write_all(
+        &sb.db(),
+        vec![
+            StoreCommand::CreateSession(common::session(1, "First", t)),
+            StoreCommand::AppendMessage(common::message(11, 1, Role::User, "oldest question", t)),
+            StoreCommand::AppendMessage(common::message(
+                12,
+                1,
+                Role::Assistant,
+                "an answer",
+                t + 1,
+            )),
+            StoreCommand::CreateSession(common::session(2, "Second", t + 2)),
+            StoreCommand::AppendMessage(common::message(
+                21,
+                2,
+                Role::User,
+                "middle question",
+                t + 3,
+            )),
+            StoreCommand::AppendMessage(common::message(
+                22,
+                2,
+                Role::User,
+                "newest question",
+                t + 4,
+            )),
+        ],
+    );
+    let mut h = common::harness::harness_on(sb);
+    for c in "half typed".chars() {
+        press(&mut h, KeyCode::Char(c));
+    }
+    press(&mut h, KeyCode::Up);
+    assert!(
+        h.pump_until(|a| input(a) == "newest question"),
+        "{}",
+        input(&h.app)
+    );
+    press(&mut h, KeyCode::Up);
+    assert_eq!(input(&h.app), "middle question");
+    press(&mut h, KeyCode::Up);
+    assert_eq!(input(&h.app), "oldest question");
+    press(&mut h, KeyCode::Up);
+    assert!(h.pump_until(|a| a.chat.flash.as_deref() == Some("no earlier questions")));
+    assert_eq!(input(&h.app), "oldest question");
+    press(&mut h, KeyCode::Down);
+    press(&mut h, KeyCode::Down);
+    assert_eq!(input(&h.app), "newest question");
+    press(&mut h, KeyCode::Down);
+    assert_eq!(input(&h.app), "half typed", "the draft comes back");
+    // Editing a recalled question keeps the edit when recalling again.
+    press(&mut h, KeyCode::Up);
+    press(&mut h, KeyCode::Char('!'));
+    assert_eq!(input(&h.app), "newest question!");
+    press(&mut h, KeyCode::Up);
+    assert_eq!(input(&h.app), "newest question");
+    press(&mut h, KeyCode::Down);
+    assert_eq!(input(&h.app), "newest question!");
+}
+
+/// In a multi-line draft ↑ moves the cursor up first; only on the first
+/// line does it recall.
+#[test]
+fn up_in_a_multi_line_draft_moves_the_cursor_first() {
+    let mut h = harness();
+    h.app
+        .handle(UiEvent::Input(Event::Paste("line one\nline two".into())));
+    press(&mut h, KeyCode::Up);
+    assert_eq!(h.app.chat.input.cursor().0, 0, "moved to the first line");
+    assert_eq!(input(&h.app), "line one\nline two");
+}

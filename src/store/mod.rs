@@ -102,6 +102,13 @@ pub enum StoreEvent {
         session: SessionId,
         messages: Vec<Message>,
     },
+    /// Earlier questions (id, text), newest first; `exhausted` when there
+    /// are no older ones.
+    Questions {
+        req: RequestId,
+        questions: Vec<(crate::domain::MessageId, String)>,
+        exhausted: bool,
+    },
     Exported {
         req: RequestId,
         path: PathBuf,

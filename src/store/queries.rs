@@ -236,6 +236,37 @@ pub fn recent_messages(
     Ok(out)
 }
 
+/// The user's questions across all sessions, newest first, older than
+/// message `before` when given: (id, text), and whether there are no
+/// older ones. Walks the message ids backwards (ids grow with time), so a
+/// page costs the same at a million messages; a question asked again right
+/// after itself appears once.
+pub fn recent_questions(
+    conn: &Connection,
+    before: Option<MessageId>,
+    limit: usize,
+) -> Result<(Vec<(MessageId, String)>, bool), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, content FROM messages
+         WHERE role = 'user' AND id < ?1 AND content != ''
+         ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(
+        params![before.map_or(i64::MAX, |b| b.0), limit as i64],
+        |r| Ok((MessageId(r.get(0)?), r.get::<_, String>(1)?)),
+    )?;
+    let mut out: Vec<(MessageId, String)> = Vec::with_capacity(limit);
+    let mut read = 0;
+    for row in rows {
+        let (id, text) = row?;
+        read += 1;
+        if out.last().is_none_or(|(_, t)| *t != text) {
+            out.push((id, text));
+        }
+    }
+    Ok((out, read < limit))
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Stats {
     pub schema_version: i64,

@@ -38,6 +38,13 @@ pub enum ReadRequest {
         req: RequestId,
         id: MessageId,
     },
+    /// Earlier questions for prompt recall, newest first (older than
+    /// `before` when given).
+    Questions {
+        req: RequestId,
+        before: Option<MessageId>,
+        limit: usize,
+    },
     /// Writes the session as Markdown (with sources) into `dir`.
     Export {
         req: RequestId,
@@ -54,6 +61,7 @@ impl ReadRequest {
             | ReadRequest::Message { req, .. }
             | ReadRequest::Preview { req, .. }
             | ReadRequest::Run { req, .. }
+            | ReadRequest::Questions { req, .. }
             | ReadRequest::Export { req, .. } => *req,
         }
     }
@@ -214,6 +222,14 @@ fn answer(conn: &Connection, r: ReadRequest) -> Result<StoreEvent, StoreError> {
             session,
             messages: queries::recent_messages(conn, session, last)?,
         },
+        ReadRequest::Questions { req, before, limit } => {
+            let (questions, exhausted) = queries::recent_questions(conn, before, limit)?;
+            StoreEvent::Questions {
+                req,
+                questions,
+                exhausted,
+            }
+        }
         ReadRequest::Export { req, session, dir } => {
             let s = queries::get_session(conn, session)?
                 .ok_or_else(|| StoreError::NoSession(session.to_string()))?;

@@ -239,6 +239,16 @@ impl App {
                 self.open_session(session);
                 false
             }
+            ChatOutcome::ReadQuestions(before) => {
+                let req = self.req();
+                self.pending.wait(req, Pending::Questions);
+                self.handles.reader.request(ReadRequest::Questions {
+                    req,
+                    before,
+                    limit: crate::ui::chat::RECALL_PAGE,
+                });
+                true
+            }
             ChatOutcome::ResumeRun(id) => {
                 let req = self.req();
                 self.pending.wait(req, Pending::Run);
@@ -445,11 +455,29 @@ impl App {
                 }
                 true
             }
+            StoreEvent::Questions {
+                req,
+                questions,
+                exhausted,
+            } => {
+                if self
+                    .pending
+                    .take(req, |p| *p == Pending::Questions)
+                    .is_none()
+                {
+                    return false;
+                }
+                self.chat.recalled(questions, exhausted);
+                true
+            }
             StoreEvent::ReadFailed { req, error } => {
                 if self.history_read_failed(req, &error) {
                     return true;
                 }
-                if self.pending.take(req, |_| true).is_some() {
+                if let Some(what) = self.pending.take(req, |_| true) {
+                    if what == Pending::Questions {
+                        self.chat.recall_failed();
+                    }
                     self.chat
                         .notice(CellKind::Error, &format!("could not read history: {error}"));
                     return true;

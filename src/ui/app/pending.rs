@@ -22,6 +22,8 @@ pub enum Pending {
     /// The search overlay's query (answered twice: first results, then
     /// the refined ranking).
     Search,
+    /// A page of earlier questions for ↑.
+    Questions,
 }
 
 impl Pending {

@@ -2,6 +2,7 @@
 //! turn being streamed.
 
 mod found;
+mod recall;
 mod turn;
 mod view;
 
@@ -31,9 +32,12 @@ pub struct ChatScreen {
     pub flash: Option<String>,
     /// The streaming turn's state for the status bar.
     live: turn::Live,
+    /// ↑/↓ through earlier questions.
+    recall: recall::Recall,
 }
 
 pub use crate::conversation::ContextPolicy;
+pub use recall::PAGE as RECALL_PAGE;
 
 /// What the chat screen asks the app to do after an event.
 #[derive(Debug, PartialEq)]
@@ -51,6 +55,8 @@ pub enum ChatOutcome {
     ResumeRun(MessageId),
     /// Open this draft in the user's editor (Ctrl+E).
     EditDraft(String),
+    /// Read a page of earlier questions (older than this one) for ↑.
+    ReadQuestions(Option<MessageId>),
 }
 
 impl ChatScreen {
@@ -64,6 +70,7 @@ impl ChatScreen {
             found: None,
             flash: None,
             live: turn::Live::default(),
+            recall: recall::Recall::default(),
         }
     }
 
@@ -200,6 +207,20 @@ impl ChatScreen {
             Chat::Redo => {
                 self.input.redo();
             }
+            // On the input's first line ↑ recalls; elsewhere it moves the
+            // cursor (a multi-line draft).
+            Chat::RecallOlder if self.input.cursor().0 == 0 => {
+                let step = self.recall.older(&self.input.lines().join("\n"));
+                return Some(self.recall_step(step));
+            }
+            Chat::RecallNewer
+                if self.recall.active()
+                    && self.input.cursor().0 + 1 >= self.input.lines().len() =>
+            {
+                let step = self.recall.newer();
+                return Some(self.recall_step(step));
+            }
+            Chat::RecallOlder | Chat::RecallNewer => return None,
             Chat::ScrollUp => self.transcript.scroll_up(10),
             Chat::ScrollDown => self.transcript.scroll_down(10),
             // Home/End move in a draft; on an empty input (or with Ctrl)
@@ -211,9 +232,61 @@ impl ChatScreen {
         Some(ChatOutcome::Changed)
     }
 
+    /// What a recall key shows or asks for.
+    fn recall_step(&mut self, step: recall::Step) -> ChatOutcome {
+        match step {
+            recall::Step::Show(text) => {
+                self.show_in_input(&text);
+                ChatOutcome::Changed
+            }
+            recall::Step::Fetch(before) => ChatOutcome::ReadQuestions(before),
+            recall::Step::Stay => {
+                if self.recall.active() {
+                    self.say("no earlier questions");
+                }
+                ChatOutcome::Changed
+            }
+        }
+    }
+
+    /// A page of earlier questions arrived (↑ may be waiting for it).
+    pub fn recalled(&mut self, page: Vec<(MessageId, String)>, exhausted: bool) {
+        match self.recall.loaded(page, exhausted) {
+            Some(text) => self.show_in_input(&text),
+            None if exhausted && !self.recall.active() => self.say("no earlier questions"),
+            None => {}
+        }
+    }
+
+    /// The page could not be read: ↑ may try again.
+    pub fn recall_failed(&mut self) {
+        self.recall.failed();
+    }
+
+    /// The input holds `text` (a recalled question, or the draft back),
+    /// the cursor at its end; where recall is shows in the status bar.
+    fn show_in_input(&mut self, text: &str) {
+        self.input = new_input(self.conv.research);
+        self.input.insert_str(text);
+        if let Some((n, of, all)) = self.recall.position() {
+            let of = if all {
+                of.to_string()
+            } else {
+                format!("{of}+")
+            };
+            self.say(format!(
+                "earlier question {n} of {of} · ↓ newer · Enter sends"
+            ));
+        }
+    }
+
     /// A key for the input: typing, cursor moves, the editor's own keys.
     fn type_key(&mut self, key: KeyEvent) -> ChatOutcome {
         let changed = self.input.input(key);
+        if changed && self.recall.active() {
+            // An edited recall is a draft of its own.
+            self.recall.leave();
+        }
         // Cursor moves also redraw; only truly inert keys are ignored.
         if changed || is_edit_key(&key) {
             ChatOutcome::Changed

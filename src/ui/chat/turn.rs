@@ -38,6 +38,8 @@ impl ChatScreen {
         };
         match self.conv.submit(ask, h.ports()) {
             Ok(started) => {
+                // The question is stored: the next ↑ starts from it.
+                self.recall.forget();
                 self.input = super::new_input(self.conv.research);
                 self.show_started(started);
             }

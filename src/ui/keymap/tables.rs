@@ -36,6 +36,8 @@ pub enum Chat {
     Editor,
     Undo,
     Redo,
+    RecallOlder,
+    RecallNewer,
 }
 
 /// What a key does on the sessions screen (letters act when no filter is
@@ -247,6 +249,14 @@ pub const CHAT: &[Binding<Chat>] = &[
         keys: "Ctrl+E",
         action: "write the question in $VISUAL / $EDITOR",
         chords: &[(ctrl('e'), Chat::Editor)],
+    },
+    Binding {
+        keys: "↑, ↓",
+        action: "earlier questions, from every session",
+        chords: &[
+            (plain(KeyCode::Up), Chat::RecallOlder),
+            (plain(KeyCode::Down), Chat::RecallNewer),
+        ],
     },
     Binding {
         keys: "Ctrl+Z, Alt+Z",
