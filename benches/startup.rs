@@ -11,7 +11,7 @@
 //!   app (no model; a loopback Wikipedia holding HotpotQA's articles).
 //!
 //! A session of 10k messages is added to the database once (it is the
-//! newest, so Ctrl+R resumes it).
+//! newest, so Ctrl+L resumes it).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -185,8 +185,8 @@ fn main() {
     assert!(wait_text(&p, "Ask a research question"));
     let pid = p.child.process_id().expect("pid");
     let (at_start, _) = rss_kb(pid);
-    assert!(wait_text(&p, "Ctrl+R resumes"));
-    p.send(b"\x12"); // Ctrl+R: resume the newest session
+    assert!(wait_text(&p, "Ctrl+L resumes"));
+    p.send(b"\x0c"); // Ctrl+L: resume the newest session
     assert!(
         wait_text(&p, BIG_LAST),
         "the big session never showed:\n{}",

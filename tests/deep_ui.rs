@@ -248,10 +248,10 @@ fn a_stored_unfinished_run_is_shown_again_and_resumed_without_refetching() {
     cfg.sources.hackernews.enabled = false;
     cfg.sources.arxiv.enabled = false;
     let mut h = harness_config(sb, cfg);
-    // Ctrl+R opens the most recent session.
+    // Ctrl+L opens the most recent session.
     assert!(h.pump_until(|a| a.chat.resumable.is_some()));
     h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
-        KeyCode::Char('r'),
+        KeyCode::Char('l'),
         KeyModifiers::CONTROL,
     ))));
     assert!(h.pump_until(|a| a.chat.conv.session().is_some()));

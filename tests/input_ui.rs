@@ -172,3 +172,78 @@ fn up_in_a_multi_line_draft_moves_the_cursor_first() {
     assert_eq!(h.app.chat.input.cursor().0, 0, "moved to the first line");
     assert_eq!(input(&h.app), "line one\nline two");
 }
+
+/// Issue 14: Ctrl+R searches the questions of every session as you type
+/// (the reader thread's full-text search), Enter puts the chosen one in
+/// the input, and undo gives the draft back.
+#[test]
+fn ctrl_r_finds_an_earlier_question_by_its_words() {
+    use sleuth::domain::Role;
+    use sleuth::store::StoreCommand;
+    let sb = common::Sandbox::new();
+    let t = 1_764_000_000_000;
+    common::write_all(
+        &sb.db(),
+        vec![
+            StoreCommand::CreateSession(common::session(1, "First", t)),
+            StoreCommand::AppendMessage(common::message(
+                11,
+                1,
+                Role::User,
+                "How does SQLite's write-ahead log work?",
+                t,
+            )),
+            StoreCommand::AppendMessage(common::message(
+                12,
+                1,
+                Role::Assistant,
+                "The write-ahead log appends pages.",
+                t + 1,
+            )),
+            StoreCommand::CreateSession(common::session(2, "Second", t + 2)),
+            StoreCommand::AppendMessage(common::message(
+                21,
+                2,
+                Role::User,
+                "Why does sourdough need a starter?",
+                t + 3,
+            )),
+        ],
+    );
+    let mut h = common::harness::harness_on(sb);
+    for c in "my draft".chars() {
+        press(&mut h, KeyCode::Char(c));
+    }
+    h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char('r'),
+        KeyModifiers::CONTROL,
+    ))));
+    // Empty: the newest questions.
+    assert!(h.pump_until(|a| found(a, "sourdough")));
+    for c in "ahead sqlit".chars() {
+        press(&mut h, KeyCode::Char(c));
+    }
+    assert!(h.pump_until(|a| found(a, "write-ahead log work") && !found(a, "sourdough")));
+    assert!(!found(&h.app, "appends pages"), "answers are not questions");
+    let s = screen(&mut h.app, 100, 30);
+    assert!(
+        s.contains("Earlier questions: ahead sqlit")
+            && s.contains("› How does SQLite's write-ahead"),
+        "{s}"
+    );
+    press(&mut h, KeyCode::Enter);
+    assert_eq!(input(&h.app), "How does SQLite's write-ahead log work?");
+    // Two edits (the draft cut, the question put in): two undos.
+    for _ in 0..2 {
+        h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+            KeyCode::Char('z'),
+            KeyModifiers::CONTROL,
+        ))));
+    }
+    assert_eq!(input(&h.app), "my draft");
+}
+
+fn found(a: &App, text: &str) -> bool {
+    a.questions()
+        .is_some_and(|q| q.hits().iter().any(|(_, t)| t.contains(text)))
+}

@@ -267,6 +267,42 @@ pub fn recent_questions(
     Ok((out, read < limit))
 }
 
+/// Questions with all of `words` (the last one may be a prefix once it
+/// has three letters), newest first: among the newest 2 000 messages that
+/// match, the user's. Words that make no full-text query find nothing.
+pub fn find_questions(
+    conn: &Connection,
+    words: &str,
+    limit: usize,
+) -> Result<Vec<(MessageId, String)>, StoreError> {
+    let last = words.split_whitespace().last().unwrap_or_default();
+    let typing = last.chars().count() >= 3;
+    let Some(fts) = crate::store::search::Query::parse(words, typing)
+        .ok()
+        .and_then(|q| q.fts())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.id, m.content FROM messages m
+         WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1
+                        ORDER BY rowid DESC LIMIT 2000)
+           AND m.role = 'user'
+         ORDER BY m.id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![fts, limit as i64], |r| {
+        Ok((MessageId(r.get(0)?), r.get::<_, String>(1)?))
+    })?;
+    let mut out: Vec<(MessageId, String)> = Vec::new();
+    for row in rows {
+        let (id, text) = row?;
+        if !out.iter().any(|(_, t)| *t == text) {
+            out.push((id, text));
+        }
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Stats {
     pub schema_version: i64,

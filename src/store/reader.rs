@@ -44,6 +44,8 @@ pub enum ReadRequest {
         req: RequestId,
         before: Option<MessageId>,
         limit: usize,
+        /// Only questions with these words (the Ctrl+R search).
+        matching: Option<String>,
     },
     /// Writes the session as Markdown (with sources) into `dir`.
     Export {
@@ -68,7 +70,18 @@ impl ReadRequest {
 
     /// Requests of the same kind supersede each other while queued.
     fn same_kind(&self, other: &ReadRequest) -> bool {
+        // A search of questions and a page of them for ↑ are two kinds.
+        let search = |r: &ReadRequest| {
+            matches!(
+                r,
+                ReadRequest::Questions {
+                    matching: Some(_),
+                    ..
+                }
+            )
+        };
         std::mem::discriminant(self) == std::mem::discriminant(other)
+            && search(self) == search(other)
             && !matches!(
                 self,
                 ReadRequest::Message { .. } | ReadRequest::Export { .. }
@@ -222,8 +235,18 @@ fn answer(conn: &Connection, r: ReadRequest) -> Result<StoreEvent, StoreError> {
             session,
             messages: queries::recent_messages(conn, session, last)?,
         },
-        ReadRequest::Questions { req, before, limit } => {
-            let (questions, exhausted) = queries::recent_questions(conn, before, limit)?;
+        ReadRequest::Questions {
+            req,
+            before,
+            limit,
+            matching,
+        } => {
+            let (questions, exhausted) = match matching.as_deref().map(str::trim) {
+                Some(words) if !words.is_empty() => {
+                    (queries::find_questions(conn, words, limit)?, true)
+                }
+                _ => queries::recent_questions(conn, before, limit)?,
+            };
             StoreEvent::Questions {
                 req,
                 questions,

@@ -9,6 +9,7 @@ pub mod input;
 pub mod keymap;
 pub mod markdown;
 pub mod picker;
+pub mod question_picker;
 pub mod research_view;
 pub mod run_tree;
 pub mod search_view;

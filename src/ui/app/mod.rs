@@ -246,7 +246,13 @@ impl App {
                     req,
                     before,
                     limit: crate::ui::chat::RECALL_PAGE,
+                    matching: None,
                 });
+                true
+            }
+            ChatOutcome::SearchQuestions => {
+                self.overlays.push(Overlay::Questions(Default::default()));
+                self.search_questions(String::new());
                 true
             }
             ChatOutcome::ResumeRun(id) => {
@@ -297,6 +303,23 @@ impl App {
                 None => return false,
             },
             Overlay::Search(_) => return self.search_key(k),
+            Overlay::Questions(q) => {
+                use crate::ui::question_picker::Action;
+                match q.handle_key(k) {
+                    Action::None => return false,
+                    Action::Changed => {}
+                    Action::Query(text) => self.search_questions(text),
+                    Action::Choose(text) => {
+                        self.overlays.close(OverlayKind::Questions);
+                        self.pending.forget(|p| *p == Pending::QuestionSearch);
+                        self.chat.use_question(&text);
+                    }
+                    Action::Close => {
+                        self.overlays.close(OverlayKind::Questions);
+                        self.pending.forget(|p| *p == Pending::QuestionSearch);
+                    }
+                }
+            }
             Overlay::Sources(d) => match lookup(SOURCE_VIEW, &k) {
                 Some(SourceView::Next) => d.next(),
                 Some(SourceView::Prev) => d.prev(),
@@ -353,6 +376,24 @@ impl App {
             AgentEvent::Pong(_) => false,
             other => self.chat.on_agent(other, &self.handles),
         }
+    }
+
+    /// The Ctrl+R search's query, read off this thread (a newer one
+    /// supersedes it).
+    fn search_questions(&mut self, words: String) {
+        let req = self.req();
+        self.pending.wait(req, Pending::QuestionSearch);
+        self.handles.reader.request(ReadRequest::Questions {
+            req,
+            before: None,
+            limit: 50,
+            matching: Some(words),
+        });
+    }
+
+    /// The earlier-questions search, when open.
+    pub fn questions(&self) -> Option<&crate::ui::question_picker::QuestionPicker> {
+        self.overlays.questions()
     }
 
     /// Ordered shutdown of the turn in flight: saved as interrupted.
@@ -459,17 +500,22 @@ impl App {
                 req,
                 questions,
                 exhausted,
-            } => {
-                if self
-                    .pending
-                    .take(req, |p| *p == Pending::Questions)
-                    .is_none()
-                {
-                    return false;
+            } => match self.pending.take(req, |p| {
+                matches!(p, Pending::Questions | Pending::QuestionSearch)
+            }) {
+                Some(Pending::Questions) => {
+                    self.chat.recalled(questions, exhausted);
+                    true
                 }
-                self.chat.recalled(questions, exhausted);
-                true
-            }
+                Some(_) => match self.overlays.questions_mut() {
+                    Some(q) => {
+                        q.results(questions);
+                        true
+                    }
+                    None => false,
+                },
+                None => false,
+            },
             StoreEvent::ReadFailed { req, error } => {
                 if self.history_read_failed(req, &error) {
                     return true;
@@ -503,6 +549,7 @@ impl App {
                 Overlay::Picker(p) => p.render(frame, area),
                 Overlay::Sources(d) => d.render(frame, area),
                 Overlay::Search(s) => s.render(frame, area),
+                Overlay::Questions(q) => q.render(frame, area),
             }
         }
     }

@@ -4,6 +4,7 @@
 //! while taking the keys).
 
 use crate::ui::picker::ModelPicker;
+use crate::ui::question_picker::QuestionPicker;
 use crate::ui::search_view::SearchOverlay;
 use crate::ui::source_detail::SourceDetail;
 
@@ -15,6 +16,7 @@ pub enum Overlay {
     Picker(ModelPicker),
     Sources(SourceDetail),
     Search(SearchOverlay),
+    Questions(QuestionPicker),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +25,7 @@ pub enum Kind {
     Picker,
     Sources,
     Search,
+    Questions,
 }
 
 impl Overlay {
@@ -32,6 +35,7 @@ impl Overlay {
             Overlay::Picker(_) => Kind::Picker,
             Overlay::Sources(_) => Kind::Sources,
             Overlay::Search(_) => Kind::Search,
+            Overlay::Questions(_) => Kind::Questions,
         }
     }
 }
@@ -91,6 +95,20 @@ impl Overlays {
     pub fn picker_mut(&mut self) -> Option<&mut ModelPicker> {
         self.stack.iter_mut().find_map(|o| match o {
             Overlay::Picker(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    pub fn questions(&self) -> Option<&QuestionPicker> {
+        self.stack.iter().find_map(|o| match o {
+            Overlay::Questions(q) => Some(q),
+            _ => None,
+        })
+    }
+
+    pub fn questions_mut(&mut self) -> Option<&mut QuestionPicker> {
+        self.stack.iter_mut().find_map(|o| match o {
+            Overlay::Questions(q) => Some(q),
             _ => None,
         })
     }

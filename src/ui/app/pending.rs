@@ -22,8 +22,10 @@ pub enum Pending {
     /// The search overlay's query (answered twice: first results, then
     /// the refined ranking).
     Search,
-    /// A page of earlier questions for ↑.
+    /// A page of earlier questions for ↑…
     Questions,
+    /// …and the Ctrl+R search's latest query.
+    QuestionSearch,
 }
 
 impl Pending {

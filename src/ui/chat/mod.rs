@@ -57,6 +57,8 @@ pub enum ChatOutcome {
     EditDraft(String),
     /// Read a page of earlier questions (older than this one) for ↑.
     ReadQuestions(Option<MessageId>),
+    /// Open the earlier-questions search (Ctrl+R).
+    SearchQuestions,
 }
 
 impl ChatScreen {
@@ -221,6 +223,7 @@ impl ChatScreen {
                 return Some(self.recall_step(step));
             }
             Chat::RecallOlder | Chat::RecallNewer => return None,
+            Chat::SearchQuestions => return Some(ChatOutcome::SearchQuestions),
             Chat::ScrollUp => self.transcript.scroll_up(10),
             Chat::ScrollDown => self.transcript.scroll_down(10),
             // Home/End move in a draft; on an empty input (or with Ctrl)
@@ -256,6 +259,15 @@ impl ChatScreen {
             None if exhausted && !self.recall.active() => self.say("no earlier questions"),
             None => {}
         }
+    }
+
+    /// A question chosen from the search replaces the draft (an edit:
+    /// Ctrl+Z brings the draft back).
+    pub fn use_question(&mut self, text: &str) {
+        self.recall.leave();
+        self.input.select_all();
+        self.input.cut();
+        self.input.insert_str(text);
     }
 
     /// The page could not be read: ↑ may try again.

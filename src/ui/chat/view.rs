@@ -91,7 +91,7 @@ impl ChatScreen {
         }
         if let Some((_, title)) = &self.resumable {
             lines.push(Line::from(vec![
-                Span::styled("Ctrl+R", theme::key()),
+                Span::styled("Ctrl+L", theme::key()),
                 Span::raw(format!(
                     " resumes “{}”",
                     crate::text::sanitize::one_line(title)

@@ -115,6 +115,7 @@ pub fn sections() -> Vec<Section> {
         section("After opening a search result", FOUND),
         section("Cited sources (Tab)", SOURCE_VIEW),
         section("Model picker (F2)", PICKER),
+        section("Earlier questions (Ctrl+R)", QUESTIONS),
         section("This help", HELP_VIEW),
     ]
 }
@@ -188,6 +189,7 @@ mod tests {
         missing.extend(named_in_help(FOUND));
         missing.extend(named_in_help(SOURCE_VIEW));
         missing.extend(named_in_help(PICKER));
+        missing.extend(named_in_help(QUESTIONS));
         missing.extend(named_in_help(HELP_VIEW));
         assert!(missing.is_empty(), "{missing:?}");
     }

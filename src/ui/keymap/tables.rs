@@ -38,6 +38,7 @@ pub enum Chat {
     Redo,
     RecallOlder,
     RecallNewer,
+    SearchQuestions,
 }
 
 /// What a key does on the sessions screen (letters act when no filter is
@@ -92,6 +93,15 @@ pub enum SourceView {
 /// What a key does in the model picker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Picker {
+    Up,
+    Down,
+    Choose,
+    Close,
+}
+
+/// What a key does in the earlier-questions search (Ctrl+R).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Questions {
     Up,
     Down,
     Choose,
@@ -212,9 +222,9 @@ pub const CHAT: &[Binding<Chat>] = &[
         chords: &[(ctrl('n'), Chat::NewSession)],
     },
     Binding {
-        keys: "Ctrl+R",
-        action: "resume the last session",
-        chords: &[(ctrl('r'), Chat::ResumeLast)],
+        keys: "Ctrl+L",
+        action: "resume the last session (on the empty screen)",
+        chords: &[(ctrl('l'), Chat::ResumeLast)],
     },
     Binding {
         keys: "PgUp, PgDn, wheel",
@@ -257,6 +267,11 @@ pub const CHAT: &[Binding<Chat>] = &[
             (plain(KeyCode::Up), Chat::RecallOlder),
             (plain(KeyCode::Down), Chat::RecallNewer),
         ],
+    },
+    Binding {
+        keys: "Ctrl+R",
+        action: "search earlier questions as you type",
+        chords: &[(ctrl('r'), Chat::SearchQuestions)],
     },
     Binding {
         keys: "Ctrl+Z, Alt+Z",
@@ -466,6 +481,35 @@ pub const PICKER: &[Binding<Picker>] = &[
         chords: &[
             (plain(KeyCode::Esc), Picker::Close),
             (plain(KeyCode::F(2)), Picker::Close),
+        ],
+    },
+];
+
+pub const QUESTIONS: &[Binding<Questions>] = &[
+    Binding {
+        keys: "type, Backspace",
+        action: "words of the question (newest matches first)",
+        chords: &[],
+    },
+    Binding {
+        keys: "↑, ↓",
+        action: "choose a question",
+        chords: &[
+            (plain(KeyCode::Up), Questions::Up),
+            (plain(KeyCode::Down), Questions::Down),
+        ],
+    },
+    Binding {
+        keys: "Enter",
+        action: "put it in the input (edit, then Enter sends)",
+        chords: &[(plain(KeyCode::Enter), Questions::Choose)],
+    },
+    Binding {
+        keys: "Esc, Ctrl+R",
+        action: "close, keeping what you typed",
+        chords: &[
+            (plain(KeyCode::Esc), Questions::Close),
+            (ctrl('r'), Questions::Close),
         ],
     },
 ];
