@@ -71,6 +71,7 @@ fn ensure_big_session(db: &Path) {
         title: BIG_TITLE.into(),
         summary: None,
         model: Some("llama3.2".into()),
+        origin: None,
     };
     let mut cmds = vec![StoreCommand::CreateSession(s.clone())];
     for i in 0..10_000 {

@@ -153,6 +153,10 @@ pub struct Session {
     pub title: String,
     pub summary: Option<String>,
     pub model: Option<String>,
+    /// Where an imported session came from (`chatgpt:ID`, `claude:ID`,
+    /// `llm:ID`); None for sleuth's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// A session row as listed on the sessions page.

@@ -94,8 +94,10 @@ fn answers_regenerated_away_are_not_found() {
     let t = 1_764_000_000_000;
     let mut old = message(3010, 1003, Role::Assistant, "A zeppelin floats.", t + 10);
     old.status = sleuth::domain::MessageStatus::Complete;
+    // Both answer the same question: the newer one is the branch shown.
+    old.parent_id = Some(sleuth::domain::MessageId(3001));
     let mut new = message(3011, 1003, Role::Assistant, "An airship floats.", t + 11);
-    new.parent_id = Some(sleuth::domain::MessageId(3010));
+    new.parent_id = Some(sleuth::domain::MessageId(3001));
     write_all(
         &sb.db(),
         vec![

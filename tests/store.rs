@@ -507,7 +507,7 @@ fn v1_files_gain_stored_message_counts_that_the_writer_keeps() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
+            "DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
              ALTER TABLE sessions DROP COLUMN message_count; ALTER TABLE sources DROP COLUMN section;
              PRAGMA user_version = 1;",
         )
@@ -552,7 +552,7 @@ fn v2_files_gain_passage_sections_and_keep_their_sources() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
+            "DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
              ALTER TABLE sources DROP COLUMN section; PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -755,7 +755,7 @@ fn v3_files_gain_deep_runs_that_store_state_documents_and_status() {
     fixture_db(&db);
     Connection::open(&db)
         .unwrap()
-        .execute_batch("DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error; PRAGMA user_version = 3;")
+        .execute_batch("DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error; PRAGMA user_version = 3;")
         .unwrap();
     let conn = store::open_writer(&db).unwrap();
     assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
@@ -885,4 +885,59 @@ fn quitting_during_the_integrity_check_stops_it_and_saves_what_was_queued() {
     // Generous bound: the full check of this file takes longer than the
     // interrupted one, but the test must not depend on the machine.
     assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[test]
+fn v5_files_keep_regenerated_answers_as_branches_of_their_question() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    fixture_db(&db);
+    let t = 1_764_000_000_100;
+    let q = message(2100, 1002, Role::User, "Why is the sky blue?", t);
+    let old = message(2101, 1002, Role::Assistant, "Rayleigh, first try.", t + 1);
+    let new = message(2102, 1002, Role::Assistant, "Rayleigh scattering.", t + 2);
+    write_all(
+        &db,
+        vec![
+            StoreCommand::AppendMessage(q),
+            StoreCommand::AppendMessage(old),
+            StoreCommand::AppendMessage(new),
+        ],
+    );
+    // Back to v5, where a regenerated answer named the one it replaced.
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin;
+             ALTER TABLE messages DROP COLUMN off_branch;
+             UPDATE messages SET parent_id = NULL;
+             UPDATE messages SET parent_id = 2101 WHERE id = 2102;
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
+    let conn = store::open_writer(&db).unwrap();
+    assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
+    let shown: Vec<i64> = queries::transcript(&conn, SessionId(1002))
+        .unwrap()
+        .iter()
+        .map(|m| m.message.id.0)
+        .collect();
+    assert!(shown.ends_with(&[2100, 2102]), "{shown:?}");
+    assert!(
+        !shown.contains(&2101),
+        "the replaced answer is off the branch"
+    );
+    let siblings: Vec<i64> = queries::siblings(&conn, MessageId(2102))
+        .unwrap()
+        .iter()
+        .map(|m| m.id.0)
+        .collect();
+    assert_eq!(siblings, vec![2101, 2102], "both answer the question");
+    assert_eq!(
+        queries::get_message(&conn, MessageId(2101))
+            .unwrap()
+            .unwrap()
+            .parent_id,
+        Some(MessageId(2100))
+    );
 }

@@ -123,11 +123,11 @@ fn after_a_failed_turn_ctrl_g_retries_it_and_leaves_the_earlier_answer_alone() {
     let all = stored(&h);
     let retried = all.last().unwrap();
     assert_eq!(retried.role, Role::Assistant);
+    let failed_row = all.iter().find(|m| m.id == failed).unwrap();
+    assert!(retried.parent_id.is_some());
     assert_eq!(
-        retried.parent_id,
-        Some(failed),
-        "Ctrl+G must replace the failed answer, not {:?}",
-        retried.parent_id
+        retried.parent_id, failed_row.parent_id,
+        "Ctrl+G must answer the failed answer's question again, as its sibling"
     );
     // The research answer is still in the transcript, with its sources.
     let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
@@ -158,7 +158,8 @@ fn a_research_answer_regenerated_in_chat_mode_is_researched_again() {
     let all = stored(&h);
     let answers: Vec<_> = all.iter().filter(|m| m.role == Role::Assistant).collect();
     assert_eq!(answers.len(), 2);
-    assert_eq!(answers[1].parent_id, Some(answers[0].id));
+    assert!(answers[1].parent_id.is_some());
+    assert_eq!(answers[1].parent_id, answers[0].parent_id, "siblings");
     assert_eq!(answers[1].status, MessageStatus::Complete);
     let conn = sleuth::store::open_reader(&h.sb.db()).unwrap();
     let shown =

@@ -445,12 +445,13 @@ mod turns {
         let t = store::queries::transcript(&conn, s.id).unwrap();
         assert_eq!(t.len(), 2);
         assert_eq!(t[1].message.content, "second answer");
-        let old = t[1]
-            .message
-            .parent_id
-            .expect("regenerated answer has a parent");
-        let kept = store::queries::get_message(&conn, old).unwrap().unwrap();
-        assert_eq!(kept.content, "first answer");
+        let siblings = store::queries::siblings(&conn, t[1].message.id).unwrap();
+        let contents: Vec<&str> = siblings.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(
+            contents,
+            ["first answer", "second answer"],
+            "the old answer is kept"
+        );
         // The context now holds the new answer, not the old one.
         let history: Vec<&str> = h
             .app

@@ -23,6 +23,7 @@ pub fn write_loop(db: &Path, count: u64, size: usize, out: &mut dyn Write) -> an
         title: format!("write-loop {}", std::process::id()),
         summary: None,
         model: None,
+        origin: None,
     };
     handle.send(StoreCommand::CreateSession(session.clone()));
     let body: String = "lorem ipsum dolor sit amet "

@@ -213,6 +213,7 @@ pub fn new_session(question: &str, model: &str) -> Session {
         title: title_of(question),
         summary: None,
         model: Some(model.to_string()),
+        origin: None,
     }
 }
 
@@ -247,6 +248,7 @@ mod tests {
             title: "t".into(),
             summary: summary.map(Into::into),
             model: None,
+            origin: None,
         }
     }
 

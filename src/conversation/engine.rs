@@ -33,6 +33,9 @@ pub struct Ports<'a> {
 /// The last question and how it was asked, for regenerate.
 #[derive(Debug, Clone, PartialEq)]
 struct Asked {
+    /// The stored question (the parent of its answers); None for a run
+    /// continued from the store.
+    id: Option<MessageId>,
     question: String,
     only: Option<Vec<SourceKind>>,
     mode: Mode,
@@ -87,6 +90,8 @@ pub struct Conversation {
     /// failed), which regenerate replaces.
     last_question: Option<Asked>,
     last_answer: Option<MessageId>,
+    /// The last message of the branch shown: a new question follows it.
+    tip: Option<MessageId>,
     /// The newest deep run of this session that did not complete (its
     /// report message), for `/resume`.
     unfinished_run: Option<MessageId>,
@@ -105,6 +110,7 @@ impl Conversation {
             next_turn: 0,
             last_question: None,
             last_answer: None,
+            tip: None,
             unfinished_run: None,
         }
     }
@@ -165,24 +171,26 @@ impl Conversation {
                 id
             }
         };
-        let msg = Message::new(session, Role::User, text);
+        let mut msg = Message::new(session, Role::User, text);
+        msg.parent_id = self.tip;
         p.writer.send(StoreCommand::AppendMessage(msg.clone()));
         self.history.push_user(text);
         let asked = Asked {
+            id: Some(msg.id),
             question: text.to_string(),
             only: ask.only,
             mode: ask.mode,
         };
         self.last_question = Some(asked.clone());
         self.last_answer = None;
-        let mut started = self.start(session, &asked, None, p);
+        let mut started = self.start(session, &asked, p);
         started.question = Some(msg);
         Ok(started)
     }
 
     /// Answers the last question again, the way it was asked. The old
     /// answer — complete, interrupted or failed — stays stored as a branch:
-    /// its id becomes the new one's parent (issue 15, bug 4).
+    /// the new one is its sibling under the question (issue 15, bug 4).
     pub fn regenerate(&mut self, p: Ports<'_>) -> Result<Started, Refused> {
         if self.active.is_some() {
             return Err(Refused::Busy);
@@ -190,9 +198,9 @@ impl Conversation {
         let (Some(session), Some(asked)) = (self.session_id(), self.last_question.clone()) else {
             return Err(Refused::Nothing);
         };
-        let old = self.last_answer.take();
+        self.last_answer = None;
         self.history.pop_answer();
-        Ok(self.start(session, &asked, old, p))
+        Ok(self.start(session, &asked, p))
     }
 
     /// Continues a stored deep run of this session in place of its
@@ -208,6 +216,7 @@ impl Conversation {
             return Err(Refused::OtherSession);
         }
         let id = run.message.id;
+        self.tip = Some(id);
         // The context is what came before the run's question.
         if self.last_answer == Some(id) {
             self.history.pop_answer();
@@ -221,6 +230,7 @@ impl Conversation {
             documents: run.documents,
         };
         let asked = Asked {
+            id: None,
             question: question.clone(),
             only: None,
             mode: Mode::Deep,
@@ -257,6 +267,7 @@ impl Conversation {
         self.history = History::from_stored(&session, messages, &self.policy);
         self.last_answer = None;
         self.last_question = None;
+        self.tip = messages.last().map(|m| m.message.id);
         self.unfinished_run = None;
         for m in messages {
             let run = runs.iter().find(|(id, _)| *id == m.message.id);
@@ -277,6 +288,7 @@ impl Conversation {
         self.history = History::default();
         self.last_answer = None;
         self.last_question = None;
+        self.tip = None;
         self.unfinished_run = None;
         stopped
     }
@@ -455,18 +467,13 @@ impl Conversation {
         })
     }
 
-    /// Starts answering `asked`: the streaming answer row, then the agent
-    /// command. `parent` is the answer this one replaces.
-    fn start(
-        &mut self,
-        session: SessionId,
-        asked: &Asked,
-        parent: Option<MessageId>,
-        p: Ports<'_>,
-    ) -> Started {
+    /// Starts answering `asked`: the streaming answer row (under its
+    /// question), then the agent command.
+    fn start(&mut self, session: SessionId, asked: &Asked, p: Ports<'_>) -> Started {
         let turn = self.next_turn();
-        let recorder = AnswerRecorder::start(p.writer, session, parent, &self.model);
+        let recorder = AnswerRecorder::start(p.writer, session, asked.id, &self.model);
         let answer = recorder.id();
+        self.tip = Some(answer);
         p.agent.send(self.command(turn, session, asked, None));
         self.active = Some(Active {
             turn,
@@ -536,6 +543,7 @@ impl Conversation {
         match m.message.role {
             Role::User => {
                 self.last_question = Some(Asked {
+                    id: Some(m.message.id),
                     question: m.message.content.clone(),
                     only: None,
                     mode: self.default_mode(),

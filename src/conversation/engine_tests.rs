@@ -247,11 +247,9 @@ fn regenerate_asks_the_same_way_and_keeps_the_old_answer_as_a_branch() {
     let StoreCommand::AppendMessage(new) = &writes[0] else {
         panic!("{writes:?}")
     };
-    assert_eq!(
-        new.parent_id,
-        Some(s.answer),
-        "the old answer is the parent"
-    );
+    let question = s.question.as_ref().map(|q| q.id);
+    assert_eq!(new.parent_id, question, "a sibling of the old answer");
+    assert_ne!(new.id, s.answer);
     assert!(
         matches!(&r.commands()[..], [AgentCommand::Research(a)] if a.question == "q1"),
         "asked again as research"
@@ -261,7 +259,7 @@ fn regenerate_asks_the_same_way_and_keeps_the_old_answer_as_a_branch() {
 }
 
 #[test]
-fn a_failed_answer_is_regenerated_too_and_becomes_the_parent() {
+fn a_failed_answer_is_regenerated_too_and_becomes_a_branch() {
     let mut r = Rig::new();
     let s = r.ask("q1", Mode::Chat);
     let Step::Failed(f) = r.event(AgentEvent::TurnFailed {
@@ -276,7 +274,32 @@ fn a_failed_answer_is_regenerated_too_and_becomes_the_parent() {
     r.writes.take();
     r.with(|c, p| c.regenerate(p)).unwrap();
     let writes = r.writes.take();
-    assert!(matches!(&writes[0], StoreCommand::AppendMessage(m) if m.parent_id == Some(s.answer)));
+    let question = s.question.as_ref().map(|q| q.id);
+    assert!(
+        matches!(&writes[0], StoreCommand::AppendMessage(m) if m.parent_id == question && m.id != s.answer)
+    );
+}
+
+#[test]
+fn each_message_follows_the_one_before_it() {
+    let mut r = Rig::new();
+    let first = r.ask("q1", Mode::Chat);
+    r.answer(first.turn, "a1");
+    let second = r.ask("q2", Mode::Chat);
+    let q1 = first.question.as_ref().map(|q| q.id);
+    assert_eq!(first.question.as_ref().and_then(|q| q.parent_id), None);
+    let q2 = second.question.as_ref();
+    assert_eq!(q2.and_then(|q| q.parent_id), Some(first.answer));
+    let writes = r.writes.take();
+    let answer_rows: Vec<_> = writes
+        .iter()
+        .filter_map(|w| match w {
+            StoreCommand::AppendMessage(m) if m.role == Role::Assistant => Some(m.parent_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answer_rows[0], q1, "an answer follows its question");
+    assert_eq!(answer_rows.last().copied().flatten(), q2.map(|q| q.id));
 }
 
 #[test]
@@ -341,6 +364,7 @@ fn a_resumed_session_continues_with_its_history_and_regenerates_its_last_questio
         title: "Old".into(),
         summary: None,
         model: None,
+        origin: None,
     };
     let stored = |id: i64, role: Role, content: &str, sources: Vec<Source>| StoredMessage {
         message: Message {
@@ -368,10 +392,13 @@ fn a_resumed_session_continues_with_its_history_and_regenerates_its_last_questio
     // Its answer cited sources: it was a research turn, whatever the mode now.
     assert_eq!(again.mode, Mode::Research);
     let writes = r.writes.take();
-    assert!(matches!(
-        &writes[0],
-        StoreCommand::AppendMessage(m) if m.parent_id == Some(MessageId(2)) && m.session_id == SessionId(40)
-    ));
+    assert!(
+        matches!(
+            &writes[0],
+            StoreCommand::AppendMessage(m) if m.parent_id == Some(MessageId(1)) && m.session_id == SessionId(40)
+        ),
+        "a sibling of the stored answer, under its question"
+    );
     assert!(
         !writes
             .iter()

@@ -22,8 +22,8 @@ pub struct AnswerRecorder {
 }
 
 impl AnswerRecorder {
-    /// Queues the streaming row. `parent` is the answer this one replaces
-    /// (regenerate keeps the old one as a branch).
+    /// Queues the streaming row. `parent` is the question it answers
+    /// (another answer to it, regenerated away, stays as a branch).
     pub fn start(
         writer: &WriterHandle,
         session: SessionId,

@@ -174,6 +174,7 @@ impl Generator {
             title,
             summary: None,
             model: Some("llama3.2".into()),
+            origin: None,
         }));
         for i in 0..count {
             let role = if i % 2 == 0 {

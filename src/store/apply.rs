@@ -38,12 +38,12 @@ pub(super) fn write_batch<'a>(
 
 /// What a batch did to its sessions, written once per session at commit.
 #[derive(Default)]
-struct Touched {
+pub(super) struct Touched {
     /// Newest message time per session (its last activity).
-    at: HashMap<SessionId, i64>,
+    pub at: HashMap<SessionId, i64>,
     /// New messages per session (the stored count shown on the sessions
     /// screen, kept here so a page never counts rows).
-    added: HashMap<SessionId, i64>,
+    pub added: HashMap<SessionId, i64>,
 }
 
 fn apply(
@@ -129,6 +129,7 @@ fn apply(
         }
         StoreCommand::RunStatus { run, status } => super::runs::set_status(tx, *run, *status)?,
         StoreCommand::SaveRunNotes { run, notes } => super::runs::save_notes(tx, *run, notes)?,
+        StoreCommand::Import(s) => super::import::apply(tx, s, touched)?,
     }
     Ok(())
 }
@@ -182,6 +183,9 @@ fn upsert_message(
         tx.prepare_cached("INSERT INTO messages_fts (rowid, content) VALUES (?1, ?2)")?
             .execute(params![m.id.0, m.content])?;
         *touched.added.entry(m.session_id).or_default() += 1;
+        if let Some(parent) = m.parent_id {
+            shelve_siblings(tx, parent, m.id)?;
+        }
     }
     // Only a message that existed can have been streaming: bulk inserts of
     // finished messages skip the registry.
@@ -191,4 +195,24 @@ fn upsert_message(
     let t = touched.at.entry(m.session_id).or_insert(m.created_at);
     *t = (*t).max(m.created_at);
     Ok(exists)
+}
+
+/// A new message under `parent` starts the branch shown: its siblings
+/// (an answer regenerated, a question edited) and everything after them
+/// leave it. Nothing to do on a plain append (no sibling).
+fn shelve_siblings(
+    tx: &Transaction<'_>,
+    parent: crate::domain::MessageId,
+    new: crate::domain::MessageId,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "WITH RECURSIVE below(id) AS (
+             SELECT id FROM messages WHERE parent_id = ?1 AND id != ?2 AND off_branch = 0
+             UNION ALL
+             SELECT m.id FROM messages m JOIN below ON m.parent_id = below.id
+         )
+         UPDATE messages SET off_branch = 1 WHERE id IN below",
+    )?
+    .execute(params![parent.0, new.0])?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! read-only connections serve pages, transcripts and lookups.
 
 mod apply;
+pub mod import;
 pub mod orphans;
 pub mod queries;
 pub mod reader;
@@ -43,6 +44,8 @@ pub enum StoreError {
     Export { path: PathBuf, reason: String },
     #[error("{0}")]
     BadQuery(String),
+    #[error("cannot import: {0}")]
+    Import(String),
     #[error("cancelled: a newer request replaced it")]
     Cancelled,
     #[error("database error: {0}")]

@@ -10,7 +10,8 @@ use crate::domain::{
     StoredMessage, Usage,
 };
 
-const SESSION_COLS: &str = "s.id, s.created_at, s.updated_at, s.title, s.summary, s.model";
+const SESSION_COLS: &str =
+    "s.id, s.created_at, s.updated_at, s.title, s.summary, s.model, s.origin";
 const MESSAGE_COLS: &str = "id, session_id, parent_id, role, content, status, created_at, model, tokens_in, tokens_out, latency_ms, error";
 
 fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
@@ -21,6 +22,7 @@ fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
         title: row.get(3)?,
         summary: row.get(4)?,
         model: row.get(5)?,
+        origin: row.get(6)?,
     })
 }
 
@@ -78,8 +80,8 @@ pub fn list_sessions(
     let rows = stmt.query_map(params![limit as i64, offset as i64, pattern], |r| {
         Ok(SessionSummary {
             session: session_from(r)?,
-            message_count: r.get(6)?,
-            unfinished_run: r.get(7)?,
+            message_count: r.get(7)?,
+            unfinished_run: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -168,15 +170,27 @@ pub fn get_message(conn: &Connection, id: MessageId) -> Result<Option<Message>, 
         .optional()?)
 }
 
+/// A message and the other branches beside it (the answers to the same
+/// question, the versions of a question), oldest first. A message with no
+/// parent stands alone.
+pub fn siblings(conn: &Connection, id: MessageId) -> Result<Vec<Message>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM messages
+         WHERE id = ?1
+            OR parent_id = (SELECT parent_id FROM messages WHERE id = ?1)
+         ORDER BY created_at, id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([id.0], message_from)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every message of a session in order, each with its sources.
 pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMessage>, StoreError> {
     let sql = format!(
-        // A regenerated answer is the parent of its replacement; the
-        // transcript shows the newest branch (old ones stay stored).
+        // The branch last viewed (other branches stay stored).
         "SELECT {MESSAGE_COLS} FROM messages
-         WHERE session_id = ?1
-           AND id NOT IN (SELECT parent_id FROM messages
-                          WHERE session_id = ?1 AND parent_id IS NOT NULL)
+         WHERE session_id = ?1 AND off_branch = 0
          ORDER BY created_at, id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -168,6 +168,31 @@ CREATE TRIGGER run_notes_ad AFTER DELETE ON run_notes BEGIN
     INSERT INTO run_notes_fts(run_notes_fts, rowid, heading, title, text)
     VALUES ('delete', old.id, old.heading, old.title, old.text);
 END;
+"#;
+
+/// Conversations are trees: `parent_id` becomes the message a message
+/// follows (an answer its question, a question the answer before it; NULL
+/// for a first question and for rows written before this, which follow the
+/// one before them in time). Until now it named the answer a regenerated
+/// answer replaced: those pairs become siblings under their question.
+///
+/// `off_branch` marks messages not on the branch shown (stored so show,
+/// export, search and resume follow the branch last viewed without walking
+/// the tree). `origin` names where an imported session came from
+/// (`chatgpt:ID`, `claude:ID`, `llm:ID`): a re-import finds it there.
+const V6: &str = r#"
+ALTER TABLE sessions ADD COLUMN origin TEXT;
+CREATE UNIQUE INDEX sessions_origin ON sessions(origin) WHERE origin IS NOT NULL;
+ALTER TABLE messages ADD COLUMN off_branch INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET off_branch = 1
+ WHERE id IN (SELECT parent_id FROM messages WHERE parent_id IS NOT NULL);
+UPDATE messages SET parent_id = (
+    SELECT q.id FROM messages q
+     WHERE q.session_id = messages.session_id AND q.role = 'user'
+       AND (q.created_at < messages.created_at
+            OR (q.created_at = messages.created_at AND q.id < messages.id))
+     ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
+ WHERE parent_id IS NOT NULL OR off_branch = 1;
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

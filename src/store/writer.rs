@@ -62,6 +62,8 @@ pub enum StoreCommand {
         run: MessageId,
         status: RunStatus,
     },
+    /// A conversation from another tool (added once, however often).
+    Import(Box<super::import::ImportedSession>),
 }
 
 enum Envelope {

@@ -103,6 +103,7 @@ pub fn session(id: i64, title: &str, at: i64) -> Session {
         title: title.into(),
         summary: None,
         model: Some("llama3.2".into()),
+        origin: None,
     }
 }
 

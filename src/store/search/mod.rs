@@ -277,10 +277,9 @@ fn idf(conn: &Connection, m: &Matcher, dict: Option<&TermDict>) -> Result<Vec<f6
 /// (numbered from ?2).
 fn filter_sql(q: &Query) -> (String, Vec<Value>) {
     // Search follows the branch the user sees: an answer that was
-    // regenerated away (the parent of its replacement) is not a hit, nor
-    // are its sources and notes (issue 15, bug 5).
-    let mut sql =
-        String::from(" AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.parent_id = m.id)");
+    // regenerated away is not a hit, nor are its sources and notes
+    // (issue 15, bug 5).
+    let mut sql = String::from(" AND m.off_branch = 0");
     let mut args = Vec::new();
     let mut add = |cond: &str, v: Value| {
         args.push(v);

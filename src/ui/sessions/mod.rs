@@ -363,6 +363,7 @@ mod tests {
                     title: format!("s{}", from + i),
                     summary: None,
                     model: None,
+                    origin: None,
                 },
                 message_count: 2,
                 unfinished_run: false,
