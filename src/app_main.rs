@@ -197,6 +197,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::mcp::serve(loaded.config.clone(), &db, read_only)?;
             ExitCode::SUCCESS
         }
+        Some(Command::Import { format, file, json }) => {
+            commands::import::run(&db, format, &file, json, out)?
+        }
         Some(Command::Doctor { json }) => {
             if commands::doctor::run(&loaded, &db, log_path.as_deref(), json, out)? {
                 ExitCode::SUCCESS

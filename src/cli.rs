@@ -142,6 +142,18 @@ pub enum Command {
         #[arg(long)]
         read_only: bool,
     },
+    /// Bring in conversations from ChatGPT or Claude (their export's
+    /// conversations.json or .zip) or simonw/llm (its logs.db); running it
+    /// again adds only what is new
+    Import {
+        #[arg(value_enum)]
+        format: crate::import::Format,
+        /// The export file, zip or database
+        file: PathBuf,
+        /// Print a JSON summary
+        #[arg(long)]
+        json: bool,
+    },
     /// Check config, database, logs, provider and sources
     Doctor {
         /// Print JSON

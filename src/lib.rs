@@ -15,6 +15,7 @@ pub mod emit;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod import;
 pub mod logging;
 pub mod mcp;
 pub mod paths;

@@ -5,6 +5,7 @@ pub mod ask;
 pub mod debug;
 pub mod doctor;
 pub mod history;
+pub mod import;
 pub mod turn;
 
 use std::path::Path;
