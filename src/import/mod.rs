@@ -230,8 +230,8 @@ mod tests {
             Some(s.messages[0].message.id)
         );
         assert_eq!(
-            s.messages[2].message.created_at, 1_700_000_000_000,
-            "inherited"
+            s.messages[2].message.created_at, 1_700_000_000_001,
+            "the question's time, after it"
         );
         // The same thread gives the same ids: a re-import finds them.
         let again = Thread {
