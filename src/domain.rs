@@ -280,3 +280,13 @@ mod tests {
         }
     }
 }
+
+/// The tool an imported session came from, as the lists name it.
+pub fn origin_label(origin: &str) -> &'static str {
+    match origin.split(':').next() {
+        Some("chatgpt") => "from ChatGPT",
+        Some("claude") => "from Claude",
+        Some("llm") => "from llm",
+        _ => "imported",
+    }
+}

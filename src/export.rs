@@ -28,7 +28,9 @@ pub fn file_name(session: &Session) -> String {
     }
 }
 
-pub fn markdown(session: &Session, messages: &[StoredMessage]) -> String {
+/// `other_branches`: stored messages not on the branch shown (answers
+/// regenerated away, questions edited), said in the header.
+pub fn markdown(session: &Session, messages: &[StoredMessage], other_branches: i64) -> String {
     let mut out = String::new();
     out.push_str(&format!("# {}\n\n", one_line(&session.title)));
     out.push_str(&format!(
@@ -37,6 +39,19 @@ pub fn markdown(session: &Session, messages: &[StoredMessage]) -> String {
         format_time(session.created_at),
         format_time(session.updated_at)
     ));
+    if let Some(o) = session.origin.as_deref() {
+        out.push_str(&format!(
+            "_Imported {}._\n\n",
+            crate::domain::origin_label(o)
+        ));
+    }
+    if other_branches > 0 {
+        out.push_str(&format!(
+            "_This is the branch last viewed; {} on other branches {} not shown._\n\n",
+            crate::text::plural(other_branches as u64, "message"),
+            if other_branches == 1 { "is" } else { "are" }
+        ));
+    }
     if let Some(summary) = session.summary.as_deref().filter(|s| !s.is_empty()) {
         out.push_str(&format!("> Summary: {}\n\n", one_line(summary)));
     }
@@ -88,9 +103,19 @@ pub fn markdown(session: &Session, messages: &[StoredMessage]) -> String {
 struct JsonTranscript<'a> {
     session: &'a Session,
     messages: &'a [StoredMessage],
+    /// Stored messages not on the branch shown.
+    other_branches: i64,
 }
 
 /// JSON keeps the stored text exactly (JSON escapes control characters).
-pub fn json(session: &Session, messages: &[StoredMessage]) -> serde_json::Result<String> {
-    crate::text::sanitize::to_json_pretty(&JsonTranscript { session, messages })
+pub fn json(
+    session: &Session,
+    messages: &[StoredMessage],
+    other_branches: i64,
+) -> serde_json::Result<String> {
+    crate::text::sanitize::to_json_pretty(&JsonTranscript {
+        session,
+        messages,
+        other_branches,
+    })
 }

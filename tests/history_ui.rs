@@ -399,3 +399,45 @@ fn the_welcome_screen_never_offers_a_deleted_session() {
         Some("SQLite WAL mode")
     );
 }
+
+/// An imported conversation (from ChatGPT) beside sleuth's own.
+fn with_import(h: Harness) -> Harness {
+    use sleuth::import::{Node, Thread};
+    let node = |key: &str, parent: Option<usize>, role: Role, text: &str| Node {
+        key: key.into(),
+        parent,
+        role,
+        content: text.into(),
+        created_at: Some(1_764_000_200_000),
+        model: Some("gpt-4o".into()),
+        usage: Default::default(),
+    };
+    let t = Thread {
+        origin: "chatgpt:abc".into(),
+        title: "Espresso grind size".into(),
+        created_at: Some(1_764_000_200_000),
+        nodes: vec![
+            node("q", None, Role::User, "What grind for espresso?"),
+            node("a", Some(0), Role::Assistant, "Fine, like table salt."),
+        ],
+        ..Thread::default()
+    };
+    write_all(
+        &h.sb.db(),
+        vec![StoreCommand::Import(Box::new(t.into_session()))],
+    );
+    h
+}
+
+#[test]
+fn imported_sessions_say_where_they_came_from() {
+    let mut h = with_import(history());
+    open_sessions_and_wait(&mut h);
+    let text = screen(&draw(&mut h, 110, 16));
+    assert!(text.contains("Espresso grind size"), "{text}");
+    assert!(text.contains("from ChatGPT"), "{text}");
+    h.app.handle(key(KeyCode::Esc));
+    search_and_wait(&mut h, "grind");
+    let text = screen(&draw(&mut h, 100, 16));
+    assert!(text.contains("from ChatGPT"), "{text}");
+}

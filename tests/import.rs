@@ -143,6 +143,26 @@ fn chatgpt_keeps_every_branch_and_shows_the_one_chatgpt_showed() {
     );
     let all = counts(&sb);
     assert_eq!(all, (3, 12));
+
+    // show and the lists say where it came from and that branches exist.
+    let (sky, _) = session(&sb, SKY);
+    let out = sb.cmd().args(["show", &sky.to_string()]).output().unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("_Imported from ChatGPT._"), "{md}");
+    assert!(
+        md.contains("3 messages on other branches are not shown"),
+        "{md}"
+    );
+    let out = sb.cmd().args(["sessions"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Sky colour  (from ChatGPT)"));
+    let out = sb
+        .cmd()
+        .args(["export", &sky.to_string(), "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["other_branches"], 3);
+    assert_eq!(v["session"]["origin"], SKY);
 }
 
 #[test]

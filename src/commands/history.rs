@@ -38,7 +38,10 @@ pub fn sessions(db: &Path, limit: usize, json: bool, out: &mut dyn Write) -> any
         "ID", "LAST ACTIVE", "MSGS"
     )?;
     for (s, id) in list.iter().zip(&ids) {
-        let title = crate::text::truncate(&one_line(&s.session.title), 60);
+        let mut title = crate::text::truncate(&one_line(&s.session.title), 60);
+        if let Some(o) = s.session.origin.as_deref() {
+            title.push_str(&format!("  ({})", crate::domain::origin_label(o)));
+        }
         writeln!(
             out,
             "{id:<w$}  {:<16}  {:>5}  {}",
@@ -65,10 +68,11 @@ pub fn show(db: &Path, session: &str, json: bool, out: &mut dyn Write) -> anyhow
     let conn = super::open_for_reading(db)?.ok_or_else(|| super::no_database(db))?;
     let s = queries::resolve_session(&conn, session)?;
     let messages = queries::transcript(&conn, s.id)?;
+    let others = queries::other_branches(&conn, s.id)?;
     if json {
-        writeln!(out, "{}", export::json(&s, &messages)?)?;
+        writeln!(out, "{}", export::json(&s, &messages, others)?)?;
     } else {
-        write!(out, "{}", export::markdown(&s, &messages))?;
+        write!(out, "{}", export::markdown(&s, &messages, others))?;
     }
     Ok(())
 }
@@ -83,9 +87,10 @@ pub fn export(
     let conn = super::open_for_reading(db)?.ok_or_else(|| super::no_database(db))?;
     let s = queries::resolve_session(&conn, session)?;
     let messages = queries::transcript(&conn, s.id)?;
+    let others = queries::other_branches(&conn, s.id)?;
     let text = match format {
-        ExportFormat::Markdown => export::markdown(&s, &messages),
-        ExportFormat::Json => export::json(&s, &messages)? + "\n",
+        ExportFormat::Markdown => export::markdown(&s, &messages, others),
+        ExportFormat::Json => export::json(&s, &messages, others)? + "\n",
     };
     match output {
         Some(path) => std::fs::write(path, text)
@@ -134,11 +139,15 @@ pub fn search(
         let v: Vec<serde_json::Value> = hits
             .iter()
             .map(|h| {
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "session": h.session, "session_title": h.session_title, "message": h.message,
                     "role": h.role, "date": format_time(h.created_at), "created_at": h.created_at,
                     "snippet": render_snippet(&h.snippet, "", ""), "score": h.score, "matched": h.matched,
-                })
+                });
+                if let Some(o) = &h.origin {
+                    v["origin"] = o.as_str().into();
+                }
+                v
             })
             .collect();
         write!(out, "{}", crate::text::sanitize::to_json_pretty(&v)?)?;
@@ -157,11 +166,15 @@ pub fn search(
     for h in &hits {
         writeln!(
             out,
-            "{}  {:<9}  {}  (session {})",
+            "{}  {:<9}  {}  (session {}{})",
             format_time(h.created_at),
             h.role.as_str(),
             one_line(&h.session_title),
-            h.session
+            h.session,
+            h.origin
+                .as_deref()
+                .map(|o| format!(", {}", crate::domain::origin_label(o)))
+                .unwrap_or_default()
         )?;
         writeln!(out, "    {}", render_snippet(&h.snippet, on, off))?;
     }

@@ -39,6 +39,9 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     let conn = store::open_writer(db)?;
+    // Fewer, larger checkpoints: a bulk load would otherwise copy the WAL
+    // back every 4 MB (the default 1,000 pages) while it writes.
+    conn.pragma_update(None, "wal_autocheckpoint", 16_000)?;
     let before = counts(&conn, format)?;
     let (tx, events) = mpsc::channel();
     // No recovery file: what could not be written is still in the export,

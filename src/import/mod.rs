@@ -171,7 +171,9 @@ fn untitled(messages: &[ImportedMessage]) -> String {
 
 /// Milliseconds from seconds since the epoch (ChatGPT's times).
 pub(crate) fn secs_to_ms(secs: f64) -> Option<i64> {
-    (0.0..1e11).contains(&secs).then(|| (secs * 1000.0).round() as i64)
+    (0.0..1e11)
+        .contains(&secs)
+        .then(|| (secs * 1000.0).round() as i64)
 }
 
 /// Milliseconds from an RFC 3339 or naive UTC time (Claude's and llm's).

@@ -277,7 +277,11 @@ pub fn show(
     };
     let s = queries::resolve_session(conn, session).map_err(|e| e.to_string())?;
     let messages = queries::transcript(conn, s.id).map_err(|e| e.to_string())?;
-    let md = crate::export::markdown(&s, &messages);
+    let md = crate::export::markdown(
+        &s,
+        &messages,
+        queries::other_branches(conn, s.id).map_err(|e| e.to_string())?,
+    );
     Ok((s, md))
 }
 

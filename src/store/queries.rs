@@ -170,6 +170,13 @@ pub fn get_message(conn: &Connection, id: MessageId) -> Result<Option<Message>, 
         .optional()?)
 }
 
+/// How many of a session's messages are off the branch shown.
+pub fn other_branches(conn: &Connection, session: SessionId) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM messages WHERE session_id = ?1 AND off_branch = 1")?
+        .query_row([session.0], |r| r.get(0))?)
+}
+
 /// A message and the other branches beside it (the answers to the same
 /// question, the versions of a question), oldest first. A message with no
 /// parent stands alone.

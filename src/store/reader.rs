@@ -256,7 +256,11 @@ fn answer(conn: &Connection, r: ReadRequest) -> Result<StoreEvent, StoreError> {
         ReadRequest::Export { req, session, dir } => {
             let s = queries::get_session(conn, session)?
                 .ok_or_else(|| StoreError::NoSession(session.to_string()))?;
-            let md = crate::export::markdown(&s, &queries::transcript(conn, session)?);
+            let md = crate::export::markdown(
+                &s,
+                &queries::transcript(conn, session)?,
+                queries::other_branches(conn, session)?,
+            );
             let path = dir.join(crate::export::file_name(&s));
             std::fs::write(&path, md).map_err(|e| StoreError::Export {
                 path: path.clone(),

@@ -184,15 +184,19 @@ const V6: &str = r#"
 ALTER TABLE sessions ADD COLUMN origin TEXT;
 CREATE UNIQUE INDEX sessions_origin ON sessions(origin) WHERE origin IS NOT NULL;
 ALTER TABLE messages ADD COLUMN off_branch INTEGER NOT NULL DEFAULT 0;
-UPDATE messages SET off_branch = 1
- WHERE id IN (SELECT parent_id FROM messages WHERE parent_id IS NOT NULL);
+-- The few regenerated pairs, read off the partial parent index (never a
+-- scan of every message: this runs at start-up on large files too).
+CREATE TEMP TABLE v6_pairs AS
+    SELECT id, parent_id FROM messages WHERE parent_id IS NOT NULL;
+UPDATE messages SET off_branch = 1 WHERE id IN (SELECT parent_id FROM v6_pairs);
 UPDATE messages SET parent_id = (
     SELECT q.id FROM messages q
      WHERE q.session_id = messages.session_id AND q.role = 'user'
        AND (q.created_at < messages.created_at
             OR (q.created_at = messages.created_at AND q.id < messages.id))
      ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
- WHERE parent_id IS NOT NULL OR off_branch = 1;
+ WHERE id IN (SELECT id FROM v6_pairs UNION SELECT parent_id FROM v6_pairs);
+DROP TABLE v6_pairs;
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

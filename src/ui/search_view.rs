@@ -216,6 +216,12 @@ impl SearchOverlay {
                     Span::styled(format!("  {}  ", format_time(h.created_at)), theme::dim()),
                     role,
                 ];
+                if let Some(o) = h.origin.as_deref() {
+                    head.push(Span::styled(
+                        format!("  · {}", crate::domain::origin_label(o)),
+                        theme::dim(),
+                    ));
+                }
                 match h.matched {
                     "source" => head.push(Span::styled("  (in a cited source)", theme::dim())),
                     "note" => head.push(Span::styled("  (in a deep run's notes)", theme::dim())),
@@ -317,6 +323,7 @@ mod tests {
         Hit {
             session: SessionId(1),
             session_title: "t".into(),
+            origin: None,
             message: MessageId(id),
             role: Role::User,
             created_at: 0,

@@ -45,6 +45,9 @@ const USER_WEIGHT: f64 = 1.5;
 pub struct Hit {
     pub session: SessionId,
     pub session_title: String,
+    /// Where an imported session came from (`chatgpt:…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     pub message: MessageId,
     pub role: Role,
     pub created_at: i64,
@@ -94,7 +97,7 @@ pub fn search_pass(
     args.insert(0, Value::Text(fts));
 
     let sql = format!(
-        "SELECT messages_fts.rowid, m.session_id, s.title, m.role, m.created_at, m.content
+        "SELECT messages_fts.rowid, m.session_id, s.title, m.role, m.created_at, m.content, s.origin
          FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
          JOIN sessions s ON s.id = m.session_id
          WHERE messages_fts MATCH ?1{filters} ORDER BY messages_fts.rowid DESC LIMIT {candidates}"
@@ -113,6 +116,7 @@ pub fn search_pass(
             hit: Hit {
                 session: SessionId(r.get(1)?),
                 session_title: r.get(2)?,
+                origin: r.get(6)?,
                 message: MessageId(r.get(0)?),
                 role,
                 created_at: r.get(4)?,
@@ -142,7 +146,7 @@ pub fn search_pass(
             break;
         }
         let sql = format!(
-            "SELECT {key}, m.session_id, s.title, m.role, m.created_at, {cols}
+            "SELECT {key}, m.session_id, s.title, m.role, m.created_at, {cols}, s.origin
              FROM {table}_fts JOIN {table} src ON src.id = {table}_fts.rowid
              JOIN messages m ON m.id = {key} JOIN sessions s ON s.id = m.session_id
              WHERE {table}_fts MATCH ?1{filters} ORDER BY {table}_fts.rowid DESC LIMIT {candidates}"
@@ -178,6 +182,7 @@ fn attached(
             hit: Hit {
                 session: SessionId(r.get(1)?),
                 session_title: r.get(2)?,
+                origin: r.get(7)?,
                 message: mid,
                 role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::Assistant),
                 created_at: r.get(4)?,

@@ -98,6 +98,9 @@ impl SessionsScreen {
                         .map(|m| format!(" · {}", one_line(m)))
                         .unwrap_or_default()
                 );
+                if let Some(o) = s.session.origin.as_deref() {
+                    meta.push_str(&format!(" · {}", crate::domain::origin_label(o)));
+                }
                 if s.unfinished_run {
                     meta.push_str(" · ◆ unfinished deep run: open, then /resume");
                 }
