@@ -246,6 +246,16 @@ pub struct StoredMessage {
     pub sources: Vec<Source>,
 }
 
+/// The tool an imported session came from, as the lists name it.
+pub fn origin_label(origin: &str) -> &'static str {
+    match origin.split(':').next() {
+        Some("chatgpt") => "from ChatGPT",
+        Some("claude") => "from Claude",
+        Some("llm") => "from llm",
+        _ => "imported",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,15 +288,5 @@ mod tests {
         ] {
             assert_eq!(MessageStatus::parse(s.as_str()), Some(s));
         }
-    }
-}
-
-/// The tool an imported session came from, as the lists name it.
-pub fn origin_label(origin: &str) -> &'static str {
-    match origin.split(':').next() {
-        Some("chatgpt") => "from ChatGPT",
-        Some("claude") => "from Claude",
-        Some("llm") => "from llm",
-        _ => "imported",
     }
 }
