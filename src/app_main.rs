@@ -320,6 +320,8 @@ fn run_tui(
     let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
     let mut app = ui::app::App::new(status, handles, config.provider.model.clone());
     app.chat.conv.db = Some(db.to_path_buf());
+    app.palette =
+        ui::theme::Palette::choose(config.ui.theme, std::env::var_os("NO_COLOR").as_deref());
     if let Ok(dir) = std::env::current_dir() {
         app.export_dir = dir;
     }

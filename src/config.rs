@@ -188,6 +188,18 @@ pub struct SourcesConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UiConfig {
     pub tick_ms: u64,
+    /// Colours for a dark or a light terminal; `NO_COLOR` (set and not
+    /// empty) turns colour off whatever this says.
+    #[serde(default)]
+    pub theme: ThemeName,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeName {
+    #[default]
+    Dark,
+    Light,
 }
 
 #[derive(Debug, thiserror::Error)]

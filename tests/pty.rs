@@ -328,3 +328,27 @@ fn a_terminal_that_hangs_up_ends_the_app_instead_of_spinning() {
         std::fs::read_to_string(sb.path().join("state/sleuth/sleuth.log")).unwrap_or_default();
     assert!(!log.contains("panic"), "{log}");
 }
+
+#[test]
+fn no_color_in_the_environment_draws_without_colour() {
+    let sb = common::Sandbox::new();
+    // The sandbox sets NO_COLOR=1.
+    let mut s = Session::start(&sb);
+    s.wait_for_text("Ask a question");
+    s.wait_for_text("offline");
+    assert_eq!(s.coloured_cells(), 0, "{}", s.contents());
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+    // An empty NO_COLOR is not set (no-color.org): colours are back.
+    let mut env = sb.env_pairs();
+    env.retain(|(k, _)| k != "NO_COLOR");
+    env.push(("NO_COLOR".into(), String::new()));
+    let mut s = Session::spawn(&[], &env, sb.path());
+    s.wait_for_text("Ask a question");
+    s.wait_for_text("offline");
+    assert!(s.coloured_cells() > 0, "{}", s.contents());
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+}

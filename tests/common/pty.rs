@@ -93,6 +93,25 @@ impl Session {
         }
     }
 
+    /// How many cells on screen have a colour (foreground or background).
+    pub fn coloured_cells(&self) -> usize {
+        let s = self.screen.lock().unwrap();
+        let screen = s.parser.screen();
+        let (rows, cols) = screen.size();
+        let mut n = 0;
+        for r in 0..rows {
+            for c in 0..cols {
+                if let Some(cell) = screen.cell(r, c)
+                    && (cell.fgcolor() != vt100::Color::Default
+                        || cell.bgcolor() != vt100::Color::Default)
+                {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
     pub fn contents(&self) -> String {
         self.screen.lock().unwrap().parser.screen().contents()
     }

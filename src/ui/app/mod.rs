@@ -64,6 +64,8 @@ pub struct App {
     quit: bool,
     pub handles: Handles,
     next_req: u64,
+    /// Dark, light or no colour (`[ui] theme`, `NO_COLOR`).
+    pub palette: super::theme::Palette,
 }
 
 impl App {
@@ -81,6 +83,7 @@ impl App {
             quit: false,
             handles,
             next_req: 0,
+            palette: super::theme::Palette::default(),
         };
         app.handles.agent.send(crate::agent::AgentCommand::Probe);
         let req = app.req();
@@ -552,5 +555,6 @@ impl App {
                 Overlay::Questions(q) => q.render(frame, area),
             }
         }
+        self.palette.apply(frame.buffer_mut());
     }
 }
