@@ -244,6 +244,18 @@ pub struct StoredMessage {
     #[serde(flatten)]
     pub message: Message,
     pub sources: Vec<Source>,
+    /// Where it stands among its siblings (other answers to its question,
+    /// other versions of it) when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<Branch>,
+}
+
+/// A message's place among its siblings: `index` of `count`, from 1,
+/// oldest first (shown as ‹ 2/3 ›).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branch {
+    pub index: u32,
+    pub count: u32,
 }
 
 /// The tool an imported session came from, as the lists name it.

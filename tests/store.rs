@@ -941,3 +941,68 @@ fn v5_files_keep_regenerated_answers_as_branches_of_their_question() {
         Some(MessageId(2100))
     );
 }
+
+#[test]
+fn branches_are_numbered_and_switching_shows_the_sibling_and_its_newest_path() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    fixture_db(&db);
+    let t = 1_764_000_000_200;
+    let msg = |id: i64, parent: Option<i64>, role: Role, text: &str, at: i64| {
+        let mut m = message(id, 1002, role, text, t + at);
+        m.parent_id = parent.map(MessageId);
+        StoreCommand::AppendMessage(m)
+    };
+    write_all(
+        &db,
+        vec![
+            msg(2200, None, Role::User, "q", 0),
+            msg(2201, Some(2200), Role::Assistant, "a1", 1),
+            msg(2206, Some(2201), Role::User, "q3 after a1", 2),
+            // Regenerated: a1 and what followed it leave the branch shown.
+            msg(2202, Some(2200), Role::Assistant, "a2", 3),
+            msg(2203, Some(2202), Role::User, "q2", 4),
+            msg(2204, Some(2203), Role::Assistant, "a3", 5),
+        ],
+    );
+    let shown = |db: &std::path::Path| -> Vec<(i64, Option<(u32, u32)>)> {
+        let conn = store::open_reader(db).unwrap();
+        queries::transcript(&conn, SessionId(1002))
+            .unwrap()
+            .iter()
+            .filter(|m| m.message.id.0 >= 2200)
+            .map(|m| (m.message.id.0, m.branch.map(|b| (b.index, b.count))))
+            .collect()
+    };
+    assert_eq!(
+        shown(&db),
+        vec![
+            (2200, None),
+            (2202, Some((2, 2))),
+            (2203, None),
+            (2204, None)
+        ]
+    );
+    let switch = |from: i64, step: i8| StoreCommand::SwitchBranch {
+        from: MessageId(from),
+        step,
+    };
+    write_all(&db, vec![switch(2202, -1)]);
+    assert_eq!(
+        shown(&db),
+        vec![(2200, None), (2201, Some((1, 2))), (2206, None)]
+    );
+    // Past the first there is nothing: nothing changes.
+    write_all(&db, vec![switch(2201, -1)]);
+    assert_eq!(shown(&db).len(), 3);
+    write_all(&db, vec![switch(2201, 1)]);
+    assert_eq!(
+        shown(&db),
+        vec![
+            (2200, None),
+            (2202, Some((2, 2))),
+            (2203, None),
+            (2204, None)
+        ]
+    );
+}

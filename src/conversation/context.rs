@@ -235,6 +235,7 @@ mod tests {
         let mut m = Message::new(SessionId(1), role, text);
         m.status = status;
         StoredMessage {
+            branch: None,
             message: m,
             sources: vec![],
         }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::StoreError;
 use super::writer::StoreCommand;
@@ -130,6 +130,7 @@ fn apply(
         StoreCommand::RunStatus { run, status } => super::runs::set_status(tx, *run, *status)?,
         StoreCommand::SaveRunNotes { run, notes } => super::runs::save_notes(tx, *run, notes)?,
         StoreCommand::Import(s) => super::import::apply(tx, s, touched)?,
+        StoreCommand::SwitchBranch { from, step } => switch_branch(tx, *from, *step)?,
     }
     Ok(())
 }
@@ -214,5 +215,55 @@ fn shelve_siblings(
          UPDATE messages SET off_branch = 1 WHERE id IN below",
     )?
     .execute(params![parent.0, new.0])?;
+    Ok(())
+}
+
+fn switch_branch(
+    tx: &Transaction<'_>,
+    from: crate::domain::MessageId,
+    step: i8,
+) -> Result<(), StoreError> {
+    let siblings: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM messages
+             WHERE parent_id = (SELECT parent_id FROM messages WHERE id = ?1)
+             ORDER BY created_at, id",
+        )?
+        .query_map(params![from.0], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let Some(at) = siblings.iter().position(|&id| id == from.0) else {
+        return Ok(());
+    };
+    let Some(&to) = at
+        .checked_add_signed(isize::from(step))
+        .and_then(|i| siblings.get(i))
+    else {
+        return Ok(());
+    };
+    tx.prepare_cached(
+        "WITH RECURSIVE below(id) AS (
+             SELECT ?1
+             UNION ALL
+             SELECT m.id FROM messages m JOIN below ON m.parent_id = below.id
+         )
+         UPDATE messages SET off_branch = 1 WHERE id IN below",
+    )?
+    .execute(params![from.0])?;
+    // The sibling, then its newest child at each level.
+    let mut on = tx.prepare_cached("UPDATE messages SET off_branch = 0 WHERE id = ?1")?;
+    let mut newest = tx.prepare_cached(
+        "SELECT id FROM messages WHERE parent_id = ?1 ORDER BY created_at DESC, id DESC LIMIT 1",
+    )?;
+    let mut at = Some(to);
+    let mut steps = 0;
+    while let Some(id) = at {
+        on.execute(params![id])?;
+        steps += 1;
+        // A damaged tree with a cycle stops here.
+        if steps > 1_000_000 {
+            break;
+        }
+        at = newest.query_row(params![id], |r| r.get(0)).optional()?;
+    }
     Ok(())
 }

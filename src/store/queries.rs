@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::StoreError;
 use crate::domain::{
-    Message, MessageId, MessageStatus, Role, Session, SessionId, SessionSummary, Source,
+    Branch, Message, MessageId, MessageStatus, Role, Session, SessionId, SessionSummary, Source,
     StoredMessage, Usage,
 };
 
@@ -229,13 +229,48 @@ pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMes
         let (mid, src) = row?;
         sources.entry(mid).or_default().push(src);
     }
+    let mut branches = branches(conn, session)?;
     Ok(messages
         .into_iter()
         .map(|m| StoredMessage {
             sources: sources.remove(&m.id.0).unwrap_or_default(),
+            branch: branches.remove(&m.id.0),
             message: m,
         })
         .collect())
+}
+
+/// The place among its siblings of each message of `session` that has
+/// any. Only a parent with a child off the branch shown can have two.
+fn branches(conn: &Connection, session: SessionId) -> Result<HashMap<i64, Branch>, StoreError> {
+    let parents: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT DISTINCT parent_id FROM messages
+             WHERE session_id = ?1 AND off_branch = 1 AND parent_id IS NOT NULL",
+        )?
+        .query_map([session.0], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = HashMap::new();
+    let mut children = conn
+        .prepare_cached("SELECT id FROM messages WHERE parent_id = ?1 ORDER BY created_at, id")?;
+    for p in parents {
+        let ids: Vec<i64> = children
+            .query_map([p], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let count = ids.len() as u32;
+        if count > 1 {
+            for (i, id) in ids.into_iter().enumerate() {
+                out.insert(
+                    id,
+                    Branch {
+                        index: i as u32 + 1,
+                        count,
+                    },
+                );
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The last `n` messages of a session, oldest first, without sources (a

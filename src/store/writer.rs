@@ -64,6 +64,13 @@ pub enum StoreCommand {
     },
     /// A conversation from another tool (added once, however often).
     Import(Box<super::import::ImportedSession>),
+    /// Shows the sibling `step` places from `from` (-1 the one before, +1
+    /// the one after) instead of it: `from` and what follows it leave the
+    /// branch shown; the sibling and its newest continuation join it.
+    SwitchBranch {
+        from: MessageId,
+        step: i8,
+    },
 }
 
 enum Envelope {

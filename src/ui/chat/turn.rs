@@ -142,6 +142,7 @@ impl ChatScreen {
         if let Some(q) = &started.question {
             self.transcript.scroll_to_bottom();
             self.transcript.push(Cell::from_stored(&StoredMessage {
+                branch: None,
                 message: q.clone(),
                 sources: vec![],
             }));
