@@ -203,6 +203,27 @@ impl Conversation {
         Ok(self.start(session, &asked, p))
     }
 
+    /// The conversation goes on from before `at` (read back to there):
+    /// `at` and what followed it stay stored, off the branch shown.
+    pub fn leave_branch(&mut self, at: MessageId, p: Ports<'_>) {
+        p.writer.send(StoreCommand::Shelve { message: at });
+    }
+
+    /// Shows the sibling `step` places from `from` instead of it (the app
+    /// reads the transcript back once the write is committed).
+    pub fn switch_branch(
+        &mut self,
+        from: MessageId,
+        step: i8,
+        p: Ports<'_>,
+    ) -> Result<(), Refused> {
+        if self.active.is_some() {
+            return Err(Refused::Busy);
+        }
+        p.writer.send(StoreCommand::SwitchBranch { from, step });
+        Ok(())
+    }
+
     /// Continues a stored deep run of this session in place of its
     /// unfinished report (same message id).
     pub fn resume_run(&mut self, run: StoredRun, p: Ports<'_>) -> Result<Started, Refused> {

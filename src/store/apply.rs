@@ -131,6 +131,7 @@ fn apply(
         StoreCommand::SaveRunNotes { run, notes } => super::runs::save_notes(tx, *run, notes)?,
         StoreCommand::Import(s) => super::import::apply(tx, s, touched)?,
         StoreCommand::SwitchBranch { from, step } => switch_branch(tx, *from, *step)?,
+        StoreCommand::Shelve { message } => shelve(tx, *message)?,
     }
     Ok(())
 }
@@ -218,6 +219,20 @@ fn shelve_siblings(
     Ok(())
 }
 
+/// `from` and everything below it leave the branch shown.
+fn shelve(tx: &Transaction<'_>, from: crate::domain::MessageId) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "WITH RECURSIVE below(id) AS (
+             SELECT ?1
+             UNION ALL
+             SELECT m.id FROM messages m JOIN below ON m.parent_id = below.id
+         )
+         UPDATE messages SET off_branch = 1 WHERE id IN below",
+    )?
+    .execute(params![from.0])?;
+    Ok(())
+}
+
 fn switch_branch(
     tx: &Transaction<'_>,
     from: crate::domain::MessageId,
@@ -240,15 +255,7 @@ fn switch_branch(
     else {
         return Ok(());
     };
-    tx.prepare_cached(
-        "WITH RECURSIVE below(id) AS (
-             SELECT ?1
-             UNION ALL
-             SELECT m.id FROM messages m JOIN below ON m.parent_id = below.id
-         )
-         UPDATE messages SET off_branch = 1 WHERE id IN below",
-    )?
-    .execute(params![from.0])?;
+    shelve(tx, from)?;
     // The sibling, then its newest child at each level.
     let mut on = tx.prepare_cached("UPDATE messages SET off_branch = 0 WHERE id = ?1")?;
     let mut newest = tx.prepare_cached(

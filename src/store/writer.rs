@@ -71,6 +71,11 @@ pub enum StoreCommand {
         from: MessageId,
         step: i8,
     },
+    /// `message` and what follows it leave the branch shown (a question
+    /// edited, an answer given again, from a rewound conversation).
+    Shelve {
+        message: MessageId,
+    },
 }
 
 enum Envelope {
@@ -128,6 +133,11 @@ impl WriterHandle {
             tracing::error!(seq, "store writer is gone; write dropped");
         }
         seq
+    }
+
+    /// The sequence number of the newest write queued (0: none yet).
+    pub fn last_seq(&self) -> u64 {
+        self.seq.load(Ordering::Relaxed)
     }
 
     /// A handle whose writes go to the returned queue rather than to a

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use super::research_view::ResearchProgress;
 use super::theme;
 use super::wrap::wrap;
-use crate::domain::{MessageId, MessageStatus, Role, Source, StoredMessage};
+use crate::domain::{Branch, MessageId, MessageStatus, Role, Source, StoredMessage};
 use crate::text::format_time;
 use crate::text::sanitize::sanitize;
 
@@ -37,6 +37,10 @@ pub struct Cell {
     /// Marked as the current search match: the query, whose words are
     /// highlighted in the text.
     highlight: Option<crate::store::search::Query>,
+    /// The message selected (Ctrl+↑), marked in the margin.
+    selected: bool,
+    /// Its place among its siblings, shown as ‹ 2/3 ›.
+    pub branch: Option<Branch>,
     cache: Option<(u16, Vec<Line<'static>>)>,
 }
 
@@ -50,6 +54,8 @@ impl Cell {
             sources: Vec::new(),
             research: None,
             highlight: None,
+            selected: false,
+            branch: None,
             cache: None,
         }
     }
@@ -75,7 +81,13 @@ impl Cell {
         let mut c = Self::new(kind, &m.message.content, meta);
         c.id = Some(m.message.id);
         c.sources = m.sources.clone();
+        c.branch = m.branch;
         c
+    }
+
+    /// A question or an answer (not a notice or a progress cell).
+    pub fn is_message(&self) -> bool {
+        self.id.is_some() && matches!(self.kind, CellKind::User | CellKind::Assistant)
     }
 
     pub fn text(&self) -> &str {
@@ -143,6 +155,19 @@ impl Cell {
         let mut header = vec![Span::styled(label, label_style)];
         if !self.meta.is_empty() {
             header.push(Span::styled(format!("  {}", self.meta), theme::dim()));
+        }
+        if let Some(b) = self.branch {
+            header.push(Span::styled(
+                format!("  ‹ {}/{} ›", b.index, b.count),
+                theme::key(),
+            ));
+        }
+        if self.selected {
+            header.insert(0, Span::styled("▌ ", theme::key()));
+            header.push(Span::styled(
+                "  ◀ selected: y copy · r again · e edit · ←/→ branch · Esc",
+                theme::key(),
+            ));
         }
         if self.highlight.is_some() {
             header.insert(0, Span::styled("▶ ", theme::search_match()));
@@ -366,6 +391,61 @@ impl Transcript {
         }
         self.jump = Some(id);
         true
+    }
+
+    /// Marks `id` as the selected message (None: no selection) and brings
+    /// it into view at the next draw.
+    pub fn select(&mut self, id: Option<MessageId>) {
+        for c in &mut self.cells {
+            let want = id.is_some() && c.id == id;
+            if c.selected != want {
+                c.selected = want;
+                c.cache = None;
+            }
+        }
+        self.jump = id;
+    }
+
+    /// The message `id` (the last cell showing it).
+    pub fn cell(&self, id: MessageId) -> Option<&Cell> {
+        self.cells.iter().rev().find(|c| c.id == Some(id))
+    }
+
+    /// The question or answer before (`up`) or after `from`; from None,
+    /// the last one.
+    pub fn neighbour(&self, from: Option<MessageId>, up: bool) -> Option<MessageId> {
+        let ids: Vec<MessageId> = self
+            .cells
+            .iter()
+            .filter(|c| c.is_message())
+            .filter_map(|c| c.id)
+            .collect();
+        let Some(from) = from else {
+            return ids.last().copied();
+        };
+        let i = ids.iter().position(|id| *id == from)?;
+        if up {
+            i.checked_sub(1).and_then(|j| ids.get(j)).copied()
+        } else {
+            ids.get(i + 1).copied()
+        }
+    }
+
+    /// Where `id` is among the questions and answers (0 = the first).
+    pub fn position(&self, id: MessageId) -> Option<usize> {
+        self.cells
+            .iter()
+            .filter(|c| c.is_message())
+            .position(|c| c.id == Some(id))
+    }
+
+    /// The question or answer at `pos` (as `position` counts).
+    pub fn at_position(&self, pos: usize) -> Option<MessageId> {
+        self.cells
+            .iter()
+            .filter(|c| c.is_message())
+            .nth(pos)
+            .and_then(|c| c.id)
     }
 
     /// Removes the search-match mark.

@@ -3,6 +3,7 @@
 
 use crossterm::event::KeyEvent;
 
+use super::pending::AfterLoad;
 use super::{App, Overlay, OverlayKind, Pending};
 use crate::domain::{Message, RequestId, SessionId, SessionSummary};
 use crate::store::{ReadRequest, StoreCommand};
@@ -27,12 +28,41 @@ impl App {
     /// interrupted).
     pub fn open_session(&mut self, session: SessionId) -> RequestId {
         self.stop_turn();
+        self.read_transcript(session, AfterLoad::Show)
+    }
+
+    /// Reads a session's transcript; `then` says what to do with it.
+    pub(super) fn read_transcript(&mut self, session: SessionId, then: AfterLoad) -> RequestId {
         let req = self.req();
-        self.pending.wait(req, Pending::Transcript { jump: None });
+        self.pending.wait(req, Pending::Transcript { then });
         self.handles
             .reader
             .request(ReadRequest::Transcript { req, session });
         req
+    }
+
+    /// Reads the transcript once every write queued so far is committed
+    /// (a branch switched, an answer just finished): the reader has its
+    /// own connection and would not see them before.
+    pub(super) fn read_after_writes(&mut self, session: SessionId, then: AfterLoad) {
+        let seq = self.handles.writer.last_seq();
+        if seq <= self.committed {
+            self.read_transcript(session, then);
+        } else {
+            self.after_writes.push((seq, session, then));
+        }
+    }
+
+    /// Writes up to `seq` are in: the reads that waited for them go.
+    pub(super) fn committed(&mut self, seq: u64) {
+        self.committed = self.committed.max(seq);
+        let (due, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut self.after_writes)
+            .into_iter()
+            .partition(|(s, _, _)| *s <= self.committed);
+        self.after_writes = wait;
+        for (_, session, then) in due {
+            self.read_transcript(session, then);
+        }
     }
 
     pub(super) fn search_key(&mut self, k: KeyEvent) -> bool {
@@ -78,13 +108,8 @@ impl App {
                 self.overlays = Default::default();
                 self.pending.forget(|p| *p == Pending::Search);
                 self.close_sessions();
-                let req = self.open_session(session);
-                self.pending.wait(
-                    req,
-                    Pending::Transcript {
-                        jump: Some((message, query)),
-                    },
-                );
+                self.stop_turn();
+                self.read_transcript(session, AfterLoad::Jump(message, query));
                 true
             }
         }

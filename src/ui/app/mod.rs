@@ -66,6 +66,10 @@ pub struct App {
     next_req: u64,
     /// Dark, light or no colour (`[ui] theme`, `NO_COLOR`).
     pub palette: super::theme::Palette,
+    /// The newest write the writer said is committed…
+    committed: u64,
+    /// …and transcript reads waiting for writes after it.
+    after_writes: Vec<(u64, crate::domain::SessionId, pending::AfterLoad)>,
 }
 
 impl App {
@@ -84,6 +88,8 @@ impl App {
             handles,
             next_req: 0,
             palette: super::theme::Palette::default(),
+            committed: 0,
+            after_writes: Vec::new(),
         };
         app.handles.agent.send(crate::agent::AgentCommand::Probe);
         let req = app.req();
@@ -264,6 +270,28 @@ impl App {
                 self.handles.reader.request(ReadRequest::Run { req, id });
                 false
             }
+            ChatOutcome::SwitchBranch {
+                session,
+                from,
+                step,
+                pos,
+            } => {
+                match self
+                    .chat
+                    .conv
+                    .switch_branch(from, step, self.handles.ports())
+                {
+                    Ok(()) => self.read_after_writes(session, pending::AfterLoad::Select(pos)),
+                    Err(r) => self.chat.say(r.say()),
+                }
+                true
+            }
+            ChatOutcome::Rewind { at, then } => {
+                if let Some(session) = self.chat.conv.session_id() {
+                    self.read_after_writes(session, pending::AfterLoad::Rewind(at, then));
+                }
+                true
+            }
         }
     }
 
@@ -408,7 +436,10 @@ impl App {
 
     fn handle_store(&mut self, ev: StoreEvent) -> bool {
         match ev {
-            StoreEvent::Committed { .. } => false,
+            StoreEvent::Committed { seq, .. } => {
+                self.committed(seq);
+                false
+            }
             StoreEvent::WriteFailed { error, pending } => {
                 self.status.store_warning = Some(if pending > 0 {
                     format!("{pending} unsaved, retrying: {error}")
@@ -446,15 +477,27 @@ impl App {
                 messages,
                 runs,
             } => {
-                let Some(Pending::Transcript { jump }) = self
+                let Some(Pending::Transcript { then }) = self
                     .pending
                     .take(req, |p| matches!(p, Pending::Transcript { .. }))
                 else {
                     return false;
                 };
-                self.chat.load(session, &messages, runs);
-                if let Some((message, query)) = jump {
-                    self.chat.jump_to(message, &query);
+                match then {
+                    pending::AfterLoad::Rewind(at, then) => {
+                        self.chat
+                            .rewound(session, &messages, at, then, &self.handles);
+                    }
+                    then => {
+                        self.chat.load(session, &messages, runs);
+                        match then {
+                            pending::AfterLoad::Jump(message, query) => {
+                                self.chat.jump_to(message, &query)
+                            }
+                            pending::AfterLoad::Select(pos) => self.chat.select_at(pos),
+                            _ => {}
+                        }
+                    }
                 }
                 true
             }

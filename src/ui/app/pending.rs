@@ -8,9 +8,8 @@ use crate::domain::{MessageId, RequestId};
 pub enum Pending {
     /// The newest session, offered on the welcome screen.
     Resumable,
-    /// A session's transcript to show; from a search hit, the message to
-    /// jump to and the query that found it.
-    Transcript { jump: Option<(MessageId, String)> },
+    /// A session's transcript to show, and what to do then.
+    Transcript { then: AfterLoad },
     /// A deep run to resume.
     Run,
     /// A session being exported.
@@ -26,6 +25,19 @@ pub enum Pending {
     Questions,
     /// …and the Ctrl+R search's latest query.
     QuestionSearch,
+}
+
+/// What follows a transcript read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AfterLoad {
+    /// Show it and continue the session.
+    Show,
+    /// From a search hit: the message to jump to and the query.
+    Jump(MessageId, String),
+    /// After a branch switch: select the message at this place.
+    Select(usize),
+    /// Go on from before this message (an answer again, an edit sent).
+    Rewind(MessageId, crate::ui::chat::Rewound),
 }
 
 impl Pending {
@@ -80,14 +92,26 @@ mod tests {
     #[test]
     fn a_newer_read_of_the_same_kind_supersedes_the_older() {
         let mut p = PendingReads::default();
-        p.wait(RequestId(1), Pending::Transcript { jump: None });
+        p.wait(
+            RequestId(1),
+            Pending::Transcript {
+                then: AfterLoad::Show,
+            },
+        );
         p.wait(RequestId(2), Pending::Run);
-        p.wait(RequestId(3), Pending::Transcript { jump: None });
+        p.wait(
+            RequestId(3),
+            Pending::Transcript {
+                then: AfterLoad::Show,
+            },
+        );
         // The answer to the first transcript read is stale: dropped.
         assert_eq!(p.take(RequestId(1), |_| true), None);
         assert_eq!(
             p.take(RequestId(3), |p| matches!(p, Pending::Transcript { .. })),
-            Some(Pending::Transcript { jump: None })
+            Some(Pending::Transcript {
+                then: AfterLoad::Show
+            })
         );
         assert!(p.is_waiting(RequestId(2)));
         assert_eq!(p.take(RequestId(2), |p| *p == Pending::Resumable), None);

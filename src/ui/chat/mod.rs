@@ -3,6 +3,7 @@
 
 mod found;
 mod recall;
+mod select;
 mod turn;
 mod view;
 
@@ -34,10 +35,17 @@ pub struct ChatScreen {
     live: turn::Live,
     /// ↑/↓ through earlier questions.
     recall: recall::Recall,
+    /// The message selected (Ctrl+↑).
+    selection: Option<MessageId>,
+    /// The question being edited: sending starts a new branch from it.
+    editing: Option<MessageId>,
+    /// The place the next question or answer takes among its siblings.
+    new_branch: Option<crate::domain::Branch>,
 }
 
 pub use crate::conversation::ContextPolicy;
 pub use recall::PAGE as RECALL_PAGE;
+pub use select::Rewound;
 
 /// What the chat screen asks the app to do after an event.
 #[derive(Debug, PartialEq)]
@@ -59,6 +67,21 @@ pub enum ChatOutcome {
     ReadQuestions(Option<MessageId>),
     /// Open the earlier-questions search (Ctrl+R).
     SearchQuestions,
+    /// The sibling `step` places from `from` was asked for: once the
+    /// switch is written, read the transcript back and select the message
+    /// at `pos`.
+    SwitchBranch {
+        session: SessionId,
+        from: MessageId,
+        step: i8,
+        pos: usize,
+    },
+    /// Read the transcript back (once pending writes are in) and go on
+    /// from before `at`.
+    Rewind {
+        at: MessageId,
+        then: Rewound,
+    },
 }
 
 impl ChatScreen {
@@ -73,6 +96,9 @@ impl ChatScreen {
             flash: None,
             live: turn::Live::default(),
             recall: recall::Recall::default(),
+            selection: None,
+            editing: None,
+            new_branch: None,
         }
     }
 
@@ -135,6 +161,11 @@ impl ChatScreen {
     /// A key on the chat screen: an action of the chat key table, or
     /// typing for the input.
     fn handle_key(&mut self, key: KeyEvent, h: &Handles) -> ChatOutcome {
+        if self.selection.is_some()
+            && let Some(o) = self.select_key(key, h)
+        {
+            return o;
+        }
         match super::keymap::lookup(super::keymap::CHAT, &key) {
             Some(action) => match self.act(action, &key, h) {
                 Some(outcome) => outcome,
@@ -153,10 +184,23 @@ impl ChatScreen {
                 if let Some(o) = self.resume_command() {
                     return Some(o);
                 }
+                if let Some(at) = self.editing
+                    && self.conv.active().is_none()
+                    && !self.input_is_empty()
+                {
+                    return Some(ChatOutcome::Rewind {
+                        at,
+                        then: Rewound::Send,
+                    });
+                }
                 self.submit(h);
             }
             Chat::Newline => self.input.insert_newline(),
             Chat::Stop if self.conv.active().is_some() => self.cancel(h),
+            Chat::Stop if self.editing.is_some() => {
+                self.editing = None;
+                self.say("not editing: Enter sends the input as a new question");
+            }
             Chat::Stop => return None,
             Chat::NewSession => self.new_session(h),
             Chat::Regenerate => self.regenerate(h),
@@ -224,6 +268,7 @@ impl ChatScreen {
             }
             Chat::RecallOlder | Chat::RecallNewer => return None,
             Chat::SearchQuestions => return Some(ChatOutcome::SearchQuestions),
+            Chat::Select => return Some(self.start_selection()),
             Chat::ScrollUp => self.transcript.scroll_up(10),
             Chat::ScrollDown => self.transcript.scroll_down(10),
             // Home/End move in a draft; on an empty input (or with Ctrl)
@@ -311,6 +356,8 @@ impl ChatScreen {
         self.stop(h);
         self.conv.close(h.ports());
         self.found = None;
+        self.selection = None;
+        self.editing = None;
         self.transcript.clear();
     }
 
@@ -354,6 +401,7 @@ impl ChatScreen {
     ) {
         self.transcript.clear();
         self.found = None;
+        self.selection = None;
         let statuses: Vec<(MessageId, RunStatus)> =
             runs.iter().map(|(id, status, _)| (*id, *status)).collect();
         self.conv.resume(session, messages, &statuses);

@@ -50,6 +50,15 @@ impl ChatScreen {
     /// Ctrl+G: the last question answered again, the way it was asked; the
     /// old answer leaves the screen (it stays stored as a branch).
     pub(super) fn regenerate(&mut self, h: &Handles) {
+        if self.new_branch.is_none() {
+            let old = self
+                .transcript
+                .cells()
+                .iter()
+                .rev()
+                .find(|c| c.kind == CellKind::Assistant && c.id.is_some());
+            self.new_branch = Some(next_branch(old.and_then(|c| c.branch)));
+        }
         match self.conv.regenerate(h.ports()) {
             Ok(started) => {
                 self.transcript.drop_last_answer();
@@ -139,10 +148,13 @@ impl ChatScreen {
     }
 
     fn show_started(&mut self, started: Started) {
+        // A new branch (an answer again, an edited question) is numbered
+        // after the ones beside it.
+        let mut branch = self.new_branch.take();
         if let Some(q) = &started.question {
             self.transcript.scroll_to_bottom();
             self.transcript.push(Cell::from_stored(&StoredMessage {
-                branch: None,
+                branch: branch.take(),
                 message: q.clone(),
                 sources: vec![],
             }));
@@ -155,6 +167,9 @@ impl ChatScreen {
             "researching…"
         };
         self.push_answer_cell(started.answer, doing);
+        if let Some(c) = self.transcript.cell_mut(started.answer) {
+            c.branch = branch;
+        }
         self.live = Live::default();
     }
 
@@ -359,4 +374,10 @@ fn stats_line(o: &crate::agent::TurnOutcome) -> String {
         parts.push(format!("first token {f} ms"));
     }
     parts.join(" · ")
+}
+
+/// The place of a new sibling of a message at `b` (alone: the second).
+pub(super) fn next_branch(b: Option<crate::domain::Branch>) -> crate::domain::Branch {
+    let n = b.map_or(1, |b| b.count) + 1;
+    crate::domain::Branch { index: n, count: n }
 }

@@ -5,7 +5,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+mod select;
 mod tables;
+pub use select::*;
 pub use tables::*;
 
 /// A key as typed: a code and the modifiers held with it.
@@ -112,6 +114,7 @@ pub fn sections() -> Vec<Section> {
         section("Chat", CHAT),
         section("Sessions (F3)", SESSIONS),
         section("Search (Ctrl+F)", SEARCH),
+        section("A selected message (Ctrl+↑)", SELECT),
         section("After opening a search result", FOUND),
         section("Cited sources (Tab)", SOURCE_VIEW),
         section("Model picker (F2)", PICKER),

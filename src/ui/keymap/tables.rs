@@ -39,6 +39,7 @@ pub enum Chat {
     RecallOlder,
     RecallNewer,
     SearchQuestions,
+    Select,
 }
 
 /// What a key does on the sessions screen (letters act when no filter is
@@ -272,6 +273,14 @@ pub const CHAT: &[Binding<Chat>] = &[
         keys: "Ctrl+R",
         action: "search earlier questions as you type",
         chords: &[(ctrl('r'), Chat::SearchQuestions)],
+    },
+    Binding {
+        keys: "Ctrl+↑, Alt+↑",
+        action: "select a message: copy, answer again, edit, branches",
+        chords: &[
+            (with(KeyModifiers::CONTROL, KeyCode::Up), Chat::Select),
+            (with(KeyModifiers::ALT, KeyCode::Up), Chat::Select),
+        ],
     },
     Binding {
         keys: "Ctrl+Z, Alt+Z",
