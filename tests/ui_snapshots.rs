@@ -906,3 +906,37 @@ mod research {
         assert!(h.app.chat.conv.active().is_none());
     }
 }
+
+#[test]
+fn a_selected_answer_with_its_branches() {
+    use sleuth::domain::{Branch, Role, StoredMessage};
+    let mut h = harness();
+    let t = 1_764_000_000_000;
+    let m = |id: i64, role: Role, text: &str, branch: Option<Branch>| StoredMessage {
+        message: common::message(id, 7, role, text, t + id),
+        sources: vec![],
+        branch,
+    };
+    let messages = vec![
+        m(1, Role::User, "Why is the sky blue?", None),
+        m(
+            2,
+            Role::Assistant,
+            "Rayleigh scattering: short wavelengths scatter most.",
+            Some(Branch { index: 2, count: 3 }),
+        ),
+        m(3, Role::User, "And sunsets?", None),
+        m(4, Role::Assistant, "Longer paths scatter the blue away.", None),
+    ];
+    h.app
+        .chat
+        .load(common::session(7, "Sky", t), &messages, Vec::new());
+    h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+        KeyCode::Up,
+        KeyModifiers::CONTROL,
+    ))));
+    h.app.handle(key(KeyCode::Up));
+    h.app.handle(key(KeyCode::Up));
+    assert_eq!(h.app.chat.selected(), Some(sleuth::domain::MessageId(2)));
+    insta::assert_snapshot!(draw(&mut h.app, 80, 16).backend());
+}
