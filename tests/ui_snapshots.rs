@@ -926,7 +926,12 @@ fn a_selected_answer_with_its_branches() {
             Some(Branch { index: 2, count: 3 }),
         ),
         m(3, Role::User, "And sunsets?", None),
-        m(4, Role::Assistant, "Longer paths scatter the blue away.", None),
+        m(
+            4,
+            Role::Assistant,
+            "Longer paths scatter the blue away.",
+            None,
+        ),
     ];
     h.app
         .chat
@@ -939,4 +944,30 @@ fn a_selected_answer_with_its_branches() {
     h.app.handle(key(KeyCode::Up));
     assert_eq!(h.app.chat.selected(), Some(sleuth::domain::MessageId(2)));
     insta::assert_snapshot!(draw(&mut h.app, 80, 16).backend());
+}
+
+#[test]
+fn the_command_palette_filters_and_runs_the_chosen_action() {
+    let mut h = harness();
+    h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::CONTROL,
+    ))));
+    type_text(&mut h.app, "sessions");
+    insta::assert_snapshot!(draw(&mut h.app, 80, 14).backend());
+    assert!(h.app.sessions.is_none());
+    h.app.handle(key(KeyCode::Enter));
+    assert!(h.app.sessions.is_some(), "F3's action ran");
+    let screen = format!("{}", draw(&mut h.app, 80, 14).backend());
+    assert!(!screen.contains("Run:"), "the palette is gone: {screen}");
+
+    // A slash command goes to the input to complete.
+    let mut h = harness();
+    h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::CONTROL,
+    ))));
+    type_text(&mut h.app, "deep run plan");
+    h.app.handle(key(KeyCode::Enter));
+    assert_eq!(h.app.chat.input.lines().join("\n"), "/deep ");
 }

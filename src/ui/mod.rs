@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod chat;
+pub mod command_palette;
 pub mod editor;
 pub mod help;
 pub mod input;

@@ -2,7 +2,9 @@
 //! shared between screens (status, overlays, worker handles).
 
 mod history;
+mod overlay_keys;
 mod overlays;
+mod palette;
 mod pending;
 
 use overlays::Overlays;
@@ -17,7 +19,7 @@ use super::chat::{ChatOutcome, ChatScreen};
 use super::picker::ModelPicker;
 use super::search_view::SearchOverlay;
 use super::sessions::SessionsScreen;
-use super::source_detail::{SourceDetail, open_url};
+use super::source_detail::SourceDetail;
 use super::status::StatusState;
 use super::transcript::CellKind;
 use crate::agent::{AgentEvent, AgentHandle};
@@ -312,82 +314,10 @@ impl App {
             // search itself closes it).
             Some(Global::Search) if top != Some(OverlayKind::Search) => self.open_search(),
             Some(Global::Sessions) if self.sessions.is_none() => self.open_sessions(),
-            _ => return false,
-        }
-        true
-    }
-
-    /// A key for the overlay on top; every key stops there (the screens
-    /// below do not see keys while something is drawn over them).
-    fn overlay_key(&mut self, k: KeyEvent) -> bool {
-        let Some(top) = self.overlays.top_mut() else {
-            return false;
-        };
-        use super::keymap::{HELP_VIEW, HelpView, PICKER, Picker, SOURCE_VIEW, SourceView, lookup};
-        match top {
-            Overlay::Help { scroll } => match lookup(HELP_VIEW, &k) {
-                Some(HelpView::Down) => *scroll += 1,
-                Some(HelpView::Up) => *scroll = scroll.saturating_sub(1),
-                Some(HelpView::PageDown) => *scroll += 10,
-                Some(HelpView::PageUp) => *scroll = scroll.saturating_sub(10),
-                Some(HelpView::Close) => self.overlays.close(OverlayKind::Help),
-                None => return false,
-            },
-            Overlay::Search(_) => return self.search_key(k),
-            Overlay::Questions(q) => {
-                use crate::ui::question_picker::Action;
-                match q.handle_key(k) {
-                    Action::None => return false,
-                    Action::Changed => {}
-                    Action::Query(text) => self.search_questions(text),
-                    Action::Choose(text) => {
-                        self.overlays.close(OverlayKind::Questions);
-                        self.pending.forget(|p| *p == Pending::QuestionSearch);
-                        self.chat.use_question(&text);
-                    }
-                    Action::Close => {
-                        self.overlays.close(OverlayKind::Questions);
-                        self.pending.forget(|p| *p == Pending::QuestionSearch);
-                    }
-                }
+            Some(Global::Palette) if top != Some(OverlayKind::Palette) => {
+                self.overlays.push(Overlay::Palette(Default::default()));
             }
-            Overlay::Sources(d) => match lookup(SOURCE_VIEW, &k) {
-                Some(SourceView::Next) => d.next(),
-                Some(SourceView::Prev) => d.prev(),
-                Some(SourceView::Open) => {
-                    if let Some(u) = d.current().and_then(|s| s.url.clone())
-                        && let Err(e) = open_url(&u)
-                    {
-                        self.status.alert = Some(e);
-                    }
-                }
-                Some(SourceView::CopyUrl) => {
-                    self.clipboard = d.current().and_then(|s| s.url.clone());
-                    self.chat.say(match &self.clipboard {
-                        Some(u) => format!("copied {}", crate::text::sanitize::one_line(u)),
-                        None => "this source has no URL".into(),
-                    });
-                }
-                Some(SourceView::Close) => self.overlays.close(OverlayKind::Sources),
-                None => return false,
-            },
-            Overlay::Picker(p) => match lookup(PICKER, &k) {
-                Some(Picker::Up) => p.up(),
-                Some(Picker::Down) => p.down(),
-                Some(Picker::Choose) => {
-                    if let Some(m) = p.chosen().map(str::to_string) {
-                        self.status.set_model(&m);
-                        self.chat.say(format!(
-                            "next answers use {}",
-                            crate::text::sanitize::one_line(&m)
-                        ));
-                        self.chat.conv.model = m;
-                    }
-                    self.overlays.close(OverlayKind::Picker);
-                }
-                Some(Picker::Close) => self.overlays.close(OverlayKind::Picker),
-                None => return false,
-            },
+            _ => return false,
         }
         true
     }
@@ -596,6 +526,7 @@ impl App {
                 Overlay::Sources(d) => d.render(frame, area),
                 Overlay::Search(s) => s.render(frame, area),
                 Overlay::Questions(q) => q.render(frame, area),
+                Overlay::Palette(p) => p.render(frame, area),
             }
         }
         self.palette.apply(frame.buffer_mut());

@@ -3,6 +3,7 @@
 //! puts it on top, where the keys go (issue 10: it used to open beneath
 //! while taking the keys).
 
+use crate::ui::command_palette::CommandPalette;
 use crate::ui::picker::ModelPicker;
 use crate::ui::question_picker::QuestionPicker;
 use crate::ui::search_view::SearchOverlay;
@@ -17,6 +18,7 @@ pub enum Overlay {
     Sources(SourceDetail),
     Search(SearchOverlay),
     Questions(QuestionPicker),
+    Palette(CommandPalette),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,7 @@ pub enum Kind {
     Sources,
     Search,
     Questions,
+    Palette,
 }
 
 impl Overlay {
@@ -36,6 +39,7 @@ impl Overlay {
             Overlay::Sources(_) => Kind::Sources,
             Overlay::Search(_) => Kind::Search,
             Overlay::Questions(_) => Kind::Questions,
+            Overlay::Palette(_) => Kind::Palette,
         }
     }
 }

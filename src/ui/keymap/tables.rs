@@ -12,6 +12,7 @@ pub enum Global {
     Help,
     Search,
     Sessions,
+    Palette,
 }
 
 /// What a key does on the chat screen.
@@ -137,6 +138,11 @@ pub const GLOBAL: &[Binding<Global>] = &[
         keys: "Ctrl+F",
         action: "search all history (/ on the sessions screen)",
         chords: &[(ctrl('f'), Global::Search)],
+    },
+    Binding {
+        keys: "Ctrl+P",
+        action: "run any action by name (Esc closes)",
+        chords: &[(ctrl('p'), Global::Palette)],
     },
     Binding {
         keys: "F3, Ctrl+O",
@@ -276,7 +282,7 @@ pub const CHAT: &[Binding<Chat>] = &[
     },
     Binding {
         keys: "Ctrl+↑, Alt+↑",
-        action: "select a message: copy, answer again, edit, branches",
+        action: "select a message (copy, again, edit, branches)",
         chords: &[
             (with(KeyModifiers::CONTROL, KeyCode::Up), Chat::Select),
             (with(KeyModifiers::ALT, KeyCode::Up), Chat::Select),
