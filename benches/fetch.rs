@@ -84,6 +84,7 @@ fn main() {
     for round in 0..rounds {
         let turn = TurnId(round + 1);
         agent.handle().send(AgentCommand::Research(ResearchAsk {
+            settings: Default::default(),
             turn,
             model: "none".into(),
             question: "Sachin Tendulkar cricket".into(),

@@ -150,6 +150,7 @@ fn source_overhead() {
     let mut calls = 0;
     for i in 0..=TURNS {
         agent.handle().send(AgentCommand::Research(ResearchAsk {
+            settings: Default::default(),
             turn: TurnId(i),
             model: "none".into(),
             question: "Where do quokkas live on Rottnest Island?".into(),

@@ -85,6 +85,7 @@ fn main() {
             let started = Instant::now();
             let cmd = if deep {
                 AgentCommand::Deep(DeepAsk {
+                    settings: Default::default(),
                     turn,
                     model: "none".into(),
                     question: q.clone(),
@@ -95,6 +96,7 @@ fn main() {
                 })
             } else {
                 AgentCommand::Research(ResearchAsk {
+                    settings: Default::default(),
                     turn,
                     model: "none".into(),
                     question: q.clone(),

@@ -71,6 +71,7 @@ fn run(
         let turn = TurnId(i as u64 + 1);
         let started = Instant::now();
         agent.handle().send(AgentCommand::Research(ResearchAsk {
+            settings: Default::default(),
             turn,
             model: "none".into(),
             question: q.clone(),

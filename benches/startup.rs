@@ -72,6 +72,7 @@ fn ensure_big_session(db: &Path) {
         summary: None,
         model: Some("llama3.2".into()),
         origin: None,
+        settings: Default::default(),
     };
     let mut cmds = vec![StoreCommand::CreateSession(s.clone())];
     for i in 0..10_000 {

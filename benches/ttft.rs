@@ -42,6 +42,8 @@ fn main() {
             content: "hi".into(),
         }],
         schema: None,
+        temperature: None,
+        max_tokens: None,
     };
     let client = reqwest::Client::new();
     let url = format!("{}/v1/chat/completions", server.url());

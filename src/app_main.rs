@@ -119,7 +119,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ollama_host: std::env::var("OLLAMA_HOST").ok(),
     };
     let config_path = g.config.clone().unwrap_or_else(paths::default_config_path);
-    let loaded = Config::load(&config_path, &overrides)?;
+    let mut loaded = Config::load(&config_path, &overrides)?;
+    if let Some(role) = &g.role {
+        loaded.config.ui.role = role.clone();
+    }
+    // An unknown role stops sleuth before the terminal is touched.
+    let role = loaded.config.ui.role.trim();
+    if !role.is_empty() && !loaded.config.roles.contains_key(role) {
+        let known: Vec<&str> = loaded.config.roles.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "no role “{role}” in {} (known: {})",
+            loaded.path.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
     let db = g.db.clone().unwrap_or_else(paths::default_db_path);
     let (log_guard, log_path) = match logging::init(&paths::default_log_dir()) {
         Ok((guard, path)) => (Some(guard), Some(path)),
@@ -320,6 +337,10 @@ fn run_tui(
     let input = ui::input::spawn(tx.clone()).context("cannot start the input thread")?;
     let mut app = ui::app::App::new(status, handles, config.provider.model.clone());
     app.chat.conv.db = Some(db.to_path_buf());
+    app.chat.conv.roles = config.roles.clone();
+    if let Err(e) = app.chat.conv.start_with_role(&config.ui.role) {
+        tracing::warn!(error = %e, "role");
+    }
     app.palette =
         ui::theme::Palette::choose(config.ui.theme, std::env::var_os("NO_COLOR").as_deref());
     if let Ok(dir) = std::env::current_dir() {

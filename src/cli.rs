@@ -39,6 +39,10 @@ pub struct GlobalArgs {
     /// Model name, overriding the config file
     #[arg(long, global = true)]
     pub model: Option<String>,
+    /// Start new sessions with this role from the config ([roles.NAME]:
+    /// system prompt, model, temperature, sources)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub role: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

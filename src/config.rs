@@ -18,6 +18,28 @@ pub struct Config {
     /// MCP servers used as research sources.
     #[serde(default)]
     pub mcp: McpConfig,
+    /// `[roles.NAME]`: named settings a session takes with `/role NAME`
+    /// or `--role NAME`.
+    #[serde(default)]
+    pub roles: std::collections::BTreeMap<String, RoleConfig>,
+}
+
+/// A role: a system prompt, model, temperature, answer length and sources
+/// that go together (a translator, a terse reviewer…).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    #[serde(default)]
+    pub system: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Research in these sources only (wiki, hn, arxiv, web, searxng, mcp:NAME).
+    #[serde(default)]
+    pub sources: Option<Vec<String>>,
 }
 
 /// `[mcp.servers.NAME]`: MCP servers sleuth starts and asks as sources.
@@ -192,6 +214,9 @@ pub struct UiConfig {
     /// empty) turns colour off whatever this says.
     #[serde(default)]
     pub theme: ThemeName,
+    /// The role new sessions start with (`--role` overrides); empty: none.
+    #[serde(default)]
+    pub role: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -304,16 +329,30 @@ impl Config {
             toml::from_str(DEFAULT_TOML).map_err(|e| (0, None, e.to_string()))?;
         // MCP servers are named by the user: their tables are not in the
         // defaults, and `deny_unknown_fields` checks their keys instead.
+        // So are roles.
         let mcp = merged.remove("mcp");
+        let roles = merged.remove("roles");
         prune_unknown(&mut merged, &known, "", &mut unknown);
         if let Some(mcp) = mcp {
             merged.insert("mcp".into(), mcp);
+        }
+        if let Some(roles) = roles {
+            merged.insert("roles".into(), roles);
         }
         let mut config: Config = merged
             .try_into()
             .map_err(|e: toml::de::Error| deser_error(text, &e))?;
         if user_set_base_url {
             config.provider.base_url_origin = UrlOrigin::ConfigFile;
+        }
+        for (name, role) in &config.roles {
+            if role.temperature.is_some_and(|t| !(0.0..=2.0).contains(&t)) {
+                return Err((
+                    0,
+                    Some(format!("roles.{name}.temperature")),
+                    "a temperature is a number from 0 to 2".into(),
+                ));
+            }
         }
         for (name, server) in &config.mcp.servers {
             if crate::agent::research::McpName::new(name).is_none() {

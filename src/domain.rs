@@ -157,6 +157,44 @@ pub struct Session {
     /// `llm:ID`); None for sleuth's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// How its answers are asked for (system prompt, model, temperature…).
+    /// (Boxed: most sessions have none, and store commands stay small.)
+    #[serde(default, skip_serializing_if = "SessionSettings::is_boxed_default")]
+    pub settings: Box<SessionSettings>,
+}
+
+/// A session's own way of asking: set with /system, /set, /role and F2,
+/// stored with it, sent with every answer of it. None keeps the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionSettings {
+    /// Instructions added to the system prompt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The model chosen for this session (F2, a role).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    /// Research in these sources only (a role's `sources`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<Vec<String>>,
+    /// The role these came from (`[roles.NAME]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+impl SessionSettings {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    #[allow(clippy::borrowed_box)] // serde's skip_serializing_if passes &Box
+    fn is_boxed_default(s: &Box<Self>) -> bool {
+        s.is_default()
+    }
 }
 
 /// A session row as listed on the sessions page.

@@ -360,3 +360,57 @@ fn ask_folds_older_turns_into_the_summary_as_the_app_does() {
     assert!(folded.contains("message number 0"), "{folded}");
     assert!(!folded.contains("The answer."), "{folded}");
 }
+
+#[test]
+fn a_role_from_the_config_sets_the_system_prompt_temperature_and_model_of_ask() {
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("config/sleuth/config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(
+        "\n[roles.french]\nsystem = \"Answer in French.\"\ntemperature = 0.25\nmodel = \"mistral\"\nmax_tokens = 321\n",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let server = Server::routed(vec![("/api/chat", vec![ollama_says("Bonjour.")])]);
+    let out = sb
+        .cmd()
+        .args(["--base-url", &server.url(), "--role", "french"])
+        .args(["ask", "--no-research", "hello?"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reqs: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/chat")
+        .collect();
+    let body = reqs[0].json();
+    assert_eq!(body["model"], "mistral");
+    assert_eq!(body["options"]["temperature"], 0.25);
+    assert_eq!(body["options"]["num_predict"], 321);
+    let system = body["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("Answer in French."), "{system}");
+    // Stored with the session: `show --json` has it.
+    let out = sb
+        .cmd()
+        .args(["show", "latest", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["session"]["settings"]["role"], "french");
+    // An unknown role is a clear error before anything runs.
+    let out = sb
+        .cmd()
+        .args(["--role", "pirate", "ask", "--no-research", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no role “pirate”") && err.contains("french"),
+        "{err}"
+    );
+}

@@ -311,6 +311,7 @@ fn wrapping_a_run_writes_the_report_from_what_was_found() {
     let agent = sleuth::agent::spawn_agent(cfg, sleuth::emit::Emitter::channel(tx)).unwrap();
     let turn = sleuth::domain::TurnId(1);
     agent.handle().send(AgentCommand::Deep(DeepAsk {
+        settings: Default::default(),
         turn,
         model: "m".into(),
         question: KISS.into(),

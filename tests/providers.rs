@@ -496,6 +496,8 @@ async fn a_ten_megabyte_single_chunk_is_handled() {
         system: None,
         messages: vec![],
         schema: None,
+        temperature: None,
+        max_tokens: None,
     };
     let mut total = 0usize;
     let client = reqwest::Client::new();
@@ -536,6 +538,7 @@ fn cancel_closes_the_http_stream_at_once() {
     let turn = sleuth::domain::TurnId(7);
     agent.handle().send(sleuth::agent::AgentCommand::Ask(
         sleuth::agent::AskRequest {
+            settings: Default::default(),
             turn,
             model: "llama3.2".into(),
             system: None,

@@ -386,6 +386,7 @@ fn a_model_known_to_be_down_is_not_asked_and_the_answer_comes_from_the_sources()
         }
     });
     agent.handle().send(AgentCommand::Research(ResearchAsk {
+        settings: Default::default(),
         turn: sleuth::domain::TurnId(1),
         model: "llama3.2".into(),
         question: "Who did Emma of Normandy marry?".into(),

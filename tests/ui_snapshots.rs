@@ -971,3 +971,36 @@ fn the_command_palette_filters_and_runs_the_chosen_action() {
     h.app.handle(key(KeyCode::Enter));
     assert_eq!(h.app.chat.input.lines().join("\n"), "/deep ");
 }
+
+#[test]
+fn session_settings_typed_in_the_chat_show_in_the_status_bar_and_are_stored() {
+    let mut h = harness();
+    type_text(&mut h.app, "/set temperature 9");
+    h.app.handle(key(KeyCode::Enter));
+    let flash = h.app.chat.flash.clone().unwrap();
+    assert!(flash.contains("from 0 to 2"), "{flash}");
+    assert_eq!(
+        h.app.chat.input.lines().join(""),
+        "/set temperature 9",
+        "kept to fix"
+    );
+    h.app.handle(UiEvent::Input(Event::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    ))));
+    type_text(&mut h.app, "/set temperature 0.3");
+    h.app.handle(key(KeyCode::Enter));
+    type_text(&mut h.app, "/system Answer in French.");
+    h.app.handle(key(KeyCode::Enter));
+    assert!(h.app.chat.input_is_empty());
+    let screen = format!("{}", draw(&mut h.app, 100, 12).backend());
+    assert!(screen.contains("new session · system T 0.3"), "{screen}");
+    // The first question creates the session with them.
+    type_text(&mut h.app, "Bonjour?");
+    h.app.handle(key(KeyCode::Enter));
+    h._writer.handle().flush().unwrap();
+    let conn = store::open_reader(&h.sb.db()).unwrap();
+    let s = store::queries::resolve_session(&conn, "latest").unwrap();
+    assert_eq!(s.settings.temperature, Some(0.3));
+    assert_eq!(s.settings.system.as_deref(), Some("Answer in French."));
+}

@@ -24,6 +24,15 @@ pub struct SummarizeRequest {
 }
 
 /// The system prompt with the session summary appended, if any.
+/// A system prompt with the session's own instructions (`/system`) after
+/// sleuth's.
+pub fn with_instructions(system: &str, s: &crate::domain::SessionSettings) -> String {
+    match s.system.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(extra) => format!("{system}\n\nThe user's instructions for this session:\n{extra}"),
+        None => system.to_string(),
+    }
+}
+
 pub fn with_summary(system: &str, summary: Option<&str>) -> String {
     match summary.filter(|s| !s.trim().is_empty()) {
         Some(s) => format!("{system}\n\nSummary of the earlier conversation: {s}"),
@@ -54,6 +63,8 @@ pub async fn run(
             content: text,
         }],
         schema: None,
+        temperature: None,
+        max_tokens: None,
     };
     let mut out = String::new();
     let mut on_text = |t: &str| out.push_str(t);

@@ -22,6 +22,8 @@ pub struct AskRequest {
     pub system: Option<String>,
     /// The conversation so far, ending with the new question.
     pub messages: Vec<ChatMessage>,
+    /// The session's temperature and answer length.
+    pub settings: crate::domain::SessionSettings,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -121,6 +123,8 @@ pub async fn run(
         system: ask.system.clone(),
         messages: ask.messages,
         schema: None,
+        temperature: ask.settings.temperature,
+        max_tokens: ask.settings.max_tokens,
     };
     let mut wrote = false;
     match stream_answer(client, &cfg, &req, turn, emit, &mut wrote).await {

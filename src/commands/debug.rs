@@ -24,6 +24,7 @@ pub fn write_loop(db: &Path, count: u64, size: usize, out: &mut dyn Write) -> an
         summary: None,
         model: None,
         origin: None,
+        settings: Default::default(),
     };
     handle.send(StoreCommand::CreateSession(session.clone()));
     let body: String = "lorem ipsum dolor sit amet "

@@ -214,6 +214,7 @@ pub fn new_session(question: &str, model: &str) -> Session {
         summary: None,
         model: Some(model.to_string()),
         origin: None,
+        settings: Default::default(),
     }
 }
 
@@ -250,6 +251,7 @@ mod tests {
             summary: summary.map(Into::into),
             model: None,
             origin: None,
+            settings: Default::default(),
         }
     }
 

@@ -16,8 +16,8 @@ use super::recorder::AnswerRecorder;
 use crate::agent::research::SourceKind;
 use crate::agent::{AgentCommand, AgentEvent, AgentHandle, TurnOutcome};
 use crate::domain::{
-    Message, MessageId, MessageStatus, Role, RunStatus, Session, SessionId, Source, StoredMessage,
-    TurnId, Usage,
+    Message, MessageId, MessageStatus, Role, RunStatus, Session, SessionId, SessionSettings,
+    Source, StoredMessage, TurnId, Usage,
 };
 use crate::store::{StoreCommand, StoredRun, WriterHandle};
 
@@ -92,6 +92,13 @@ pub struct Conversation {
     last_answer: Option<MessageId>,
     /// The last message of the branch shown: a new question follows it.
     tip: Option<MessageId>,
+    /// This session's own settings (/system, /set, /role, F2)…
+    settings: SessionSettings,
+    /// …and what a new session starts with (a role from the config or
+    /// `--role`).
+    pub defaults: SessionSettings,
+    /// The config's `[roles.NAME]`, for `/role NAME`.
+    pub roles: std::collections::BTreeMap<String, crate::config::RoleConfig>,
     /// The newest deep run of this session that did not complete (its
     /// report message), for `/resume`.
     unfinished_run: Option<MessageId>,
@@ -111,6 +118,9 @@ impl Conversation {
             last_question: None,
             last_answer: None,
             tip: None,
+            settings: SessionSettings::default(),
+            defaults: SessionSettings::default(),
+            roles: Default::default(),
             unfinished_run: None,
         }
     }
@@ -164,7 +174,8 @@ impl Conversation {
         let session = match &self.session {
             Some(s) => s.id,
             None => {
-                let s = super::new_session(text, &self.model);
+                let mut s = super::new_session(text, &self.model);
+                s.settings = Box::new(self.settings.clone());
                 p.writer.send(StoreCommand::CreateSession(s.clone()));
                 let id = s.id;
                 self.session = Some(s);
@@ -201,6 +212,81 @@ impl Conversation {
         self.last_answer = None;
         self.history.pop_answer();
         Ok(self.start(session, &asked, p))
+    }
+
+    /// This session's settings (or the next session's, before the first
+    /// question).
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
+    }
+
+    /// New settings for this session, stored with it (or kept for the
+    /// session the next question creates). A model in them is used.
+    pub fn set_settings(&mut self, settings: SessionSettings, p: Ports<'_>) {
+        if let Some(m) = &settings.model {
+            self.model = m.clone();
+        }
+        if let Some(s) = self.session.as_mut() {
+            *s.settings = settings.clone();
+            p.writer.send(StoreCommand::SetSettings {
+                session: s.id,
+                settings: Box::new(settings.clone()),
+            });
+        }
+        self.settings = settings;
+    }
+
+    /// `/system`, `/set`, `/role` typed as a question: applied (and
+    /// stored), and what to tell the user; None when `text` is none of them.
+    pub fn settings_command(&mut self, text: &str, p: Ports<'_>) -> Option<Result<String, String>> {
+        let cmd = match super::settings::parse(text)? {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            super::settings::apply(cmd, &self.settings, &self.defaults, &self.roles).map(
+                |(s, said)| {
+                    if s != self.settings {
+                        self.set_settings(s, p);
+                    }
+                    said
+                },
+            ),
+        )
+    }
+
+    /// The settings a session starts with: the role named (from the
+    /// config), or none. An unknown role is an error naming the known ones.
+    pub fn start_with_role(&mut self, role: &str) -> Result<(), String> {
+        let role = role.trim();
+        self.defaults = if role.is_empty() {
+            SessionSettings::default()
+        } else {
+            let r = self.roles.get(role).ok_or_else(|| {
+                format!(
+                    "no role “{role}” in the config (known: {})",
+                    self.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            super::settings::from_role(role, r)
+        };
+        self.use_defaults();
+        Ok(())
+    }
+
+    /// F2: the model for this session's next answers, kept with it.
+    pub fn choose_model(&mut self, model: String, p: Ports<'_>) {
+        let mut s = self.settings.clone();
+        s.model = Some(model);
+        self.set_settings(s, p);
+    }
+
+    /// Settings back to the defaults (a new session).
+    pub fn use_defaults(&mut self) {
+        self.settings = self.defaults.clone();
+        if let Some(m) = &self.settings.model {
+            self.model = m.clone();
+        }
     }
 
     /// The conversation goes on from before `at` (read back to there):
@@ -286,6 +372,10 @@ impl Conversation {
         runs: &[(MessageId, RunStatus)],
     ) {
         self.history = History::from_stored(&session, messages, &self.policy);
+        self.settings = (*session.settings).clone();
+        if let Some(m) = &self.settings.model {
+            self.model = m.clone();
+        }
         self.last_answer = None;
         self.last_question = None;
         self.tip = messages.last().map(|m| m.message.id);
@@ -310,6 +400,7 @@ impl Conversation {
         self.last_answer = None;
         self.last_question = None;
         self.tip = None;
+        self.use_defaults();
         self.unfinished_run = None;
         stopped
     }
@@ -538,6 +629,7 @@ impl Conversation {
                 policy: &self.policy,
                 db: self.db.as_deref(),
                 resume,
+                settings: &self.settings,
             },
             &self.history,
         )

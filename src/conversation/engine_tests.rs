@@ -365,6 +365,7 @@ fn a_resumed_session_continues_with_its_history_and_regenerates_its_last_questio
         summary: None,
         model: None,
         origin: None,
+        settings: Default::default(),
     };
     let stored = |id: i64, role: Role, content: &str, sources: Vec<Source>| StoredMessage {
         branch: None,
@@ -429,4 +430,48 @@ fn closing_a_session_stops_even_a_deep_run_outright() {
         r.with(|c, p| c.submit(blank, p)).unwrap_err(),
         Refused::Nothing
     );
+}
+
+#[test]
+fn session_settings_go_with_every_answer_and_are_stored() {
+    let mut r = Rig::new();
+    assert_eq!(
+        r.with(|c, p| c.settings_command("/system Answer in French.", p)),
+        Some(Ok("system prompt set for this session".into()))
+    );
+    r.with(|c, p| c.settings_command("/set temperature 0.3", p));
+    // Before the first question there is no session: kept for it.
+    assert!(r.writes.take().is_empty());
+    let s = r.ask("q1", Mode::Chat);
+    let writes = r.writes.take();
+    let Some(StoreCommand::CreateSession(created)) = writes.first() else {
+        panic!("{writes:?}")
+    };
+    assert_eq!(created.settings.temperature, Some(0.3));
+    let cmds = r.commands();
+    let Some(AgentCommand::Ask(ask)) = cmds.last() else {
+        panic!("{cmds:?}")
+    };
+    assert!(ask.system.as_deref().unwrap().contains("Answer in French."));
+    assert_eq!(ask.settings.temperature, Some(0.3));
+    r.answer(s.turn, "Bonjour.");
+    // Changed in a session: stored at once.
+    r.writes.take();
+    r.with(|c, p| c.choose_model("other".into(), p));
+    assert!(matches!(
+        &r.writes.take()[..],
+        [StoreCommand::SetSettings { settings, .. }] if settings.model.as_deref() == Some("other")
+    ));
+    assert_eq!(r.conv.model, "other");
+    let s = r.ask("q2", Mode::Research);
+    let cmds = r.commands();
+    let Some(AgentCommand::Research(ask)) = cmds.last() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(ask.model, "other");
+    assert_eq!(ask.settings.system.as_deref(), Some("Answer in French."));
+    r.answer(s.turn, "Bonjour encore.");
+    // A new session starts from the defaults again.
+    r.with(|c, p| c.close(p));
+    assert!(r.conv.settings().is_default());
 }

@@ -11,6 +11,7 @@ pub mod outcome;
 pub mod prompt;
 pub mod question;
 pub mod recorder;
+pub mod settings;
 
 pub use context::{ContextPolicy, History, new_session, title_of};
 pub use engine::{Conversation, Ports, Refused, Started, Step, Stopped};

@@ -6,7 +6,7 @@ use super::context::{ContextPolicy, History};
 use crate::agent::deep::{DeepAsk, Saved};
 use crate::agent::research::SourceKind;
 use crate::agent::research::pipeline::{Memory, ResearchAsk};
-use crate::agent::summary::with_summary;
+use crate::agent::summary::{with_instructions, with_summary};
 use crate::agent::turn::SYSTEM_PROMPT;
 use crate::agent::{AgentCommand, AskRequest};
 use crate::domain::{SessionId, TurnId};
@@ -36,6 +36,8 @@ pub struct Turn<'a> {
     pub db: Option<&'a std::path::Path>,
     /// A stored deep run to continue.
     pub resume: Option<Saved>,
+    /// The session's own settings.
+    pub settings: &'a crate::domain::SessionSettings,
 }
 
 /// The command for `t`, the question being the last message of `history`
@@ -43,20 +45,36 @@ pub struct Turn<'a> {
 /// runs take it apart, the history before it as context).
 pub fn command(t: Turn<'_>, history: &History) -> AgentCommand {
     let before = history.before_last_question();
+    let settings = t.settings.clone();
+    // A role's sources, unless the question names its own.
+    let only = t.only.or_else(|| {
+        let kinds: Vec<SourceKind> = settings
+            .sources
+            .iter()
+            .flatten()
+            .filter_map(|s| SourceKind::parse(s))
+            .collect();
+        (!kinds.is_empty()).then_some(kinds)
+    });
     match t.mode {
         Mode::Chat => AgentCommand::Ask(AskRequest {
             turn: t.turn,
             model: t.model.to_string(),
-            system: Some(with_summary(SYSTEM_PROMPT, history.summary())),
+            system: Some(with_summary(
+                &with_instructions(SYSTEM_PROMPT, &settings),
+                history.summary(),
+            )),
             messages: history.context(history.len()).to_vec(),
+            settings,
         }),
         Mode::Research => AgentCommand::Research(ResearchAsk {
             turn: t.turn,
             model: t.model.to_string(),
             question: t.question.to_string(),
             history: history.context(before).to_vec(),
-            only: t.only,
+            only,
             summary: history.summary().map(String::from),
+            settings,
             memory: match (t.db, t.policy.memory) {
                 (Some(db), true) => Some(Memory {
                     db: db.to_path_buf(),
@@ -72,8 +90,9 @@ pub fn command(t: Turn<'_>, history: &History) -> AgentCommand {
             question: t.question.to_string(),
             history: history.context(before).to_vec(),
             summary: history.summary().map(String::from),
-            only: t.only,
+            only,
             resume: t.resume.map(Box::new),
+            settings,
         }),
     }
 }

@@ -175,6 +175,7 @@ impl Generator {
             summary: None,
             model: Some("llama3.2".into()),
             origin: None,
+            settings: Default::default(),
         }));
         for i in 0..count {
             let role = if i % 2 == 0 {

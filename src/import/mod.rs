@@ -136,6 +136,7 @@ impl Thread {
                 summary: None,
                 model,
                 origin: Some(self.origin),
+                settings: Default::default(),
             },
             messages,
         }

@@ -54,8 +54,8 @@ fn apply(
     match cmd {
         StoreCommand::CreateSession(s) => {
             tx.prepare_cached(
-                "INSERT INTO sessions (id, created_at, updated_at, title, summary, model)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO NOTHING",
+                "INSERT INTO sessions (id, created_at, updated_at, title, summary, model, settings)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO NOTHING",
             )?
             .execute(params![
                 s.id.0,
@@ -63,7 +63,8 @@ fn apply(
                 s.updated_at,
                 s.title,
                 s.summary,
-                s.model
+                s.model,
+                settings_json(&s.settings)
             ])?;
         }
         StoreCommand::AppendMessage(m) => {
@@ -110,6 +111,10 @@ fn apply(
             // the list (issue 15).
             tx.prepare_cached("UPDATE sessions SET title = ?2 WHERE id = ?1")?
                 .execute(params![session.0, title])?;
+        }
+        StoreCommand::SetSettings { session, settings } => {
+            tx.prepare_cached("UPDATE sessions SET settings = ?2 WHERE id = ?1")?
+                .execute(params![session.0, settings_json(settings)])?;
         }
         StoreCommand::SetSummary { session, summary } => {
             tx.prepare_cached("UPDATE sessions SET summary = ?2 WHERE id = ?1")?
@@ -197,6 +202,13 @@ fn upsert_message(
     let t = touched.at.entry(m.session_id).or_insert(m.created_at);
     *t = (*t).max(m.created_at);
     Ok(exists)
+}
+
+/// Settings as stored: NULL when all are the default.
+fn settings_json(s: &crate::domain::SessionSettings) -> Option<String> {
+    (!s.is_default())
+        .then(|| serde_json::to_string(s).ok())
+        .flatten()
 }
 
 /// A new message under `parent` starts the branch shown: its siblings

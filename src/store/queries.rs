@@ -11,7 +11,7 @@ use crate::domain::{
 };
 
 const SESSION_COLS: &str =
-    "s.id, s.created_at, s.updated_at, s.title, s.summary, s.model, s.origin";
+    "s.id, s.created_at, s.updated_at, s.title, s.summary, s.model, s.origin, s.settings";
 const MESSAGE_COLS: &str = "id, session_id, parent_id, role, content, status, created_at, model, tokens_in, tokens_out, latency_ms, error";
 
 fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
@@ -23,6 +23,10 @@ fn session_from(row: &Row<'_>) -> rusqlite::Result<Session> {
         summary: row.get(4)?,
         model: row.get(5)?,
         origin: row.get(6)?,
+        settings: row
+            .get::<_, Option<String>>(7)?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -80,8 +84,8 @@ pub fn list_sessions(
     let rows = stmt.query_map(params![limit as i64, offset as i64, pattern], |r| {
         Ok(SessionSummary {
             session: session_from(r)?,
-            message_count: r.get(7)?,
-            unfinished_run: r.get(8)?,
+            message_count: r.get(8)?,
+            unfinished_run: r.get(9)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

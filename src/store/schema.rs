@@ -182,6 +182,8 @@ END;
 /// (`chatgpt:ID`, `claude:ID`, `llm:ID`): a re-import finds it there.
 const V6: &str = r#"
 ALTER TABLE sessions ADD COLUMN origin TEXT;
+-- A session's own settings (system prompt, model, temperature…) as JSON.
+ALTER TABLE sessions ADD COLUMN settings TEXT;
 CREATE UNIQUE INDEX sessions_origin ON sessions(origin) WHERE origin IS NOT NULL;
 ALTER TABLE messages ADD COLUMN off_branch INTEGER NOT NULL DEFAULT 0;
 -- The few regenerated pairs, read off the partial parent index (never a

@@ -37,6 +37,11 @@ pub enum StoreCommand {
         session: SessionId,
         title: String,
     },
+    /// A session's own settings (/system, /set, /role, F2).
+    SetSettings {
+        session: SessionId,
+        settings: Box<crate::domain::SessionSettings>,
+    },
     SetSummary {
         session: SessionId,
         summary: String,

@@ -104,6 +104,7 @@ pub fn session(id: i64, title: &str, at: i64) -> Session {
         summary: None,
         model: Some("llama3.2".into()),
         origin: None,
+        settings: Default::default(),
     }
 }
 

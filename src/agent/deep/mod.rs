@@ -43,6 +43,9 @@ pub struct DeepAsk {
     pub only: Option<Vec<SourceKind>>,
     /// A stored run to continue instead of starting anew.
     pub resume: Option<Box<Saved>>,
+    /// The session's instructions, temperature and answer length (for
+    /// the report).
+    pub settings: crate::domain::SessionSettings,
 }
 
 /// One round as it went, for the live view and `--json`.
@@ -272,7 +275,7 @@ impl<'a> Run<'a> {
             _ if cited.is_empty() => Some("no source returned anything".to_string()),
             Some(e) => Some(model_message(cfg, &ask.model, &e)),
             None => {
-                let req: ChatRequest = report::request(
+                let mut req: ChatRequest = report::request(
                     &ask.model,
                     &ask.question,
                     &ask.history,
@@ -280,6 +283,12 @@ impl<'a> Run<'a> {
                     &sections,
                     &cited,
                 );
+                // The session's own instructions, temperature and length.
+                req.system = req
+                    .system
+                    .map(|s| crate::agent::summary::with_instructions(&s, &ask.settings));
+                req.temperature = ask.settings.temperature;
+                req.max_tokens = ask.settings.max_tokens;
                 match synthesize(
                     cfg,
                     self.clients,

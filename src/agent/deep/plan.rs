@@ -59,6 +59,8 @@ pub fn request(
             content: keywords::request_text(question, history, summary),
         }],
         schema: Some(schema()),
+        temperature: None,
+        max_tokens: None,
     }
 }
 

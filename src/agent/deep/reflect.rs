@@ -51,6 +51,8 @@ pub fn request(model: &str, question: &str, notes: &[(String, Vec<String>)]) -> 
             content,
         }],
         schema: Some(schema()),
+        temperature: None,
+        max_tokens: None,
     }
 }
 

@@ -48,6 +48,8 @@ pub fn request(
         system: Some(crate::agent::summary::with_summary(SYSTEM, summary)),
         messages,
         schema: None,
+        temperature: None,
+        max_tokens: None,
     }
 }
 

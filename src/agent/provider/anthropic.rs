@@ -32,6 +32,9 @@ pub fn body(req: &ChatRequest, max_tokens: u32) -> Value {
     if let Some(system) = &req.system {
         b["system"] = json!(system);
     }
+    if let Some(t) = req.temperature {
+        b["temperature"] = json!(t);
+    }
     // Structured output: a tool whose input is the reply, and the model
     // made to call it; the decoder passes the tool input on as text.
     if let Some(schema) = &req.schema {

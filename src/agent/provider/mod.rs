@@ -37,6 +37,10 @@ pub struct ChatRequest {
     /// structured output (Ollama `format`, OpenAI `response_format`,
     /// Anthropic a forced tool); the reply text is then that JSON.
     pub schema: Option<serde_json::Value>,
+    /// The session's temperature, when it set one.
+    pub temperature: Option<f32>,
+    /// The session's answer length, in place of `provider.max_tokens`.
+    pub max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -149,11 +153,15 @@ fn build(
     Ok(match cfg.kind {
         ProviderKind::Ollama => client
             .post(format!("{base}/api/chat"))
-            .json(&ollama::body(req, cfg.max_tokens)),
+            .json(&ollama::body(req, req.max_tokens.unwrap_or(cfg.max_tokens))),
         ProviderKind::Openai => {
             let r = client
                 .post(super::probe::openai_url(base, "chat/completions"))
-                .json(&openai::body(req, cfg.max_tokens, is_openai_api(base)));
+                .json(&openai::body(
+                    req,
+                    req.max_tokens.unwrap_or(cfg.max_tokens),
+                    is_openai_api(base),
+                ));
             match key {
                 Some(k) => r.bearer_auth(k),
                 None => r,
@@ -169,7 +177,10 @@ fn build(
                 .post(format!("{base}/v1/messages"))
                 .header("x-api-key", k)
                 .header("anthropic-version", anthropic::VERSION)
-                .json(&anthropic::body(req, cfg.max_tokens))
+                .json(&anthropic::body(
+                    req,
+                    req.max_tokens.unwrap_or(cfg.max_tokens),
+                ))
         }
     })
 }
@@ -548,6 +559,8 @@ mod tests {
                 content: "hi".into(),
             }],
             schema: None,
+            temperature: None,
+            max_tokens: None,
         };
         let o = openai::body(&req, 900, false);
         assert_eq!(o["stream_options"]["include_usage"], true);
@@ -563,6 +576,23 @@ mod tests {
         assert_eq!(a["messages"][0]["role"], "user");
         assert_eq!(a["max_tokens"], 900);
         assert_eq!(anthropic::body(&req, 0)["max_tokens"], 4096);
+        // A session's temperature, in each wire's place.
+        let warm = ChatRequest {
+            temperature: Some(0.3),
+            ..req.clone()
+        };
+        assert_eq!(
+            ollama::body(&warm, 900)["options"]["temperature"],
+            0.3f32 as f64
+        );
+        assert_eq!(ollama::body(&warm, 900)["options"]["num_predict"], 900);
+        assert_eq!(
+            openai::body(&warm, 900, false)["temperature"],
+            0.3f32 as f64
+        );
+        assert_eq!(anthropic::body(&warm, 900)["temperature"], 0.3f32 as f64);
+        assert!(ollama::body(&req, 0).get("options").is_none());
+        assert!(openai::body(&req, 0, false).get("temperature").is_none());
         let l = ollama::body(&req, 900);
         assert_eq!(l["options"]["num_predict"], 900);
         assert!(ollama::body(&req, 0).get("options").is_none());
@@ -585,6 +615,8 @@ mod tests {
                 content: "hi".into(),
             }],
             schema: Some(schema.clone()),
+            temperature: None,
+            max_tokens: None,
         };
         assert_eq!(ollama::body(&req, 0)["format"], schema);
         let o = openai::body(&req, 0, false);

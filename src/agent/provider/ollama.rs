@@ -8,7 +8,10 @@ pub fn body(req: &ChatRequest, max_tokens: u32) -> Value {
     let messages = super::messages_with_system(req);
     let mut b = json!({"model": req.model, "messages": messages, "stream": true});
     if max_tokens > 0 {
-        b["options"] = json!({"num_predict": max_tokens});
+        b["options"]["num_predict"] = json!(max_tokens);
+    }
+    if let Some(t) = req.temperature {
+        b["options"]["temperature"] = json!(t);
     }
     if let Some(schema) = &req.schema {
         b["format"] = schema.clone();

@@ -25,6 +25,9 @@ pub fn body(req: &ChatRequest, max_tokens: u32, official: bool) -> Value {
         };
         b[key] = json!(max_tokens);
     }
+    if let Some(t) = req.temperature {
+        b["temperature"] = json!(t);
+    }
     if let Some(schema) = &req.schema {
         b["response_format"] = json!({
             "type": "json_schema",

@@ -34,6 +34,8 @@ pub struct ResearchAsk {
     pub summary: Option<String>,
     /// Recall from other sessions in this database (None = off).
     pub memory: Option<Memory>,
+    /// The session's instructions, temperature and answer length.
+    pub settings: crate::domain::SessionSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -529,13 +531,16 @@ fn answer_request(
         role: Role::User,
         content,
     });
+    let system = crate::agent::summary::with_instructions(answer::SYSTEM, &ask.settings);
     ChatRequest {
         model: ask.model.clone(),
         system: Some(crate::agent::summary::with_summary(
-            answer::SYSTEM,
+            &system,
             ask.summary.as_deref(),
         )),
         messages,
         schema: None,
+        temperature: ask.settings.temperature,
+        max_tokens: ask.settings.max_tokens,
     }
 }

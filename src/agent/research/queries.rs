@@ -141,6 +141,8 @@ pub async fn from_model(
             content: keywords::request_text(&ask.question, &ask.history, ask.summary.as_deref()),
         }],
         schema: Some(keywords::schema()),
+        temperature: None,
+        max_tokens: None,
     };
     let reply = ask_structured(client, cfg, req, KEYWORD_TIMEOUT).await?;
     Ok(

@@ -64,6 +64,9 @@ pub fn start(
         ContextPolicy::from_config(&config.research),
     );
     conv.db = Some(db.to_path_buf());
+    conv.roles = config.roles.clone();
+    conv.start_with_role(&config.ui.role)
+        .map_err(|e| anyhow::anyhow!(e))?;
     let (question, session, mode) = match what {
         What::Resume(arg) => return resume_start(conn, conv, &arg),
         What::Ask {

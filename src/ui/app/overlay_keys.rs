@@ -74,7 +74,7 @@ impl App {
                             "next answers use {}",
                             crate::text::sanitize::one_line(&m)
                         ));
-                        self.chat.conv.model = m;
+                        self.chat.conv.choose_model(m, self.handles.ports());
                     }
                     self.overlays.close(OverlayKind::Picker);
                 }

@@ -121,10 +121,15 @@ impl ChatScreen {
         self.flash = Some(text.into());
     }
 
+    /// The session's title, and its settings when not the default.
     pub fn session_label(&self) -> String {
-        match self.conv.session() {
+        let title = match self.conv.session() {
             Some(s) => one_line(&s.title),
             None => "new session".into(),
+        };
+        match crate::conversation::settings::tag(self.conv.settings()) {
+            Some(tag) => format!("{title} · {}", one_line(&tag)),
+            None => title,
         }
     }
 
@@ -182,6 +187,9 @@ impl ChatScreen {
         match action {
             Chat::Send => {
                 if let Some(o) = self.resume_command() {
+                    return Some(o);
+                }
+                if let Some(o) = self.settings_command(h) {
                     return Some(o);
                 }
                 if let Some(at) = self.editing
@@ -369,6 +377,22 @@ impl ChatScreen {
     /// The text of the newest answer (or of the one streaming).
     fn copy_text(&self) -> Option<String> {
         self.conv.last_answer_text()
+    }
+
+    /// `/system`, `/set`, `/role`: the session's settings change (the
+    /// status bar shows them); nothing is asked.
+    fn settings_command(&mut self, h: &Handles) -> Option<ChatOutcome> {
+        let text = self.input.lines().join("\n");
+        let result = self.conv.settings_command(&text, h.ports())?;
+        match result {
+            Ok(said) => {
+                self.input = new_input(self.conv.research);
+                self.say(said);
+            }
+            // The command stays in the input to fix.
+            Err(e) => self.say(e),
+        }
+        Some(ChatOutcome::Changed)
     }
 
     /// `/resume`: continue this session's unfinished deep run.

@@ -214,6 +214,21 @@ pub const CHAT: &[Binding<Chat>] = &[
         chords: &[],
     },
     Binding {
+        keys: "/system …",
+        action: "this session's system prompt (/system - clears)",
+        chords: &[],
+    },
+    Binding {
+        keys: "/set temperature …",
+        action: "temperature or max_tokens for this session",
+        chords: &[],
+    },
+    Binding {
+        keys: "/role …",
+        action: "a role from the config ([roles.NAME])",
+        chords: &[],
+    },
+    Binding {
         keys: "/resume",
         action: "continue this session's unfinished deep run",
         chords: &[],

@@ -364,6 +364,7 @@ mod tests {
                     summary: None,
                     model: None,
                     origin: None,
+                    settings: Default::default(),
                 },
                 message_count: 2,
                 unfinished_run: false,
