@@ -354,3 +354,63 @@ fn no_color_in_the_environment_draws_without_colour() {
     let (ok, raw, alt, t) = s.finish();
     assert_restored(ok, &raw, alt, t);
 }
+
+#[test]
+fn recall_selection_and_the_palette_through_the_real_terminal() {
+    let sb = common::Sandbox::new();
+    common::fixture_db(&sb.db());
+    let mut s = Session::start(&sb);
+    s.wait_for_text("Ask a question");
+    // ↑ recalls the newest question of every session, ↑ again the one before.
+    s.send(b"\x1b[A");
+    s.wait_for_text("What is WAL mode?");
+    s.send(b"\x1b[A");
+    s.wait_for_text("How does the borrow checker work?");
+    s.send(b"\x15"); // Ctrl+U
+    // Ctrl+L resumes the newest session; Ctrl+↑ selects its last message.
+    s.send(b"\x0c");
+    s.wait_for_text("│ SQLite WAL mode");
+    s.send(b"\x1b[1;5A");
+    s.wait_for_text("selected: y copy");
+    s.send(b"y");
+    s.wait_for_text("copied the message");
+    s.send(b"\x1b");
+    // A lone Esc, read before the next key (else Esc+key is Alt+key).
+    let left = common::wait_for(Duration::from_secs(10), || {
+        (!s.contents().contains("selected: y copy")).then_some(())
+    });
+    assert!(left.is_some(), "Esc did not leave the selection");
+    // Ctrl+P: the palette runs "new session" by name.
+    s.send(b"\x10");
+    s.wait_for_text("Run:");
+    s.send(b"new session");
+    s.send(b"\r");
+    s.wait_for_text("│ new session");
+    assert!(
+        !s.contents().contains("What is WAL mode?"),
+        "{}",
+        s.contents()
+    );
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert_restored(ok, &raw, alt, t);
+    // The copy went to the terminal's clipboard (OSC 52).
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.contains("\x1b]52;c;"), "no OSC 52 in the output");
+}
+
+#[test]
+fn import_on_a_terminal_shows_progress_then_the_summary() {
+    let sb = common::Sandbox::new();
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/import/chatgpt-conversations.json");
+    let file = file.to_string_lossy().into_owned();
+    let s = Session::spawn(&["import", "chatgpt", &file], &sb.env_pairs(), sb.path());
+    s.wait_for_text("Imported 3 conversations");
+    let (ok, raw, _, _) = s.finish();
+    assert!(ok, "import failed");
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.contains("importing chatgpt:"), "no progress line: {raw}");
+    // The progress line is cleared before the summary.
+    assert!(raw.contains("\r\x1b[2K"), "{raw}");
+}
