@@ -410,7 +410,10 @@ fn import_on_a_terminal_shows_progress_then_the_summary() {
     let (ok, raw, _, _) = s.finish();
     assert!(ok, "import failed");
     let raw = String::from_utf8_lossy(&raw);
-    assert!(raw.contains("importing chatgpt:"), "no progress line: {raw}");
+    assert!(
+        raw.contains("importing chatgpt:"),
+        "no progress line: {raw}"
+    );
     // The progress line is cleared before the summary.
     assert!(raw.contains("\r\x1b[2K"), "{raw}");
 }

@@ -11,7 +11,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState};
+use ratatui::widgets::ListItem;
 
 use super::keymap::{Binding, CHAT, GLOBAL, Global};
 use super::theme;
@@ -173,15 +173,9 @@ impl CommandPalette {
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect) {
         let w = area.width.saturating_sub(4).min(100);
         let h = area.height.saturating_sub(4).clamp(3, 24);
-        let rect = Rect::new(
-            area.x + area.width.saturating_sub(w) / 2,
-            area.y + area.height.saturating_sub(h) / 2,
-            w,
-            h.min(area.height),
-        );
-        if rect.width < 10 || rect.height < 3 {
+        let Some(rect) = super::popup::centered(area, w, h, 10, 3) else {
             return;
-        }
+        };
         let keys_w = 24usize.min(usize::from(rect.width) / 3);
         let text_w = usize::from(rect.width.saturating_sub(6)).saturating_sub(keys_w + 2);
         let items: Vec<ListItem> = if self.shown.is_empty() {
@@ -208,18 +202,14 @@ impl CommandPalette {
             " Run: {}▏ — Enter runs it, Esc closes ",
             crate::text::sanitize::one_line(&self.query)
         );
-        let list = List::new(items)
-            .block(
-                Block::new()
-                    .borders(Borders::ALL)
-                    .border_style(theme::border_focused())
-                    .title(title),
-            )
-            .highlight_style(ratatui::style::Style::new().add_modifier(Modifier::REVERSED))
-            .highlight_symbol("› ");
-        let mut state = ListState::default().with_selected(Some(self.selected));
-        frame.render_widget(Clear, rect);
-        frame.render_stateful_widget(list, rect, &mut state);
+        super::popup::list(
+            frame,
+            rect,
+            title,
+            items,
+            self.selected,
+            ratatui::style::Style::new().add_modifier(Modifier::REVERSED),
+        );
     }
 }
 

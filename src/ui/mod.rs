@@ -10,6 +10,7 @@ pub mod input;
 pub mod keymap;
 pub mod markdown;
 pub mod picker;
+pub mod popup;
 pub mod question_picker;
 pub mod research_view;
 pub mod run_tree;

@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState};
+use ratatui::widgets::ListItem;
 
 use super::keymap::{QUESTIONS, Questions, lookup};
 use super::theme;
@@ -86,15 +86,9 @@ impl QuestionPicker {
     pub fn render(&self, frame: &mut Frame<'_>, area: Rect) {
         let w = area.width.saturating_sub(4).min(100);
         let h = area.height.saturating_sub(4).clamp(3, 20);
-        let rect = Rect::new(
-            area.x + area.width.saturating_sub(w) / 2,
-            area.y + area.height.saturating_sub(h) / 2,
-            w,
-            h.min(area.height),
-        );
-        if rect.width < 10 || rect.height < 3 {
+        let Some(rect) = super::popup::centered(area, w, h, 10, 3) else {
             return;
-        }
+        };
         let items: Vec<ListItem> = if self.hits.is_empty() {
             let say = if self.waiting {
                 "searching…"
@@ -115,18 +109,14 @@ impl QuestionPicker {
             " Earlier questions: {}▏ — Enter puts it in the input, Esc closes ",
             one_line(&self.query)
         );
-        let list = List::new(items)
-            .block(
-                Block::new()
-                    .borders(Borders::ALL)
-                    .border_style(theme::border_focused())
-                    .title(title),
-            )
-            .highlight_style(theme::key().add_modifier(Modifier::REVERSED))
-            .highlight_symbol("› ");
-        let mut state = ListState::default().with_selected(Some(self.selected));
-        frame.render_widget(Clear, rect);
-        frame.render_stateful_widget(list, rect, &mut state);
+        super::popup::list(
+            frame,
+            rect,
+            title,
+            items,
+            self.selected,
+            theme::key().add_modifier(Modifier::REVERSED),
+        );
     }
 }
 
