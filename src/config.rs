@@ -353,6 +353,18 @@ impl Config {
                     "a temperature is a number from 0 to 2".into(),
                 ));
             }
+            if let Some(bad) = role
+                .sources
+                .iter()
+                .flatten()
+                .find(|s| crate::agent::research::SourceKind::parse(s).is_none())
+            {
+                return Err((
+                    0,
+                    Some(format!("roles.{name}.sources")),
+                    format!("no source “{bad}” (wiki, hn, arxiv, web, searxng, mcp:NAME)"),
+                ));
+            }
         }
         for (name, server) in &config.mcp.servers {
             if crate::agent::research::McpName::new(name).is_none() {
@@ -699,5 +711,20 @@ mod tests {
             "https://o.example"
         );
         assert_eq!(normalize_ollama_host("myhost"), "http://myhost:11434");
+    }
+
+    #[test]
+    fn roles_are_read_and_checked() {
+        let c = Config::parse_text(
+            "[roles.terse]\nsystem = \"Be terse.\"\ntemperature = 0.2\nsources = [\"wiki\", \"mcp:notes\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.roles["terse"].temperature, Some(0.2));
+        let e = Config::parse_text("[roles.x]\ntemperature = 5.0\n").unwrap_err();
+        assert!(e.contains("roles.x.temperature"), "{e}");
+        let e = Config::parse_text("[roles.x]\nsources = [\"bing\"]\n").unwrap_err();
+        assert!(e.contains("no source “bing”"), "{e}");
+        let e = Config::parse_text("[roles.x]\ncolour = \"red\"\n").unwrap_err();
+        assert!(e.contains("colour"), "{e}");
     }
 }

@@ -73,7 +73,7 @@ impl Active {
 }
 
 pub struct Conversation {
-    session: Option<Session>,
+    pub(super) session: Option<Session>,
     history: History,
     /// How much conversation goes with a question.
     pub policy: ContextPolicy,
@@ -93,7 +93,7 @@ pub struct Conversation {
     /// The last message of the branch shown: a new question follows it.
     tip: Option<MessageId>,
     /// This session's own settings (/system, /set, /role, F2)…
-    settings: SessionSettings,
+    pub(super) settings: SessionSettings,
     /// …and what a new session starts with (a role from the config or
     /// `--role`).
     pub defaults: SessionSettings,
@@ -212,81 +212,6 @@ impl Conversation {
         self.last_answer = None;
         self.history.pop_answer();
         Ok(self.start(session, &asked, p))
-    }
-
-    /// This session's settings (or the next session's, before the first
-    /// question).
-    pub fn settings(&self) -> &SessionSettings {
-        &self.settings
-    }
-
-    /// New settings for this session, stored with it (or kept for the
-    /// session the next question creates). A model in them is used.
-    pub fn set_settings(&mut self, settings: SessionSettings, p: Ports<'_>) {
-        if let Some(m) = &settings.model {
-            self.model = m.clone();
-        }
-        if let Some(s) = self.session.as_mut() {
-            *s.settings = settings.clone();
-            p.writer.send(StoreCommand::SetSettings {
-                session: s.id,
-                settings: Box::new(settings.clone()),
-            });
-        }
-        self.settings = settings;
-    }
-
-    /// `/system`, `/set`, `/role` typed as a question: applied (and
-    /// stored), and what to tell the user; None when `text` is none of them.
-    pub fn settings_command(&mut self, text: &str, p: Ports<'_>) -> Option<Result<String, String>> {
-        let cmd = match super::settings::parse(text)? {
-            Ok(c) => c,
-            Err(e) => return Some(Err(e)),
-        };
-        Some(
-            super::settings::apply(cmd, &self.settings, &self.defaults, &self.roles).map(
-                |(s, said)| {
-                    if s != self.settings {
-                        self.set_settings(s, p);
-                    }
-                    said
-                },
-            ),
-        )
-    }
-
-    /// The settings a session starts with: the role named (from the
-    /// config), or none. An unknown role is an error naming the known ones.
-    pub fn start_with_role(&mut self, role: &str) -> Result<(), String> {
-        let role = role.trim();
-        self.defaults = if role.is_empty() {
-            SessionSettings::default()
-        } else {
-            let r = self.roles.get(role).ok_or_else(|| {
-                format!(
-                    "no role “{role}” in the config (known: {})",
-                    self.roles.keys().cloned().collect::<Vec<_>>().join(", ")
-                )
-            })?;
-            super::settings::from_role(role, r)
-        };
-        self.use_defaults();
-        Ok(())
-    }
-
-    /// F2: the model for this session's next answers, kept with it.
-    pub fn choose_model(&mut self, model: String, p: Ports<'_>) {
-        let mut s = self.settings.clone();
-        s.model = Some(model);
-        self.set_settings(s, p);
-    }
-
-    /// Settings back to the defaults (a new session).
-    pub fn use_defaults(&mut self) {
-        self.settings = self.defaults.clone();
-        if let Some(m) = &self.settings.model {
-            self.model = m.clone();
-        }
     }
 
     /// The conversation goes on from before `at` (read back to there):

@@ -189,6 +189,85 @@ pub fn tag(s: &SessionSettings) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
+impl super::Conversation {
+    /// This session's settings (or the next session's, before the first
+    /// question).
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
+    }
+
+    /// New settings for this session, stored with it (or kept for the
+    /// session the next question creates). A model in them is used.
+    pub fn set_settings(&mut self, settings: SessionSettings, p: super::Ports<'_>) {
+        if let Some(m) = &settings.model {
+            self.model = m.clone();
+        }
+        if let Some(s) = self.session.as_mut() {
+            *s.settings = settings.clone();
+            p.writer.send(crate::store::StoreCommand::SetSettings {
+                session: s.id,
+                settings: Box::new(settings.clone()),
+            });
+        }
+        self.settings = settings;
+    }
+
+    /// `/system`, `/set`, `/role` typed as a question: applied (and
+    /// stored), and what to tell the user; None when `text` is none of them.
+    pub fn settings_command(
+        &mut self,
+        text: &str,
+        p: super::Ports<'_>,
+    ) -> Option<Result<String, String>> {
+        let cmd = match parse(text)? {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            apply(cmd, &self.settings, &self.defaults, &self.roles).map(|(s, said)| {
+                if s != self.settings {
+                    self.set_settings(s, p);
+                }
+                said
+            }),
+        )
+    }
+
+    /// The settings a session starts with: the role named (from the
+    /// config), or none. An unknown role is an error naming the known ones.
+    pub fn start_with_role(&mut self, role: &str) -> Result<(), String> {
+        let role = role.trim();
+        self.defaults = if role.is_empty() {
+            SessionSettings::default()
+        } else {
+            let r = self.roles.get(role).ok_or_else(|| {
+                format!(
+                    "no role “{role}” in the config (known: {})",
+                    self.roles.keys().cloned().collect::<Vec<_>>().join(", ")
+                )
+            })?;
+            from_role(role, r)
+        };
+        self.use_defaults();
+        Ok(())
+    }
+
+    /// F2: the model for this session's next answers, kept with it.
+    pub fn choose_model(&mut self, model: String, p: super::Ports<'_>) {
+        let mut s = self.settings.clone();
+        s.model = Some(model);
+        self.set_settings(s, p);
+    }
+
+    /// Settings back to the defaults (a new session).
+    pub fn use_defaults(&mut self) {
+        self.settings = self.defaults.clone();
+        if let Some(m) = &self.settings.model {
+            self.model = m.clone();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
