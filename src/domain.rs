@@ -296,6 +296,16 @@ pub struct Branch {
     pub count: u32,
 }
 
+/// The tool that wrote an imported session's answers ("ChatGPT").
+pub fn origin_tool(origin: &str) -> &'static str {
+    match origin.split(':').next() {
+        Some("chatgpt") => "ChatGPT",
+        Some("claude") => "Claude",
+        Some("llm") => "llm",
+        _ => "imported",
+    }
+}
+
 /// The tool an imported session came from, as the lists name it.
 pub fn origin_label(origin: &str) -> &'static str {
     match origin.split(':').next() {

@@ -56,9 +56,14 @@ pub fn markdown(session: &Session, messages: &[StoredMessage], other_branches: i
         out.push_str(&format!("> Summary: {}\n\n", one_line(summary)));
     }
     for m in messages {
+        // An imported answer was written by its tool, not by sleuth.
+        let answerer = session
+            .origin
+            .as_deref()
+            .map_or("sleuth", crate::domain::origin_tool);
         let who = match m.message.role {
             Role::User => "You",
-            Role::Assistant => "sleuth",
+            Role::Assistant => answerer,
             Role::System => "System",
         };
         let status = match m.message.status {

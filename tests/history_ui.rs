@@ -440,4 +440,13 @@ fn imported_sessions_say_where_they_came_from() {
     search_and_wait(&mut h, "grind");
     let text = screen(&draw(&mut h, 100, 16));
     assert!(text.contains("from ChatGPT"), "{text}");
+    // Opened from the hit, its answers are ChatGPT's.
+    h.app.handle(key(KeyCode::Enter));
+    assert!(
+        h.pump_until(|a| a.search().is_none() && !a.chat.transcript.is_empty()),
+        "the imported session opens"
+    );
+    let text = screen(&draw(&mut h, 100, 16));
+    assert!(text.contains("ChatGPT  "), "{text}");
+    assert!(!text.contains("sleuth  "), "{text}");
 }

@@ -149,6 +149,7 @@ fn chatgpt_keeps_every_branch_and_shows_the_one_chatgpt_showed() {
     let out = sb.cmd().args(["show", &sky.to_string()]).output().unwrap();
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(md.contains("_Imported from ChatGPT._"), "{md}");
+    assert!(md.contains("## ChatGPT · "), "answers are ChatGPT's: {md}");
     assert!(
         md.contains("3 messages on other branches are not shown"),
         "{md}"

@@ -41,6 +41,9 @@ pub struct Cell {
     selected: bool,
     /// Its place among its siblings, shown as ‹ 2/3 ›.
     pub branch: Option<Branch>,
+    /// Who wrote an answer when it was not sleuth (an imported session's
+    /// tool: "ChatGPT").
+    pub who: Option<&'static str>,
     cache: Option<(u16, Vec<Line<'static>>)>,
 }
 
@@ -56,6 +59,7 @@ impl Cell {
             highlight: None,
             selected: false,
             branch: None,
+            who: None,
             cache: None,
         }
     }
@@ -143,7 +147,7 @@ impl Cell {
         let (label, label_style, body_style) = match self.kind {
             CellKind::User => ("you", theme::user_label(), ratatui::style::Style::new()),
             CellKind::Assistant => (
-                "sleuth",
+                self.who.unwrap_or("sleuth"),
                 theme::assistant_label(),
                 ratatui::style::Style::new(),
             ),

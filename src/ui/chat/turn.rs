@@ -135,6 +135,11 @@ impl ChatScreen {
         messages: &[StoredMessage],
         mut runs: std::collections::HashMap<MessageId, (RunStatus, crate::domain::RunTree)>,
     ) {
+        let who = self
+            .conv
+            .session()
+            .and_then(|s| s.origin.as_deref())
+            .map(crate::domain::origin_tool);
         for m in messages {
             if let Some((status, tree)) = runs.remove(&m.message.id) {
                 self.transcript.push(Cell::research(ResearchProgress {
@@ -143,7 +148,11 @@ impl ChatScreen {
                     ..Default::default()
                 }));
             }
-            self.transcript.push(Cell::from_stored(m));
+            let mut cell = Cell::from_stored(m);
+            if m.message.role == crate::domain::Role::Assistant {
+                cell.who = who;
+            }
+            self.transcript.push(cell);
         }
     }
 
