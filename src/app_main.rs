@@ -138,6 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
     }
     let db = g.db.clone().unwrap_or_else(paths::default_db_path);
+    announce_upgrade(&db);
     let (log_guard, log_path) = match logging::init(&paths::default_log_dir()) {
         Ok((guard, path)) => (Some(guard), Some(path)),
         Err(e) => {
@@ -374,4 +375,24 @@ fn run_tui(
     let _ = signal_thread.join();
     tracing::info!("stopped");
     result
+}
+
+/// Says on stderr, before the terminal is taken, that an older database is
+/// about to be upgraded: a large history takes seconds once (schema v6
+/// links every message to the one it follows: ~10 s at a million).
+fn announce_upgrade(db: &Path) {
+    let Ok(conn) = store::open_reader(db) else {
+        return;
+    };
+    let Ok(v) = store::schema::version(&conn) else {
+        return;
+    };
+    if v > 0 && v < store::schema::CURRENT_VERSION {
+        let _ = writeln!(
+            std::io::stderr(),
+            "sleuth: upgrading {} to schema v{} (once; a large history takes a few seconds)…",
+            display_path(db),
+            store::schema::CURRENT_VERSION
+        );
+    }
 }

@@ -539,3 +539,25 @@ fn ask_joins_unquoted_words_and_reads_a_dash_from_stdin() {
         ["how do tardigrades survive", "what do water bears eat?"]
     );
 }
+
+#[test]
+fn an_older_database_is_upgraded_once_and_says_so() {
+    let sb = Sandbox::new();
+    fixture_db(&sb.db());
+    rusqlite::Connection::open(sb.db())
+        .unwrap()
+        .execute_batch(
+            "DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin;
+             ALTER TABLE sessions DROP COLUMN settings; ALTER TABLE messages DROP COLUMN off_branch;
+             UPDATE messages SET parent_id = NULL; PRAGMA user_version = 5;",
+        )
+        .unwrap();
+    let (code, out, err) = run(&sb, &["sessions"]);
+    assert_eq!(code, 0, "{err}");
+    let v = format!("schema v{}", sleuth::store::schema::CURRENT_VERSION);
+    assert!(err.contains("upgrading") && err.contains(&v), "{err}");
+    assert!(out.contains("Rust borrow checker"), "{out}");
+    // Once: the next command says nothing.
+    let (_, _, err) = run(&sb, &["sessions"]);
+    assert!(!err.contains("upgrading"), "{err}");
+}

@@ -940,6 +940,20 @@ fn v5_files_keep_regenerated_answers_as_branches_of_their_question() {
             .parent_id,
         Some(MessageId(2100))
     );
+    // The rest of the history follows the message before it: one tree.
+    let parent = |id: i64| {
+        queries::get_message(&conn, MessageId(id))
+            .unwrap()
+            .unwrap()
+            .parent_id
+    };
+    assert_eq!(parent(2002), Some(MessageId(2001)));
+    assert_eq!(parent(2001), None, "a first question has none");
+    assert_eq!(
+        parent(2100),
+        Some(MessageId(2003)),
+        "the question follows the session's earlier message"
+    );
 }
 
 #[test]
@@ -1005,4 +1019,44 @@ fn branches_are_numbered_and_switching_shows_the_sibling_and_its_newest_path() {
             (2204, None)
         ]
     );
+}
+
+#[test]
+fn an_edited_first_question_is_a_sibling_of_the_first_version() {
+    let sb = Sandbox::new();
+    let db = sb.db();
+    fixture_db(&db);
+    let t = 1_764_000_000_300;
+    let mut root = message(2300, 1002, Role::User, "What is WAL? (edited)", t);
+    root.parent_id = None;
+    let mut answer = message(2301, 1002, Role::Assistant, "A log.", t + 1);
+    answer.parent_id = Some(MessageId(2300));
+    write_all(
+        &db,
+        vec![
+            StoreCommand::Shelve {
+                message: MessageId(2003),
+            },
+            StoreCommand::AppendMessage(root),
+            StoreCommand::AppendMessage(answer),
+        ],
+    );
+    let conn = store::open_reader(&db).unwrap();
+    let shown = queries::transcript(&conn, SessionId(1002)).unwrap();
+    let ids: Vec<i64> = shown.iter().map(|m| m.message.id.0).collect();
+    assert_eq!(ids, vec![2300, 2301]);
+    assert_eq!(shown[0].branch.map(|b| (b.index, b.count)), Some((2, 2)));
+    drop(conn);
+    write_all(
+        &db,
+        vec![StoreCommand::SwitchBranch {
+            from: MessageId(2300),
+            step: -1,
+        }],
+    );
+    let conn = store::open_reader(&db).unwrap();
+    let shown = queries::transcript(&conn, SessionId(1002)).unwrap();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].message.content, "What is WAL mode?");
+    assert_eq!(shown[0].branch.map(|b| (b.index, b.count)), Some((1, 2)));
 }

@@ -191,7 +191,8 @@ impl Generator {
             let message = Message {
                 id: MessageId(sid.0 + i as i64 + 1),
                 session_id: sid,
-                parent_id: None,
+                // Each message follows the one before it (one branch).
+                parent_id: (i > 0).then(|| MessageId(sid.0 + i as i64)),
                 role,
                 content: self.vocab.text(&mut self.rng, len),
                 status: MessageStatus::Complete,

@@ -253,7 +253,9 @@ fn switch_branch(
     let siblings: Vec<i64> = tx
         .prepare_cached(
             "SELECT id FROM messages
-             WHERE parent_id = (SELECT parent_id FROM messages WHERE id = ?1)
+             WHERE session_id = (SELECT session_id FROM messages WHERE id = ?1)
+               AND parent_id IS (SELECT parent_id FROM messages WHERE id = ?1)
+               AND (parent_id IS NOT NULL OR role = 'user')
              ORDER BY created_at, id",
         )?
         .query_map(params![from.0], |r| r.get(0))?

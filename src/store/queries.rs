@@ -186,9 +186,12 @@ pub fn other_branches(conn: &Connection, session: SessionId) -> Result<i64, Stor
 /// parent stands alone.
 pub fn siblings(conn: &Connection, id: MessageId) -> Result<Vec<Message>, StoreError> {
     let sql = format!(
+        // Roots (a first question and its edits) have no parent: they are
+        // siblings within their session.
         "SELECT {MESSAGE_COLS} FROM messages
-         WHERE id = ?1
-            OR parent_id = (SELECT parent_id FROM messages WHERE id = ?1)
+         WHERE session_id = (SELECT session_id FROM messages WHERE id = ?1)
+           AND parent_id IS (SELECT parent_id FROM messages WHERE id = ?1)
+           AND (parent_id IS NOT NULL OR role = 'user')
          ORDER BY created_at, id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -247,19 +250,24 @@ pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMes
 /// The place among its siblings of each message of `session` that has
 /// any. Only a parent with a child off the branch shown can have two.
 fn branches(conn: &Connection, session: SessionId) -> Result<HashMap<i64, Branch>, StoreError> {
-    let parents: Vec<i64> = conn
+    // NULL stands for the session's roots (a first question and its edits).
+    let parents: Vec<Option<i64>> = conn
         .prepare_cached(
             "SELECT DISTINCT parent_id FROM messages
-             WHERE session_id = ?1 AND off_branch = 1 AND parent_id IS NOT NULL",
+             WHERE session_id = ?1 AND off_branch = 1
+               AND (parent_id IS NOT NULL OR role = 'user')",
         )?
         .query_map([session.0], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut out = HashMap::new();
-    let mut children = conn
-        .prepare_cached("SELECT id FROM messages WHERE parent_id = ?1 ORDER BY created_at, id")?;
+    let mut children = conn.prepare_cached(
+        "SELECT id FROM messages
+         WHERE session_id = ?2 AND parent_id IS ?1 AND (parent_id IS NOT NULL OR role = 'user')
+         ORDER BY created_at, id",
+    )?;
     for p in parents {
         let ids: Vec<i64> = children
-            .query_map([p], |r| r.get(0))?
+            .query_map(params![p, session.0], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         let count = ids.len() as u32;
         if count > 1 {

@@ -199,6 +199,16 @@ UPDATE messages SET parent_id = (
      ORDER BY q.created_at DESC, q.id DESC LIMIT 1)
  WHERE id IN (SELECT id FROM v6_pairs UNION SELECT parent_id FROM v6_pairs);
 DROP TABLE v6_pairs;
+-- Every other message follows the one before it on the branch shown, so
+-- the whole history is one tree (an edit or a branch switch deep in an
+-- old session then finds what came after). One pass, once.
+UPDATE messages SET parent_id = (
+    SELECT p.id FROM messages p
+     WHERE p.session_id = messages.session_id AND p.off_branch = 0
+       AND (p.created_at < messages.created_at
+            OR (p.created_at = messages.created_at AND p.id < messages.id))
+     ORDER BY p.created_at DESC, p.id DESC LIMIT 1)
+ WHERE parent_id IS NULL AND off_branch = 0;
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {
