@@ -423,3 +423,28 @@ fn llm_databases_in_both_shapes_as_the_real_llm_writes_them() {
     assert_eq!(report(&import(&sb, "llm", &db))["messages_added"], 2);
     let _ = MessageId(0);
 }
+
+#[test]
+fn invalid_utf8_stops_at_the_bad_conversation_and_keeps_the_ones_before() {
+    let sb = Sandbox::new();
+    let mut bytes = std::fs::read(fixture("chatgpt-conversations.json")).unwrap();
+    // A stray byte inside the third conversation's text.
+    let at = bytes
+        .windows(13)
+        .position(|w| w == b"Plot the Caf\xc3")
+        .unwrap();
+    bytes[at + 1] = 0xFF;
+    let file = sb.path().join("conversations.json");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = import(&sb, "chatgpt", &file);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let r = report(&out);
+    let err = r["error"].as_str().unwrap();
+    assert!(
+        err.contains("stopped making sense") && err.contains("invalid unicode"),
+        "{err}"
+    );
+    assert!(err.contains("line 1 column"), "says where: {err}");
+    assert_eq!(r["conversations"], 1, "the first conversation came in");
+    assert_eq!(counts(&sb), (1, 7));
+}
