@@ -306,13 +306,11 @@ pub fn origin_tool(origin: &str) -> &'static str {
     }
 }
 
-/// The tool an imported session came from, as the lists name it.
-pub fn origin_label(origin: &str) -> &'static str {
-    match origin.split(':').next() {
-        Some("chatgpt") => "from ChatGPT",
-        Some("claude") => "from Claude",
-        Some("llm") => "from llm",
-        _ => "imported",
+/// How the lists name where an imported session came from.
+pub fn origin_label(origin: &str) -> String {
+    match origin_tool(origin) {
+        "imported" => "imported".into(),
+        tool => format!("from {tool}"),
     }
 }
 

@@ -43,16 +43,7 @@ fn ctrl_up() -> UiEvent {
 }
 
 fn app() -> (Harness, wiki::Wiki) {
-    let (articles, _) = wiki::hotpot(&format!(
-        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
-        env!("CARGO_MANIFEST_DIR")
-    ));
-    let w = wiki::Wiki::start(articles, false, 60);
-    let mut cfg = sleuth::config::Config::default();
-    cfg.provider.base_url = "http://127.0.0.1:9".into();
-    cfg.sources.wikipedia.base_url = w.url();
-    cfg.sources.hackernews.enabled = false;
-    cfg.sources.arxiv.enabled = false;
+    let (w, cfg) = wiki::hotpot_app_config("http://127.0.0.1:9");
     let mut h = harness_config(Sandbox::new(), cfg);
     h.app.chat.conv.policy.memory = false;
     (h, w)

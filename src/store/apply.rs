@@ -223,23 +223,15 @@ fn shelve_siblings(
     // on messages (a table with triggers) opens a statement savepoint,
     // which flushes FTS5's pending terms on every row (3× slower bulk
     // writes, measured).
-    let sibling = tx
+    let siblings: Vec<i64> = tx
         .prepare_cached(
-            "SELECT 1 FROM messages WHERE parent_id = ?1 AND id != ?2 AND off_branch = 0 LIMIT 1",
+            "SELECT id FROM messages WHERE parent_id = ?1 AND id != ?2 AND off_branch = 0",
         )?
-        .exists(params![parent.0, new.0])?;
-    if !sibling {
-        return Ok(());
+        .query_map(params![parent.0, new.0], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for id in siblings {
+        shelve(tx, crate::domain::MessageId(id))?;
     }
-    tx.prepare_cached(
-        "WITH RECURSIVE below(id) AS (
-             SELECT id FROM messages WHERE parent_id = ?1 AND id != ?2 AND off_branch = 0
-             UNION ALL
-             SELECT m.id FROM messages m JOIN below ON m.parent_id = below.id
-         )
-         UPDATE messages SET off_branch = 1 WHERE id IN below",
-    )?
-    .execute(params![parent.0, new.0])?;
     Ok(())
 }
 

@@ -366,3 +366,20 @@ pub fn hotpot(path: &str) -> (Vec<Article>, Vec<Hop>) {
     }
     (articles, qs)
 }
+
+/// The fifteen HotpotQA questions' articles on a loopback Wikipedia, and
+/// a config whose only source it is, the model at `provider` (a closed
+/// port: no model). The UI tests' research setup.
+pub fn hotpot_app_config(provider: &str) -> (Wiki, sleuth::config::Config) {
+    let (articles, _) = hotpot(&format!(
+        "{}/../shared/fixtures/hotpot/hotpot-dev-distractor-15.json",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let w = Wiki::start(articles, false, 60);
+    let mut cfg = sleuth::config::Config::default();
+    cfg.provider.base_url = provider.into();
+    cfg.sources.wikipedia.base_url = w.url();
+    cfg.sources.hackernews.enabled = false;
+    cfg.sources.arxiv.enabled = false;
+    (w, cfg)
+}
