@@ -120,6 +120,12 @@ fn an_earlier_answer_given_again_is_a_branch_and_arrows_switch_back() {
     h.app.handle(key(KeyCode::Char('y')));
     let flash = h.app.chat.flash.clone().unwrap_or_default();
     assert!(flash.starts_with("copied the message"), "{flash}");
+    // Enter opens the selected answer's cited sources; Esc closes them.
+    h.app.handle(key(KeyCode::Enter));
+    let screen = screen_of(&mut h.app, 100, 30);
+    assert!(screen.contains(" Source 1/"), "{screen}");
+    h.app.handle(key(KeyCode::Esc));
+    assert_eq!(h.app.chat.selected(), Some(a1), "still selected");
 
     // Answer it again: the conversation goes on from its question.
     h.app.handle(key(KeyCode::Char('r')));
