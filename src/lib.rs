@@ -16,6 +16,7 @@ pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod import;
+pub mod library;
 pub mod logging;
 pub mod mcp;
 pub mod paths;

@@ -8,8 +8,6 @@
 
 pub mod child;
 pub mod formats;
-pub mod index;
-pub mod indexer;
 
 use serde::{Deserialize, Serialize};
 

@@ -196,7 +196,10 @@ impl Sections {
 
 /// YAML front matter's `title:`, and the text after it.
 fn front_matter(text: &str) -> (Option<String>, &str) {
-    let Some(rest) = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")) else {
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
         return (None, text);
     };
     let Some(end) = rest.find("\n---") else {
@@ -261,7 +264,10 @@ pub fn org(text: &str) -> Extracted {
             secs.heading(stars, &line[stars..]);
             continue;
         }
-        if let Some(t) = line.strip_prefix("#+TITLE:").or_else(|| line.strip_prefix("#+title:")) {
+        if let Some(t) = line
+            .strip_prefix("#+TITLE:")
+            .or_else(|| line.strip_prefix("#+title:"))
+        {
             title = Some(t.trim().to_string());
             continue;
         }
@@ -340,8 +346,10 @@ fn find_doi(text: &str) -> Option<String> {
         .unwrap_or(rest.len());
     let doi = rest[..end].trim_end_matches(['.', ')', ';']);
     let (prefix, suffix) = doi.split_once('/')?;
-    (prefix.len() >= 7 && prefix[3..].chars().all(|c| c.is_ascii_digit() || c == '.') && !suffix.is_empty())
-        .then(|| doi.to_string())
+    (prefix.len() >= 7
+        && prefix[3..].chars().all(|c| c.is_ascii_digit() || c == '.')
+        && !suffix.is_empty())
+    .then(|| doi.to_string())
 }
 
 /// One member of a zip, inflated to at most [`MAX_MEMBER`] bytes.
@@ -363,7 +371,8 @@ fn member(zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, name: &str) -> Resu
 }
 
 fn open_zip(bytes: &[u8]) -> Result<zip::ZipArchive<std::io::Cursor<&[u8]>>, String> {
-    zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip: {e}"))
+    zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("not a readable zip: {e}"))
 }
 
 /// An attribute's value on an XML start tag.
@@ -531,7 +540,10 @@ fn heading_level(style: &str) -> Option<usize> {
     if s == "title" {
         return Some(0);
     }
-    s.strip_prefix("heading")?.parse().ok().filter(|&l| (1..=9).contains(&l))
+    s.strip_prefix("heading")?
+        .parse()
+        .ok()
+        .filter(|&l| (1..=9).contains(&l))
 }
 
 #[cfg(test)]
@@ -570,7 +582,10 @@ mod tests {
         assert_eq!(x.units[1].paragraphs, vec!["A paragraph here."]);
         assert_eq!(x.units[2].section.as_deref(), Some("Top › Deeper"));
         let p = plain("Roman-\nGaulish people\n\nsecond");
-        assert_eq!(p.units[0].paragraphs, vec!["Roman- Gaulish people", "second"]);
+        assert_eq!(
+            p.units[0].paragraphs,
+            vec!["Roman- Gaulish people", "second"]
+        );
     }
 
     #[test]
@@ -581,7 +596,10 @@ mod tests {
 
     #[test]
     fn dois_and_heading_styles() {
-        assert_eq!(find_doi("see doi:10.1145/3290605.3300233."), Some("10.1145/3290605.3300233".into()));
+        assert_eq!(
+            find_doi("see doi:10.1145/3290605.3300233."),
+            Some("10.1145/3290605.3300233".into())
+        );
         assert_eq!(find_doi("version 10.5 of it"), None);
         assert_eq!(heading_level("Heading2"), Some(2));
         assert_eq!(heading_level("heading 1"), Some(1));

@@ -221,8 +221,10 @@ impl Extractor {
             Some(r) => r,
             None => self.start()?,
         };
-        let req = serde_json::to_string(&Request { path: p.to_string() })
-            .map_err(|e| e.to_string())?;
+        let req = serde_json::to_string(&Request {
+            path: p.to_string(),
+        })
+        .map_err(|e| e.to_string())?;
         if writeln!(run.stdin, "{req}")
             .and_then(|_| run.stdin.flush())
             .is_err()
