@@ -17,6 +17,16 @@ use crate::ui::UiEvent;
 use crate::{agent, commands, logging, paths, store, ui};
 
 pub fn main() -> ExitCode {
+    // The library's extractor child: no config, no logging, no terminal —
+    // it reads file paths on stdin and answers on stdout (library/child.rs).
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == crate::library::child::SUBCOMMAND)
+    {
+        let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        return ExitCode::from(crate::library::child::child_main(&rest));
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
@@ -138,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
     }
     let db = g.db.clone().unwrap_or_else(paths::default_db_path);
+    loaded.config.library.resolve(&db);
     announce_upgrade(&db);
     let (log_guard, log_path) = match logging::init(&paths::default_log_dir()) {
         Ok((guard, path)) => (Some(guard), Some(path)),
@@ -218,6 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Import { format, file, json }) => {
             commands::import::run(&db, format, &file, json, out)?
         }
+        Some(Command::Library(cmd)) => commands::library::run(&loaded.config.library, cmd, out)?,
         Some(Command::Doctor { json }) => {
             if commands::doctor::run(&loaded, &db, log_path.as_deref(), json, out)? {
                 ExitCode::SUCCESS

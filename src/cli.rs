@@ -158,6 +158,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Your papers and notes as a research source: folders of PDF,
+    /// Markdown, Org, text, HTML, EPUB and DOCX files, indexed on this machine
+    #[command(subcommand)]
+    Library(LibraryCommand),
     /// Check config, database, logs, provider and sources
     Doctor {
         /// Print JSON
@@ -167,6 +171,51 @@ pub enum Command {
     /// Developer tools (benchmarks, crash tests)
     #[command(hide = true, subcommand)]
     Debug(DebugCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LibraryCommand {
+    /// Add folders (or files) and index them now
+    Add {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Leave out files matching this glob (repeatable), e.g. "**/drafts/**"
+        #[arg(long, value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// Print a JSON summary
+        #[arg(long)]
+        json: bool,
+    },
+    /// The folders in the library, with their files and passages
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a folder; its passages leave the index
+    Remove {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Scan again; read every file under PATH (default: all) even if unchanged
+    Reindex {
+        path: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Files indexed, passages, bytes, last scan, and every file not indexed with the reason
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search the library's passages (file, page or section, snippet)
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

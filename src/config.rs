@@ -15,6 +15,9 @@ pub struct Config {
     pub deep: DeepConfig,
     pub sources: SourcesConfig,
     pub ui: UiConfig,
+    /// The user's own papers and notes (`sleuth library add`).
+    #[serde(default)]
+    pub library: crate::library::settings::LibraryConfig,
     /// MCP servers used as research sources.
     #[serde(default)]
     pub mcp: McpConfig,

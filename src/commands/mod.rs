@@ -6,6 +6,7 @@ pub mod debug;
 pub mod doctor;
 pub mod history;
 pub mod import;
+pub mod library;
 pub mod turn;
 
 use std::path::Path;

@@ -39,8 +39,9 @@ impl Format {
 /// Bytes a member of an EPUB or DOCX zip may inflate to (a zip bomb stops
 /// here with a reason instead of filling memory).
 const MAX_MEMBER: u64 = 64 * 1024 * 1024;
-/// Text kept from one file (a 2,000-page book is ~5 MB of text).
-pub const MAX_TEXT: usize = 32 * 1024 * 1024;
+/// Text kept from one file (a 2,000-page book is ~5 MB of text); it also
+/// bounds what the indexer holds per file in memory.
+pub const MAX_TEXT: usize = 8 * 1024 * 1024;
 
 /// Reads `path` as `format`. Errors are reasons a user can act on.
 pub fn extract(path: &Path, format: Format) -> Result<Extracted, String> {
@@ -87,25 +88,7 @@ fn utf8_text(bytes: &[u8]) -> Result<String, String> {
 }
 
 fn cap(doc: &mut Extracted, max: usize) {
-    let mut left = max;
-    for u in &mut doc.units {
-        let mut keep = 0;
-        for p in &mut u.paragraphs {
-            if left == 0 {
-                break;
-            }
-            if p.len() > left {
-                let mut cut = left;
-                while !p.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                p.truncate(cut);
-            }
-            left -= p.len();
-            keep += 1;
-        }
-        u.paragraphs.truncate(keep);
-    }
+    crate::text::cap_paragraphs(doc.units.iter_mut().map(|u| &mut u.paragraphs), max);
     doc.units.retain(|u| !u.paragraphs.is_empty());
 }
 

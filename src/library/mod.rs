@@ -8,6 +8,9 @@
 
 pub mod child;
 pub mod formats;
+pub mod index;
+pub mod indexer;
+pub mod settings;
 
 use serde::{Deserialize, Serialize};
 

@@ -104,3 +104,29 @@ mod tests {
         assert_eq!(plural(12u64, "document"), "12 documents");
     }
 }
+
+/// Keeps the first `max` bytes of paragraph text across `groups` (a
+/// document's sections, a file's pages), cutting the paragraph that
+/// crosses the limit at a character boundary and dropping the rest.
+/// Groups left empty stay, for the caller to drop.
+pub fn cap_paragraphs<'a>(groups: impl Iterator<Item = &'a mut Vec<String>>, max: usize) {
+    let mut left = max;
+    for paragraphs in groups {
+        let mut keep = 0;
+        for p in paragraphs.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            if p.len() > left {
+                let mut cut = left;
+                while !p.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                p.truncate(cut);
+            }
+            left -= p.len();
+            keep += 1;
+        }
+        paragraphs.truncate(keep);
+    }
+}

@@ -103,25 +103,7 @@ impl Document {
 
     /// Drops whatever lies past `max` bytes of paragraph text.
     pub fn cap(&mut self, max: usize) {
-        let mut left = max;
-        for s in &mut self.sections {
-            let mut keep = 0;
-            for p in &mut s.paragraphs {
-                if left == 0 {
-                    break;
-                }
-                if p.len() > left {
-                    let mut cut = left;
-                    while !p.is_char_boundary(cut) {
-                        cut -= 1;
-                    }
-                    p.truncate(cut);
-                }
-                left -= p.len();
-                keep += 1;
-            }
-            s.paragraphs.truncate(keep);
-        }
+        crate::text::cap_paragraphs(self.sections.iter_mut().map(|s| &mut s.paragraphs), max);
         self.sections.retain(|s| !s.paragraphs.is_empty());
     }
 }
