@@ -619,7 +619,7 @@ mod tests {
     fn queries_are_words_never_fts_syntax() {
         assert_eq!(
             match_expr("NEAR(\"a\" OR x) -y* the: col:1"),
-            Some("\"near\" OR \"or\" OR \"col\"".into())
+            Some("\"near\" OR \"col\"".into())
         );
         assert_eq!(match_expr("the of ?"), None);
     }

@@ -57,6 +57,20 @@ pub fn place_label(file: &str, page: Option<u32>, section: Option<&str>) -> Stri
     s
 }
 
+/// Whether a model at this base URL runs on this machine (loopback), so
+/// library text sent to it stays here.
+pub fn model_is_local(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A file:// URL for a library passage: the page as a PDF open parameter
 /// (`#page=12`, which PDF viewers and `show`/`export` read back).
 pub fn file_url(path: &std::path::Path, page: Option<u32>) -> String {

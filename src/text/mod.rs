@@ -48,6 +48,32 @@ pub fn plural(n: impl Into<u64>, one: &str) -> String {
     }
 }
 
+/// Keeps the first `max` bytes of paragraph text across `groups` (a
+/// document's sections, a file's pages), cutting the paragraph that
+/// crosses the limit at a character boundary and dropping the rest.
+/// Groups left empty stay, for the caller to drop.
+pub fn cap_paragraphs<'a>(groups: impl Iterator<Item = &'a mut Vec<String>>, max: usize) {
+    let mut left = max;
+    for paragraphs in groups {
+        let mut keep = 0;
+        for p in paragraphs.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            if p.len() > left {
+                let mut cut = left;
+                while !p.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                p.truncate(cut);
+            }
+            left -= p.len();
+            keep += 1;
+        }
+        paragraphs.truncate(keep);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{plural, truncate};
@@ -74,6 +100,7 @@ mod tests {
             "commands",
             "domain",
             "text",
+            "library",
         ] {
             let mut stack = vec![std::path::PathBuf::from(root).join(dir)];
             while let Some(p) = stack.pop() {
@@ -102,31 +129,5 @@ mod tests {
         assert_eq!(plural(1u32, "session"), "1 session");
         assert_eq!(plural(0u32, "session"), "0 sessions");
         assert_eq!(plural(12u64, "document"), "12 documents");
-    }
-}
-
-/// Keeps the first `max` bytes of paragraph text across `groups` (a
-/// document's sections, a file's pages), cutting the paragraph that
-/// crosses the limit at a character boundary and dropping the rest.
-/// Groups left empty stay, for the caller to drop.
-pub fn cap_paragraphs<'a>(groups: impl Iterator<Item = &'a mut Vec<String>>, max: usize) {
-    let mut left = max;
-    for paragraphs in groups {
-        let mut keep = 0;
-        for p in paragraphs.iter_mut() {
-            if left == 0 {
-                break;
-            }
-            if p.len() > left {
-                let mut cut = left;
-                while !p.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                p.truncate(cut);
-            }
-            left -= p.len();
-            keep += 1;
-        }
-        paragraphs.truncate(keep);
     }
 }

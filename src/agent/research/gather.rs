@@ -31,6 +31,9 @@ pub fn enabled(cfg: &Config, only: Option<&[SourceKind]>, urls: &[String]) -> Ve
     if s.searxng.enabled && !s.searxng.base_url.is_empty() && on(SourceKind::Searxng) {
         v.push(SourceKind::Searxng);
     }
+    if on(SourceKind::Library) && library_allowed(cfg) {
+        v.push(SourceKind::Library);
+    }
     if !urls.is_empty() && on(SourceKind::Web) {
         v.push(SourceKind::Web);
     }
@@ -43,6 +46,14 @@ pub fn enabled(cfg: &Config, only: Option<&[SourceKind]>, urls: &[String]) -> Ve
         }
     }
     v
+}
+
+/// The library is asked when something was ever indexed and its text may
+/// go to the configured model: one on this machine, or a remote one the
+/// user allowed (`[library] remote_models`).
+fn library_allowed(cfg: &Config) -> bool {
+    cfg.library.index.exists()
+        && (cfg.library.remote_models || crate::library::model_is_local(&cfg.provider.base_url))
 }
 
 /// One batch of fetches: which sources, with which queries.
@@ -84,7 +95,7 @@ pub async fn fetch_all(
             SourceKind::Hackernews => s.hackernews.base_url.clone(),
             SourceKind::Arxiv => s.arxiv.base_url.clone(),
             SourceKind::Searxng => s.searxng.base_url.clone(),
-            SourceKind::Web | SourceKind::Mcp(_) => String::new(),
+            SourceKind::Web | SourceKind::Library | SourceKind::Mcp(_) => String::new(),
         };
         let ctx = Ctx {
             client: clients.sources.clone(),
@@ -107,6 +118,7 @@ pub async fn fetch_all(
             },
         );
         let report = batch.report;
+        let index = cfg.library.index.clone();
         set.spawn(async move {
             let started = Instant::now();
             let work = async {
@@ -116,6 +128,7 @@ pub async fn fetch_all(
                     SourceKind::Arxiv => sources::arxiv::fetch(&ctx, &queries).await,
                     SourceKind::Searxng => sources::searxng::fetch(&ctx, &queries).await,
                     SourceKind::Web => sources::web::fetch(&ctx, &urls).await,
+                    SourceKind::Library => sources::library::fetch(index, &queries, ctx.cap).await,
                     SourceKind::Mcp(name) => {
                         sources::mcp::fetch(&pool, name, server.as_ref(), &queries, &ctx).await
                     }

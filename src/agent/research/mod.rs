@@ -25,6 +25,8 @@ pub enum SourceKind {
     Arxiv,
     Web,
     Searxng,
+    /// The user's own papers and notes (`sleuth library add`).
+    Library,
     Mcp(McpName),
 }
 
@@ -84,6 +86,7 @@ impl SourceKind {
             SourceKind::Arxiv => Borrowed("arxiv"),
             SourceKind::Web => Borrowed("web"),
             SourceKind::Searxng => Borrowed("searxng"),
+            SourceKind::Library => Borrowed("library"),
             SourceKind::Mcp(n) => format!("mcp:{n}").into(),
         }
     }
@@ -96,6 +99,7 @@ impl SourceKind {
             SourceKind::Arxiv => Borrowed("arXiv"),
             SourceKind::Web => Borrowed("Web pages"),
             SourceKind::Searxng => Borrowed("SearXNG"),
+            SourceKind::Library => Borrowed("Library"),
             SourceKind::Mcp(n) => format!("MCP {n}").into(),
         }
     }
@@ -112,6 +116,7 @@ impl SourceKind {
             "arxiv" => Some(SourceKind::Arxiv),
             "web" | "urls" => Some(SourceKind::Web),
             "searxng" | "search" => Some(SourceKind::Searxng),
+            "library" | "lib" => Some(SourceKind::Library),
             _ => None,
         }
     }

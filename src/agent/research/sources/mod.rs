@@ -3,6 +3,7 @@
 
 pub mod arxiv;
 pub mod hackernews;
+pub mod library;
 pub mod mcp;
 pub mod searxng;
 pub mod web;

@@ -1,0 +1,99 @@
+//! The user's library (`lib`): each query searches the passage index
+//! (FTS5 BM25 on a read-only connection; no file is read at question
+//! time). The best passages come back grouped by file, one section per
+//! passage named by its place (`paper.pdf · p. 12 · § 3 Method`) and
+//! linked to it (`file:///…/paper.pdf#page=12`), so the turn's ranker
+//! weighs them with every other source's and a citation opens the page.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::super::SourceKind;
+use super::super::document::{Document, Section};
+use crate::library::index::{self, Hit};
+
+/// Passages asked of the index per query.
+const PER_QUERY: usize = 24;
+/// Passages kept per file.
+const PER_FILE: usize = 8;
+
+pub async fn fetch(
+    index: PathBuf,
+    queries: &[String],
+    cap: usize,
+) -> Result<Vec<Document>, String> {
+    let queries = queries.to_vec();
+    tokio::task::spawn_blocking(move || search(&index, &queries, cap))
+        .await
+        .map_err(|e| format!("library search stopped: {e}"))?
+}
+
+/// The library's documents for these queries: at most `2 × cap` files
+/// (a researcher's own files weigh more than a search engine's tenth
+/// hit), best file first.
+pub fn search(index: &Path, queries: &[String], cap: usize) -> Result<Vec<Document>, String> {
+    let Some(conn) = index::open_reader(index)? else {
+        return Ok(Vec::new());
+    };
+    let mut best: HashMap<i64, Hit> = HashMap::new();
+    for q in queries {
+        for hit in index::search(&conn, q, PER_QUERY).map_err(|e| format!("library search: {e}"))? {
+            match best.get_mut(&hit.passage) {
+                Some(h) if h.score >= hit.score => {}
+                Some(h) => *h = hit,
+                None => {
+                    best.insert(hit.passage, hit);
+                }
+            }
+        }
+    }
+    let mut by_file: HashMap<i64, Vec<Hit>> = HashMap::new();
+    for h in best.into_values() {
+        by_file.entry(h.file).or_default().push(h);
+    }
+    let mut files: Vec<Vec<Hit>> = by_file.into_values().collect();
+    for hits in &mut files {
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        hits.truncate(PER_FILE);
+    }
+    let top = |hits: &Vec<Hit>| hits.first().map_or(0.0, |h| h.score);
+    files.sort_by(|a, b| {
+        top(b)
+            .total_cmp(&top(a))
+            .then_with(|| a[0].path.cmp(&b[0].path))
+    });
+    files.truncate(cap.max(1) * 2);
+    Ok(files.into_iter().map(document).collect())
+}
+
+fn document(mut hits: Vec<Hit>) -> Document {
+    hits.sort_by_key(|h| h.ordinal);
+    let path = PathBuf::from(&hits[0].path);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let title = if hits[0].title.is_empty() {
+        name.clone()
+    } else {
+        hits[0].title.clone()
+    };
+    let sections = hits
+        .iter()
+        .map(|h| Section {
+            heading: Some(crate::library::place_label(
+                &name,
+                h.page,
+                h.section.as_deref(),
+            )),
+            url: Some(crate::library::file_url(&path, h.page)),
+            paragraphs: h.text.lines().map(str::to_string).collect(),
+        })
+        .collect();
+    Document {
+        kind: SourceKind::Library,
+        title,
+        url: Some(crate::library::file_url(&path, None)),
+        sections,
+    }
+}
