@@ -253,7 +253,7 @@ impl Message {
 /// One cited source of an assistant message; `ordinal` is its [n]. A
 /// research source is a passage: `excerpt` is exactly the text the model
 /// was given, from document `title`, `section`, at `url`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Source {
     pub ordinal: i64,
     pub kind: String,
@@ -266,7 +266,51 @@ pub struct Source {
     pub section: Option<String>,
 }
 
+/// A source as `show`, `export` and `--json` write it: a library source
+/// also names its file and page (read back from its `file://` URL).
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            ordinal: i64,
+            kind: &'a str,
+            title: &'a str,
+            url: Option<&'a str>,
+            excerpt: &'a str,
+            relevance: Option<f64>,
+            fetched_at: i64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            section: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            path: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            page: Option<u32>,
+        }
+        let (path, page) = self.file_place().unzip();
+        Out {
+            ordinal: self.ordinal,
+            kind: &self.kind,
+            title: &self.title,
+            url: self.url.as_deref(),
+            excerpt: &self.excerpt,
+            relevance: self.relevance,
+            fetched_at: self.fetched_at,
+            section: self.section.as_deref(),
+            path,
+            page: page.flatten(),
+        }
+        .serialize(s)
+    }
+}
+
 impl Source {
+    /// The file and page of a source from the user's library.
+    pub fn file_place(&self) -> Option<(String, Option<u32>)> {
+        self.url
+            .as_deref()
+            .and_then(crate::text::file_url::parse_file_url)
+    }
+
     /// "Title › Section", or the title alone.
     pub fn label(&self) -> String {
         match &self.section {

@@ -50,7 +50,7 @@ fn parse_sources_prefix(text: &str) -> Result<(Option<Vec<SourceKind>>, &str), S
             Some(k) => kinds.push(k),
             None => {
                 return Err(format!(
-                    "unknown source '{name}' — use wiki, hn, arxiv, web, searxng or mcp:NAME (a server under [mcp.servers]), e.g. /sources wiki,hn your question"
+                    "unknown source '{name}' — use wiki, hn, arxiv, web, searxng, lib or mcp:NAME (a server under [mcp.servers]), e.g. /sources wiki,hn your question"
                 ));
             }
         }

@@ -237,6 +237,12 @@ impl Extractor {
                 self.running = Some(run);
                 match reply {
                     Ok(Reply::Ok(x)) => Ok(x),
+                    // The child's own allocation failed cleanly (a read
+                    // or reserve refused under its rlimit).
+                    Ok(Reply::Err(e)) if e.contains("out of memory") => Err(format!(
+                        "needed more than {} MB of memory",
+                        self.limits.memory_mb
+                    )),
                     Ok(Reply::Err(e)) => Err(e),
                     Err(e) => Err(format!("the extractor answered nonsense: {e}")),
                 }

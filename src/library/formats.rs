@@ -67,8 +67,26 @@ pub fn extract(path: &Path, format: Format) -> Result<Extracted, String> {
             _ => "no text".into(),
         });
     }
+    drop_title_heading(&mut out);
     cap(&mut out, MAX_TEXT);
     Ok(out)
+}
+
+/// A document whose top heading is its title ("# Notes" → "Notes ›
+/// Method") names its sections without it: the title is already the
+/// citation's first word, and `§ Method` is what a reader looks for.
+fn drop_title_heading(doc: &mut Extracted) {
+    let Some(title) = doc.title.clone() else {
+        return;
+    };
+    let prefix = format!("{title} › ");
+    for u in &mut doc.units {
+        match u.section.as_deref() {
+            Some(s) if s == title => u.section = None,
+            Some(s) if s.starts_with(&prefix) => u.section = Some(s[prefix.len()..].to_string()),
+            _ => {}
+        }
+    }
 }
 
 /// Text files: UTF-8 with invalid bytes replaced; a file that is mostly
@@ -238,7 +256,7 @@ pub fn markdown(text: &str) -> Extracted {
 /// Org: `* Heading` lines (stars = level), `#+TITLE:`, paragraphs between.
 pub fn org(text: &str) -> Extracted {
     let mut secs = Sections::new();
-    let mut title = None;
+    let (mut title, mut author) = (None, None);
     let mut cur = String::new();
     for line in text.lines() {
         let stars = line.chars().take_while(|&c| c == '*').count();
@@ -247,11 +265,13 @@ pub fn org(text: &str) -> Extracted {
             secs.heading(stars, &line[stars..]);
             continue;
         }
-        if let Some(t) = line
-            .strip_prefix("#+TITLE:")
-            .or_else(|| line.strip_prefix("#+title:"))
-        {
-            title = Some(t.trim().to_string());
+        if let Some((key, value)) = org_keyword(line) {
+            match key.as_str() {
+                "title" => title = Some(value.to_string()),
+                "author" => author = Some(value.to_string()),
+                _ => {}
+            }
+            secs.para(&std::mem::take(&mut cur));
             continue;
         }
         if line.starts_with("#+") || line.trim().is_empty() {
@@ -262,10 +282,18 @@ pub fn org(text: &str) -> Extracted {
     }
     secs.para(&cur);
     Extracted {
-        title,
+        title: title.filter(|t: &String| !t.is_empty()),
+        author: author.filter(|a: &String| !a.is_empty()),
         units: secs.units,
         ..Extracted::default()
     }
+}
+
+/// `#+KEY: value` (any case) → ("key", "value").
+fn org_keyword(line: &str) -> Option<(String, &str)> {
+    let (key, value) = line.strip_prefix("#+")?.split_once(':')?;
+    (!key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| (key.to_ascii_lowercase(), value.trim()))
 }
 
 /// HTML: the readable text, as the web client reads pages.
@@ -284,10 +312,10 @@ pub fn html(text: &str) -> Extracted {
 /// PDF: the text layer page by page (pdf-extract; README says why), and
 /// title/author from the document information dictionary.
 fn pdf(bytes: &[u8]) -> Result<Extracted, String> {
-    let mut doc =
-        pdf_extract::Document::load_mem(bytes).map_err(|e| format!("not a readable PDF: {e}"))?;
+    let mut doc = pdf_extract::Document::load_mem(bytes)
+        .map_err(|e| format!("not a readable PDF (damaged or cut short?): {e}"))?;
     if doc.is_encrypted() && doc.decrypt("").is_err() {
-        return Err("encrypted".into());
+        return Err("encrypted with a password (sleuth does not read protected PDFs)".into());
     }
     let info = |key: &[u8]| -> Option<String> {
         let id = doc.trailer.get(b"Info").ok()?.as_reference().ok()?;
@@ -297,7 +325,17 @@ fn pdf(bytes: &[u8]) -> Result<Extracted, String> {
         let s = s.trim().to_string();
         (!s.is_empty()).then_some(s)
     };
-    let (title, author) = (info(b"Title"), info(b"Author"));
+    let xmp = xmp_packet(&doc);
+    let title = info(b"Title").or_else(|| xmp.as_deref().and_then(|x| element_text(x, "dc:title")));
+    let author =
+        info(b"Author").or_else(|| xmp.as_deref().and_then(|x| element_text(x, "dc:creator")));
+    // Producers put the DOI in a `doi` key, the subject or keywords
+    // (hyperref, journals), or XMP's `prism:doi` / `dc:identifier`.
+    let meta_doi = [&b"doi"[..], b"DOI", b"Subject", b"Keywords"]
+        .iter()
+        .filter_map(|k| info(k))
+        .chain(xmp)
+        .find_map(|t| find_doi(&t));
     let pages = pdf_extract::extract_text_from_mem_by_pages(bytes)
         .map_err(|e| format!("PDF text could not be read: {e}"))?;
     let units: Vec<Unit> = pages
@@ -306,11 +344,11 @@ fn pdf(bytes: &[u8]) -> Result<Extracted, String> {
         .map(|(i, text)| Unit {
             page: Some(i as u32 + 1),
             section: None,
-            paragraphs: paragraphs(text),
+            paragraphs: paragraphs(&without_page_number(text, i as u32 + 1)),
         })
         .collect();
     let first_page = units.first().and_then(|u| u.paragraphs.first().cloned());
-    let doi = pages.iter().take(2).find_map(|p| find_doi(p));
+    let doi = meta_doi.or_else(|| pages.iter().take(2).find_map(|p| find_doi(p)));
     Ok(Extracted {
         title: title.or(first_page.map(|t| crate::text::truncate(&t, 120))),
         author,
@@ -318,6 +356,83 @@ fn pdf(bytes: &[u8]) -> Result<Extracted, String> {
         pages: Some(pages.len() as u32),
         units,
     })
+}
+
+/// A page's text without its printed page number (a line holding only
+/// the number, in the footer or the header), which would otherwise end
+/// the page's last paragraph as a stray "… survival. 2".
+fn without_page_number(text: &str, page: u32) -> String {
+    let n = page.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let is_number = |l: &&str| l.trim() == n;
+    let first = lines.iter().position(|l| !l.trim().is_empty());
+    let last = lines.iter().rposition(|l| !l.trim().is_empty());
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| !((Some(*i) == first || Some(*i) == last) && is_number(l)))
+        .map(|(_, l)| *l)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The document's XMP packet (the catalog's `/Metadata` stream), capped.
+fn xmp_packet(doc: &pdf_extract::Document) -> Option<String> {
+    let id = doc
+        .catalog()
+        .ok()?
+        .get(b"Metadata")
+        .ok()?
+        .as_reference()
+        .ok()?;
+    let stream = doc.get_object(id).ok()?.as_stream().ok()?;
+    let bytes = stream
+        .decompressed_content()
+        .unwrap_or_else(|_| stream.content.clone());
+    let bytes = &bytes[..bytes.len().min(256 * 1024)];
+    Some(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The text of a chapter's first `<h1>`–`<h3>`.
+fn first_heading(xhtml: &str) -> Option<String> {
+    let lower = xhtml.to_ascii_lowercase();
+    let at = ["<h1", "<h2", "<h3"]
+        .iter()
+        .filter_map(|t| lower.find(t).map(|i| (i, &t[1..])))
+        .min()?;
+    element_text(&xhtml[at.0..], at.1)
+}
+
+/// The text of an XML element (XMP's `dc:title` holds an `rdf:Alt` of `rdf:li`):
+/// the first non-empty text inside it, tags dropped.
+fn element_text(xmp: &str, tag: &str) -> Option<String> {
+    let start = xmp.find(&format!("<{tag}"))?;
+    let rest = &xmp[start..];
+    let end = rest.find(&format!("</{tag}>"))?;
+    let inner = &rest[..end];
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                text.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!t.is_empty()).then(|| crate::text::truncate(&html_unescape(&t), 300))
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
 }
 
 /// A DOI ("10.1234/abc.5") written on a page.
@@ -435,8 +550,11 @@ fn epub(bytes: &[u8]) -> Result<Extracted, String> {
         }
         let (ch_title, text) = crate::agent::research::sources::web::readable(&xhtml, "file:///");
         let paragraphs: Vec<String> = text.lines().map(str::to_string).collect();
-        let section = (!ch_title.is_empty())
-            .then_some(ch_title)
+        // The chapter's own heading names it; a <title> is often only the
+        // file's name (pandoc writes "ch002.xhtml").
+        let file_like = ch_title.ends_with(".xhtml") || ch_title.ends_with(".html");
+        let section = first_heading(&xhtml)
+            .or_else(|| (!ch_title.is_empty() && !file_like).then_some(ch_title))
             .or_else(|| paragraphs.first().map(|p| crate::text::truncate(p, 80)));
         units.push(Unit {
             page: None,
@@ -510,8 +628,12 @@ fn docx(bytes: &[u8]) -> Result<Extracted, String> {
             _ => {}
         }
     }
+    // The document's own properties name it better than its first line.
+    let core = member(&mut zip, "docProps/core.xml").ok();
+    let prop = |tag: &str| core.as_deref().and_then(|x| element_text(x, tag));
     Ok(Extracted {
-        title: title.filter(|t| !t.is_empty()),
+        title: prop("dc:title").or(title.filter(|t| !t.is_empty())),
+        author: prop("dc:creator"),
         units: secs.units,
         ..Extracted::default()
     })
@@ -575,6 +697,15 @@ mod tests {
     fn binary_named_text_is_refused_and_invalid_utf8_is_replaced() {
         assert!(utf8_text(&[0u8; 4096]).is_err());
         assert_eq!(utf8_text(b"caf\xe9 ok").unwrap(), "caf\u{FFFD} ok");
+    }
+
+    #[test]
+    fn a_printed_page_number_leaves_the_page_text() {
+        assert_eq!(without_page_number("Text.\n\n2\n", 2), "Text.\n");
+        assert_eq!(without_page_number("7\nText 7\n", 7), "Text 7");
+        // Only at the page's edge, and only the page's own number.
+        assert_eq!(without_page_number("a\n2\nb", 2), "a\n2\nb");
+        assert_eq!(without_page_number("Text.\n3", 2), "Text.\n3");
     }
 
     #[test]

@@ -147,10 +147,15 @@ fn result(r: &Report) -> CallToolResult {
         .cited
         .iter()
         .map(|s| {
-            json!({
+            let mut v = json!({
                 "n": s.ordinal, "title": s.title, "section": s.section, "url": s.url,
                 "kind": s.kind, "excerpt": s.excerpt,
-            })
+            });
+            if let Some((path, page)) = s.file_place() {
+                v["path"] = path.into();
+                v["page"] = page.into();
+            }
+            v
         })
         .collect();
     let mut text = r.message.content.trim_end().to_string();

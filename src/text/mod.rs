@@ -1,6 +1,7 @@
 //! Small text helpers every layer may use (ARCHITECTURE.md §2: nothing
 //! below `ui` imports it, so shared wording lives here).
 
+pub mod file_url;
 pub mod sanitize;
 
 use chrono::{Local, TimeZone};

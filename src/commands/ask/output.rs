@@ -18,10 +18,15 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Report) -> anyhow::Result<()> {
             .cited
             .iter()
             .map(|s| {
-                json!({
+                let mut v = json!({
                     "n": s.ordinal, "kind": s.kind, "title": s.title, "section": s.section,
                     "url": s.url, "excerpt": s.excerpt, "relevance": s.relevance,
-                })
+                });
+                if let Some((path, page)) = s.file_place() {
+                    v["path"] = path.into();
+                    v["page"] = page.into();
+                }
+                v
             })
             .collect();
         let outcome = p.outcome.as_ref();

@@ -75,9 +75,12 @@ pub fn start(
             mode,
         } => (question.trim().to_string(), session, mode),
     };
-    if question.is_empty() {
-        anyhow::bail!("the question is empty");
-    }
+    // The question is read as the app reads what is typed: `/sources lib …`
+    // and `/deep …` work here too.
+    let ask = Ask::parse(&question, mode)
+        .map_err(anyhow::Error::msg)?
+        .ok_or_else(|| anyhow::anyhow!("the question is empty"))?;
+    let (question, mode) = (ask.text.clone(), ask.mode);
     if let Some(arg) = session {
         let s = queries::resolve_session(conn, &arg)?;
         let messages = queries::transcript(conn, s.id)?;
@@ -85,11 +88,7 @@ pub fn start(
     }
     Ok(Start {
         conv,
-        plan: Some(Plan::Ask(Ask {
-            text: question.clone(),
-            only: None,
-            mode,
-        })),
+        plan: Some(Plan::Ask(ask)),
         question,
         mode,
     })

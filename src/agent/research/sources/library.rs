@@ -13,9 +13,9 @@ use super::super::document::{Document, Section};
 use crate::library::index::{self, Hit};
 
 /// Passages asked of the index per query.
-const PER_QUERY: usize = 24;
+const PER_QUERY: usize = 64;
 /// Passages kept per file.
-const PER_FILE: usize = 8;
+const PER_FILE: usize = 12;
 
 pub async fn fetch(
     index: PathBuf,
@@ -47,8 +47,14 @@ pub fn search(index: &Path, queries: &[String], cap: usize) -> Result<Vec<Docume
             }
         }
     }
+    // The same passage in two files (a paper saved twice, a copy in
+    // another folder) is one source: the first path keeps it.
+    let mut hits: Vec<Hit> = best.into_values().collect();
+    hits.sort_by(|a, b| a.path.cmp(&b.path).then(a.ordinal.cmp(&b.ordinal)));
+    let mut seen = std::collections::HashSet::new();
+    hits.retain(|h| seen.insert(xxhash_rust::xxh3::xxh3_64(h.text.as_bytes())));
     let mut by_file: HashMap<i64, Vec<Hit>> = HashMap::new();
-    for h in best.into_values() {
+    for h in hits {
         by_file.entry(h.file).or_default().push(h);
     }
     let mut files: Vec<Vec<Hit>> = by_file.into_values().collect();
