@@ -686,3 +686,24 @@ fn a_research_turn_on_the_library_alone_cites_the_file_and_its_page() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("· p. 2"), "{text}");
 }
+
+#[test]
+fn doctor_reports_the_library_and_where_its_text_may_go() {
+    let sb = Sandbox::new();
+    let dir = papers(&sb);
+    json(&sb, &["add", dir.to_str().unwrap()]);
+    let out = sb.cmd().args(["doctor", "--json"]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let l = &v["library"];
+    assert_eq!(l["files"], 9, "{l}");
+    assert_eq!(l["not_indexed"], 3);
+    assert_eq!(l["privacy"], "local");
+    assert_eq!(l["ok"], true);
+    assert_eq!(l["folders"][0], dir.to_str().unwrap());
+    let out = sb.cmd().arg("doctor").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("library text goes only to the model on this machine"),
+        "{text}"
+    );
+}

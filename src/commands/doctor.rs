@@ -19,6 +19,75 @@ struct Report {
     provider: ProviderProbe,
     sources: Vec<SourceReport>,
     mcp: Vec<McpReport>,
+    library: LibraryReport,
+}
+
+/// The library: its folders, what is indexed, and where its text may go.
+#[derive(Serialize)]
+struct LibraryReport {
+    index: PathBuf,
+    folders: Vec<PathBuf>,
+    files: u64,
+    passages: u64,
+    /// Files skipped or failed (`sleuth library status` lists them).
+    not_indexed: usize,
+    last_scan: Option<i64>,
+    /// "local", "allowed" or "withheld".
+    privacy: &'static str,
+    privacy_detail: String,
+    /// None when no folder was ever added.
+    ok: Option<bool>,
+    detail: String,
+}
+
+fn check_library(cfg: &crate::config::Config) -> LibraryReport {
+    use crate::library::{Privacy, index, settings};
+    let lib = &cfg.library;
+    let privacy = Privacy::of(lib, &cfg.provider.base_url);
+    let folders = settings::roots(lib)
+        .map(|r| r.into_iter().map(|f| f.path).collect())
+        .unwrap_or_default();
+    let mut r = LibraryReport {
+        index: lib.index.clone(),
+        folders,
+        files: 0,
+        passages: 0,
+        not_indexed: 0,
+        last_scan: None,
+        privacy: match privacy {
+            Privacy::Local => "local",
+            Privacy::Allowed { .. } => "allowed",
+            Privacy::Withheld { .. } => "withheld",
+        },
+        privacy_detail: privacy.explain(),
+        ok: None,
+        detail: "empty (add a folder: `sleuth library add ~/papers`)".into(),
+    };
+    match index::open_reader(&lib.index) {
+        Ok(None) => {}
+        Ok(Some(conn)) => match index::summary(&conn) {
+            Ok(s) => {
+                r.ok = Some(true);
+                r.detail = format!(
+                    "{}, {}, {} not indexed",
+                    plural(s.files, "file"),
+                    plural(s.passages, "passage"),
+                    s.problems.len()
+                );
+                (r.files, r.passages, r.not_indexed, r.last_scan) =
+                    (s.files, s.passages, s.problems.len(), s.last_scan);
+            }
+            Err(e) => {
+                r.ok = Some(false);
+                r.detail = format!("{e}; `sleuth library reindex` rebuilds it");
+            }
+        },
+        Err(e) => {
+            r.ok = Some(false);
+            r.detail = format!("{e}; `sleuth library reindex` rebuilds it");
+        }
+    }
+    r
 }
 
 /// An MCP server configured as a source: started, its tools listed,
@@ -220,6 +289,8 @@ pub fn run(
         && provider_ok
         && sources.iter().all(|s| s.reachable != Some(false))
         && mcp.iter().all(|m| m.ok != Some(false));
+    let library = check_library(cfg);
+    let ok = ok && library.ok != Some(false);
     let report = Report {
         config: ConfigReport {
             path: loaded.path.clone(),
@@ -231,6 +302,7 @@ pub fn run(
         provider,
         sources,
         mcp,
+        library,
     };
     if json {
         write!(out, "{}", crate::text::sanitize::to_json_pretty(&report)?)?;
@@ -301,6 +373,25 @@ fn print_text(report: &Report, out: &mut dyn Write) -> anyhow::Result<()> {
             crate::text::sanitize::one_line(&m.detail)
         )?;
     }
+    let l = &report.library;
+    let status = match l.ok {
+        None => "-   ",
+        Some(b) => mark(b),
+    };
+    writeln!(
+        out,
+        "{status}  library   {} — {}",
+        l.index.display(),
+        crate::text::sanitize::one_line(&l.detail)
+    )?;
+    if l.ok.is_some() {
+        let warn = if l.privacy == "withheld" {
+            "warn"
+        } else {
+            "ok  "
+        };
+        writeln!(out, "{warn}  library   {}", l.privacy_detail)?;
+    }
     Ok(())
 }
 
@@ -331,6 +422,7 @@ mod tests {
             },
             sources: vec![],
             mcp: vec![],
+            library: check_library(&crate::config::Config::default()),
         };
         let mut out = Vec::new();
         print_text(&report, &mut out).unwrap();
@@ -340,5 +432,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("FAIL  provider  no Ollama"), "{text}");
+        // No folder added: the library is neither ok nor failed.
+        assert!(
+            text.contains("-     library") && text.contains("sleuth library add"),
+            "{text}"
+        );
     }
 }

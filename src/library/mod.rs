@@ -59,6 +59,53 @@ pub fn place_label(file: &str, page: Option<u32>, section: Option<&str>) -> Stri
     s
 }
 
+/// Whether library text may go to the configured model (issue 21's
+/// privacy rule): a model on this machine, or a remote one the user
+/// allowed with `[library] remote_models = true`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Privacy {
+    Local,
+    Allowed { host: String },
+    Withheld { host: String },
+}
+
+impl Privacy {
+    pub fn of(cfg: &settings::LibraryConfig, model_base_url: &str) -> Self {
+        if model_is_local(model_base_url) {
+            return Privacy::Local;
+        }
+        let host = reqwest::Url::parse(model_base_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| crate::text::sanitize::one_line(model_base_url));
+        if cfg.remote_models {
+            Privacy::Allowed { host }
+        } else {
+            Privacy::Withheld { host }
+        }
+    }
+
+    pub fn allows(&self) -> bool {
+        !matches!(self, Privacy::Withheld { .. })
+    }
+
+    /// In words, for `doctor`, `--json` and the sources panel.
+    pub fn explain(&self) -> String {
+        match self {
+            Privacy::Local => "library text goes only to the model on this machine".into(),
+            Privacy::Allowed { host } => {
+                format!(
+                    "library text may go to the model at {host} ([library] remote_models = true)"
+                )
+            }
+            Privacy::Withheld { host } => format!(
+                "not searched: the model at {host} is not on this machine; \
+                 allow with [library] remote_models = true"
+            ),
+        }
+    }
+}
+
 /// Whether a model at this base URL runs on this machine (loopback), so
 /// library text sent to it stays here.
 pub fn model_is_local(base_url: &str) -> bool {
@@ -70,12 +117,46 @@ pub fn model_is_local(base_url: &str) -> bool {
     host.eq_ignore_ascii_case("localhost")
         || host
             .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn library_text_stays_on_this_machine_unless_allowed() {
+        let cfg = settings::LibraryConfig::default();
+        for local in [
+            "http://localhost:11434",
+            "http://127.0.0.1:8080/v1",
+            "http://127.0.0.2:1",
+            "http://[::1]:11434",
+            "http://[::ffff:127.0.0.1]:9",
+        ] {
+            assert_eq!(Privacy::of(&cfg, local), Privacy::Local, "{local}");
+        }
+        for remote in [
+            "https://api.openai.com/v1",
+            "http://192.168.1.5:11434",
+            "http://localhost.example.com",
+            "not a url",
+        ] {
+            let p = Privacy::of(&cfg, remote);
+            assert!(!p.allows(), "{remote}");
+            assert!(p.explain().contains("remote_models = true"), "{remote}");
+        }
+        let allowed = settings::LibraryConfig {
+            remote_models: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            Privacy::of(&allowed, "https://api.anthropic.com"),
+            Privacy::Allowed {
+                host: "api.anthropic.com".into()
+            }
+        );
+    }
 
     #[test]
     fn places_name_file_page_and_section() {

@@ -210,6 +210,12 @@ impl ResearchProgress {
                     };
                     ("✓", Style::new().fg(Color::Green), detail)
                 }
+                // A choice the user made, not a failure: said in grey.
+                Some(s) if s.outcome == SourceOutcome::Withheld => (
+                    "–",
+                    theme::dim(),
+                    s.error.clone().unwrap_or_else(|| "withheld".into()),
+                ),
                 Some(s) => (
                     "✗",
                     theme::error(),

@@ -31,7 +31,7 @@ pub fn enabled(cfg: &Config, only: Option<&[SourceKind]>, urls: &[String]) -> Ve
     if s.searxng.enabled && !s.searxng.base_url.is_empty() && on(SourceKind::Searxng) {
         v.push(SourceKind::Searxng);
     }
-    if on(SourceKind::Library) && library_allowed(cfg) {
+    if on(SourceKind::Library) && library_set_up(cfg) {
         v.push(SourceKind::Library);
     }
     if !urls.is_empty() && on(SourceKind::Web) {
@@ -48,12 +48,11 @@ pub fn enabled(cfg: &Config, only: Option<&[SourceKind]>, urls: &[String]) -> Ve
     v
 }
 
-/// The library is asked when something was ever indexed and its text may
-/// go to the configured model: one on this machine, or a remote one the
-/// user allowed (`[library] remote_models`).
-fn library_allowed(cfg: &Config) -> bool {
+/// The library is asked when something was ever indexed; whether its
+/// text may go to the configured model is decided when it is fetched
+/// (a withheld library reports why instead of searching).
+fn library_set_up(cfg: &Config) -> bool {
     cfg.library.index.exists()
-        && (cfg.library.remote_models || crate::library::model_is_local(&cfg.provider.base_url))
 }
 
 /// One batch of fetches: which sources, with which queries.
@@ -119,6 +118,7 @@ pub async fn fetch_all(
         );
         let report = batch.report;
         let index = cfg.library.index.clone();
+        let privacy = crate::library::Privacy::of(&cfg.library, &cfg.provider.base_url);
         set.spawn(async move {
             let started = Instant::now();
             let work = async {
@@ -134,18 +134,24 @@ pub async fn fetch_all(
                     }
                 }
             };
-            let (outcome, docs, error) = match tokio::time::timeout(timeout, work).await {
-                Ok(Ok(d)) => (SourceOutcome::Ok, d, None),
-                Ok(Err(e)) => (
-                    SourceOutcome::Failed,
-                    Vec::new(),
-                    Some(crate::text::sanitize::one_line(&e)),
-                ),
-                Err(_) => (
-                    SourceOutcome::Timeout,
-                    Vec::new(),
-                    Some(format!("no answer within {} s", timeout.as_secs())),
-                ),
+            let withheld = kind == SourceKind::Library && !privacy.allows();
+            let (outcome, docs, error) = if withheld {
+                // Nothing is searched: the text would leave the machine.
+                (SourceOutcome::Withheld, Vec::new(), Some(privacy.explain()))
+            } else {
+                match tokio::time::timeout(timeout, work).await {
+                    Ok(Ok(d)) => (SourceOutcome::Ok, d, None),
+                    Ok(Err(e)) => (
+                        SourceOutcome::Failed,
+                        Vec::new(),
+                        Some(crate::text::sanitize::one_line(&e)),
+                    ),
+                    Err(_) => (
+                        SourceOutcome::Timeout,
+                        Vec::new(),
+                        Some(format!("no answer within {} s", timeout.as_secs())),
+                    ),
+                }
             };
             let docs: Vec<Document> = docs.into_iter().filter(|d| !d.is_empty()).collect();
             let status = SourceStatus {

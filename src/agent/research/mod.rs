@@ -153,7 +153,9 @@ pub struct Passage {
     pub doc: usize,
 }
 
-/// How a source's search went (`--json`: "ok", "failed", "timeout").
+/// How a source's search went (`--json`: "ok", "failed", "timeout",
+/// "withheld": the library, not asked because its text would leave the
+/// machine for a remote model the user has not allowed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceOutcome {
@@ -161,6 +163,7 @@ pub enum SourceOutcome {
     Ok,
     Failed,
     Timeout,
+    Withheld,
 }
 
 impl SourceOutcome {
@@ -169,6 +172,7 @@ impl SourceOutcome {
             SourceOutcome::Ok => "ok",
             SourceOutcome::Failed => "failed",
             SourceOutcome::Timeout => "timeout",
+            SourceOutcome::Withheld => "withheld",
         }
     }
 }
