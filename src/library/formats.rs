@@ -42,10 +42,21 @@ const MAX_MEMBER: u64 = 64 * 1024 * 1024;
 /// Text kept from one file (a 2,000-page book is ~5 MB of text); it also
 /// bounds what the indexer holds per file in memory.
 pub const MAX_TEXT: usize = 8 * 1024 * 1024;
+/// Bytes of a text format read (markup and blank lines are not kept).
+const READ_TEXT: u64 = 3 * MAX_TEXT as u64;
 
 /// Reads `path` as `format`. Errors are reasons a user can act on.
 pub fn extract(path: &Path, format: Format) -> Result<Extracted, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    // A text file past what is kept is not read past it: a 150 MB log
+    // costs the child 24 MB, not 150. PDF and zip formats need the whole.
+    let limit = match format {
+        Format::Pdf | Format::Epub | Format::Docx => u64::MAX,
+        _ => READ_TEXT,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read: {e}"))?;
     let mut out = match format {
         Format::Pdf => pdf(&bytes)?,
         Format::Epub => epub(&bytes)?,

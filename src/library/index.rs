@@ -91,6 +91,9 @@ pub struct FileMeta {
     pub format: Option<&'static str>,
 }
 
+/// A passage as written: its page (PDF), its section, its text.
+pub type Chunk = (Option<u32>, Option<String>, String);
+
 /// One passage found by a search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
@@ -329,7 +332,7 @@ pub fn put_indexed(
     m: &FileMeta,
     x: &Extracted,
     title: &str,
-    chunks: &[(Option<u32>, Option<String>, String)],
+    chunks: &[Chunk],
 ) -> rusqlite::Result<i64> {
     if let Some(old) = file_id(tx, &m.path)? {
         drop_passages(tx, old)?;
@@ -574,7 +577,7 @@ mod tests {
         }
     }
 
-    fn chunks(texts: &[&str]) -> Vec<(Option<u32>, Option<String>, String)> {
+    fn chunks(texts: &[&str]) -> Vec<Chunk> {
         texts
             .iter()
             .enumerate()

@@ -27,7 +27,7 @@ use serde::Serialize;
 use super::Extracted;
 use super::child::{Extractor, Limits};
 use super::formats::Format;
-use super::index::{self, FileMeta, FileRow, Index};
+use super::index::{self, Chunk, FileMeta, FileRow, Index};
 use super::settings::Folder;
 
 /// How a scan runs.
@@ -508,7 +508,7 @@ fn one_file(
 }
 
 /// The passages of an extracted file: (page, section, text) in order.
-pub fn passages_of(x: &Extracted) -> Vec<(Option<u32>, Option<String>, String)> {
+pub fn passages_of(x: &Extracted) -> Vec<Chunk> {
     let mut out = Vec::new();
     for u in &x.units {
         for text in crate::agent::research::passages::chunk(&u.paragraphs) {
