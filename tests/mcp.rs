@@ -122,6 +122,7 @@ fn the_python_sdk_lists_and_calls_every_history_tool() {
             "search_history",
             "list_sessions",
             "show_session",
+            "search_library",
             "research"
         ]
     );
@@ -131,7 +132,8 @@ fn the_python_sdk_lists_and_calls_every_history_tool() {
         assert_eq!(t["schema"]["additionalProperties"], false);
     }
     assert_eq!(r[1][0]["read_only"], true);
-    assert_eq!(r[1][3]["read_only"], false);
+    assert_eq!(r[1][3]["read_only"], true);
+    assert_eq!(r[1][4]["read_only"], false);
 
     let hits = &r[2]["structured"]["hits"];
     assert_eq!(r[2]["is_error"], false);
@@ -240,6 +242,77 @@ fn read_only_has_no_research_tool_and_refuses_a_research_call() {
     assert!(!names.contains(&"research"), "{names:?}");
     assert_eq!(r[1]["is_error"], true);
     assert!(r[1]["text"].as_str().unwrap().contains("--read-only"));
+}
+
+#[test]
+fn search_library_finds_the_users_papers_by_file_and_page() {
+    let sb = Sandbox::new();
+    // Before any folder is added: an empty answer that says what to do.
+    let files = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/library/files");
+    let dir = sb.path().join("papers");
+    std::fs::create_dir(&dir).unwrap();
+    for f in ["paper.pdflatex.pdf", "notes.md", "book.epub"] {
+        std::fs::copy(format!("{files}/{f}"), dir.join(f)).unwrap();
+    }
+    let steps = json!([
+        {"op": "call", "name": "search_library", "args": {"query": "specimen Q-17 revived years", "limit": 3}},
+        {"op": "call", "name": "search_library", "args": {"query": "the of"}},
+        {"op": "call", "name": "search_library", "args": {"query": "lens", "limt": 1}},
+    ]);
+    let r = client(&sb, steps.clone(), &["mcp", "--read-only"]);
+    assert_eq!(r[0]["is_error"], false, "{}", r[0]);
+    assert_eq!(r[0]["structured"]["hits"].as_array().unwrap().len(), 0);
+    assert!(
+        r[0]["structured"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("sleuth library add")
+    );
+
+    let out = sb
+        .cmd()
+        .args(["library", "add"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = client(&sb, steps, &["mcp", "--read-only"]);
+    let hit = &r[0]["structured"]["hits"][0];
+    assert!(
+        hit["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("paper.pdflatex.pdf"),
+        "{hit}"
+    );
+    assert_eq!(hit["page"], 2);
+    assert_eq!(hit["place"], "paper.pdflatex.pdf · p. 2");
+    assert!(
+        hit["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("paper.pdflatex.pdf#page=2")
+    );
+    assert!(hit["text"].as_str().unwrap().contains("nineteen years"));
+    assert_eq!(hit["title"], "Desiccation Tolerance in Tardigrades");
+    assert_eq!(r[1]["is_error"], true);
+    assert!(
+        r[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("give at least one word")
+    );
+    assert_eq!(r[2]["is_error"], true);
+    assert!(
+        r[2]["text"]
+            .as_str()
+            .unwrap()
+            .contains("unknown argument `limt`")
+    );
 }
 
 /// Loopback Wikipedia with the HotpotQA articles, and a config pointing

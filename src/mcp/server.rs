@@ -119,6 +119,18 @@ impl SleuthServer {
                     .await?;
                 Ok(CallToolResult::success(vec![ContentBlock::text(md)]))
             }
+            tools::LIBRARY => {
+                a.unknown(&["query", "limit"])?;
+                let query = a.required("query")?;
+                let limit = a.count("limit", 10, tools::MAX_LIMIT)?.max(1) as usize;
+                let index = self.config.library.index.clone();
+                let v = tokio::task::spawn_blocking(move || {
+                    tools::search_library(&index, &query, limit)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("internal error: {e}")))?;
+                Ok(json_result(v))
+            }
             tools::RESEARCH if self.read_only => {
                 Err("research is off: this sleuth MCP server was started with --read-only".into())
             }
@@ -160,7 +172,8 @@ impl ServerHandler for SleuthServer {
         .with_instructions(
             "sleuth is the user's terminal research console. search_history finds what they \
              already researched (questions, cited answers, sources); list_sessions and \
-             show_session read their sessions; research answers a new question from web \
+             show_session read their sessions; search_library searches their own papers and \
+             notes by file and page; research answers a new question from its \
              sources with numbered citations and stores it in their history. Sessions are \
              also resources: sleuth://session/ID.",
         )

@@ -16,6 +16,7 @@ use crate::text::format_time;
 pub const SEARCH: &str = "search_history";
 pub const LIST: &str = "list_sessions";
 pub const SHOW: &str = "show_session";
+pub const LIBRARY: &str = "search_library";
 pub const RESEARCH: &str = "research";
 
 /// Most hits or sessions one call returns.
@@ -91,6 +92,27 @@ pub fn list(read_only: bool) -> Vec<Tool> {
             })),
         )
         .with_annotations(read_annotations("Show a research session")),
+        Tool::new(
+            LIBRARY,
+            "Search the user's own library — the papers (PDF), notes (Markdown, Org, text), \
+             saved pages, EPUB books and DOCX files in the folders they added with `sleuth \
+             library add` — by the words of a question (BM25 over passages; plain words, any \
+             may match, best first). Each hit gives the file's path and title, the page (PDF) \
+             or section it is from, a file:// URL that opens it there, and the passage's text. \
+             Use it when the user's own reading may hold the answer; cite the file and page.",
+            schema(json!({
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "minLength": 1,
+                              "description": "What to look for, as words, e.g. `desiccation tolerance tardigrade proteins`."},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10,
+                              "description": "How many passages to return, best first."}
+                },
+                "required": ["query"],
+                "additionalProperties": false
+            })),
+        )
+        .with_annotations(read_annotations("Search the user's library")),
     ];
     if !read_only {
         tools.push(
@@ -233,6 +255,41 @@ pub fn search(
                 "session": h.session, "session_title": h.session_title, "message": h.message,
                 "role": h.role, "date": format_time(h.created_at), "created_at": h.created_at,
                 "snippet": render_snippet(&h.snippet, "**", "**"), "matched": h.matched,
+                "score": (h.score * 1000.0).round() / 1000.0,
+            })
+        })
+        .collect();
+    Ok(json!({"query": query, "hits": hits}))
+}
+
+/// `search_library`: passages of the user's files, best first.
+pub fn search_library(index: &Path, query: &str, limit: usize) -> Result<Value, String> {
+    use crate::library::{self, index as lib};
+    if lib::match_expr(query).is_none() {
+        return Err(format!(
+            "nothing to search for in \"{}\": give at least one word",
+            crate::text::sanitize::one_line(query)
+        ));
+    }
+    let Some(conn) = lib::open_reader(index)? else {
+        return Ok(json!({
+            "query": query, "hits": [],
+            "note": "the library is empty: the user adds folders with `sleuth library add PATH`",
+        }));
+    };
+    let hits = lib::search(&conn, query, limit).map_err(|e| format!("library search: {e}"))?;
+    let hits: Vec<Value> = hits
+        .iter()
+        .map(|h| {
+            let path = Path::new(&h.path);
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            json!({
+                "path": h.path, "title": h.title, "page": h.page, "section": h.section,
+                "place": library::place_label(&name, h.page, h.section.as_deref()),
+                "url": library::file_url(path, h.page), "text": h.text,
                 "score": (h.score * 1000.0).round() / 1000.0,
             })
         })
