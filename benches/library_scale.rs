@@ -407,15 +407,34 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(1_000_000);
-        let ix = tmp.path().join("big.library.db");
-        let (secs, vocab) = big_index(&ix, n);
-        let size = std::fs::metadata(&ix).map_or(0, |m| m.len());
-        println!(
-            "built an index of {n} passages in {secs:.0} s ({:.0} MB)",
-            size as f64 / 1e6
-        );
+        // SLEUTH_BENCH_KEEP=FILE keeps the big index between runs.
+        let keep = std::env::var_os("SLEUTH_BENCH_KEEP").map(PathBuf::from);
+        let ix = keep
+            .clone()
+            .unwrap_or_else(|| tmp.path().join("big.library.db"));
+        let vocab = if keep.is_some() && ix.exists() {
+            Vocabulary::new(100_000, &mut Rng::new(42))
+        } else {
+            let (secs, vocab) = big_index(&ix, n);
+            let size = std::fs::metadata(&ix).map_or(0, |m| m.len());
+            println!(
+                "built an index of {n} passages in {secs:.0} s ({:.0} MB)",
+                size as f64 / 1e6
+            );
+            vocab
+        };
         if only("search") {
             bench_search(&ix, &vocab);
+        }
+        if std::env::var_os("SLEUTH_BENCH_OPTIMIZE").is_some() {
+            let t = Instant::now();
+            let (ix2, _) = Index::open(&ix).unwrap();
+            index::optimize(ix2.conn()).unwrap();
+            println!("optimized in {:.1} s", t.elapsed().as_secs_f64());
+            drop(ix2);
+            if only("search") {
+                bench_search(&ix, &vocab);
+            }
         }
         if only("turn") {
             bench_turn(&ix, &vocab);

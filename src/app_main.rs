@@ -300,6 +300,23 @@ fn run_tui(
         Emitter::wrapping(tx.clone(), UiEvent::Agent),
     )
     .context("cannot start the agent")?;
+    // The library is re-indexed as its folders change, off this thread;
+    // it cannot stop the app from starting.
+    let library = match std::env::current_exe() {
+        Ok(exe) => crate::library::watch::LibraryWorker::spawn(
+            config.library.clone(),
+            exe,
+            Emitter::wrapping(tx.clone(), UiEvent::Library),
+        )
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot start the library worker");
+            None
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "no path to this binary: the library is not watched");
+            None
+        }
+    };
     ui::terminal::install_panic_hook(tx.clone());
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
@@ -368,6 +385,9 @@ fn run_tui(
 
     app.stop_turn();
     drop(app);
+    if let Some(l) = library {
+        l.shutdown();
+    }
     agent.shutdown();
     let kept = writer.shutdown();
     drop(reader);

@@ -707,3 +707,81 @@ fn doctor_reports_the_library_and_where_its_text_may_go() {
         "{text}"
     );
 }
+
+/// The next `Done` from the worker, within 20 s.
+fn next_done(
+    rx: &std::sync::mpsc::Receiver<sleuth::library::watch::LibraryEvent>,
+) -> (usize, usize) {
+    use sleuth::library::watch::LibraryEvent;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx
+            .recv_timeout(left)
+            .expect("the library worker reported within 20 s")
+        {
+            LibraryEvent::Done {
+                indexed, removed, ..
+            } => return (indexed, removed),
+            LibraryEvent::Failed(e) => panic!("{e}"),
+            LibraryEvent::Progress { .. } => {}
+        }
+    }
+}
+
+#[test]
+fn while_the_app_runs_the_watcher_indexes_new_files_and_drops_deleted_ones() {
+    use sleuth::library::settings::LibraryConfig;
+    use sleuth::library::watch::LibraryWorker;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("notes");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("old.md"), "# Old\n\nwombats dig burrows\n").unwrap();
+    let cfg = LibraryConfig {
+        paths: vec![dir.clone()],
+        index: tmp.path().join("l.db"),
+        ..LibraryConfig::default()
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = LibraryWorker::spawn(
+        cfg.clone(),
+        PathBuf::from(SLEUTH),
+        sleuth::emit::Emitter::channel(tx),
+    )
+    .unwrap()
+    .expect("a library with a folder is watched");
+    // The catch-up scan at start.
+    assert_eq!(next_done(&rx), (1, 0));
+    let hits = |q: &str| {
+        let conn = index::open_reader(&cfg.index).unwrap().unwrap();
+        index::search(&conn, q, 5).unwrap().len()
+    };
+    assert_eq!(hits("wombats"), 1);
+
+    std::fs::write(dir.join("new.md"), "# New\n\nquokkas smile\n").unwrap();
+    assert_eq!(next_done(&rx), (1, 0));
+    assert_eq!(hits("quokkas"), 1);
+
+    std::fs::remove_file(dir.join("old.md")).unwrap();
+    assert_eq!(next_done(&rx), (0, 1));
+    assert_eq!(hits("wombats"), 0);
+    worker.shutdown();
+}
+
+#[test]
+fn no_folder_no_watcher_and_no_index() {
+    use sleuth::library::settings::LibraryConfig;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = LibraryConfig {
+        index: tmp.path().join("l.db"),
+        ..LibraryConfig::default()
+    };
+    let w = sleuth::library::watch::LibraryWorker::spawn(
+        cfg,
+        PathBuf::from(SLEUTH),
+        sleuth::emit::Emitter::new(|_| {}),
+    )
+    .unwrap();
+    assert!(w.is_none());
+    assert!(!tmp.path().join("l.db").exists());
+}

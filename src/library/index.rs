@@ -529,6 +529,17 @@ pub fn match_expr(query: &str) -> Option<String> {
     )
 }
 
+/// Merges the full-text index's segments into one (after a scan that
+/// wrote many passages: a search then reads one b-tree per term instead
+/// of one per segment).
+pub fn optimize(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO passages_fts(passages_fts) VALUES('optimize')",
+        [],
+    )
+    .map(|_| ())
+}
+
 /// The best passages for `query` by BM25 (the head — title and section —
 /// weighs half a passage's own words).
 pub fn search(conn: &Connection, query: &str, limit: usize) -> rusqlite::Result<Vec<Hit>> {

@@ -11,6 +11,7 @@ pub mod formats;
 pub mod index;
 pub mod indexer;
 pub mod settings;
+pub mod watch;
 
 pub use crate::text::file_url::{file_url, parse_file_url};
 

@@ -27,6 +27,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::agent::AgentEvent;
+use crate::library::watch::LibraryEvent;
 use crate::store::StoreEvent;
 
 /// Everything the main thread reacts to arrives as one of these.
@@ -35,6 +36,8 @@ pub enum UiEvent {
     Input(crossterm::event::Event),
     Agent(AgentEvent),
     Store(StoreEvent),
+    /// The library worker's progress (re-indexing changed files).
+    Library(LibraryEvent),
     /// A worker thread panicked; the panic hook reports it here.
     WorkerPanic {
         thread: String,

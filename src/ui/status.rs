@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use super::theme;
 use super::wrap::truncate;
 use crate::agent::ProviderProbe;
+use crate::library::watch::LibraryEvent;
 
 const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -28,6 +29,8 @@ pub struct StatusState {
     /// Something else worth a line: a worker panic, logging off.
     pub alert: Option<String>,
     pub spinner: usize,
+    /// The library worker, while it re-indexes: "library 3/40".
+    pub library: Option<String>,
 }
 
 impl StatusState {
@@ -39,7 +42,33 @@ impl StatusState {
             store_warning: None,
             alert: None,
             spinner: 0,
+            library: None,
         }
+    }
+
+    /// The library worker's report: progress while it works, gone when
+    /// done; a failure stays as an alert until the next scan succeeds.
+    pub fn on_library(&mut self, ev: LibraryEvent) -> bool {
+        match ev {
+            LibraryEvent::Progress { done, total } => {
+                self.library = Some(format!("library {done}/{total}"));
+            }
+            LibraryEvent::Done { .. } => {
+                self.library = None;
+                if self
+                    .alert
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("library:"))
+                {
+                    self.alert = None;
+                }
+            }
+            LibraryEvent::Failed(e) => {
+                self.library = None;
+                self.alert = Some(format!("library: {}", truncate(&e, 60)));
+            }
+        }
+        true
     }
 
     pub fn set_probe(&mut self, p: &ProviderProbe) {
@@ -61,7 +90,7 @@ impl StatusState {
     }
 
     pub fn animating(&self) -> bool {
-        self.provider == ProviderState::Checking
+        self.provider == ProviderState::Checking || self.library.is_some()
     }
 
     pub fn tick(&mut self) {
@@ -99,6 +128,12 @@ impl StatusState {
         if let Some(n) = note {
             spans.push(Span::styled(format!("│ {n} "), theme::key()));
         }
+        if let Some(l) = &self.library {
+            spans.push(Span::styled(
+                format!("│ {} {l} ", SPINNER[self.spinner]),
+                theme::dim(),
+            ));
+        }
         spans.push(Span::raw(format!("│ {session} │ {} ", self.db)));
         let right = " ? help · Ctrl+C quit ";
         let left_w: usize = spans.iter().map(|s| s.width()).sum();
@@ -119,5 +154,54 @@ impl StatusState {
         } else {
             buf.set_line(area.x, area.y, &Line::from(spans), area.width);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(s: &StatusState) -> String {
+        let area = Rect::new(0, 0, 110, 1);
+        let mut buf = Buffer::empty(area);
+        s.render("session 1", None, area, &mut buf);
+        (0..area.width)
+            .map(|x| buf[(x, 0)].symbol().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_library_worker_shows_while_it_works_and_a_failure_stays() {
+        let mut s = StatusState::new("~/s.db".into(), "ollama llama3.2".into());
+        assert!(!line(&s).contains("library"));
+        s.on_library(LibraryEvent::Progress { done: 3, total: 40 });
+        assert!(line(&s).contains("library 3/40"), "{}", line(&s));
+        assert!(s.animating());
+        s.on_library(LibraryEvent::Done {
+            indexed: 3,
+            removed: 0,
+            failed: 0,
+        });
+        assert!(!line(&s).contains("library"), "{}", line(&s));
+        s.on_library(LibraryEvent::Failed("cannot watch /p: no space".into()));
+        assert!(
+            line(&s).contains("⚠ library: cannot watch /p"),
+            "{}",
+            line(&s)
+        );
+        // The next good scan clears it; another alert is left alone.
+        s.on_library(LibraryEvent::Done {
+            indexed: 0,
+            removed: 0,
+            failed: 0,
+        });
+        assert!(!line(&s).contains("library"));
+        s.alert = Some("logging is off".into());
+        s.on_library(LibraryEvent::Done {
+            indexed: 0,
+            removed: 0,
+            failed: 0,
+        });
+        assert!(line(&s).contains("logging is off"));
     }
 }

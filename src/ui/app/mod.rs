@@ -171,6 +171,7 @@ impl App {
             UiEvent::Input(e) => self.handle_input(&e),
             UiEvent::Agent(e) => self.handle_agent(e),
             UiEvent::Store(e) => self.handle_store(e),
+            UiEvent::Library(e) => self.status.on_library(e),
             UiEvent::WorkerPanic { thread, message } => {
                 let text = format!(
                     "internal error in the {thread} thread: {message} (details in the log)"
