@@ -371,6 +371,7 @@ fn run_tui(
     if let Err(e) = app.chat.conv.start_with_role(&config.ui.role) {
         tracing::warn!(error = %e, "role");
     }
+    app.library_open = config.library.open.clone();
     app.palette =
         ui::theme::Palette::choose(config.ui.theme, std::env::var_os("NO_COLOR").as_deref());
     if let Ok(dir) = std::env::current_dir() {

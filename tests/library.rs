@@ -785,3 +785,46 @@ fn no_folder_no_watcher_and_no_index() {
     assert!(w.is_none());
     assert!(!tmp.path().join("l.db").exists());
 }
+
+#[test]
+fn in_the_app_tab_then_o_opens_the_cited_file_at_its_page() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use sleuth::ui::UiEvent;
+    let key = |c: KeyCode| UiEvent::Input(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    let sb = Sandbox::new();
+    let dir = sb.path().join("papers");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(
+        Path::new(FILES).join("paper.pdflatex.pdf"),
+        dir.join("paper.pdf"),
+    )
+    .unwrap();
+    json(&sb, &["add", dir.to_str().unwrap()]);
+
+    let mut cfg = sleuth::config::Config::default();
+    cfg.provider.base_url = "http://127.0.0.1:9".into();
+    cfg.library.resolve(&sb.db());
+    let mut h = common::harness::harness_config(sb, cfg);
+    // The viewer: a stand-in that records what it was asked to open.
+    let marker = h.sb.path().join("opened");
+    h.app.library_open = format!(
+        "sh -c 'echo \"$0 $1\" > {}' {{page}} {{path}}",
+        marker.display()
+    );
+    for c in "/sources lib when did specimen Q-17 revive".chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    assert!(h.pump_until(|a| a.chat.conv.active().is_none()));
+    h.app.handle(key(KeyCode::Tab));
+    h.app.handle(key(KeyCode::Char('o')));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !marker.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let opened = std::fs::read_to_string(&marker).expect("the viewer ran");
+    assert_eq!(
+        opened.trim(),
+        format!("2 {}", dir.join("paper.pdf").display())
+    );
+}

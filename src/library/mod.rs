@@ -10,6 +10,7 @@ pub mod child;
 pub mod formats;
 pub mod index;
 pub mod indexer;
+pub mod open;
 pub mod settings;
 pub mod watch;
 

@@ -68,6 +68,8 @@ pub struct App {
     next_req: u64,
     /// Dark, light or no colour (`[ui] theme`, `NO_COLOR`).
     pub palette: super::theme::Palette,
+    /// `[library] open`: how a cited file is opened at its page.
+    pub library_open: String,
     /// The newest write the writer said is committed…
     committed: u64,
     /// …and transcript reads waiting for writes after it.
@@ -90,6 +92,7 @@ impl App {
             handles,
             next_req: 0,
             palette: super::theme::Palette::default(),
+            library_open: String::new(),
             committed: 0,
             after_writes: Vec::new(),
         };

@@ -48,10 +48,27 @@ impl App {
                 Some(SourceView::Next) => d.next(),
                 Some(SourceView::Prev) => d.prev(),
                 Some(SourceView::Open) => {
-                    if let Some(u) = d.current().and_then(|s| s.url.clone())
-                        && let Err(e) = open_url(&u)
-                    {
-                        self.status.alert = Some(e);
+                    // A file of the library opens at its page in the
+                    // user's viewer; anything else in the browser.
+                    let opened = match d.current() {
+                        Some(s) => match s.file_place() {
+                            Some((path, page)) => crate::library::open::open(
+                                &self.library_open,
+                                &path,
+                                page,
+                            )
+                            .map(|_| format!("opened {}", crate::text::sanitize::one_line(&path))),
+                            None => match &s.url {
+                                Some(u) => open_url(u).map(|_| String::new()),
+                                None => Err("this source has no URL".into()),
+                            },
+                        },
+                        None => Ok(String::new()),
+                    };
+                    match opened {
+                        Ok(msg) if !msg.is_empty() => self.chat.say(msg),
+                        Ok(_) => {}
+                        Err(e) => self.status.alert = Some(e),
                     }
                 }
                 Some(SourceView::CopyUrl) => {
