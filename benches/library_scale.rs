@@ -312,7 +312,7 @@ fn bench_search(ix_path: &Path, vocab: &Vocabulary) {
     let conn = index::open_reader(ix_path).unwrap().unwrap();
     for q in &qs {
         let t = Instant::now();
-        let _ = index::search(&conn, q, 64).unwrap();
+        let _ = sleuth::library::search::search(&conn, q, 64).unwrap();
         one.push(t.elapsed().as_secs_f64() * 1e3);
     }
     for pair in qs.chunks(3) {
@@ -425,16 +425,6 @@ fn main() {
         };
         if only("search") {
             bench_search(&ix, &vocab);
-        }
-        if std::env::var_os("SLEUTH_BENCH_OPTIMIZE").is_some() {
-            let t = Instant::now();
-            let (ix2, _) = Index::open(&ix).unwrap();
-            index::optimize(ix2.conn()).unwrap();
-            println!("optimized in {:.1} s", t.elapsed().as_secs_f64());
-            drop(ix2);
-            if only("search") {
-                bench_search(&ix, &vocab);
-            }
         }
         if only("turn") {
             bench_turn(&ix, &vocab);

@@ -551,7 +551,21 @@ fn an_interrupted_scan_keeps_its_work_and_the_next_one_finishes() {
         .unwrap();
     }
     let db = tmp.path().join("l.db");
-    let opts = options(PathBuf::from(SLEUTH));
+    // An extractor that takes 50 ms a file, so the stop lands mid-scan
+    // however busy the machine is.
+    let slow = tmp.path().join("slow.sh");
+    std::fs::write(
+        &slow,
+        format!(
+            "#!/bin/sh\nwhile IFS= read -r line; do sleep 0.05; printf '%s\\n' \"$line\" | {SLEUTH} __extract; done\n"
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let opts = options(slow);
     let stop = Arc::new(AtomicBool::new(false));
     let first = {
         let (mut ix, _) = Index::open(&db).unwrap();
@@ -754,7 +768,7 @@ fn while_the_app_runs_the_watcher_indexes_new_files_and_drops_deleted_ones() {
     assert_eq!(next_done(&rx), (1, 0));
     let hits = |q: &str| {
         let conn = index::open_reader(&cfg.index).unwrap().unwrap();
-        index::search(&conn, q, 5).unwrap().len()
+        sleuth::library::search::search(&conn, q, 5).unwrap().len()
     };
     assert_eq!(hits("wombats"), 1);
 

@@ -306,10 +306,12 @@ fn search(
     json: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
-    let hits = match index::open_reader(&cfg.index).map_err(anyhow::Error::msg)? {
-        Some(conn) => index::search(&conn, query, limit.max(1))?,
-        None => Vec::new(),
-    };
+    let hits = crate::library::search::with_reader(&cfg.index, |conn| {
+        crate::library::search::search(conn, query, limit.max(1))
+            .map_err(|e| format!("library search: {e}"))
+    })
+    .map_err(anyhow::Error::msg)?
+    .unwrap_or_default();
     if json {
         writeln!(out, "{}", crate::text::sanitize::to_json_pretty(&hits)?)?;
         return Ok(ExitCode::SUCCESS);

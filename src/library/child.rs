@@ -149,15 +149,32 @@ impl Extractor {
         }
     }
 
+    fn spawn(&self) -> std::io::Result<Child> {
+        let mut tries = 0;
+        loop {
+            let r = Command::new(&self.exe)
+                .arg(SUBCOMMAND)
+                .arg("--memory-mb")
+                .arg(self.limits.memory_mb.to_string())
+                .env_clear()
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn();
+            // ETXTBSY: the binary was just written (an upgrade in place, a
+            // test's stand-in) and another thread's fork still holds it.
+            match r {
+                Err(e) if e.raw_os_error() == Some(26) && tries < 10 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => return r,
+            }
+        }
+    }
+
     fn start(&self) -> Result<Running, String> {
-        let mut child = Command::new(&self.exe)
-            .arg(SUBCOMMAND)
-            .arg("--memory-mb")
-            .arg(self.limits.memory_mb.to_string())
-            .env_clear()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        let mut child = self
             .spawn()
             .map_err(|e| format!("cannot start the extractor {}: {e}", self.exe.display()))?;
         let stdin = child.stdin.take().ok_or("extractor has no stdin")?;

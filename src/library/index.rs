@@ -17,7 +17,9 @@ use serde::Serialize;
 use super::Extracted;
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: i64 = 1;
+/// v2: words stemmed in Rust (`terms.rs`) instead of by FTS5's porter
+/// tokenizer, and the vocabulary table the search plans with.
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -48,10 +50,12 @@ CREATE TABLE IF NOT EXISTS passages(
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_file ON passages(file_id, ordinal);
+-- Contentless: the text is in `passages`; the index holds stemmed words.
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, head, content='', contentless_delete=1,
-    tokenize='porter unicode61 remove_diacritics 2'
+    tokenize='unicode61 remove_diacritics 2'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, 'row');
 ";
 
 /// `sleuth.db` → `sleuth.library.db` (and `history` → `history.library.db`).
@@ -93,25 +97,6 @@ pub struct FileMeta {
 
 /// A passage as written: its page (PDF), its section, its text.
 pub type Chunk = (Option<u32>, Option<String>, String);
-
-/// One passage found by a search.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Hit {
-    #[serde(skip)]
-    pub passage: i64,
-    #[serde(skip)]
-    pub file: i64,
-    pub path: String,
-    pub title: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub section: Option<String>,
-    #[serde(skip)]
-    pub ordinal: u32,
-    pub text: String,
-    pub score: f64,
-}
 
 /// What `sleuth library status` and `doctor` report.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -170,6 +155,19 @@ impl Index {
                     )),
                 ))
             }
+            // Derived data in an older layout: dropped and rebuilt.
+            Err(Open::Older(v)) => {
+                for p in [path.to_path_buf(), wal(path, "-wal"), wal(path, "-shm")] {
+                    let _ = std::fs::remove_file(p);
+                }
+                let ix = Self::open_once(path).map_err(|e| e.to_string())?;
+                Ok((
+                    ix,
+                    Some(format!(
+                        "the library index was made by an older sleuth (layout v{v}); it is being rebuilt from the files"
+                    )),
+                ))
+            }
             Err(Open::Fail(e)) => Err(e),
         }
     }
@@ -193,6 +191,9 @@ impl Index {
         let tables: i64 = conn
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .map_err(|e| Open::classify(path, e))?;
+        if tables > 0 && (1..SCHEMA_VERSION).contains(&version) {
+            return Err(Open::Older(version));
+        }
         if tables > 0 && version != SCHEMA_VERSION {
             return Err(Open::Rebuild(format!(
                 "it has layout version {version}, this sleuth writes {SCHEMA_VERSION}"
@@ -238,6 +239,7 @@ fn wal(p: &Path, suffix: &str) -> PathBuf {
 
 enum Open {
     Rebuild(String),
+    Older(i64),
     Fail(String),
 }
 
@@ -255,6 +257,7 @@ impl std::fmt::Display for Open {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Open::Rebuild(s) | Open::Fail(s) => f.write_str(s),
+            Open::Older(v) => write!(f, "an older layout (v{v})"),
         }
     }
 }
@@ -364,7 +367,11 @@ pub fn put_indexed(
             Some(s) => format!("{title} {s}"),
             None => title.to_string(),
         };
-        fts.execute(params![rowid, text, head])?;
+        fts.execute(params![
+            rowid,
+            super::terms::index_words(text),
+            super::terms::index_words(&head)
+        ])?;
     }
     Ok(id)
 }
@@ -496,87 +503,11 @@ pub fn summary(conn: &Connection) -> rusqlite::Result<Summary> {
     })
 }
 
-/// Terms a query contributes at most (a pasted paragraph is not 300 ORs).
-const MAX_TERMS: usize = 24;
-
-/// An FTS5 query from free text: its content words, each quoted (so no
-/// word is read as FTS5 syntax), any of them matching. None when no word
-/// is left.
-pub fn match_expr(query: &str) -> Option<String> {
-    use crate::agent::research::keywords::STOPWORDS;
-    let mut terms: Vec<String> = Vec::new();
-    for w in query
-        .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-    {
-        if w.chars().count() < 2 || STOPWORDS.contains(&w.as_str()) || terms.contains(&w) {
-            continue;
-        }
-        terms.push(w);
-        if terms.len() == MAX_TERMS {
-            break;
-        }
-    }
-    if terms.is_empty() {
-        return None;
-    }
-    Some(
-        terms
-            .iter()
-            .map(|t| format!("\"{t}\""))
-            .collect::<Vec<_>>()
-            .join(" OR "),
-    )
-}
-
-/// Merges the full-text index's segments into one (after a scan that
-/// wrote many passages: a search then reads one b-tree per term instead
-/// of one per segment).
-pub fn optimize(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO passages_fts(passages_fts) VALUES('optimize')",
-        [],
-    )
-    .map(|_| ())
-}
-
-/// The best passages for `query` by BM25 (the head — title and section —
-/// weighs half a passage's own words).
-pub fn search(conn: &Connection, query: &str, limit: usize) -> rusqlite::Result<Vec<Hit>> {
-    let Some(expr) = match_expr(query) else {
-        return Ok(Vec::new());
-    };
-    let mut st = conn.prepare_cached(
-        "SELECT p.id, p.file_id, f.path, coalesce(f.title, ''), p.page, p.section, p.ordinal,
-                p.text, s.score
-         FROM (SELECT rowid AS id, bm25(passages_fts, 1.0, 0.5) AS score
-               FROM passages_fts WHERE passages_fts MATCH ?1
-               ORDER BY score LIMIT ?2) AS s
-         JOIN passages p ON p.id = s.id
-         JOIN files f ON f.id = p.file_id
-         ORDER BY s.score",
-    )?;
-    st.query_map(params![expr, limit as i64], |r| {
-        Ok(Hit {
-            passage: r.get(0)?,
-            file: r.get(1)?,
-            path: r.get(2)?,
-            title: r.get(3)?,
-            page: r.get(4)?,
-            section: r.get(5)?,
-            ordinal: r.get::<_, i64>(6)? as u32,
-            text: r.get(7)?,
-            // bm25() is lower-is-better; a score reads better positive.
-            score: -r.get::<_, f64>(8)?,
-        })
-    })?
-    .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::library::Unit;
+    use crate::library::search::search;
 
     fn meta_of(path: &str) -> FileMeta {
         FileMeta {
@@ -627,15 +558,6 @@ mod tests {
         ix.write(|tx| remove(tx, id)).unwrap();
         assert!(search(ix.conn(), "moss", 5).unwrap().is_empty());
         assert_eq!(summary(ix.conn()).unwrap().files, 0);
-    }
-
-    #[test]
-    fn queries_are_words_never_fts_syntax() {
-        assert_eq!(
-            match_expr("NEAR(\"a\" OR x) -y* the: col:1"),
-            Some("\"near\" OR \"col\"".into())
-        );
-        assert_eq!(match_expr("the of ?"), None);
     }
 
     #[test]

@@ -11,7 +11,9 @@ pub mod formats;
 pub mod index;
 pub mod indexer;
 pub mod open;
+pub mod search;
 pub mod settings;
+pub mod terms;
 pub mod watch;
 
 pub use crate::text::file_url::{file_url, parse_file_url};

@@ -264,20 +264,22 @@ pub fn search(
 
 /// `search_library`: passages of the user's files, best first.
 pub fn search_library(index: &Path, query: &str, limit: usize) -> Result<Value, String> {
-    use crate::library::{self, index as lib};
+    use crate::library::{self, search as lib};
     if lib::match_expr(query).is_none() {
         return Err(format!(
             "nothing to search for in \"{}\": give at least one word",
             crate::text::sanitize::one_line(query)
         ));
     }
-    let Some(conn) = lib::open_reader(index)? else {
+    let found = lib::with_reader(index, |conn| {
+        lib::search(conn, query, limit).map_err(|e| format!("library search: {e}"))
+    })?;
+    let Some(hits) = found else {
         return Ok(json!({
             "query": query, "hits": [],
             "note": "the library is empty: the user adds folders with `sleuth library add PATH`",
         }));
     };
-    let hits = lib::search(&conn, query, limit).map_err(|e| format!("library search: {e}"))?;
     let hits: Vec<Value> = hits
         .iter()
         .map(|h| {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::super::SourceKind;
 use super::super::document::{Document, Section};
-use crate::library::index::{self, Hit};
+use crate::library::search::{self, Hit};
 
 /// Passages asked of the index per query.
 const PER_QUERY: usize = 64;
@@ -32,21 +32,26 @@ pub async fn fetch(
 /// (a researcher's own files weigh more than a search engine's tenth
 /// hit), best file first.
 pub fn search(index: &Path, queries: &[String], cap: usize) -> Result<Vec<Document>, String> {
-    let Some(conn) = index::open_reader(index)? else {
-        return Ok(Vec::new());
-    };
-    let mut best: HashMap<i64, Hit> = HashMap::new();
-    for q in queries {
-        for hit in index::search(&conn, q, PER_QUERY).map_err(|e| format!("library search: {e}"))? {
-            match best.get_mut(&hit.passage) {
-                Some(h) if h.score >= hit.score => {}
-                Some(h) => *h = hit,
-                None => {
-                    best.insert(hit.passage, hit);
+    let found = search::with_reader(index, |conn| {
+        let mut best: HashMap<i64, Hit> = HashMap::new();
+        for q in queries {
+            let hits =
+                search::search(conn, q, PER_QUERY).map_err(|e| format!("library search: {e}"))?;
+            for hit in hits {
+                match best.get_mut(&hit.passage) {
+                    Some(h) if h.score >= hit.score => {}
+                    Some(h) => *h = hit,
+                    None => {
+                        best.insert(hit.passage, hit);
+                    }
                 }
             }
         }
-    }
+        Ok(best)
+    })?;
+    let Some(best) = found else {
+        return Ok(Vec::new());
+    };
     // The same passage in two files (a paper saved twice, a copy in
     // another folder) is one source: the first path keeps it.
     let mut hits: Vec<Hit> = best.into_values().collect();
