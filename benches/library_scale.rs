@@ -315,6 +315,23 @@ fn bench_search(ix_path: &Path, vocab: &Vocabulary) {
         let _ = sleuth::library::search::search(&conn, q, 64).unwrap();
         one.push(t.elapsed().as_secs_f64() * 1e3);
     }
+    // What planning costs: one vocabulary lookup per query word.
+    let mut lookups = Vec::new();
+    let mut st = conn
+        .prepare("SELECT doc FROM passages_vocab WHERE term = ?1")
+        .unwrap();
+    for q in qs.iter().take(50) {
+        for w in sleuth::library::terms::query_terms(q) {
+            let t = Instant::now();
+            let _: Option<i64> = st.query_row([&w], |r| r.get(0)).ok();
+            lookups.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    println!(
+        "vocabulary lookup per word: p50 {:.3} ms, p95 {:.3} ms",
+        pct(&mut lookups, 0.5),
+        pct(&mut lookups, 0.95)
+    );
     for pair in qs.chunks(3) {
         let t = Instant::now();
         let docs = sleuth::agent::research::sources::library::search(ix_path, pair, 4).unwrap();

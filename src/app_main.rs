@@ -372,6 +372,14 @@ fn run_tui(
         tracing::warn!(error = %e, "role");
     }
     app.library_open = config.library.open.clone();
+    let remote_host =
+        match crate::library::Privacy::of(&config.library, &config.provider.base_url) {
+            crate::library::Privacy::Local => None,
+            crate::library::Privacy::Allowed { host }
+            | crate::library::Privacy::Withheld { host } => Some(host),
+        };
+    app.chat.library =
+        ui::chat::library::LibraryAccess::new(config.library.index.clone(), remote_host);
     app.palette =
         ui::theme::Palette::choose(config.ui.theme, std::env::var_os("NO_COLOR").as_deref());
     if let Ok(dir) = std::env::current_dir() {

@@ -179,7 +179,9 @@ fn the_human_outputs_name_files_pages_and_problems() {
     assert!(!err.contains("indexing"), "{err}");
 
     let (_, out, _) = run(&sb, &["search", "specimen Q-17 revived"]);
-    assert!(out.starts_with("paper.pdflatex.pdf · p. 2"), "{out}");
+    // Ties (the same paper saved twice) go by path.
+    assert!(out.starts_with("owner-only.pdf · p. 2"), "{out}");
+    assert!(out.contains("paper.pdflatex.pdf · p. 2"), "{out}");
     let (_, out, _) = run(&sb, &["status"]);
     assert!(out.starts_with("9 files indexed"), "{out}");
     assert!(out.contains("no-text.pdf: no text layer"), "{out}");
@@ -841,4 +843,85 @@ fn in_the_app_tab_then_o_opens_the_cited_file_at_its_page() {
         opened.trim(),
         format!("2 {}", dir.join("paper.pdf").display())
     );
+}
+
+#[test]
+fn a_remote_model_is_asked_about_before_library_text_goes_to_it() {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use sleuth::agent::research::{SourceKind, SourceOutcome, SourceStatus};
+    use sleuth::agent::{AgentCommand, AgentEvent};
+    use sleuth::ui::UiEvent;
+    let key = |c: KeyCode| UiEvent::Input(Event::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    let sb = Sandbox::new();
+    let index = sb.db().with_extension("library.db");
+    // Nothing answers the app's agent commands: the turn's events are
+    // given by hand, so no request leaves the machine.
+    let (mut h, mut rx) = common::harness::harness_detached(sb);
+    h.app.chat.library = sleuth::ui::chat::library::LibraryAccess::new(
+        index.clone(),
+        Some("api.example.com".into()),
+    );
+    for c in "what did I read about tardigrades".chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    let turn = match rx.try_recv().expect("the app asked the agent") {
+        AgentCommand::Research(ask) => ask.turn,
+        other => panic!("{other:?}"),
+    };
+    let withheld = || SourceStatus {
+        source: SourceKind::Library,
+        outcome: SourceOutcome::Withheld,
+        error: Some("not searched".into()),
+        ..Default::default()
+    };
+    h.app.handle(UiEvent::Agent(AgentEvent::SourceDone {
+        turn,
+        status: withheld(),
+    }));
+    h.app.handle(UiEvent::Agent(AgentEvent::SourceDone {
+        turn,
+        status: withheld(),
+    }));
+    let text: String = h
+        .app
+        .chat
+        .transcript
+        .cells()
+        .iter()
+        .map(|c| c.text().to_string() + "\n")
+        .collect();
+    assert_eq!(
+        text.matches("Your library was not searched").count(),
+        1,
+        "asked once: {text}"
+    );
+    assert!(text.contains("api.example.com"), "{text}");
+
+    h.app.stop_turn();
+    for c in "/library allow".chars() {
+        h.app.handle(key(KeyCode::Char(c)));
+    }
+    h.app.handle(key(KeyCode::Enter));
+    assert!(
+        h.app
+            .chat
+            .flash
+            .clone()
+            .unwrap_or_default()
+            .contains("may now go to api.example.com")
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !sleuth::library::consent::allowed(&index, "api.example.com")
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(sleuth::library::consent::allowed(&index, "api.example.com"));
+    // The agent reads the answer: the library is no longer withheld.
+    let cfg = sleuth::library::settings::LibraryConfig {
+        index: index.clone(),
+        ..Default::default()
+    };
+    assert!(sleuth::library::Privacy::of(&cfg, "https://api.example.com/v1").allows());
 }

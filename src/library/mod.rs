@@ -7,6 +7,7 @@
 //! passages with FTS5.
 
 pub mod child;
+pub mod consent;
 pub mod formats;
 pub mod index;
 pub mod indexer;
@@ -82,7 +83,7 @@ impl Privacy {
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_else(|| crate::text::sanitize::one_line(model_base_url));
-        if cfg.remote_models {
+        if cfg.remote_models || consent::allowed(&cfg.index, &host) {
             Privacy::Allowed { host }
         } else {
             Privacy::Withheld { host }
@@ -98,13 +99,11 @@ impl Privacy {
         match self {
             Privacy::Local => "library text goes only to the model on this machine".into(),
             Privacy::Allowed { host } => {
-                format!(
-                    "library text may go to the model at {host} ([library] remote_models = true)"
-                )
+                format!("library text may go to the model at {host} (allowed)")
             }
             Privacy::Withheld { host } => format!(
                 "not searched: the model at {host} is not on this machine; \
-                 allow with [library] remote_models = true"
+                 allow it with /library allow in the app or [library] remote_models = true"
             ),
         }
     }

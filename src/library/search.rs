@@ -36,7 +36,7 @@ pub struct Hit {
 
 /// Passages a search may score (the sum of its terms' document counts).
 /// Past it the commonest terms are dropped, the rarest always kept.
-const POSTINGS_BUDGET: i64 = 40_000;
+const POSTINGS_BUDGET: i64 = 12_000;
 
 /// An FTS5 query from free text: its stemmed content words, each quoted
 /// (no word is read as FTS5 syntax), any of them matching. None when no
@@ -94,7 +94,7 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> rusqlite::Result<
                ORDER BY score LIMIT ?2) AS s
          JOIN passages p ON p.id = s.id
          JOIN files f ON f.id = p.file_id
-         ORDER BY s.score",
+         ORDER BY s.score, f.path, p.ordinal",
     )?;
     st.query_map(params![expr, limit as i64], |r| {
         Ok(Hit {

@@ -2,6 +2,7 @@
 //! turn being streamed.
 
 mod found;
+pub mod library;
 mod recall;
 mod select;
 mod turn;
@@ -41,6 +42,8 @@ pub struct ChatScreen {
     editing: Option<MessageId>,
     /// The place the next question or answer takes among its siblings.
     new_branch: Option<crate::domain::Branch>,
+    /// Whether library text may go to the model, and asking about it.
+    pub library: library::LibraryAccess,
 }
 
 pub use crate::conversation::ContextPolicy;
@@ -99,6 +102,7 @@ impl ChatScreen {
             selection: None,
             editing: None,
             new_branch: None,
+            library: library::LibraryAccess::default(),
         }
     }
 
@@ -190,6 +194,9 @@ impl ChatScreen {
                     return Some(o);
                 }
                 if let Some(o) = self.settings_command(h) {
+                    return Some(o);
+                }
+                if let Some(o) = self.library_command() {
                     return Some(o);
                 }
                 if let Some(at) = self.editing

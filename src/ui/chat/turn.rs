@@ -248,7 +248,10 @@ impl ChatScreen {
             AgentEvent::SourceStarted { source, .. } => {
                 self.update_progress(id, |p| p.started(source))
             }
-            AgentEvent::SourceDone { status, .. } => self.update_progress(id, |p| p.done(status)),
+            AgentEvent::SourceDone { status, .. } => {
+                self.library_withheld(&status);
+                self.update_progress(id, |p| p.done(status))
+            }
             AgentEvent::Recalled { from, .. } => self.update_progress(id, |p| p.memory = from),
             AgentEvent::Ranked {
                 sources, analysis, ..

@@ -234,6 +234,11 @@ pub const CHAT: &[Binding<Chat>] = &[
         chords: &[],
     },
     Binding {
+        keys: "/library allow",
+        action: "let library text go to a remote model",
+        chords: &[],
+    },
+    Binding {
         keys: "F4",
         action: "deep runs' research trees: open ⇄ close",
         chords: &[(plain(KeyCode::F(4)), Chat::Trees)],
