@@ -40,7 +40,7 @@ pub struct RoleConfig {
     pub temperature: Option<f32>,
     #[serde(default)]
     pub max_tokens: Option<u32>,
-    /// Research in these sources only (wiki, hn, arxiv, web, searxng, mcp:NAME).
+    /// Research in these sources only (wiki, hn, arxiv, web, searxng, lib, mcp:NAME).
     #[serde(default)]
     pub sources: Option<Vec<String>>,
 }
@@ -365,7 +365,7 @@ impl Config {
                 return Err((
                     0,
                     Some(format!("roles.{name}.sources")),
-                    format!("no source “{bad}” (wiki, hn, arxiv, web, searxng, mcp:NAME)"),
+                    format!("no source “{bad}” (wiki, hn, arxiv, web, searxng, lib, mcp:NAME)"),
                 ));
             }
         }

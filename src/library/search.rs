@@ -55,10 +55,17 @@ fn expr(terms: &[String]) -> Option<String> {
     })
 }
 
-/// The terms worth scoring, rarest first: terms no passage holds are
-/// dropped; then terms are kept while the passages to score stay within
-/// [`POSTINGS_BUDGET`] (the rarest is always kept).
-fn plan(conn: &Connection, terms: Vec<String>) -> rusqlite::Result<Vec<String>> {
+/// A query's terms split by what they cost: `rare` decide which passages
+/// are scored (at most [`POSTINGS_BUDGET`] of them; the rarest term is
+/// always there), `common` only add to the score of those passages.
+/// Terms no passage holds are left out.
+#[derive(Debug, Default, PartialEq)]
+struct Plan {
+    rare: Vec<String>,
+    common: Vec<String>,
+}
+
+fn plan(conn: &Connection, terms: Vec<String>, budget: i64) -> rusqlite::Result<Plan> {
     let mut st = conn.prepare_cached("SELECT doc FROM passages_vocab WHERE term = ?1")?;
     let mut counted: Vec<(i64, String)> = Vec::with_capacity(terms.len());
     for t in terms {
@@ -68,22 +75,45 @@ fn plan(conn: &Connection, terms: Vec<String>) -> rusqlite::Result<Vec<String>> 
         }
     }
     counted.sort();
-    let mut kept = Vec::new();
+    let mut plan = Plan::default();
     let mut postings = 0;
     for (df, t) in counted {
-        if !kept.is_empty() && postings + df > POSTINGS_BUDGET {
-            break;
+        if plan.rare.is_empty() || (plan.common.is_empty() && postings + df <= budget) {
+            postings += df;
+            plan.rare.push(t);
+        } else {
+            plan.common.push(t);
         }
-        postings += df;
-        kept.push(t);
     }
-    Ok(kept)
+    Ok(plan)
+}
+
+/// The MATCH expression of a plan: any rare term, and then every term
+/// (the common ones only score what the rare ones found; FTS5 walks a
+/// common term's list by skipping to those passages, and bm25 is computed
+/// for them alone).
+fn plan_expr(p: &Plan) -> Option<String> {
+    let rare = expr(&p.rare)?;
+    if p.common.is_empty() {
+        return Some(rare);
+    }
+    let all: Vec<String> = p.rare.iter().chain(&p.common).cloned().collect();
+    Some(format!("({rare}) AND ({})", expr(&all)?))
 }
 
 /// The best passages for `query` by BM25 (the head — title and section —
 /// weighs half a passage's own words).
 pub fn search(conn: &Connection, query: &str, limit: usize) -> rusqlite::Result<Vec<Hit>> {
-    let Some(expr) = expr(&plan(conn, query_terms(query))?) else {
+    search_within(conn, query, limit, POSTINGS_BUDGET)
+}
+
+fn search_within(
+    conn: &Connection,
+    query: &str,
+    limit: usize,
+    budget: i64,
+) -> rusqlite::Result<Vec<Hit>> {
+    let Some(expr) = plan_expr(&plan(conn, query_terms(query), budget)?) else {
         return Ok(Vec::new());
     };
     let mut st = conn.prepare_cached(
@@ -187,11 +217,13 @@ mod tests {
     fn common_terms_give_way_to_rare_ones_past_the_budget() {
         let dir = tempfile::tempdir().unwrap();
         let (mut ix, _) = Index::open(&dir.path().join("l.db")).unwrap();
-        let n = POSTINGS_BUDGET as usize + 10;
-        let chunks: Vec<_> = (0..n)
+        // With a budget of 100 passages: "common" in all 400, "plenty" in
+        // every third (134), "zebra" in 7 and 9 (9 with "plenty").
+        let chunks: Vec<_> = (0..400)
             .map(|i| {
-                let extra = if i == 7 { " zebra" } else { "" };
-                (None, None, format!("common words here{extra}"))
+                let plenty = if i % 3 == 0 { "plenty" } else { "other" };
+                let zebra = if i == 7 || i == 9 { " zebra" } else { "" };
+                (None, None, format!("common {plenty}{zebra}"))
             })
             .collect();
         let m = FileMeta {
@@ -203,16 +235,28 @@ mod tests {
         };
         ix.write(|tx| put_indexed(tx, &m, &Extracted::default(), "A", &chunks))
             .unwrap();
-        let terms = plan(ix.conn(), query_terms("common zebra absent")).unwrap();
+        let p = plan(ix.conn(), query_terms("common zebra plenty absent"), 100).unwrap();
+        assert_eq!(p.rare, ["zebra"], "the absent term is left out");
+        assert_eq!(p.common, ["plenti", "common"], "stemmed, rarest first");
         assert_eq!(
-            terms,
-            ["zebra"],
-            "the common term is dropped, the absent one too"
+            plan_expr(&p).unwrap(),
+            "(\"zebra\") AND (\"zebra\" OR \"plenti\" OR \"common\")"
         );
         // Alone, a common term is still searched.
-        assert_eq!(plan(ix.conn(), query_terms("common")).unwrap(), ["common"]);
-        let hits = search(ix.conn(), "common zebra", 3).unwrap();
-        assert_eq!(hits.len(), 1);
-        assert_eq!(hits[0].ordinal, 7);
+        assert_eq!(
+            plan(ix.conn(), query_terms("common"), 100).unwrap().rare,
+            ["common"]
+        );
+        // Only what the rare term finds is scored, by every term.
+        let hits = search_within(ix.conn(), "plenty zebra", 5, 100).unwrap();
+        let order: Vec<u32> = hits.iter().map(|h| h.ordinal).collect();
+        assert_eq!(
+            order,
+            [9, 7],
+            "the passage with the common term too comes first"
+        );
+        // Under the budget nothing is left out.
+        let p = plan(ix.conn(), query_terms("zebra plenty"), 1000).unwrap();
+        assert_eq!((p.rare.len(), p.common.len()), (2, 0));
     }
 }
