@@ -328,6 +328,32 @@ fn upsert(
     )
 }
 
+/// A file's passages made ready to write: each passage's text and its
+/// stemmed words, and its head's (title and section). Made on the
+/// indexer's worker threads, so the one writing thread only writes.
+pub struct Prepared {
+    pub title: String,
+    pub passages: Vec<(Chunk, String, String)>,
+}
+
+pub fn prepare(title: &str, chunks: Vec<Chunk>) -> Prepared {
+    let passages = chunks
+        .into_iter()
+        .map(|c| {
+            let head = match &c.1 {
+                Some(s) => format!("{title} {s}"),
+                None => title.to_string(),
+            };
+            let words = super::terms::index_words(&c.2);
+            (c, words, super::terms::index_words(&head))
+        })
+        .collect();
+    Prepared {
+        title: title.to_string(),
+        passages,
+    }
+}
+
 /// Records a file's passages (replacing any it had): `chunks` are
 /// (page, section, text) in reading order.
 pub fn put_indexed(
@@ -337,21 +363,30 @@ pub fn put_indexed(
     title: &str,
     chunks: &[Chunk],
 ) -> rusqlite::Result<i64> {
+    put_prepared(tx, m, x, &prepare(title, chunks.to_vec()))
+}
+
+pub fn put_prepared(
+    tx: &Transaction<'_>,
+    m: &FileMeta,
+    x: &Extracted,
+    p: &Prepared,
+) -> rusqlite::Result<i64> {
     if let Some(old) = file_id(tx, &m.path)? {
         drop_passages(tx, old)?;
     }
     let id = upsert(tx, m, "indexed", None)?;
-    let chars: usize = chunks.iter().map(|c| c.2.len()).sum();
+    let chars: usize = p.passages.iter().map(|(c, _, _)| c.2.len()).sum();
     tx.execute(
         "UPDATE files SET title = ?2, author = ?3, doi = ?4, pages = ?5, passages = ?6, chars = ?7
          WHERE id = ?1",
         params![
             id,
-            title,
+            p.title,
             x.author,
             x.doi,
             x.pages,
-            chunks.len() as i64,
+            p.passages.len() as i64,
             chars as i64
         ],
     )?;
@@ -360,18 +395,9 @@ pub fn put_indexed(
     )?;
     let mut fts =
         tx.prepare_cached("INSERT INTO passages_fts(rowid, text, head) VALUES (?1, ?2, ?3)")?;
-    for (i, (page, section, text)) in chunks.iter().enumerate() {
+    for (i, ((page, section, text), words, head)) in p.passages.iter().enumerate() {
         ins.execute(params![id, i as i64, page, section, text])?;
-        let rowid = tx.last_insert_rowid();
-        let head = match section {
-            Some(s) => format!("{title} {s}"),
-            None => title.to_string(),
-        };
-        fts.execute(params![
-            rowid,
-            super::terms::index_words(text),
-            super::terms::index_words(&head)
-        ])?;
+        fts.execute(params![tx.last_insert_rowid(), words, head])?;
     }
     Ok(id)
 }

@@ -107,7 +107,7 @@ struct Found {
 
 /// What a worker made of one file.
 enum Outcome {
-    Indexed(FileMeta, Extracted),
+    Indexed(FileMeta, Extracted, index::Prepared),
     Touched(i64, FileMeta),
     Renamed(i64, FileMeta),
     Failed(FileMeta, String),
@@ -240,7 +240,8 @@ pub fn scan(
         prog.current = path;
         report.bytes += size;
         match &outcome {
-            Outcome::Indexed(_, x) => batch_bytes += x.chars(),
+            // The text and its stemmed words.
+            Outcome::Indexed(_, x, _) => batch_bytes += 2 * x.chars(),
             Outcome::Renamed(id, _) => {
                 renamed.insert(*id);
             }
@@ -502,7 +503,10 @@ fn one_file(
         return Outcome::Retry(m);
     }
     match result {
-        Ok(x) => Outcome::Indexed(m, x),
+        Ok(x) => {
+            let p = index::prepare(&title_of(&m, &x), passages_of(&x));
+            Outcome::Indexed(m, x, p)
+        }
         Err(reason) => Outcome::Failed(m, reason),
     }
 }
@@ -538,10 +542,9 @@ fn commit(ix: &mut Index, batch: Vec<Outcome>, report: &mut Report) -> Result<()
         let mut c = Report::default();
         for o in &batch {
             match o {
-                Outcome::Indexed(m, x) => {
-                    let chunks = passages_of(x);
-                    c.passages += chunks.len();
-                    index::put_indexed(tx, m, x, &title_of(m, x), &chunks)?;
+                Outcome::Indexed(m, x, p) => {
+                    c.passages += p.passages.len();
+                    index::put_prepared(tx, m, x, p)?;
                     c.indexed += 1;
                 }
                 Outcome::Touched(id, m) => {
