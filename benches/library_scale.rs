@@ -321,7 +321,7 @@ fn bench_search(ix_path: &Path, vocab: &Vocabulary) {
         .prepare("SELECT doc FROM passages_vocab WHERE term = ?1")
         .unwrap();
     for q in qs.iter().take(50) {
-        for w in sleuth::library::terms::query_terms(q) {
+        for w in sleuth::library::terms::query_words(q) {
             let t = Instant::now();
             let _: Option<i64> = st.query_row([&w], |r| r.get(0)).ok();
             lookups.push(t.elapsed().as_secs_f64() * 1e3);

@@ -17,9 +17,9 @@ use serde::Serialize;
 use super::Extracted;
 
 /// Bumped when the layout changes: an index of another version is rebuilt.
-/// v2: words stemmed in Rust (`terms.rs`) instead of by FTS5's porter
-/// tokenizer, and the vocabulary table the search plans with.
-pub const SCHEMA_VERSION: i64 = 2;
+/// v3: the vocabulary table the search plans with (v2 stemmed in Rust,
+/// which cost more than it was worth).
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,10 +50,10 @@ CREATE TABLE IF NOT EXISTS passages(
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_file ON passages(file_id, ordinal);
--- Contentless: the text is in `passages`; the index holds stemmed words.
+-- Contentless: the text is in `passages`, the index only its words.
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, head, content='', contentless_delete=1,
-    tokenize='unicode61 remove_diacritics 2'
+    tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, 'row');
 ";
@@ -328,12 +328,11 @@ fn upsert(
     )
 }
 
-/// A file's passages made ready to write: each passage's text and its
-/// stemmed words, and its head's (title and section). Made on the
-/// indexer's worker threads, so the one writing thread only writes.
+/// A file's passages made ready to write, with each one's head (title
+/// and section). Made on the indexer's worker threads.
 pub struct Prepared {
     pub title: String,
-    pub passages: Vec<(Chunk, String, String)>,
+    pub passages: Vec<(Chunk, String)>,
 }
 
 pub fn prepare(title: &str, chunks: Vec<Chunk>) -> Prepared {
@@ -344,8 +343,7 @@ pub fn prepare(title: &str, chunks: Vec<Chunk>) -> Prepared {
                 Some(s) => format!("{title} {s}"),
                 None => title.to_string(),
             };
-            let words = super::terms::index_words(&c.2);
-            (c, words, super::terms::index_words(&head))
+            (c, head)
         })
         .collect();
     Prepared {
@@ -376,7 +374,7 @@ pub fn put_prepared(
         drop_passages(tx, old)?;
     }
     let id = upsert(tx, m, "indexed", None)?;
-    let chars: usize = p.passages.iter().map(|(c, _, _)| c.2.len()).sum();
+    let chars: usize = p.passages.iter().map(|(c, _)| c.2.len()).sum();
     tx.execute(
         "UPDATE files SET title = ?2, author = ?3, doi = ?4, pages = ?5, passages = ?6, chars = ?7
          WHERE id = ?1",
@@ -395,9 +393,9 @@ pub fn put_prepared(
     )?;
     let mut fts =
         tx.prepare_cached("INSERT INTO passages_fts(rowid, text, head) VALUES (?1, ?2, ?3)")?;
-    for (i, ((page, section, text), words, head)) in p.passages.iter().enumerate() {
+    for (i, ((page, section, text), head)) in p.passages.iter().enumerate() {
         ins.execute(params![id, i as i64, page, section, text])?;
-        fts.execute(params![tx.last_insert_rowid(), words, head])?;
+        fts.execute(params![tx.last_insert_rowid(), text, head])?;
     }
     Ok(id)
 }

@@ -240,8 +240,7 @@ pub fn scan(
         prog.current = path;
         report.bytes += size;
         match &outcome {
-            // The text and its stemmed words.
-            Outcome::Indexed(_, x, _) => batch_bytes += 2 * x.chars(),
+            Outcome::Indexed(_, x, _) => batch_bytes += x.chars(),
             Outcome::Renamed(id, _) => {
                 renamed.insert(*id);
             }
@@ -438,7 +437,9 @@ fn run_workers(
 ) -> Results {
     let n = opts.workers.clamp(1, work.len().max(1));
     let queue = Arc::new(Mutex::new(work.into_iter()));
-    let (tx, rx) = mpsc::channel();
+    // Bounded: workers that run ahead of the writer wait instead of
+    // piling extracted files up in memory.
+    let (tx, rx) = mpsc::sync_channel(2 * n);
     let mut workers = Vec::new();
     for i in 0..n {
         let (queue, tx, moved_from, opts) = (

@@ -13,7 +13,7 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::index::open_reader;
-use super::terms::query_terms;
+use super::terms::query_words;
 
 /// One passage found by a search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,11 +38,35 @@ pub struct Hit {
 /// Past it the commonest terms are dropped, the rarest always kept.
 const POSTINGS_BUDGET: i64 = 12_000;
 
-/// An FTS5 query from free text: its stemmed content words, each quoted
-/// (no word is read as FTS5 syntax), any of them matching. None when no
-/// word is left.
+/// An FTS5 query from free text: its content words, each quoted (no word
+/// is read as FTS5 syntax), any of them matching. None when no word is
+/// left.
 pub fn match_expr(query: &str) -> Option<String> {
-    expr(&query_terms(query))
+    expr(&query_words(query))
+}
+
+/// The query's words as the index holds them: stemmed by the index's own
+/// tokenizer, through a scratch table in this connection's temp schema
+/// (no write to the index), each stem once.
+fn stems(conn: &Connection, words: &[String]) -> rusqlite::Result<Vec<String>> {
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(
+             w, tokenize='porter unicode61 remove_diacritics 2');
+         CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_stems
+             USING fts5vocab(temp, query_words, 'row');
+         DELETE FROM temp.query_words;",
+    )?;
+    conn.execute(
+        "INSERT INTO temp.query_words(w) VALUES (?1)",
+        [words.join(" ")],
+    )?;
+    let mut st = conn.prepare_cached("SELECT term FROM temp.query_stems")?;
+    let out = st.query_map([], |r| r.get(0))?.collect();
+    conn.execute("DELETE FROM temp.query_words", [])?;
+    out
 }
 
 fn expr(terms: &[String]) -> Option<String> {
@@ -113,7 +137,8 @@ fn search_within(
     limit: usize,
     budget: i64,
 ) -> rusqlite::Result<Vec<Hit>> {
-    let Some(expr) = plan_expr(&plan(conn, query_terms(query), budget)?) else {
+    let terms = stems(conn, &query_words(query))?;
+    let Some(expr) = plan_expr(&plan(conn, terms, budget)?) else {
         return Ok(Vec::new());
     };
     let mut st = conn.prepare_cached(
@@ -235,7 +260,12 @@ mod tests {
         };
         ix.write(|tx| put_indexed(tx, &m, &Extracted::default(), "A", &chunks))
             .unwrap();
-        let p = plan(ix.conn(), query_terms("common zebra plenty absent"), 100).unwrap();
+        let p = plan(
+            ix.conn(),
+            stems(ix.conn(), &query_words("common zebra plenty absent")).unwrap(),
+            100,
+        )
+        .unwrap();
         assert_eq!(p.rare, ["zebra"], "the absent term is left out");
         assert_eq!(p.common, ["plenti", "common"], "stemmed, rarest first");
         assert_eq!(
@@ -244,7 +274,13 @@ mod tests {
         );
         // Alone, a common term is still searched.
         assert_eq!(
-            plan(ix.conn(), query_terms("common"), 100).unwrap().rare,
+            plan(
+                ix.conn(),
+                stems(ix.conn(), &query_words("common")).unwrap(),
+                100
+            )
+            .unwrap()
+            .rare,
             ["common"]
         );
         // Only what the rare term finds is scored, by every term.
@@ -256,7 +292,12 @@ mod tests {
             "the passage with the common term too comes first"
         );
         // Under the budget nothing is left out.
-        let p = plan(ix.conn(), query_terms("zebra plenty"), 1000).unwrap();
+        let p = plan(
+            ix.conn(),
+            stems(ix.conn(), &query_words("zebra plenty")).unwrap(),
+            1000,
+        )
+        .unwrap();
         assert_eq!((p.rare.len(), p.common.len()), (2, 0));
     }
 }
