@@ -925,3 +925,35 @@ fn a_remote_model_is_asked_about_before_library_text_goes_to_it() {
     };
     assert!(sleuth::library::Privacy::of(&cfg, "https://api.example.com/v1").allows());
 }
+
+#[test]
+fn a_deep_run_reads_the_library_too() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("papers");
+    std::fs::create_dir(&dir).unwrap();
+    for f in ["paper.pdflatex.pdf", "notes.md", "book.epub"] {
+        std::fs::copy(Path::new(FILES).join(f), dir.join(f)).unwrap();
+    }
+    json(&sb, &["add", dir.to_str().unwrap()]);
+    let out = sb
+        .cmd()
+        .args([
+            "ask",
+            "--deep",
+            "--json",
+            "/sources lib how long did specimen Q-17 survive storage",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "complete", "{v}");
+    let first = &v["sources"][0];
+    assert_eq!(first["kind"], "library");
+    assert_eq!(first["page"], 2);
+    assert!(v["answer"].as_str().unwrap().contains("nineteen years"));
+}
