@@ -36,7 +36,7 @@ pub struct Hit {
 
 /// Passages a search may score (the sum of its terms' document counts).
 /// Past it the commonest terms are dropped, the rarest always kept.
-const POSTINGS_BUDGET: i64 = 12_000;
+const POSTINGS_BUDGET: i64 = 8_000;
 
 /// An FTS5 query from free text: its content words, each quoted (no word
 /// is read as FTS5 syntax), any of them matching. None when no word is
