@@ -426,6 +426,7 @@ while IFS= read -r line; do
     *crash*) kill -SEGV $$ ;;
     *flood*) head -c 3000000 /dev/zero | tr '\0' 'a'; echo ;;
     *nonsense*) echo 'this is not json' ;;
+    *vanish*) rm -f "$(printf '%s' "$line" | sed 's/.*"path":"\([^"]*\)".*/\1/')"; echo '{{"err":"gone"}}' ;;
     *) printf '%s\n' "$line" | {SLEUTH} __extract ;;
   esac
 done
@@ -465,7 +466,7 @@ fn an_extractor_that_hangs_crashes_floods_or_babbles_costs_one_file_each() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("files");
     std::fs::create_dir(&dir).unwrap();
-    for n in ["hang", "crash", "flood", "nonsense"] {
+    for n in ["hang", "crash", "flood", "nonsense", "vanish"] {
         std::fs::write(dir.join(format!("{n}.md")), "# x\n\nunused\n").unwrap();
     }
     for i in 0..6 {
@@ -505,6 +506,12 @@ fn an_extractor_that_hangs_crashes_floods_or_babbles_costs_one_file_each() {
         reason("nonsense.md").contains("nonsense"),
         "{}",
         reason("nonsense.md")
+    );
+    // Deleted while it was read: not a failure, not in the index.
+    assert!(!dir.join("vanish.md").exists());
+    assert!(
+        s.problems.iter().all(|p| !p.path.ends_with("vanish.md")),
+        "{s:?}"
     );
     // The hung child is gone, not left behind.
     let sleeping = std::process::Command::new("pgrep")

@@ -434,6 +434,14 @@ pub fn touch(tx: &Transaction<'_>, id: i64, size: u64, mtime_ns: i64) -> rusqlit
     .map(|_| ())
 }
 
+/// Removes the file at `path` if the index has it; whether it had.
+pub fn forget(tx: &Transaction<'_>, path: &str) -> rusqlite::Result<bool> {
+    match file_id(tx, path)? {
+        Some(id) => remove(tx, id).map(|_| true),
+        None => Ok(false),
+    }
+}
+
 pub fn remove(tx: &Transaction<'_>, id: i64) -> rusqlite::Result<()> {
     drop_passages(tx, id)?;
     tx.execute("DELETE FROM files WHERE id = ?1", [id])

@@ -113,6 +113,8 @@ enum Outcome {
     Failed(FileMeta, String),
     /// Changed while read.
     Retry(FileMeta),
+    /// Gone by the time it was read.
+    Vanished(FileMeta),
 }
 
 /// A problem the walk itself met (a folder it cannot read, a loop).
@@ -483,6 +485,10 @@ fn one_file(
 ) -> Outcome {
     let hash = match hash_file(Path::new(&f.path)) {
         Ok(h) => h,
+        // Deleted between the walk and the read: it leaves the index.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Outcome::Vanished(meta(f, None));
+        }
         Err(e) => return Outcome::Failed(meta(f, None), format!("cannot read it: {e}")),
     };
     let m = meta(f, Some(hash.clone()));
@@ -496,11 +502,10 @@ fn one_file(
     }
     let result = ex.extract(Path::new(&f.path));
     // Changed while it was read: what was read may be half a file.
-    let now = std::fs::metadata(&f.path).ok();
-    if now
-        .as_ref()
-        .is_none_or(|md| md.len() != f.size || mtime_ns(md) != f.mtime_ns)
-    {
+    let Ok(now) = std::fs::metadata(&f.path) else {
+        return Outcome::Vanished(m);
+    };
+    if now.len() != f.size || mtime_ns(&now) != f.mtime_ns {
         return Outcome::Retry(m);
     }
     match result {
@@ -560,6 +565,11 @@ fn commit(ix: &mut Index, batch: Vec<Outcome>, report: &mut Report) -> Result<()
                     index::put_problem(tx, m, "failed", reason)?;
                     c.failed += 1;
                 }
+                Outcome::Vanished(m) => {
+                    if index::forget(tx, &m.path)? {
+                        c.removed += 1;
+                    }
+                }
                 Outcome::Retry(m) => {
                     index::put_problem(
                         tx,
@@ -579,5 +589,6 @@ fn commit(ix: &mut Index, batch: Vec<Outcome>, report: &mut Report) -> Result<()
     report.renamed += counts.renamed;
     report.failed += counts.failed;
     report.retry += counts.retry;
+    report.removed += counts.removed;
     Ok(())
 }
