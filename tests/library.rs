@@ -964,3 +964,23 @@ fn a_deep_run_reads_the_library_too() {
     assert_eq!(first["page"], 2);
     assert!(v["answer"].as_str().unwrap().contains("nineteen years"));
 }
+
+#[test]
+fn a_file_past_the_text_kept_is_indexed_in_part_and_status_says_so() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("logs");
+    std::fs::create_dir(&dir).unwrap();
+    // 10 MB of text: the first 8 MB are kept.
+    let para = "the aardvark log line repeats here for a while\n\n";
+    let mut text = para.repeat((10 << 20) / para.len());
+    text.push_str("a closing line about pangolins\n");
+    std::fs::write(dir.join("big.txt"), text).unwrap();
+    let v = json(&sb, &["add", dir.to_str().unwrap()]);
+    assert_eq!(v["scan"]["indexed"], 1, "{v}");
+    let status = json(&sb, &["status"]);
+    let p = problem(&status, "big.txt").expect("listed");
+    assert_eq!(p["status"], "partial");
+    assert!(p["reason"].as_str().unwrap().contains("first 8 MB"), "{p}");
+    assert!(!search(&sb, "aardvark").is_empty());
+    assert!(search(&sb, "pangolins").is_empty(), "past the cut");
+}

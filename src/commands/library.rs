@@ -285,7 +285,7 @@ fn status(cfg: &LibraryConfig, json: bool, out: &mut dyn Write) -> anyhow::Resul
     )?;
     writeln!(out, "index: {}", one_line(&cfg.index.to_string_lossy()))?;
     if !summary.problems.is_empty() {
-        writeln!(out, "\nnot indexed:")?;
+        writeln!(out, "\nnot indexed, or not all of it:")?;
         for p in &summary.problems {
             writeln!(
                 out,

@@ -373,7 +373,11 @@ pub fn put_prepared(
     if let Some(old) = file_id(tx, &m.path)? {
         drop_passages(tx, old)?;
     }
-    let id = upsert(tx, m, "indexed", None)?;
+    // Indexed, with a note: status lists it, as it lists failures.
+    let note = x
+        .truncated
+        .then_some("only the first 8 MB of its text is indexed (the rest is not searched)");
+    let id = upsert(tx, m, "indexed", note)?;
     let chars: usize = p.passages.iter().map(|(c, _)| c.2.len()).sum();
     tx.execute(
         "UPDATE files SET title = ?2, author = ?3, doi = ?4, pages = ?5, passages = ?6, chars = ?7
@@ -514,8 +518,9 @@ pub fn summary(conn: &Connection) -> rusqlite::Result<Summary> {
     )?;
     let last_scan = meta(conn, "last_scan")?.and_then(|v| v.parse().ok());
     let mut st = conn.prepare_cached(
-        "SELECT path, status, coalesce(reason, '') FROM files
-         WHERE status != 'indexed' ORDER BY status, path",
+        "SELECT path, CASE status WHEN 'indexed' THEN 'partial' ELSE status END,
+                coalesce(reason, '') FROM files
+         WHERE status != 'indexed' OR reason IS NOT NULL ORDER BY status, path",
     )?;
     let problems = st
         .query_map([], |r| {

@@ -31,6 +31,9 @@ pub struct Extracted {
     /// Pages in a PDF.
     pub pages: Option<u32>,
     pub units: Vec<Unit>,
+    /// Only the first part of its text was kept (past `MAX_TEXT`).
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

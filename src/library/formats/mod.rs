@@ -55,9 +55,10 @@ pub fn extract(path: &Path, format: Format) -> Result<Extracted, String> {
         _ => READ_TEXT,
     };
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
+    let read_all = std::fs::File::open(path)
         .and_then(|f| f.take(limit).read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot read: {e}"))?;
+        .map_err(|e| format!("cannot read: {e}"))?
+        < limit as usize;
     let mut out = match format {
         Format::Pdf => pdf::pdf(&bytes)?,
         Format::Epub => zipped::epub(&bytes)?,
@@ -80,6 +81,7 @@ pub fn extract(path: &Path, format: Format) -> Result<Extracted, String> {
         });
     }
     drop_title_heading(&mut out);
+    out.truncated = !read_all || out.chars() > MAX_TEXT;
     cap(&mut out, MAX_TEXT);
     Ok(out)
 }

@@ -52,6 +52,7 @@ pub(super) fn pdf(bytes: &[u8]) -> Result<Extracted, String> {
         doi,
         pages: Some(pages.len() as u32),
         units,
+        truncated: false,
     })
 }
 
