@@ -984,3 +984,40 @@ fn a_file_past_the_text_kept_is_indexed_in_part_and_status_says_so() {
     assert!(!search(&sb, "aardvark").is_empty());
     assert!(search(&sb, "pangolins").is_empty(), "past the cut");
 }
+
+#[test]
+fn the_app_in_a_pty_indexes_a_new_note_and_cites_it() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("notes");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(Path::new(FILES).join("notes.md"), dir.join("notes.md")).unwrap();
+    json(&sb, &["add", dir.to_str().unwrap()]);
+    let mut s = common::pty::Session::start(&sb);
+    s.wait_for_text("Ask a question");
+    // Written while the app runs: its library worker indexes it.
+    std::fs::write(
+        dir.join("quokka.md"),
+        "# Quokkas\n\nQuokkas eat leaves of the shrub.\n",
+    )
+    .unwrap();
+    let index = sb.db().with_extension("library.db");
+    let found = common::wait_for(Duration::from_secs(20), || {
+        let conn = index::open_reader(&index).ok()??;
+        (!sleuth::library::search::search(&conn, "quokkas", 1)
+            .ok()?
+            .is_empty())
+        .then_some(())
+    });
+    assert!(
+        found.is_some(),
+        "the app's worker never indexed the new note"
+    );
+    s.send(b"/sources lib what do quokkas eat");
+    s.send(b"\r");
+    s.wait_for_text("quokka.md");
+    s.send(b"\x03");
+    let (ok, raw, alt, t) = s.finish();
+    assert!(ok, "{}", String::from_utf8_lossy(&raw));
+    assert!(!alt, "still on the alternate screen");
+    assert!(t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0);
+}
