@@ -10,6 +10,8 @@
 )] // test code: a panic is the failure report
 
 mod common;
+#[path = "common/wiki.rs"]
+mod wiki;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -1020,4 +1022,72 @@ fn the_app_in_a_pty_indexes_a_new_note_and_cites_it() {
     assert!(ok, "{}", String::from_utf8_lossy(&raw));
     assert!(!alt, "still on the alternate screen");
     assert!(t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0);
+}
+
+#[test]
+fn a_deep_run_never_sends_words_of_the_library_to_a_web_source() {
+    let sb = Sandbox::new();
+    let dir = sb.path().join("notes");
+    std::fs::create_dir(&dir).unwrap();
+    // A name only the user's note holds: the kind of bridge a deep run
+    // follows as a lead.
+    std::fs::write(
+        dir.join("study.md"),
+        "# Tardigrade study\n\nThe tardigrade desiccation study was run by Zorblax Quintero \
+         at the Hollow Lake station, where Zorblax Quintero kept the samples.\n",
+    )
+    .unwrap();
+    json(&sb, &["add", dir.to_str().unwrap()]);
+    let wiki = wiki::Wiki::start(
+        vec![wiki::Article {
+            title: "Tardigrade".into(),
+            text: "Tardigrades are water bears. Lazzaro Spallanzani named them in 1777; \
+                   desiccation studies of tardigrades followed."
+                .into(),
+        }],
+        false,
+        60,
+    );
+    let cfg = sb.path().join("deep.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"http://127.0.0.1:9\"\n\
+             [sources.wikipedia]\nbase_url = \"{}\"\n\
+             [sources.hackernews]\nenabled = false\n[sources.arxiv]\nenabled = false\n",
+            wiki.url()
+        ),
+    )
+    .unwrap();
+    let out = sb
+        .cmd()
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "ask",
+            "--deep",
+            "--json",
+            "who ran the tardigrade desiccation study",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "library"),
+        "the note was read: {v}"
+    );
+    let asked = wiki.requests.lock().unwrap().join("\n");
+    assert!(!asked.is_empty(), "Wikipedia was asked");
+    for word in ["Zorblax", "Quintero", "Hollow"] {
+        assert!(!asked.contains(word), "{word} went to Wikipedia:\n{asked}");
+    }
 }

@@ -14,7 +14,7 @@ use super::{Round, Run, leads, model, quoted};
 use crate::agent::AgentEvent;
 use crate::agent::research::document::Document;
 use crate::agent::research::gather::{self, Batch};
-use crate::agent::research::{passages, rank};
+use crate::agent::research::{Passage, SourceKind, passages, rank};
 use crate::domain::TreeRound;
 
 /// Weight, when looking for leads, of the article about something the
@@ -229,8 +229,16 @@ impl Run<'_> {
                 p.doc += from;
             }
             let notes = notes_for(&question, &open, &fresh_ps);
+            // Leads become queries to every source, the web's too: none
+            // comes from the user's library (its words stay here).
+            let private = |p: &Passage| {
+                all_docs
+                    .get(p.doc)
+                    .is_some_and(|d| d.kind == SourceKind::Library)
+            };
             // Leads come from the passages that best match the question.
-            let all_ps = passages::of_documents(&all_docs, 3000);
+            let mut all_ps = passages::of_documents(&all_docs, 3000);
+            all_ps.retain(|p| !private(p));
             let texts: Vec<String> = all_ps
                 .iter()
                 .map(|p| format!("{}\n{}", p.title, p.text))
@@ -245,7 +253,7 @@ impl Run<'_> {
             // than a passage that merely matches the question's words: a
             // bridge is named in the article of what the question names.
             for n in &notes {
-                if let Some((p, _)) = n.passages.first() {
+                if let Some((p, _)) = n.passages.first().filter(|(p, _)| !private(p)) {
                     let w = if n.own_article {
                         OWN_ARTICLE_LEAD_WEIGHT
                     } else {
