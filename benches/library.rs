@@ -22,6 +22,8 @@
     clippy::print_stderr
 )] // bench code: a panic is the failure report
 
+#[path = "common/turn.rs"]
+mod turn;
 #[path = "../tests/common/wiki.rs"]
 mod wiki;
 
@@ -30,8 +32,6 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sleuth::agent::research::pipeline::ResearchAsk;
-use sleuth::agent::{AgentCommand, AgentEvent};
 use sleuth::config::Config;
 use sleuth::domain::TurnId;
 use sleuth::emit::Emitter;
@@ -183,32 +183,16 @@ fn run(
         misses: Vec::new(),
     };
     for (i, (q, answers)) in qs.iter().enumerate() {
-        let turn = TurnId(i as u64 + 1);
+        let id = TurnId(i as u64 + 1);
         let started = Instant::now();
-        agent.handle().send(AgentCommand::Research(ResearchAsk {
-            settings: Default::default(),
-            turn,
-            model: "none".into(),
-            question: q.clone(),
-            history: vec![],
-            only: None,
-            summary: None,
-            memory: None,
-        }));
-        let sources = loop {
-            match rx.recv_timeout(Duration::from_secs(30)).expect("event") {
-                AgentEvent::TurnDone { turn: t, outcome } if t == turn => {
-                    if std::env::var("SLEUTH_BENCH_DEBUG").is_ok() {
-                        eprintln!("{q}: {:?} {:?}", outcome.keywords, outcome.source_status);
-                    }
-                    break outcome.sources;
-                }
-                AgentEvent::TurnFailed { turn: t, error } if t == turn => {
-                    panic!("turn failed: {error}")
-                }
-                _ => {}
-            }
-        };
+        let sources = turn::run(
+            &agent.handle(),
+            &rx,
+            id,
+            turn::research(id, q),
+            Duration::from_secs(30),
+        )
+        .sources;
         row.times_ms.push(started.elapsed().as_secs_f64() * 1e3);
         let excerpts: Vec<String> = sources.iter().map(|s| s.excerpt.clone()).collect();
         row.total += 1;

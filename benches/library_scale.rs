@@ -23,13 +23,14 @@
     clippy::print_stderr
 )] // bench code: a panic is the failure report
 
+#[path = "common/turn.rs"]
+mod turn;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sleuth::agent::research::pipeline::ResearchAsk;
-use sleuth::agent::{AgentCommand, AgentEvent};
 use sleuth::config::Config;
 use sleuth::dev::synth::{Rng, Vocabulary};
 use sleuth::domain::TurnId;
@@ -399,25 +400,15 @@ fn turn_times(index: PathBuf, qs: &[String]) -> Vec<f64> {
     let agent = sleuth::agent::spawn_agent(cfg, Emitter::channel(tx)).unwrap();
     let mut times = Vec::new();
     for (i, q) in qs.iter().enumerate() {
-        let turn = TurnId(i as u64 + 1);
+        let id = TurnId(i as u64 + 1);
         let t = Instant::now();
-        agent.handle().send(AgentCommand::Research(ResearchAsk {
-            settings: Default::default(),
-            turn,
-            model: "none".into(),
-            question: q.clone(),
-            history: vec![],
-            only: None,
-            summary: None,
-            memory: None,
-        }));
-        loop {
-            match rx.recv_timeout(Duration::from_secs(60)).expect("event") {
-                AgentEvent::TurnDone { turn: t, .. } if t == turn => break,
-                AgentEvent::TurnFailed { turn: t, error } if t == turn => panic!("{error}"),
-                _ => {}
-            }
-        }
+        turn::run(
+            &agent.handle(),
+            &rx,
+            id,
+            turn::research(id, q),
+            Duration::from_secs(60),
+        );
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     agent.shutdown();

@@ -16,15 +16,16 @@
     clippy::print_stderr
 )] // test code: a panic is the failure report
 
+#[path = "common/turn.rs"]
+mod turn;
 #[path = "../tests/common/wiki.rs"]
 mod wiki;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use sleuth::agent::AgentCommand;
 use sleuth::agent::deep::DeepAsk;
-use sleuth::agent::research::pipeline::ResearchAsk;
-use sleuth::agent::{AgentCommand, AgentEvent, TurnOutcome};
 use sleuth::config::Config;
 use sleuth::domain::TurnId;
 use sleuth::emit::Emitter;
@@ -95,25 +96,9 @@ fn main() {
                     resume: None,
                 })
             } else {
-                AgentCommand::Research(ResearchAsk {
-                    settings: Default::default(),
-                    turn,
-                    model: "none".into(),
-                    question: q.clone(),
-                    history: vec![],
-                    only: None,
-                    summary: None,
-                    memory: None,
-                })
+                turn::research(turn, q)
             };
-            agent.handle().send(cmd);
-            let outcome: TurnOutcome = loop {
-                match rx.recv_timeout(Duration::from_secs(200)).expect("event") {
-                    AgentEvent::TurnDone { turn: x, outcome } if x == turn => break outcome,
-                    AgentEvent::TurnFailed { turn: x, error } if x == turn => panic!("{error}"),
-                    _ => {}
-                }
-            };
+            let outcome = turn::run(&agent.handle(), &rx, turn, cmd, Duration::from_secs(200));
             t.ms.push(started.elapsed().as_secs_f64() * 1e3);
             let read = match &outcome.deep {
                 Some(d) => d.documents_read,

@@ -17,14 +17,14 @@
     clippy::print_stderr
 )] // test code: a panic is the failure report
 
+#[path = "common/turn.rs"]
+mod turn;
 #[path = "../tests/common/wiki.rs"]
 mod wiki;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sleuth::agent::research::pipeline::ResearchAsk;
-use sleuth::agent::{AgentCommand, AgentEvent};
 use sleuth::config::Config;
 use sleuth::domain::TurnId;
 use sleuth::emit::Emitter;
@@ -68,38 +68,22 @@ fn run(
         misses: Vec::new(),
     };
     for (i, (q, answers)) in qs.iter().enumerate() {
-        let turn = TurnId(i as u64 + 1);
+        let id = TurnId(i as u64 + 1);
         let started = Instant::now();
-        agent.handle().send(AgentCommand::Research(ResearchAsk {
-            settings: Default::default(),
-            turn,
-            model: "none".into(),
-            question: q.clone(),
-            history: vec![],
-            only: None,
-            summary: None,
-            memory: None,
-        }));
-        let (sources, slowest) = loop {
-            match rx.recv_timeout(Duration::from_secs(30)).expect("event") {
-                AgentEvent::TurnDone { turn: t, outcome } if t == turn => {
-                    if std::env::var("SLEUTH_BENCH_DEBUG").is_ok() {
-                        eprintln!("{q}: {:?} {:?}", outcome.keywords, outcome.source_status);
-                    }
-                    let slowest = outcome
-                        .source_status
-                        .iter()
-                        .map(|s| s.ms)
-                        .max()
-                        .unwrap_or(0);
-                    break (outcome.sources, slowest);
-                }
-                AgentEvent::TurnFailed { turn: t, error } if t == turn => {
-                    panic!("turn failed: {error}")
-                }
-                _ => {}
-            }
-        };
+        let outcome = turn::run(
+            &agent.handle(),
+            &rx,
+            id,
+            turn::research(id, q),
+            Duration::from_secs(30),
+        );
+        let slowest = outcome
+            .source_status
+            .iter()
+            .map(|s| s.ms)
+            .max()
+            .unwrap_or(0);
+        let sources = outcome.sources;
         let wall = started.elapsed().as_secs_f64() * 1e3;
         out.times_ms.push(wall);
         out.overhead_ms.push(wall - slowest as f64);

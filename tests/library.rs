@@ -60,6 +60,42 @@ fn search(sb: &Sandbox, q: &str) -> Vec<Value> {
     json(sb, &["search", q]).as_array().unwrap().clone()
 }
 
+/// `sleuth [global…] ask ARGS…` (with `--json`): its JSON answer.
+fn ask_json(sb: &Sandbox, global: &[&std::ffi::OsStr], args: &[&str]) -> Value {
+    let out = sb
+        .cmd()
+        .args(global)
+        .arg("ask")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Some of the committed files in a fresh folder of the sandbox.
+fn some_papers(sb: &Sandbox, files: &[&str]) -> PathBuf {
+    let dir = sb.path().join("papers");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in files {
+        std::fs::copy(Path::new(FILES).join(f), dir.join(f)).unwrap();
+    }
+    dir
+}
+
+/// A shell script written as an executable (a stand-in extractor).
+fn script(path: PathBuf, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(&path, body).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
 fn name(hit: &Value) -> String {
     Path::new(hit["path"].as_str().unwrap())
         .file_name()
@@ -420,7 +456,7 @@ fn zip_bomb(path: &Path, inflated: usize) {
 /// hands every other file to the real one.
 fn stand_in(dir: &Path) -> PathBuf {
     let p = dir.join("extractor.sh");
-    let script = format!(
+    let body = format!(
         r#"#!/bin/sh
 while IFS= read -r line; do
   case "$line" in
@@ -434,10 +470,7 @@ while IFS= read -r line; do
 done
 "#
     );
-    std::fs::write(&p, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    p
+    script(p, &body)
 }
 
 fn options(exe: PathBuf) -> Options {
@@ -564,18 +597,12 @@ fn an_interrupted_scan_keeps_its_work_and_the_next_one_finishes() {
     let db = tmp.path().join("l.db");
     // An extractor that takes 50 ms a file, so the stop lands mid-scan
     // however busy the machine is.
-    let slow = tmp.path().join("slow.sh");
-    std::fs::write(
-        &slow,
-        format!(
+    let slow = script(
+        tmp.path().join("slow.sh"),
+        &format!(
             "#!/bin/sh\nwhile IFS= read -r line; do sleep 0.05; printf '%s\\n' \"$line\" | {SLEUTH} __extract; done\n"
         ),
-    )
-    .unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    );
     let opts = options(slow);
     let stop = Arc::new(AtomicBool::new(false));
     let first = {
@@ -643,21 +670,11 @@ fn a_research_turn_on_the_library_alone_cites_the_file_and_its_page() {
     json(&sb, &["add", dir.to_str().unwrap()]);
     // No model answers (a closed loopback port): the extractive answer
     // cites the passages, as a model's answer would.
-    let out = sb
-        .cmd()
-        .args([
-            "ask",
-            "--json",
-            "/sources lib after how many years did specimen Q-17 revive",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = ask_json(
+        &sb,
+        &[],
+        &["/sources lib after how many years did specimen Q-17 revive"],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let per_source: Vec<&str> = v["analysis"]["per_source"]
         .as_array()
         .unwrap()
@@ -938,28 +955,16 @@ fn a_remote_model_is_asked_about_before_library_text_goes_to_it() {
 #[test]
 fn a_deep_run_reads_the_library_too() {
     let sb = Sandbox::new();
-    let dir = sb.path().join("papers");
-    std::fs::create_dir(&dir).unwrap();
-    for f in ["paper.pdflatex.pdf", "notes.md", "book.epub"] {
-        std::fs::copy(Path::new(FILES).join(f), dir.join(f)).unwrap();
-    }
+    let dir = some_papers(&sb, &["paper.pdflatex.pdf", "notes.md", "book.epub"]);
     json(&sb, &["add", dir.to_str().unwrap()]);
-    let out = sb
-        .cmd()
-        .args([
-            "ask",
+    let v = ask_json(
+        &sb,
+        &[],
+        &[
             "--deep",
-            "--json",
             "/sources lib how long did specimen Q-17 survive storage",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "complete", "{v}");
     let first = &v["sources"][0];
     assert_eq!(first["kind"], "library");
@@ -1059,24 +1064,11 @@ fn a_deep_run_never_sends_words_of_the_library_to_a_web_source() {
         ),
     )
     .unwrap();
-    let out = sb
-        .cmd()
-        .arg("--config")
-        .arg(&cfg)
-        .args([
-            "ask",
-            "--deep",
-            "--json",
-            "who ran the tardigrade desiccation study",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = ask_json(
+        &sb,
+        &["--config".as_ref(), cfg.as_os_str()],
+        &["--deep", "who ran the tardigrade desiccation study"],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         v["sources"]
             .as_array()

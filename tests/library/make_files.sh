@@ -26,4 +26,5 @@ cp "$work/pdf/report.pdf" "$out/report.libreoffice.pdf"
 cp "$work/report.docx" "$work/book.epub" "$work/encrypted.pdf" "$work/owner-only.pdf" \
     "$work/truncated.pdf" "$out/"
 cp "$work/blank.pdf" "$out/no-text.pdf"
-cp src/notes.md src/journal.org src/plain.txt src/saved.html "$out/"
+# The hand-written notes (notes.md, journal.org, plain.txt, saved.html)
+# live only in files/.
