@@ -368,7 +368,8 @@ fn bench_search(ix_path: &Path, vocab: &Vocabulary) {
     );
     for pair in qs.chunks(3) {
         let t = Instant::now();
-        let docs = sleuth::agent::research::sources::library::search(ix_path, pair, 4).unwrap();
+        let docs =
+            sleuth::agent::research::sources::library::search(ix_path, pair, 4, None).unwrap();
         turn.push(t.elapsed().as_secs_f64() * 1e3);
         assert!(!docs.is_empty());
     }

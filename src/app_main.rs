@@ -229,7 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Import { format, file, json }) => {
             commands::import::run(&db, format, &file, json, out)?
         }
-        Some(Command::Library(cmd)) => commands::library::run(&loaded.config.library, cmd, out)?,
+        Some(Command::Library(cmd)) => commands::library::run(&loaded.config, cmd, out)?,
         Some(Command::Doctor { json }) => {
             if commands::doctor::run(&loaded, &db, log_path.as_deref(), json, out)? {
                 ExitCode::SUCCESS
@@ -305,6 +305,7 @@ fn run_tui(
     let library = match std::env::current_exe() {
         Ok(exe) => crate::library::watch::LibraryWorker::spawn(
             config.library.clone(),
+            crate::library::vectors::Plan::of(config),
             exe,
             Emitter::wrapping(tx.clone(), UiEvent::Library),
         )

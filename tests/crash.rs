@@ -136,7 +136,7 @@ fn an_answer_left_streaming_by_a_killed_sleuth_is_marked_interrupted_on_the_next
         .iter()
         .flat_map(|c| match c {
             server::Chunk::Bytes(b) => b.clone(),
-            server::Chunk::Delay(_) => Vec::new(),
+            server::Chunk::Delay(_) | server::Chunk::Computed(_) => Vec::new(),
         })
         .collect();
     // One NDJSON line at a time, 50 ms apart.

@@ -10,6 +10,10 @@
 )] // test code: a panic is the failure report
 
 mod common;
+#[path = "library/embeddings.rs"]
+mod embeddings;
+#[path = "common/server.rs"]
+mod server;
 #[path = "common/wiki.rs"]
 mod wiki;
 
@@ -766,7 +770,7 @@ fn next_done(
                 indexed, removed, ..
             } => return (indexed, removed),
             LibraryEvent::Failed(e) => panic!("{e}"),
-            LibraryEvent::Progress { .. } => {}
+            LibraryEvent::Progress { .. } | LibraryEvent::Embedding { .. } => {}
         }
     }
 }
@@ -787,6 +791,7 @@ fn while_the_app_runs_the_watcher_indexes_new_files_and_drops_deleted_ones() {
     let (tx, rx) = std::sync::mpsc::channel();
     let worker = LibraryWorker::spawn(
         cfg.clone(),
+        sleuth::library::vectors::Plan::Off,
         PathBuf::from(SLEUTH),
         sleuth::emit::Emitter::channel(tx),
     )
@@ -820,6 +825,7 @@ fn no_folder_no_watcher_and_no_index() {
     };
     let w = sleuth::library::watch::LibraryWorker::spawn(
         cfg,
+        sleuth::library::vectors::Plan::Off,
         PathBuf::from(SLEUTH),
         sleuth::emit::Emitter::new(|_| {}),
     )

@@ -29,6 +29,8 @@ struct LibraryReport {
     folders: Vec<PathBuf>,
     files: u64,
     passages: u64,
+    /// Passages with a stored embedding (`embed_model`).
+    embedded: u64,
     /// Files skipped or failed (`sleuth library status` lists them).
     not_indexed: usize,
     last_scan: Option<i64>,
@@ -52,6 +54,7 @@ fn check_library(cfg: &crate::config::Config) -> LibraryReport {
         folders,
         files: 0,
         passages: 0,
+        embedded: 0,
         not_indexed: 0,
         last_scan: None,
         privacy: match privacy {
@@ -74,6 +77,11 @@ fn check_library(cfg: &crate::config::Config) -> LibraryReport {
                     plural(s.passages, "passage"),
                     s.problems.len()
                 );
+                if let Some(m) = &s.embed_model {
+                    r.detail
+                        .push_str(&format!(", {} embedded by {m}", s.embedded));
+                }
+                r.embedded = s.embedded;
                 (r.files, r.passages, r.not_indexed, r.last_scan) =
                     (s.files, s.passages, s.problems.len(), s.last_scan);
             }

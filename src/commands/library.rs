@@ -12,25 +12,33 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::LibraryCommand;
+use crate::config::Config;
 use crate::library::index::{self, Index};
 use crate::library::indexer::{self, Options, Progress, Report};
 use crate::library::settings::{self, Folder, LibraryConfig};
+use crate::library::vectors;
 use crate::text::plural;
 use crate::text::sanitize::one_line;
 
-pub fn run(
-    cfg: &LibraryConfig,
-    cmd: LibraryCommand,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitCode> {
+pub fn run(config: &Config, cmd: LibraryCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let cfg = &config.library;
+    let index_now = |cfg: &LibraryConfig, under, json, out: &mut dyn Write| {
+        index_now(cfg, &vectors::Plan::of(config), under, json, out)
+    };
     match cmd {
         LibraryCommand::Add {
             paths,
             exclude,
             json,
-        } => add(cfg, &paths, &exclude, json, out),
+        } => {
+            add(cfg, &paths, &exclude)?;
+            index_now(cfg, None, json, out)
+        }
         LibraryCommand::List { json } => list(cfg, json, out),
-        LibraryCommand::Remove { path, json } => remove(cfg, &path, json, out),
+        LibraryCommand::Remove { path, json } => {
+            remove(cfg, &path)?;
+            index_now(cfg, None, json, out)
+        }
         LibraryCommand::Reindex { path, json } => {
             let under = match path {
                 Some(p) => absolute(&p)?.to_string_lossy().into_owned(),
@@ -48,13 +56,8 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
     std::fs::canonicalize(p).with_context(|| format!("{}", p.display()))
 }
 
-fn add(
-    cfg: &LibraryConfig,
-    paths: &[PathBuf],
-    exclude: &[String],
-    json: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitCode> {
+/// Registers the folders (the scan follows).
+fn add(cfg: &LibraryConfig, paths: &[PathBuf], exclude: &[String]) -> anyhow::Result<()> {
     for g in exclude {
         globset::Glob::new(g).with_context(|| format!("exclude pattern {g:?}"))?;
     }
@@ -76,16 +79,11 @@ fn add(
             }),
         }
     }
-    settings::write_folders(&file, &folders).map_err(anyhow::Error::msg)?;
-    index_now(cfg, None, json, out)
+    settings::write_folders(&file, &folders).map_err(anyhow::Error::msg)
 }
 
-fn remove(
-    cfg: &LibraryConfig,
-    path: &Path,
-    json: bool,
-    out: &mut dyn Write,
-) -> anyhow::Result<ExitCode> {
+/// Unregisters a folder (the scan that follows drops its passages).
+fn remove(cfg: &LibraryConfig, path: &Path) -> anyhow::Result<()> {
     let file = cfg.folders_file();
     let mut folders = settings::read_folders(&file).map_err(anyhow::Error::msg)?;
     // A folder that is gone from disk is removed by the name it was added as.
@@ -104,14 +102,15 @@ fn remove(
             path.display()
         );
     }
-    settings::write_folders(&file, &folders).map_err(anyhow::Error::msg)?;
-    index_now(cfg, None, json, out)
+    settings::write_folders(&file, &folders).map_err(anyhow::Error::msg)
 }
 
-/// Scans every root now: progress on stderr on a terminal, a summary (or
-/// JSON) on stdout; Ctrl+C stops with what was done kept.
+/// Scans every root now, then embeds the new passages when an embedding
+/// model is set: progress on stderr on a terminal, a summary (or JSON) on
+/// stdout; Ctrl+C stops with what was done kept.
 fn index_now(
     cfg: &LibraryConfig,
+    embedding: &vectors::Plan,
     force_under: Option<String>,
     json: bool,
     out: &mut dyn Write,
@@ -131,15 +130,38 @@ fn index_now(
         .map_err(anyhow::Error::msg)?;
     bar.clear();
     report.notes.extend(note);
+    let embedded = match embedding {
+        vectors::Plan::On(e) if !report.interrupted => {
+            let r = vectors::embed_pending(
+                &mut ix,
+                e,
+                &mut |done, total| bar.embedding(done, total),
+                &stop,
+            )
+            .map_err(anyhow::Error::msg)?;
+            bar.clear();
+            report.notes.extend(r.note.clone());
+            report.interrupted |= stop.load(std::sync::atomic::Ordering::SeqCst);
+            Some(r)
+        }
+        vectors::Plan::Withheld(why) => {
+            report.notes.push(why.clone());
+            None
+        }
+        _ => None,
+    };
     let summary = index::summary(ix.conn()).context("reading the library index")?;
     if json {
         #[derive(Serialize)]
         struct Out<'a> {
             scan: &'a Report,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            embedding: Option<&'a vectors::Report>,
             library: &'a index::Summary,
         }
         let text = crate::text::sanitize::to_json_pretty(&Out {
             scan: &report,
+            embedding: embedded.as_ref(),
             library: &summary,
         })?;
         writeln!(out, "{text}")?;
@@ -148,6 +170,23 @@ fn index_now(
             writeln!(out, "note: {}", one_line(n))?;
         }
         writeln!(out, "{}", summary_line(&report))?;
+        if let Some(e) = embedded
+            .as_ref()
+            .filter(|e| e.embedded > 0 || e.waiting > 0)
+        {
+            writeln!(
+                out,
+                "{} embedded by {} in {:.1} s{}",
+                plural(e.embedded as u64, "passage"),
+                one_line(&e.model),
+                e.ms as f64 / 1000.0,
+                if e.waiting > 0 {
+                    format!(" · {} waiting", e.waiting)
+                } else {
+                    String::new()
+                }
+            )?;
+        }
         let new_problems = report.failed + report.skipped;
         if new_problems > 0 {
             writeln!(
@@ -283,6 +322,15 @@ fn status(cfg: &LibraryConfig, json: bool, out: &mut dyn Write) -> anyhow::Resul
         plural(summary.passages, "passage"),
         summary.bytes as f64 / 1e6
     )?;
+    if let Some(m) = &summary.embed_model {
+        writeln!(
+            out,
+            "{} of {} embedded by {}",
+            summary.embedded,
+            plural(summary.passages, "passage"),
+            one_line(m)
+        )?;
+    }
     writeln!(out, "index: {}", one_line(&cfg.index.to_string_lossy()))?;
     if !summary.problems.is_empty() {
         writeln!(out, "\nnot indexed, or not all of it:")?;
@@ -371,6 +419,20 @@ impl Bar {
             p.bytes_total as f64 / 1e6,
             crate::text::truncate(&name, 40)
         );
+        let _ = err.flush();
+    }
+
+    fn embedding(&mut self, done: usize, total: u64) {
+        if !self.on
+            || self
+                .last
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2Kembedding {done}/{total} passages");
         let _ = err.flush();
     }
 

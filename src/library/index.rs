@@ -56,6 +56,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, 'row');
+-- Index-time embeddings (`vectors.rs`): unit-length little-endian f32,
+-- all by the model in meta 'embed_model'.
+CREATE TABLE IF NOT EXISTS vectors(passage_id INTEGER PRIMARY KEY, vec BLOB NOT NULL);
 ";
 
 /// `sleuth.db` → `sleuth.library.db` (and `history` → `history.library.db`).
@@ -105,6 +108,10 @@ pub struct Summary {
     pub passages: u64,
     pub bytes: u64,
     pub last_scan: Option<i64>,
+    /// Passages with a stored embedding, and the model that made them.
+    pub embedded: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embed_model: Option<String>,
     pub problems: Vec<Problem>,
 }
 
@@ -294,6 +301,10 @@ fn now_ms() -> i64 {
 fn drop_passages(tx: &Transaction<'_>, file: i64) -> rusqlite::Result<()> {
     tx.execute(
         "DELETE FROM passages_fts WHERE rowid IN (SELECT id FROM passages WHERE file_id = ?1)",
+        [file],
+    )?;
+    tx.execute(
+        "DELETE FROM vectors WHERE passage_id IN (SELECT id FROM passages WHERE file_id = ?1)",
         [file],
     )?;
     tx.execute("DELETE FROM passages WHERE file_id = ?1", [file])?;
@@ -531,11 +542,15 @@ pub fn summary(conn: &Connection) -> rusqlite::Result<Summary> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    // An index from before embeddings has no table yet: nothing embedded.
+    let (embedded, embed_model) = super::vectors::count(conn).unwrap_or((0, None));
     Ok(Summary {
         files,
         passages,
         bytes,
         last_scan,
+        embedded,
+        embed_model,
         problems,
     })
 }

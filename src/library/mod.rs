@@ -15,6 +15,7 @@ pub mod open;
 pub mod search;
 pub mod settings;
 pub mod terms;
+pub mod vectors;
 pub mod watch;
 
 pub use crate::text::file_url::{file_url, parse_file_url};

@@ -32,6 +32,9 @@ pub struct Hit {
     pub ordinal: u32,
     pub text: String,
     pub score: f64,
+    /// Its stored embedding, when asked for (`vectors::of_passages`).
+    #[serde(skip)]
+    pub vector: Option<std::sync::Arc<[f32]>>,
 }
 
 /// Passages a search may score (the sum of its terms' document counts).
@@ -163,6 +166,7 @@ fn search_within(
             text: r.get(7)?,
             // bm25() is lower-is-better; a score reads better positive.
             score: -r.get::<_, f64>(8)?,
+            vector: None,
         })
     })?
     .collect()

@@ -19,6 +19,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 use super::index::Index;
 use super::indexer::{self, Options, Progress};
 use super::settings::{self, Folder, LibraryConfig};
+use super::vectors::{self, Plan};
 use crate::emit::Emitter;
 
 /// What the worker reports.
@@ -26,6 +27,8 @@ use crate::emit::Emitter;
 pub enum LibraryEvent {
     /// A scan is under way (sent at most every 200 ms).
     Progress { done: usize, total: usize },
+    /// New passages are being embedded (`embed_model`), at most every 200 ms.
+    Embedding { done: usize, total: u64 },
     /// A scan ended: what changed.
     Done {
         indexed: usize,
@@ -57,6 +60,7 @@ impl LibraryWorker {
     /// None otherwise (nothing is indexed before the user adds a folder).
     pub fn spawn(
         cfg: LibraryConfig,
+        embedding: Plan,
         exe: PathBuf,
         emit: Emitter<LibraryEvent>,
     ) -> std::io::Result<Option<Self>> {
@@ -68,7 +72,7 @@ impl LibraryWorker {
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("library".into())
-            .spawn(move || Worker::new(cfg, exe, emit, flag).run())?;
+            .spawn(move || Worker::new(cfg, embedding, exe, emit, flag).run())?;
         Ok(Some(Self {
             stop,
             thread: Some(thread),
@@ -108,6 +112,7 @@ impl Drop for LibraryWorker {
 
 struct Worker {
     cfg: LibraryConfig,
+    embedding: Plan,
     opts: Options,
     emit: Emitter<LibraryEvent>,
     stop: Arc<AtomicBool>,
@@ -117,6 +122,7 @@ struct Worker {
 impl Worker {
     fn new(
         cfg: LibraryConfig,
+        embedding: Plan,
         exe: PathBuf,
         emit: Emitter<LibraryEvent>,
         stop: Arc<AtomicBool>,
@@ -124,6 +130,7 @@ impl Worker {
         let opts = Options::new(exe, &cfg);
         Self {
             cfg,
+            embedding,
             opts,
             emit,
             stop,
@@ -232,6 +239,8 @@ impl Worker {
         match indexer::scan(&mut ix, roots, &self.opts, &mut progress, &self.stop) {
             Ok(r) => {
                 self.last_error = None;
+                // Before `Done`: the status bar shows one piece of work.
+                self.embed(&mut ix);
                 self.emit.emit(LibraryEvent::Done {
                     indexed: r.indexed + r.renamed,
                     removed: r.removed,
@@ -243,6 +252,37 @@ impl Worker {
                 self.fail(e);
                 false
             }
+        }
+    }
+}
+
+impl Worker {
+    /// Embeds the passages the scan added (when a model is set and may
+    /// have them). A model that is down or has no embeddings is only
+    /// logged: the provider's state is in the status bar already, and the
+    /// next scan tries again.
+    fn embed(&mut self, ix: &mut Index) {
+        let Plan::On(e) = &self.embedding else {
+            return;
+        };
+        if self.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut last = Instant::now() - Duration::from_secs(1);
+        let emit = self.emit.clone();
+        let mut progress = |done: usize, total: u64| {
+            if last.elapsed() >= Duration::from_millis(200) {
+                last = Instant::now();
+                emit.emit(LibraryEvent::Embedding { done, total });
+            }
+        };
+        match vectors::embed_pending(ix, e, &mut progress, &self.stop) {
+            Ok(r) => {
+                if let Some(note) = r.note {
+                    tracing::info!(%note, waiting = r.waiting, "library embeddings");
+                }
+            }
+            Err(err) => self.fail(err),
         }
     }
 }

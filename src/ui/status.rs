@@ -53,6 +53,9 @@ impl StatusState {
             LibraryEvent::Progress { done, total } => {
                 self.library = Some(format!("library {done}/{total}"));
             }
+            LibraryEvent::Embedding { done, total } => {
+                self.library = Some(format!("library embedding {done}/{total}"));
+            }
             LibraryEvent::Done { .. } => {
                 self.library = None;
                 if self
@@ -177,6 +180,11 @@ mod tests {
         s.on_library(LibraryEvent::Progress { done: 3, total: 40 });
         assert!(line(&s).contains("library 3/40"), "{}", line(&s));
         assert!(s.animating());
+        s.on_library(LibraryEvent::Embedding {
+            done: 32,
+            total: 90,
+        });
+        assert!(line(&s).contains("library embedding 32/90"), "{}", line(&s));
         s.on_library(LibraryEvent::Done {
             indexed: 3,
             removed: 0,

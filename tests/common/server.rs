@@ -14,6 +14,21 @@ use std::time::{Duration, Instant};
 pub enum Chunk {
     Bytes(Vec<u8>),
     Delay(u64),
+    /// Made from the request's body (a server whose answer depends on the
+    /// question, such as an embedding endpoint).
+    Computed(Computed),
+}
+
+/// Makes a reply body from a request body.
+pub type MakeBody = dyn Fn(&str) -> Vec<u8> + Send + Sync;
+
+#[derive(Clone)]
+pub struct Computed(pub Arc<MakeBody>);
+
+impl std::fmt::Debug for Computed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Computed")
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +79,19 @@ impl Reply {
             status: 200,
             headers: vec![("Content-Type".into(), content_type.into())],
             body,
+            end: End::Close,
+        }
+    }
+
+    /// A reply made from each request's body by `make`.
+    pub fn computed(
+        content_type: &str,
+        make: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            status: 200,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: vec![Chunk::Computed(Computed(Arc::new(make)))],
             end: End::Close,
         }
     }
@@ -264,6 +292,7 @@ fn serve(mut s: TcpStream, routes: &Routes, reqs: &Mutex<Vec<Recorded>>, gone: &
         route.2 += 1;
         r
     };
+    let asked = req.body.clone();
     reqs.lock().unwrap().push(req);
     let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", reply.status);
     for (k, v) in &reply.headers {
@@ -283,6 +312,13 @@ fn serve(mut s: TcpStream, routes: &Routes, reqs: &Mutex<Vec<Recorded>>, gone: &
                 }
             }
             Chunk::Delay(ms) => std::thread::sleep(Duration::from_millis(*ms)),
+            Chunk::Computed(make) => {
+                let b = (make.0)(&asked);
+                if s.write_all(&b).and_then(|_| s.flush()).is_err() {
+                    gone.store(true, Ordering::SeqCst);
+                    return;
+                }
+            }
         }
     }
     if let End::Stall(d) = reply.end {

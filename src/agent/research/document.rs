@@ -14,6 +14,10 @@ pub struct Section {
     /// A link to this section (an anchor), where the source has one.
     pub url: Option<String>,
     pub paragraphs: Vec<String>,
+    /// The section's stored embedding (a library passage indexed with
+    /// `embed_model`): the ranker uses it instead of embedding the text.
+    #[serde(skip)]
+    pub vector: Option<std::sync::Arc<[f32]>>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -35,6 +39,7 @@ impl Document {
                 heading: None,
                 url,
                 paragraphs: paragraphs(text),
+                vector: None,
             }],
         };
         doc.cap(MAX_DOC_CHARS);
@@ -49,6 +54,7 @@ impl Document {
             heading: None,
             url: page_url.clone(),
             paragraphs: Vec::new(),
+            vector: None,
         }];
         // The open headings by level (index 0 = level 2).
         let mut path: Vec<String> = Vec::new();
@@ -61,6 +67,7 @@ impl Document {
                     heading: Some(path.join(" › ")),
                     url,
                     paragraphs: Vec::new(),
+                    vector: None,
                 });
                 continue;
             }

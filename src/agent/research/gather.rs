@@ -118,6 +118,8 @@ pub async fn fetch_all(
         );
         let report = batch.report;
         let index = cfg.library.index.clone();
+        let embed_model =
+            Some(cfg.provider.embed_model.trim().to_string()).filter(|m| !m.is_empty());
         let privacy = crate::library::Privacy::of(&cfg.library, &cfg.provider.base_url);
         set.spawn(async move {
             let started = Instant::now();
@@ -128,7 +130,9 @@ pub async fn fetch_all(
                     SourceKind::Arxiv => sources::arxiv::fetch(&ctx, &queries).await,
                     SourceKind::Searxng => sources::searxng::fetch(&ctx, &queries).await,
                     SourceKind::Web => sources::web::fetch(&ctx, &urls).await,
-                    SourceKind::Library => sources::library::fetch(index, &queries, ctx.cap).await,
+                    SourceKind::Library => {
+                        sources::library::fetch(index, &queries, ctx.cap, embed_model).await
+                    }
                     SourceKind::Mcp(name) => {
                         sources::mcp::fetch(&pool, name, server.as_ref(), &queries, &ctx).await
                     }

@@ -151,6 +151,9 @@ pub struct Passage {
     /// Which document of the turn it belongs to (diversity, grouping).
     #[serde(skip)]
     pub doc: usize,
+    /// A stored embedding of this passage (library), if it has one.
+    #[serde(skip)]
+    pub vector: Option<std::sync::Arc<[f32]>>,
 }
 
 /// How a source's search went (`--json`: "ok", "failed", "timeout",

@@ -238,7 +238,11 @@ pub fn of_documents(docs: &[Document], max_total: usize) -> Vec<Passage> {
     for (d, doc) in docs.iter().enumerate() {
         let mut n = 0;
         'doc: for s in &doc.sections {
-            for text in chunk(&s.paragraphs) {
+            let texts = chunk(&s.paragraphs);
+            // A stored vector is the whole section's: it stands for a
+            // passage only when the section is one.
+            let vector = s.vector.clone().filter(|_| texts.len() == 1);
+            for text in texts {
                 if n == MAX_PER_DOC || out.len() == max_total {
                     break 'doc;
                 }
@@ -249,6 +253,7 @@ pub fn of_documents(docs: &[Document], max_total: usize) -> Vec<Passage> {
                     url: s.url.clone().or_else(|| doc.url.clone()),
                     text,
                     doc: d,
+                    vector: vector.clone(),
                 });
                 n += 1;
             }
@@ -266,6 +271,7 @@ pub fn single(kind: SourceKind, title: &str, url: Option<String>, text: &str) ->
         url,
         text: text.to_string(),
         doc: 0,
+        vector: None,
     }
 }
 

@@ -343,6 +343,7 @@ mod tests {
             url: None,
             text: "x".repeat(len),
             doc,
+            vector: None,
         }
     }
 

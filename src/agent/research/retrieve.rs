@@ -53,8 +53,10 @@ fn lexical(question: String, docs: Vec<Document>) -> (Vec<Passage>, Vec<f64>) {
     (ps, scores)
 }
 
-/// Cosine similarity to the question of the best BM25 candidates; None
-/// when the provider has no embeddings or they failed.
+/// Cosine similarity to the question of the candidates; None when the
+/// provider has no embeddings or they failed. Only the question and the
+/// candidates with no stored vector (the library's were made when it was
+/// indexed) are embedded now.
 async fn semantic(
     clients: &Clients,
     cfg: &Config,
@@ -64,8 +66,13 @@ async fn semantic(
 ) -> Option<Vec<(usize, f32)>> {
     let model = cfg.provider.embed_model.trim();
     let timeout = Duration::from_secs(cfg.research.timeout_secs.max(1));
+    let fresh: Vec<usize> = candidates
+        .iter()
+        .copied()
+        .filter(|&i| ps[i].vector.is_none())
+        .collect();
     let mut texts = vec![question.to_string()];
-    texts.extend(candidates.iter().map(|&i| indexed(&ps[i])));
+    texts.extend(fresh.iter().map(|&i| indexed(&ps[i])));
     let mut vectors = Vec::with_capacity(texts.len());
     for batch in texts.chunks(EMBED_BATCH) {
         match embed::embed(&clients.provider, &cfg.provider, model, batch, timeout).await {
@@ -85,11 +92,18 @@ async fn semantic(
         }
     }
     let q = vectors.first()?.clone();
+    let made: std::collections::HashMap<usize, &Vec<f32>> =
+        fresh.iter().copied().zip(&vectors[1..]).collect();
     Some(
         candidates
             .iter()
-            .zip(&vectors[1..])
-            .map(|(&i, v)| (i, embed::cosine(&q, v)))
+            .map(|&i| {
+                let v: &[f32] = match &ps[i].vector {
+                    Some(v) => v,
+                    None => made.get(&i).map_or(&[][..], |v| v.as_slice()),
+                };
+                (i, embed::cosine(&q, v))
+            })
             .collect(),
     )
 }
@@ -117,7 +131,15 @@ pub async fn retrieve(
         // first; if none does, the first ones in reading order.
         let order = rank::order(&bm25);
         let lexical_hits: Vec<usize> = order.iter().copied().filter(|&i| bm25[i] > 0.0).collect();
-        let candidates: Vec<usize> = order.into_iter().take(MAX_EMBED).collect();
+        // Passages with a stored vector cost nothing to score: all join.
+        let mut candidates: Vec<usize> = order.iter().copied().take(MAX_EMBED).collect();
+        candidates.extend(
+            order
+                .iter()
+                .skip(MAX_EMBED)
+                .copied()
+                .filter(|&i| ps[i].vector.is_some()),
+        );
         if let Some(cos) = semantic(clients, cfg, question, &ps, &candidates).await {
             let mut by_cos = cos.clone();
             by_cos.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -92,6 +92,7 @@ pub fn discussion(item: &Value, title: &str, id: &str) -> Document {
             heading: None,
             url: Some(item_url(id)),
             paragraphs: crate::agent::research::document::paragraphs(&html_text(t)),
+            vector: None,
         });
     }
     let mut taken = 0;
@@ -135,6 +136,7 @@ pub fn discussion(item: &Value, title: &str, id: &str) -> Document {
             )),
             url: Some(item_url(&cid)),
             paragraphs,
+            vector: None,
         });
     }
     let mut doc = Document {

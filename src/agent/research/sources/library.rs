@@ -21,17 +21,24 @@ pub async fn fetch(
     index: PathBuf,
     queries: &[String],
     cap: usize,
+    embed_model: Option<String>,
 ) -> Result<Vec<Document>, String> {
     let queries = queries.to_vec();
-    tokio::task::spawn_blocking(move || search(&index, &queries, cap))
+    tokio::task::spawn_blocking(move || search(&index, &queries, cap, embed_model.as_deref()))
         .await
         .map_err(|e| format!("library search stopped: {e}"))?
 }
 
 /// The library's documents for these queries: at most `2 × cap` files
 /// (a researcher's own files weigh more than a search engine's tenth
-/// hit), best file first.
-pub fn search(index: &Path, queries: &[String], cap: usize) -> Result<Vec<Document>, String> {
+/// hit), best file first. With `embed_model`, each passage carries its
+/// stored vector when that model made one.
+pub fn search(
+    index: &Path,
+    queries: &[String],
+    cap: usize,
+    embed_model: Option<&str>,
+) -> Result<Vec<Document>, String> {
     let found = search::with_reader(index, |conn| {
         let mut best: HashMap<i64, Hit> = HashMap::new();
         for q in queries {
@@ -47,13 +54,23 @@ pub fn search(index: &Path, queries: &[String], cap: usize) -> Result<Vec<Docume
                 }
             }
         }
-        Ok(best)
+        let mut files = by_file(best);
+        files.truncate(cap.max(1) * 2);
+        if let Some(model) = embed_model {
+            attach_vectors(conn, model, &mut files);
+        }
+        Ok(files)
     })?;
-    let Some(best) = found else {
+    let Some(files) = found else {
         return Ok(Vec::new());
     };
-    // The same passage in two files (a paper saved twice, a copy in
-    // another folder) is one source: the first path keeps it.
+    Ok(files.into_iter().map(document).collect())
+}
+
+/// Hits grouped by file (at most [`PER_FILE`] each, best first), best
+/// file first. The same passage in two files (a paper saved twice, a copy
+/// in another folder) is one source: the first path keeps it.
+fn by_file(best: HashMap<i64, Hit>) -> Vec<Vec<Hit>> {
     let mut hits: Vec<Hit> = best.into_values().collect();
     hits.sort_by(|a, b| a.path.cmp(&b.path).then(a.ordinal.cmp(&b.ordinal)));
     let mut seen = std::collections::HashSet::new();
@@ -73,8 +90,23 @@ pub fn search(index: &Path, queries: &[String], cap: usize) -> Result<Vec<Docume
             .total_cmp(&top(a))
             .then_with(|| a[0].path.cmp(&b[0].path))
     });
-    files.truncate(cap.max(1) * 2);
-    Ok(files.into_iter().map(document).collect())
+    files
+}
+
+/// Stored vectors onto the hits that have one. A failure here (an index
+/// from before embeddings, a busy file) only costs the ranker the
+/// shortcut: it embeds those passages itself.
+fn attach_vectors(conn: &rusqlite::Connection, model: &str, files: &mut [Vec<Hit>]) {
+    let ids: Vec<i64> = files.iter().flatten().map(|h| h.passage).collect();
+    match crate::library::vectors::of_passages(conn, model, &ids) {
+        Ok(found) => {
+            let found: HashMap<i64, _> = found.into_iter().collect();
+            for h in files.iter_mut().flatten() {
+                h.vector = found.get(&h.passage).cloned();
+            }
+        }
+        Err(e) => tracing::info!(error = %e, "library vectors not read"),
+    }
 }
 
 fn document(mut hits: Vec<Hit>) -> Document {
@@ -99,6 +131,7 @@ fn document(mut hits: Vec<Hit>) -> Document {
             )),
             url: Some(crate::library::file_url(&path, h.page)),
             paragraphs: h.text.lines().map(str::to_string).collect(),
+            vector: h.vector.clone(),
         })
         .collect();
     Document {
