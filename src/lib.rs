@@ -23,3 +23,4 @@ pub mod paths;
 pub mod store;
 pub mod text;
 pub mod ui;
+pub mod verify;

@@ -1,0 +1,326 @@
+//! The claim check (issue 22): after an answer or a report is complete,
+//! each claim is compared with every passage it cites. The default judge
+//! needs no model: the claim's hard facts (numbers, proper names) must be
+//! in the passage's supporting sentences, and its content words are
+//! counted there; the best one or two sentences are the span shown to the
+//! reader. Pure CPU and bounded: at most [`MAX_CLAIMS`] claims are checked,
+//! the rest are `unchecked`.
+
+pub mod claims;
+pub mod facts;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Source;
+use facts::{Facts, Reader};
+
+/// Claims checked per answer; past it they are `unchecked`.
+pub const MAX_CLAIMS: usize = 400;
+/// Sentences of one passage looked at (a passage is ~1,000 characters).
+const MAX_PASSAGE_SENTENCES: usize = 64;
+/// Share of a claim's content words a span must hold.
+const SUPPORTED: f64 = 0.6;
+const PARTIAL: f64 = 0.34;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Supported,
+    Partial,
+    Unsupported,
+    /// States facts and cites nothing.
+    Uncited,
+    /// Past the budget.
+    Unchecked,
+}
+
+impl Verdict {
+    fn rank(self) -> u8 {
+        match self {
+            Verdict::Supported => 3,
+            Verdict::Partial => 2,
+            Verdict::Unsupported => 1,
+            Verdict::Uncited | Verdict::Unchecked => 0,
+        }
+    }
+}
+
+/// Where a passage says it: bytes `start..end` of source `cite`'s excerpt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub cite: i64,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// One claim and what its cited passages make of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub text: String,
+    pub cites: Vec<i64>,
+    pub verdict: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    /// Which judge gave the verdict: "facts" (the default check).
+    pub judge: String,
+    /// The claim's hard facts that no cited passage has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// The answer's citation marks that are this claim's (render order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<usize>,
+}
+
+/// An answer's claims and their tally.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClaimCheck {
+    pub claims: Vec<Claim>,
+    pub supported: usize,
+    pub partial: usize,
+    pub unsupported: usize,
+    pub uncited: usize,
+    pub unchecked: usize,
+    /// Marks citing a number no source has.
+    pub dangling: usize,
+}
+
+impl ClaimCheck {
+    /// The verdict behind the answer's `k`-th citation mark.
+    pub fn mark(&self, k: usize) -> Option<Verdict> {
+        self.claims
+            .iter()
+            .find(|c| c.marks.contains(&k))
+            .map(|c| c.verdict)
+    }
+
+    /// "9 claims · 7 supported · 1 partial · 1 not in its source".
+    pub fn footer(&self) -> String {
+        let mut parts = vec![crate::text::plural(self.claims.len() as u64, "claim")];
+        for (n, what) in [
+            (self.supported, "supported"),
+            (self.partial, "partial"),
+            (self.unsupported, "not in its source"),
+            (self.uncited, "uncited"),
+            (self.unchecked, "unchecked"),
+            (self.dangling, "dangling citation"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        parts.join(" · ")
+    }
+
+    /// Share of checked claims that are supported (0 when none is).
+    pub fn supported_share(&self) -> Option<f64> {
+        let checked = self.supported + self.partial + self.unsupported;
+        (checked > 0).then(|| self.supported as f64 / checked as f64)
+    }
+}
+
+/// A passage read into sentences and their facts.
+struct Passage {
+    cite: i64,
+    text: String,
+    sentences: Vec<(usize, usize, Facts)>,
+}
+
+fn read_passage(r: &Reader, s: &Source) -> Passage {
+    let text = s.excerpt.clone();
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    let mut bounds = claims::sentence_ends(&text);
+    bounds.push(text.len());
+    for end in bounds {
+        if end > start && text[start..end].chars().any(char::is_alphanumeric) {
+            sentences.push((start, end, r.read(&text[start..end])));
+        }
+        start = end;
+        if sentences.len() == MAX_PASSAGE_SENTENCES {
+            break;
+        }
+    }
+    Passage {
+        cite: s.ordinal,
+        text,
+        sentences,
+    }
+}
+
+/// How one window of sentences holds a claim.
+struct Fit {
+    verdict: Verdict,
+    missing: Vec<String>,
+    span: Option<Span>,
+}
+
+/// The best window of one or two consecutive sentences of the passages
+/// for the claim (several cited passages count together).
+fn fit(claim: &Facts, passages: &[&Passage]) -> Fit {
+    struct Best {
+        missing: Vec<String>,
+        coverage: f64,
+        len: usize,
+        span: Span,
+    }
+    let mut best: Option<Best> = None;
+    for p in passages {
+        let n = p.sentences.len();
+        for i in 0..n {
+            for len in 1..=2 {
+                if i + len > n {
+                    break;
+                }
+                let window = &p.sentences[i..i + len];
+                let has = |x: &String, pick: fn(&Facts) -> &Vec<String>| {
+                    window.iter().any(|(_, _, f)| pick(f).contains(x))
+                };
+                let missing: Vec<String> = claim
+                    .numbers
+                    .iter()
+                    .filter(|x| !has(x, |f| &f.numbers))
+                    .chain(
+                        claim
+                            .names
+                            .iter()
+                            .filter(|x| !has(x, |f| &f.words) && !has(x, |f| &f.names)),
+                    )
+                    .cloned()
+                    .collect();
+                let found = claim.words.iter().filter(|w| has(w, |f| &f.words)).count();
+                let coverage = if claim.words.is_empty() {
+                    1.0
+                } else {
+                    found as f64 / claim.words.len() as f64
+                };
+                // Fewer missing facts first, then more words; a shorter
+                // window wins a tie.
+                let better = match &best {
+                    None => true,
+                    Some(b) => {
+                        let (m, c) = (b.missing.len(), b.coverage);
+                        missing.len() < m
+                            || (missing.len() == m
+                                && (coverage > c + 1e-9 || (coverage > c - 1e-9 && len < b.len)))
+                    }
+                };
+                if better {
+                    let (s, e) = (window[0].0, window[len - 1].1);
+                    let span = Span {
+                        cite: p.cite,
+                        start: s,
+                        end: e,
+                        text: p.text[s..e].trim().to_string(),
+                    };
+                    best = Some(Best {
+                        missing,
+                        coverage,
+                        len,
+                        span,
+                    });
+                }
+            }
+        }
+    }
+    let Some(Best {
+        missing,
+        coverage,
+        span,
+        ..
+    }) = best
+    else {
+        return Fit {
+            verdict: Verdict::Unsupported,
+            missing: Vec::new(),
+            span: None,
+        };
+    };
+    let verdict = if !missing.is_empty() {
+        Verdict::Unsupported
+    } else if coverage >= SUPPORTED {
+        Verdict::Supported
+    } else if coverage >= PARTIAL {
+        Verdict::Partial
+    } else {
+        Verdict::Unsupported
+    };
+    Fit {
+        verdict,
+        missing,
+        span: Some(span),
+    }
+}
+
+/// A quotation claims exactly its quoted words: only they are checked
+/// (an extractive answer quotes its passages, then names their section).
+fn asserted(text: &str) -> &str {
+    match (text.find('“'), text.rfind('”')) {
+        (Some(a), Some(b)) if b > a => &text[a + '“'.len_utf8()..b],
+        _ => text,
+    }
+}
+
+/// Checks every claim of `answer` against the `sources` it cites.
+pub fn check(answer: &str, sources: &[Source]) -> ClaimCheck {
+    let max = sources.iter().map(|s| s.ordinal).max().unwrap_or(0).max(0) as usize;
+    let (written, dangling) = claims::split(answer, max);
+    let reader = Reader::default();
+    let mut passages: Vec<Option<Passage>> = Vec::new();
+    let mut out = ClaimCheck {
+        dangling,
+        ..ClaimCheck::default()
+    };
+    for w in written {
+        let facts = reader.read(asserted(&w.text));
+        let states_facts = !facts.numbers.is_empty() || !facts.names.is_empty();
+        if w.aside || (w.cites.is_empty() && (!states_facts || facts.words.is_empty())) {
+            // A note, a title, or a sentence that asserts nothing checkable.
+            continue;
+        }
+        let mut claim = Claim {
+            text: w.text,
+            cites: w.cites,
+            verdict: Verdict::Uncited,
+            span: None,
+            judge: "facts".into(),
+            missing: Vec::new(),
+            marks: w.marks,
+        };
+        if out.claims.len() >= MAX_CLAIMS {
+            claim.verdict = Verdict::Unchecked;
+        } else if !claim.cites.is_empty() {
+            // Each passage is read once, when a claim first cites it.
+            passages.resize_with(sources.len(), || None);
+            let idx: Vec<usize> = claim
+                .cites
+                .iter()
+                .filter_map(|&c| sources.iter().position(|s| s.ordinal == c))
+                .collect();
+            for &i in &idx {
+                if passages[i].is_none() {
+                    passages[i] = Some(read_passage(&reader, &sources[i]));
+                }
+            }
+            let cited: Vec<&Passage> = idx.iter().filter_map(|&i| passages[i].as_ref()).collect();
+            let f = fit(&facts, &cited);
+            claim.verdict = f.verdict;
+            claim.missing = f.missing;
+            claim.span = f
+                .span
+                .filter(|_| f.verdict.rank() >= Verdict::Partial.rank());
+        }
+        match claim.verdict {
+            Verdict::Supported => out.supported += 1,
+            Verdict::Partial => out.partial += 1,
+            Verdict::Unsupported => out.unsupported += 1,
+            Verdict::Uncited => out.uncited += 1,
+            Verdict::Unchecked => out.unchecked += 1,
+        }
+        out.claims.push(claim);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
