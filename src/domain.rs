@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+pub mod claims;
 mod run;
 pub use run::{
     DocState, RunBudget, RunDocument, RunNote, RunRecord, RunStatus, RunSummary, RunTree, TreeDoc,
@@ -330,6 +331,9 @@ pub struct StoredMessage {
     /// other versions of it) when it has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<Branch>,
+    /// Its claims checked against its sources (research answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<claims::ClaimCheck>,
 }
 
 /// A message's place among its siblings: `index` of `count`, from 1,

@@ -8,6 +8,8 @@
     clippy::print_stderr
 )] // test code: a panic is the failure report
 
+#[path = "research/claims.rs"]
+mod claims;
 mod common;
 #[path = "common/server.rs"]
 mod server;

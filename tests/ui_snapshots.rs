@@ -916,6 +916,7 @@ fn a_selected_answer_with_its_branches() {
         message: common::message(id, 7, role, text, t + id),
         sources: vec![],
         branch,
+        claims: None,
     };
     let messages = vec![
         m(1, Role::User, "Why is the sky blue?", None),

@@ -53,6 +53,12 @@ pub struct TurnOutcome {
     /// A deep run's plan, rounds and sections.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deep: Option<Box<super::deep::DeepRun>>,
+    /// The answer as streamed (the events carry it too).
+    #[serde(skip)]
+    pub answer: String,
+    /// Research answers and reports: each claim against its passages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::verify::ClaimCheck>,
 }
 
 impl TurnOutcome {
@@ -79,7 +85,7 @@ pub async fn stream_answer(
     req: &ChatRequest,
     turn: TurnId,
     emit: &Emitter<AgentEvent>,
-    wrote: &mut bool,
+    written: &mut String,
 ) -> Result<Completion, ProviderError> {
     let limits = Limits::from_config(cfg);
     let mut filter = ThinkFilter::default();
@@ -94,7 +100,7 @@ pub async fn stream_answer(
             });
         }
         if !answer.is_empty() {
-            *wrote = true;
+            written.push_str(&answer);
             emit.emit(AgentEvent::AnswerDelta { turn, text: answer });
         }
     };
@@ -103,7 +109,7 @@ pub async fn stream_answer(
         provider::stream_chat_telling(client, cfg, req, &limits, &mut on_text, &on_retry).await;
     let tail = filter.finish();
     if !tail.is_empty() {
-        *wrote = true;
+        written.push_str(&tail);
         emit.emit(AgentEvent::AnswerDelta { turn, text: tail });
     }
     result
@@ -126,8 +132,8 @@ pub async fn run(
         temperature: ask.settings.temperature,
         max_tokens: ask.settings.max_tokens,
     };
-    let mut wrote = false;
-    match stream_answer(client, &cfg, &req, turn, emit, &mut wrote).await {
+    let mut written = String::new();
+    match stream_answer(client, &cfg, &req, turn, emit, &mut written).await {
         Ok(completion) => {
             let tokens_per_sec = tokens_per_sec(&completion);
             emit.emit(AgentEvent::TurnDone {

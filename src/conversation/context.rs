@@ -239,6 +239,7 @@ mod tests {
             branch: None,
             message: m,
             sources: vec![],
+            claims: None,
         }
     }
 

@@ -475,6 +475,12 @@ impl Conversation {
         let message = a
             .recorder
             .finish(p.writer, MessageStatus::Complete, usage, sources.clone());
+        if let Some(check) = &outcome.claims {
+            p.writer.send(StoreCommand::SetClaims {
+                message: id,
+                check: Box::new(check.clone()),
+            });
+        }
         self.history.push_answer(&message.content);
         self.last_answer = Some(id);
         self.maybe_summarize(p);

@@ -369,6 +369,7 @@ fn a_resumed_session_continues_with_its_history_and_regenerates_its_last_questio
     };
     let stored = |id: i64, role: Role, content: &str, sources: Vec<Source>| StoredMessage {
         branch: None,
+        claims: None,
         message: Message {
             id: MessageId(id),
             session_id: SessionId(40),

@@ -116,6 +116,23 @@ fn apply(
             tx.prepare_cached("UPDATE sessions SET settings = ?2 WHERE id = ?1")?
                 .execute(params![session.0, settings_json(settings)])?;
         }
+        StoreCommand::SetClaims { message, check } => {
+            let checked = serde_json::to_string(check.as_ref())
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO claims
+                     (message_id, checked, supported, partial, unsupported, uncited)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?1)",
+            )?
+            .execute(params![
+                message.0,
+                checked,
+                check.supported as i64,
+                check.partial as i64,
+                check.unsupported as i64,
+                check.uncited as i64
+            ])?;
+        }
         StoreCommand::SetSummary { session, summary } => {
             tx.prepare_cached("UPDATE sessions SET summary = ?2 WHERE id = ?1")?
                 .execute(params![session.0, summary])?;

@@ -237,14 +237,44 @@ pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMes
         sources.entry(mid).or_default().push(src);
     }
     let mut branches = branches(conn, session)?;
+    let mut claims = claims_of(conn, session)?;
     Ok(messages
         .into_iter()
         .map(|m| StoredMessage {
             sources: sources.remove(&m.id.0).unwrap_or_default(),
             branch: branches.remove(&m.id.0),
+            claims: claims.remove(&m.id.0),
             message: m,
         })
         .collect())
+}
+
+/// The claim checks of a session's answers. One that does not parse (a
+/// newer sleuth's shape) is left out rather than failing the transcript.
+fn claims_of(
+    conn: &Connection,
+    session: SessionId,
+) -> Result<HashMap<i64, crate::domain::claims::ClaimCheck>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.message_id, c.checked FROM claims c JOIN messages m ON m.id = c.message_id
+         WHERE m.session_id = ?1",
+    )?;
+    let rows = stmt.query_map([session.0], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (id, json) = row?;
+        match serde_json::from_str(&json) {
+            Ok(c) => {
+                out.insert(id, c);
+            }
+            Err(e) => {
+                tracing::warn!(message = id, error = %e, "a stored claim check does not parse")
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The place among its siblings of each message of `session` that has

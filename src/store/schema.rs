@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -209,6 +209,20 @@ UPDATE messages SET parent_id = (
             OR (p.created_at = messages.created_at AND p.id < messages.id))
      ORDER BY p.created_at DESC, p.id DESC LIMIT 1)
  WHERE parent_id IS NULL AND off_branch = 0;
+"#;
+
+/// v7: each answer's claim check (issue 22), the verdicts counted in
+/// columns so history search can ask for answers with unsupported claims.
+const V7: &str = r#"
+CREATE TABLE claims (
+    message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+    checked     TEXT NOT NULL,
+    supported   INTEGER NOT NULL,
+    partial     INTEGER NOT NULL,
+    unsupported INTEGER NOT NULL,
+    uncited     INTEGER NOT NULL
+);
+CREATE INDEX claims_unsupported ON claims(message_id) WHERE unsupported > 0;
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

@@ -46,6 +46,11 @@ pub enum StoreCommand {
         session: SessionId,
         summary: String,
     },
+    /// A finished answer's claim check (replacing any earlier one).
+    SetClaims {
+        message: crate::domain::MessageId,
+        check: Box<crate::domain::claims::ClaimCheck>,
+    },
     /// Deletes a session with its messages, sources and index entries.
     Delete {
         session: SessionId,

@@ -280,8 +280,15 @@ fn sentences(m: &Marked) -> Vec<Written> {
 pub(crate) fn sentence_ends(text: &str) -> Vec<usize> {
     let b = text.as_bytes();
     let mut out = Vec::new();
+    // Inside a “quotation” a full stop ends no claim: the quote is one.
+    let mut quoted = false;
     for (i, &c) in b.iter().enumerate() {
-        if !matches!(c, b'.' | b'!' | b'?') {
+        if b[i..].starts_with("“".as_bytes()) {
+            quoted = true;
+        } else if b[i..].starts_with("”".as_bytes()) {
+            quoted = false;
+        }
+        if quoted || !matches!(c, b'.' | b'!' | b'?') {
             continue;
         }
         let next = b.get(i + 1).copied();

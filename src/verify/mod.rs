@@ -9,9 +9,8 @@
 pub mod claims;
 pub mod facts;
 
-use serde::{Deserialize, Serialize};
-
 use crate::domain::Source;
+pub use crate::domain::claims::{Claim, ClaimCheck, Span, Verdict};
 use facts::{Facts, Reader};
 
 /// Claims checked per answer; past it they are `unchecked`.
@@ -21,103 +20,6 @@ const MAX_PASSAGE_SENTENCES: usize = 64;
 /// Share of a claim's content words a span must hold.
 const SUPPORTED: f64 = 0.6;
 const PARTIAL: f64 = 0.34;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    Supported,
-    Partial,
-    Unsupported,
-    /// States facts and cites nothing.
-    Uncited,
-    /// Past the budget.
-    Unchecked,
-}
-
-impl Verdict {
-    fn rank(self) -> u8 {
-        match self {
-            Verdict::Supported => 3,
-            Verdict::Partial => 2,
-            Verdict::Unsupported => 1,
-            Verdict::Uncited | Verdict::Unchecked => 0,
-        }
-    }
-}
-
-/// Where a passage says it: bytes `start..end` of source `cite`'s excerpt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Span {
-    pub cite: i64,
-    pub start: usize,
-    pub end: usize,
-    pub text: String,
-}
-
-/// One claim and what its cited passages make of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Claim {
-    pub text: String,
-    pub cites: Vec<i64>,
-    pub verdict: Verdict,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub span: Option<Span>,
-    /// Which judge gave the verdict: "facts" (the default check).
-    pub judge: String,
-    /// The claim's hard facts that no cited passage has.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub missing: Vec<String>,
-    /// The answer's citation marks that are this claim's (render order).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub marks: Vec<usize>,
-}
-
-/// An answer's claims and their tally.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClaimCheck {
-    pub claims: Vec<Claim>,
-    pub supported: usize,
-    pub partial: usize,
-    pub unsupported: usize,
-    pub uncited: usize,
-    pub unchecked: usize,
-    /// Marks citing a number no source has.
-    pub dangling: usize,
-}
-
-impl ClaimCheck {
-    /// The verdict behind the answer's `k`-th citation mark.
-    pub fn mark(&self, k: usize) -> Option<Verdict> {
-        self.claims
-            .iter()
-            .find(|c| c.marks.contains(&k))
-            .map(|c| c.verdict)
-    }
-
-    /// "9 claims · 7 supported · 1 partial · 1 not in its source".
-    pub fn footer(&self) -> String {
-        let mut parts = vec![crate::text::plural(self.claims.len() as u64, "claim")];
-        for (n, what) in [
-            (self.supported, "supported"),
-            (self.partial, "partial"),
-            (self.unsupported, "not in its source"),
-            (self.uncited, "uncited"),
-            (self.unchecked, "unchecked"),
-            (self.dangling, "dangling citation"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {what}"));
-            }
-        }
-        parts.join(" · ")
-    }
-
-    /// Share of checked claims that are supported (0 when none is).
-    pub fn supported_share(&self) -> Option<f64> {
-        let checked = self.supported + self.partial + self.unsupported;
-        (checked > 0).then(|| self.supported as f64 / checked as f64)
-    }
-}
 
 /// A passage read into sentences and their facts.
 struct Passage {
@@ -155,9 +57,9 @@ struct Fit {
     span: Option<Span>,
 }
 
-/// The best window of one or two consecutive sentences of the passages
-/// for the claim (several cited passages count together).
-fn fit(claim: &Facts, passages: &[&Passage]) -> Fit {
+/// The best window of one to `longest` consecutive sentences of one of
+/// the cited passages for the claim.
+fn fit(claim: &Facts, passages: &[&Passage], longest: usize) -> Fit {
     struct Best {
         missing: Vec<String>,
         coverage: f64,
@@ -168,7 +70,7 @@ fn fit(claim: &Facts, passages: &[&Passage]) -> Fit {
     for p in passages {
         let n = p.sentences.len();
         for i in 0..n {
-            for len in 1..=2 {
+            for len in 1..=longest {
                 if i + len > n {
                     break;
                 }
@@ -303,7 +205,10 @@ pub fn check(answer: &str, sources: &[Source]) -> ClaimCheck {
                 }
             }
             let cited: Vec<&Passage> = idx.iter().filter_map(|&i| passages[i].as_ref()).collect();
-            let f = fit(&facts, &cited);
+            // A quotation of several sentences is looked for whole.
+            let said = asserted(&claim.text);
+            let longest = (claims::sentence_ends(said).len() + 1).clamp(2, 6);
+            let f = fit(&facts, &cited, longest);
             claim.verdict = f.verdict;
             claim.missing = f.missing;
             claim.span = f

@@ -310,8 +310,11 @@ impl<'a> Run<'a> {
             outcome.answer_kind = AnswerKind::Extractive;
             outcome.notice = Some(why.clone());
             let text = report::extractive(&ask.question, &sections, &cited, &why);
+            outcome.answer = text.clone();
             emit.emit(AgentEvent::AnswerDelta { turn, text });
         }
+        outcome.claims =
+            crate::agent::research::pipeline::check_claims(&outcome.answer, &cited).await;
         let stopped = self.p.stopped.clone().unwrap_or_default();
         self.step(format!(
             "done: {}, {}, {} cited ({stopped})",

@@ -442,10 +442,24 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
         outcome.answer_kind = AnswerKind::Extractive;
         outcome.notice = Some(why.clone());
         let text = answer::extractive(&question, &cited, &why);
+        outcome.answer = text.clone();
         emit.emit(AgentEvent::AnswerDelta { turn, text });
     }
+    outcome.claims = check_claims(&outcome.answer, &cited).await;
     outcome.completion.total_ms = started.elapsed().as_millis() as u64;
     emit.emit(AgentEvent::TurnDone { turn, outcome });
+}
+
+/// The claim check of a finished answer, off the runtime's threads (it is
+/// bounded, but an answer of thousands of sentences takes milliseconds).
+pub async fn check_claims(answer: &str, cited: &[Source]) -> Option<crate::verify::ClaimCheck> {
+    if cited.is_empty() || answer.trim().is_empty() {
+        return None;
+    }
+    let (answer, cited) = (answer.to_string(), cited.to_vec());
+    tokio::task::spawn_blocking(move || crate::verify::check(&answer, &cited))
+        .await
+        .ok()
 }
 
 /// One line for the user about a model failure, with what to do.
@@ -481,15 +495,24 @@ pub async fn synthesize(
     let mut pcfg = cfg.provider.clone();
     pcfg.model = model.to_string();
     let user_message = |e: &ProviderError| model_message(cfg, model, e);
-    let mut wrote = false;
-    match turn::stream_answer(&clients.provider, &pcfg, req, turn, emit, &mut wrote).await {
+    outcome.answer.clear();
+    match turn::stream_answer(
+        &clients.provider,
+        &pcfg,
+        req,
+        turn,
+        emit,
+        &mut outcome.answer,
+    )
+    .await
+    {
         Ok(c) => {
             clients.health.set(true);
             outcome.completion = c;
             outcome.tokens_per_sec = turn::tokens_per_sec(&outcome.completion);
             Synthesis::Done
         }
-        Err(e) if !wrote && model_unusable(&e) => {
+        Err(e) if outcome.answer.is_empty() && model_unusable(&e) => {
             if matches!(e, ProviderError::Connect(_)) {
                 clients.health.set(false);
             }

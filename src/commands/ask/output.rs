@@ -30,6 +30,7 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Report) -> anyhow::Result<()> {
             })
             .collect();
         let outcome = p.outcome.as_ref();
+        let check = outcome.and_then(|o| o.claims.as_ref());
         let v = json!({
             "session": p.message.session_id,
             "question": p.question,
@@ -50,6 +51,11 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Report) -> anyhow::Result<()> {
             "source_status": p.statuses,
             "analysis": p.analysis,
             "deep": outcome.and_then(|o| o.deep.clone()),
+            "claims": check.map(|c| c.claims.clone()).unwrap_or_default(),
+            "claim_counts": check.map(|c| json!({
+                "supported": c.supported, "partial": c.partial, "unsupported": c.unsupported,
+                "uncited": c.uncited, "unchecked": c.unchecked, "dangling": c.dangling,
+            })),
             "memory": outcome.map(|o| o.memory.clone()).unwrap_or_default(),
         });
         writeln!(out, "{}", crate::text::sanitize::to_json_pretty(&v)?)?;

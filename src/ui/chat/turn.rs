@@ -166,6 +166,7 @@ impl ChatScreen {
                 branch: branch.take(),
                 message: q.clone(),
                 sources: vec![],
+                claims: None,
             }));
         }
         let doing = if started.mode == Mode::Chat {

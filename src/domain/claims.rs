@@ -1,0 +1,102 @@
+//! An answer's claim check as it is stored and shown (`verify` makes it):
+//! each claim, the passages it cites, its verdict and where the passage
+//! says it.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Supported,
+    Partial,
+    Unsupported,
+    /// States facts and cites nothing.
+    Uncited,
+    /// Past the budget.
+    Unchecked,
+}
+
+impl Verdict {
+    pub fn rank(self) -> u8 {
+        match self {
+            Verdict::Supported => 3,
+            Verdict::Partial => 2,
+            Verdict::Unsupported => 1,
+            Verdict::Uncited | Verdict::Unchecked => 0,
+        }
+    }
+}
+
+/// Where a passage says it: bytes `start..end` of source `cite`'s excerpt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub cite: i64,
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// One claim and what its cited passages make of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub text: String,
+    pub cites: Vec<i64>,
+    pub verdict: Verdict,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    /// Which judge gave the verdict: "facts" (the default check).
+    pub judge: String,
+    /// The claim's hard facts that no cited passage has.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// The answer's citation marks that are this claim's (render order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<usize>,
+}
+
+/// An answer's claims and their tally.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClaimCheck {
+    pub claims: Vec<Claim>,
+    pub supported: usize,
+    pub partial: usize,
+    pub unsupported: usize,
+    pub uncited: usize,
+    pub unchecked: usize,
+    /// Marks citing a number no source has.
+    pub dangling: usize,
+}
+
+impl ClaimCheck {
+    /// The verdict behind the answer's `k`-th citation mark.
+    pub fn mark(&self, k: usize) -> Option<Verdict> {
+        self.claims
+            .iter()
+            .find(|c| c.marks.contains(&k))
+            .map(|c| c.verdict)
+    }
+
+    /// "9 claims · 7 supported · 1 partial · 1 not in its source".
+    pub fn footer(&self) -> String {
+        let mut parts = vec![crate::text::plural(self.claims.len() as u64, "claim")];
+        for (n, what) in [
+            (self.supported, "supported"),
+            (self.partial, "partial"),
+            (self.unsupported, "not in its source"),
+            (self.uncited, "uncited"),
+            (self.unchecked, "unchecked"),
+            (self.dangling, "dangling citation"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        parts.join(" · ")
+    }
+
+    /// Share of checked claims that are supported (0 when none is).
+    pub fn supported_share(&self) -> Option<f64> {
+        let checked = self.supported + self.partial + self.unsupported;
+        (checked > 0).then(|| self.supported as f64 / checked as f64)
+    }
+}

@@ -1,0 +1,104 @@
+//! The claim check through the real research turn: a scripted model's
+//! answer (Ollama's wire) with claims its source holds, a changed number,
+//! a claim with no citation and a dangling mark; verdicts in `--json`
+//! and stored with the answer.
+
+use super::common::Sandbox;
+use super::server::{Reply, Server, ollama_says};
+use super::{JSON, KEYWORDS, ask, sources_routes};
+
+/// Wikipedia alone (the Tendulkar summary is [1]).
+fn wiki_only(sb: &Sandbox, server: &Server, provider: &str) -> std::path::PathBuf {
+    let url = server.url();
+    let path = sb.path().join("claims.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[provider]\nbase_url = \"{provider}\"\nretry_base_ms = 10\n\
+             [research]\ntimeout_secs = 2\nper_source = 3\ntop_k = 4\nfollow_links = false\n\
+             [sources.wikipedia]\nbase_url = \"{url}\"\n[sources.hackernews]\nenabled = false\n\
+             [sources.arxiv]\nenabled = false\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn each_claim_is_checked_against_the_passage_it_cites() {
+    let answer = "Sachin Tendulkar captained the Indian national team [1]. \
+                  He holds the records for the most runs in Test and ODI cricket [1]. \
+                  He captained the team in 1999 for 14 seasons [1]. \
+                  He retired from cricket in 2013. See also [7].";
+    let mut routes = sources_routes(Reply::new(200, JSON, Vec::new()));
+    routes.push((
+        "/api/chat",
+        vec![ollama_says(KEYWORDS), ollama_says(answer)],
+    ));
+    let server = Server::routed(routes);
+    let sb = Sandbox::new();
+    let cfg = wiki_only(&sb, &server, &server.url());
+    let (code, v, err) = ask(&sb, &cfg, "Who is Sachin Tendulkar?");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["sources"][0]["title"], "Sachin Tendulkar", "{v:#}");
+    let verdicts: Vec<&str> = v["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["supported", "supported", "unsupported", "uncited"],
+        "{:#}",
+        v["claims"]
+    );
+    let wrong = &v["claims"][2];
+    assert_eq!(wrong["missing"], serde_json::json!(["1999", "14"]));
+    assert_eq!(wrong["judge"], "facts");
+    let right = &v["claims"][1];
+    assert_eq!(right["cites"], serde_json::json!([1]));
+    assert!(
+        right["span"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("He holds the records"),
+        "{right:#}"
+    );
+    assert_eq!(v["claim_counts"]["dangling"], 1);
+    // Kept with the answer: `show --json` reads the same verdicts back.
+    let out = sb
+        .cmd()
+        .args(["show", "latest", "--json"])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msgs = shown["messages"].as_array().unwrap();
+    let stored: Vec<&str> = msgs[1]["claims"]["claims"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{shown:#}"))
+        .iter()
+        .map(|c| c["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(stored, verdicts);
+}
+
+#[test]
+fn an_extractive_answer_is_checked_and_holds() {
+    let server = Server::routed(sources_routes(Reply::new(200, JSON, Vec::new())));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sb = Sandbox::new();
+    let cfg = wiki_only(&sb, &server, &format!("http://{closed}"));
+    let (code, v, err) = ask(&sb, &cfg, "What records does Sachin Tendulkar hold?");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["answer_kind"], "extractive");
+    let claims = v["claims"].as_array().unwrap();
+    assert!(!claims.is_empty(), "{v:#}");
+    assert!(
+        claims.iter().all(|c| c["verdict"] == "supported"),
+        "{claims:#?}"
+    );
+}
