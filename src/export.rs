@@ -81,6 +81,9 @@ pub fn markdown(session: &Session, messages: &[StoredMessage], other_branches: i
         if let Some(e) = &m.message.error {
             out.push_str(&format!("> failed: {}\n\n", one_line(e)));
         }
+        if let Some(c) = m.claims.as_ref().filter(|c| !c.claims.is_empty()) {
+            out.push_str(&claims_note(c));
+        }
         if !m.sources.is_empty() {
             out.push_str("**Sources**\n\n");
             for s in &m.sources {
@@ -100,6 +103,38 @@ pub fn markdown(session: &Session, messages: &[StoredMessage], other_branches: i
             }
             out.push('\n');
         }
+    }
+    out
+}
+
+/// The claim check under an answer: the tally, then each claim its
+/// sources do not (fully) hold.
+fn claims_note(c: &crate::domain::claims::ClaimCheck) -> String {
+    use crate::domain::claims::Verdict;
+    let mut out = format!("_Checked: {}._\n\n", c.footer());
+    for claim in &c.claims {
+        let what = match claim.verdict {
+            Verdict::Unsupported => "✗ not in its source",
+            Verdict::Partial => "~ in part",
+            Verdict::Uncited => "uncited",
+            Verdict::Supported | Verdict::Unchecked => continue,
+        };
+        let cites: Vec<String> = claim.cites.iter().map(|n| format!("[{n}]")).collect();
+        out.push_str(&format!(
+            "> {what}{}: {}\n",
+            if cites.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", cites.join(""))
+            },
+            one_line(&claim.text)
+        ));
+    }
+    if c.claims
+        .iter()
+        .any(|x| x.verdict != Verdict::Supported && x.verdict != Verdict::Unchecked)
+    {
+        out.push('\n');
     }
     out
 }

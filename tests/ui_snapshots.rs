@@ -1005,3 +1005,57 @@ fn session_settings_typed_in_the_chat_show_in_the_status_bar_and_are_stored() {
     assert_eq!(s.settings.temperature, Some(0.3));
     assert_eq!(s.settings.system.as_deref(), Some("Answer in French."));
 }
+
+#[test]
+fn a_checked_answer_marks_the_citations_its_sources_do_not_hold() {
+    use sleuth::domain::{Role, StoredMessage};
+    let mut h = harness();
+    let t = 1_764_000_000_000;
+    let sources = vec![
+        common::source(
+            1,
+            "Normans",
+            "https://en.wikipedia.org/wiki/Normans",
+            "The duchy of Normandy was founded in 911 by the Viking leader Rollo.",
+        ),
+        common::source(
+            2,
+            "Alps",
+            "https://en.wikipedia.org/wiki/Alps",
+            "Mont Blanc rises to 4,808 metres.",
+        ),
+    ];
+    let answer = "Normandy was founded in 911 by Rollo [1]. It was founded in 991 [1]. \
+                  Mont Blanc rises to 4808 metres and is famous for cheese and songs [2].";
+    let check = sleuth::verify::check(answer, &sources);
+    let messages = vec![
+        StoredMessage {
+            message: common::message(1, 7, Role::User, "When was Normandy founded?", t),
+            sources: vec![],
+            branch: None,
+            claims: None,
+        },
+        StoredMessage {
+            message: common::message(2, 7, Role::Assistant, answer, t + 1),
+            sources,
+            branch: None,
+            claims: Some(check),
+        },
+    ];
+    h.app
+        .chat
+        .load(common::session(7, "Normandy", t), &messages, Vec::new());
+    let term = draw(&mut h.app, 80, 20);
+    let buf = term.backend().buffer().clone();
+    let screen: String = buf.content().iter().map(|c| c.symbol()).collect();
+    assert!(screen.contains("[1]✗"), "{screen}");
+    assert!(screen.contains("[2]~"), "{screen}");
+    assert!(
+        screen.contains("3 claims · 1 supported · 1 partial · 1 not in its source"),
+        "{screen}"
+    );
+    // Colour too, where there is colour: the ✗ is red.
+    let cross = buf.content().iter().find(|c| c.symbol() == "✗").unwrap();
+    assert_eq!(cross.fg, ratatui::style::Color::Red);
+    insta::assert_snapshot!(term.backend());
+}

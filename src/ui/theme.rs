@@ -14,6 +14,14 @@ pub fn notice() -> Style {
 pub fn error() -> Style {
     Style::new().fg(Color::Red)
 }
+/// A citation whose claim its passage does not hold (with ✗).
+pub fn cite_unsupported() -> Style {
+    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+}
+/// A citation whose claim its passage holds in part (with ~).
+pub fn cite_partial() -> Style {
+    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+}
 pub fn dim() -> Style {
     Style::new().fg(Color::DarkGray)
 }

@@ -33,6 +33,8 @@ pub struct Cell {
     meta: String,
     /// An answer's cited sources: [1]..=[n] are highlighted and listed.
     sources: Vec<Source>,
+    /// Its claims checked against those sources, once the answer is done.
+    claims: Option<crate::domain::claims::ClaimCheck>,
     research: Option<ResearchProgress>,
     /// Marked as the current search match: the query, whose words are
     /// highlighted in the text.
@@ -55,6 +57,7 @@ impl Cell {
             text: text.to_string(),
             meta,
             sources: Vec::new(),
+            claims: None,
             research: None,
             highlight: None,
             selected: false,
@@ -85,6 +88,7 @@ impl Cell {
         let mut c = Self::new(kind, &m.message.content, meta);
         c.id = Some(m.message.id);
         c.sources = m.sources.clone();
+        c.claims = m.claims.clone();
         c.branch = m.branch;
         c
     }
@@ -116,6 +120,15 @@ impl Cell {
 
     pub fn set_sources(&mut self, sources: Vec<Source>) {
         self.sources = sources;
+        self.cache = None;
+    }
+
+    pub fn claims(&self) -> Option<&crate::domain::claims::ClaimCheck> {
+        self.claims.as_ref()
+    }
+
+    pub fn set_claims(&mut self, claims: Option<crate::domain::claims::ClaimCheck>) {
+        self.claims = claims;
         self.cache = None;
     }
 
@@ -187,9 +200,28 @@ impl Cell {
             } else {
                 text
             };
-            for mut l in super::markdown::render_cited(&text, body_w, self.sources.len()) {
+            let marks = self.claims.as_ref().map_or_else(Vec::new, |c| {
+                let n = c
+                    .claims
+                    .iter()
+                    .flat_map(|c| &c.marks)
+                    .max()
+                    .map_or(0, |m| m + 1);
+                (0..n).map(|k| c.mark(k)).collect()
+            });
+            for mut l in super::markdown::render_checked(&text, body_w, self.sources.len(), marks) {
                 l.spans.insert(0, Span::raw(" ".repeat(indent)));
                 lines.push(l);
+            }
+            if let Some(c) = self.claims.as_ref().filter(|c| !c.claims.is_empty()) {
+                lines.push(Line::styled(
+                    format!("{}checked: {}", " ".repeat(indent), c.footer()),
+                    if c.unsupported > 0 {
+                        theme::cite_unsupported()
+                    } else {
+                        theme::dim()
+                    },
+                ));
             }
             if !self.sources.is_empty() {
                 lines.push(Line::default());

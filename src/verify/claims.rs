@@ -35,16 +35,17 @@ pub fn split(answer: &str, max: usize) -> (Vec<Written>, usize) {
         let parts = marks_in(&b.text, max);
         dangling += parts.dangling;
         for mut s in sentences(&parts) {
+            // Tables are drawn as text, their marks not highlighted.
+            if b.table {
+                s.marks.clear();
+            }
             s.marks = (mark..mark + s.marks.len()).collect();
             mark += s.marks.len();
             s.aside = b.aside;
+            // A heading's marks are drawn (and counted) but claim nothing.
             if !b.heading && !s.text.is_empty() {
                 out.push(s);
             }
-        }
-        // A heading's marks are rendered (and counted) but claim nothing.
-        if b.heading {
-            continue;
         }
     }
     (out, dangling)
@@ -58,12 +59,14 @@ struct Blocks {
     in_code: bool,
     emphasis: usize,
     in_heading: bool,
+    in_table: bool,
 }
 
 #[derive(Default)]
 struct Block {
     text: String,
     heading: bool,
+    table: bool,
     /// Only emphasised text so far (a note, a bold title line).
     aside: bool,
 }
@@ -89,6 +92,14 @@ impl Blocks {
                 self.end()
             }
             Event::Start(Tag::List(_)) => self.end(),
+            Event::Start(Tag::Table(_)) => {
+                self.end();
+                self.in_table = true;
+            }
+            Event::End(TagEnd::Table) => {
+                self.end();
+                self.in_table = false;
+            }
             Event::End(TagEnd::TableCell) => self.push("; ", false),
             Event::Start(Tag::Emphasis | Tag::Strong) => self.emphasis += 1,
             Event::End(TagEnd::Emphasis | TagEnd::Strong) => {
@@ -104,9 +115,10 @@ impl Blocks {
     }
 
     fn push(&mut self, t: &str, plain: bool) {
-        let heading = self.in_heading;
+        let (heading, table) = (self.in_heading, self.in_table);
         let b = self.cur.get_or_insert_with(|| Block {
             heading,
+            table,
             aside: true,
             ..Block::default()
         });
@@ -369,8 +381,8 @@ mod tests {
         assert_eq!(c[3].cites, [2, 3]);
         assert!(c[3].marks.is_empty(), "a cite list is not highlighted");
         assert_eq!(c[5].text, "911; treaty;");
-        // The heading's [1] is the mark between the table's and "See".
-        assert_eq!(c[5].marks, [1]);
+        assert_eq!(c[5].cites, [2]);
+        assert!(c[5].marks.is_empty(), "tables are drawn without highlights");
         assert_eq!(c[6].text, "See.");
         assert_eq!(dangling, 1);
     }

@@ -81,6 +81,30 @@ fn each_claim_is_checked_against_the_passage_it_cites() {
         .map(|c| c["verdict"].as_str().unwrap())
         .collect();
     assert_eq!(stored, verdicts);
+    let md = sb.cmd().args(["show", "latest"]).output().unwrap();
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(
+        md.contains("_Checked: 4 claims · 2 supported · 1 not in its source · 1 uncited · 1 dangling citation._"),
+        "{md}"
+    );
+    assert!(
+        md.contains("> ✗ not in its source [1]: He captained the team in 1999 for 14 seasons."),
+        "{md}"
+    );
+    // History search finds answers by their verdicts.
+    let hits = |q: &str| -> usize {
+        let out = sb.cmd().args(["search", q, "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array().unwrap_or_else(|| panic!("{v:#}")).len()
+    };
+    assert_eq!(hits("captained verdict:unsupported"), 1);
+    assert_eq!(hits("captained verdict:supported"), 0);
+    assert_eq!(hits("captained"), 1, "without the filter, the same answer");
 }
 
 #[test]

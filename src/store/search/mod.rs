@@ -305,6 +305,12 @@ fn filter_sql(q: &Query) -> (String, Vec<Value>) {
     if q.complete_only {
         add("m.status =", Value::Text("complete".into()));
     }
+    if let Some(v) = q.verdict {
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM claims c WHERE c.message_id = m.id AND {})",
+            v.sql()
+        ));
+    }
     if let Some(name) = &q.session {
         args.push(Value::Text(super::queries::contains_pattern(name)));
         sql.push_str(&format!(

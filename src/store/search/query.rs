@@ -1,6 +1,6 @@
 //! The query language users type: words, "phrases", a prefix on the
 //! last word while typing, `-exclusions` and `role:` / `session:` /
-//! `before:` / `after:` filters. User text only ever reaches FTS5 quoted.
+//! `before:` / `after:` / `verdict:` filters. User text only ever reaches FTS5 quoted.
 
 use crate::domain::Role;
 
@@ -20,11 +20,38 @@ pub struct Query {
     /// Milliseconds since the epoch, inclusive bounds.
     pub after: Option<i64>,
     pub before: Option<i64>,
+    /// Answers whose claim check found this (`verdict:unsupported`).
+    pub verdict: Option<VerdictFilter>,
     /// Set by callers, never parsed: leave out this session (memory
     /// recall skips the session asking).
     pub not_session: Option<crate::domain::SessionId>,
     /// Set by callers: complete messages only.
     pub complete_only: bool,
+}
+
+/// `verdict:` — answers by what their claim check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictFilter {
+    /// At least one claim its source does not hold.
+    Unsupported,
+    /// At least one claim held in part.
+    Partial,
+    /// At least one fact stated with no citation.
+    Uncited,
+    /// Every checked claim held.
+    Supported,
+}
+
+impl VerdictFilter {
+    /// The condition on the answer's `claims` row.
+    pub fn sql(self) -> &'static str {
+        match self {
+            VerdictFilter::Unsupported => "c.unsupported > 0",
+            VerdictFilter::Partial => "c.partial > 0",
+            VerdictFilter::Uncited => "c.uncited > 0",
+            VerdictFilter::Supported => "c.supported > 0 AND c.unsupported = 0 AND c.partial = 0",
+        }
+    }
 }
 
 /// Completions of the typed prefix searched at most.
@@ -129,6 +156,20 @@ impl Query {
                     }
                     "session" => {
                         q.session = Some(value.to_string());
+                        continue;
+                    }
+                    "verdict" => {
+                        q.verdict = Some(match value.to_ascii_lowercase().as_str() {
+                            "unsupported" | "wrong" => VerdictFilter::Unsupported,
+                            "partial" => VerdictFilter::Partial,
+                            "uncited" => VerdictFilter::Uncited,
+                            "supported" => VerdictFilter::Supported,
+                            other => {
+                                return Err(format!(
+                                    "verdict:{other} — use verdict:unsupported, partial, uncited or supported"
+                                ));
+                            }
+                        });
                         continue;
                     }
                     "before" => {

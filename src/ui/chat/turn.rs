@@ -292,6 +292,7 @@ impl ChatScreen {
         }
         if let Some(cell) = self.transcript.cell_mut(id) {
             cell.set_meta(meta);
+            cell.set_claims(outcome.claims.clone());
         }
         if outcome.cut_by_length() {
             self.notice(

@@ -3,6 +3,9 @@
 //! colours (syntect). Input must already be sanitized.
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use super::theme;
+use crate::domain::claims::Verdict;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use syntect::easy::HighlightLines;
@@ -61,6 +64,10 @@ struct Renderer {
     width: usize,
     /// Citations [1]..=[max_cite] are highlighted; others stay plain text.
     max_cite: usize,
+    /// The claim check's verdict behind each highlighted citation, in
+    /// the order they are drawn (empty: not checked).
+    marks: Vec<Option<Verdict>>,
+    next_mark: usize,
     out: Vec<Line<'static>>,
     cur: Option<Block>,
     styles: Vec<Style>,
@@ -150,7 +157,15 @@ impl Renderer {
                     .flat_map(|(t, st)| {
                         split_citations(&t, self.max_cite)
                             .into_iter()
-                            .map(move |(p, cite)| (p, if cite { citation_style() } else { st }))
+                            .map(move |(p, cite)| (p, cite, st))
+                    })
+                    .map(|(p, cite, st)| {
+                        if !cite {
+                            return (p, st);
+                        }
+                        let verdict = self.marks.get(self.next_mark).copied().flatten();
+                        self.next_mark += 1;
+                        checked_citation(p, verdict)
                     })
                     .collect();
             }
@@ -277,10 +292,34 @@ pub fn render(text: &str, width: usize) -> Vec<Line<'static>> {
 
 /// Like [`render`], highlighting citations [1]..=[max_cite].
 pub fn render_cited(text: &str, width: usize, max_cite: usize) -> Vec<Line<'static>> {
+    render_checked(text, width, max_cite, Vec::new())
+}
+
+/// A citation as the claim check left it: one whose claim its passage
+/// does not hold carries ✗, one it holds in part ~ (symbols, so they
+/// survive NO_COLOR), each in its own colour.
+fn checked_citation(mark: String, verdict: Option<Verdict>) -> (String, Style) {
+    match verdict {
+        Some(Verdict::Unsupported) => (format!("{mark}✗"), theme::cite_unsupported()),
+        Some(Verdict::Partial) => (format!("{mark}~"), theme::cite_partial()),
+        _ => (mark, citation_style()),
+    }
+}
+
+/// Like [`render_cited`], marking each citation by the verdict of its
+/// claim (`marks[k]` for the k-th citation drawn).
+pub fn render_checked(
+    text: &str,
+    width: usize,
+    max_cite: usize,
+    marks: Vec<Option<Verdict>>,
+) -> Vec<Line<'static>> {
     let width = width.max(1);
     let mut r = Renderer {
         width,
         max_cite,
+        marks,
+        next_mark: 0,
         out: Vec::new(),
         cur: None,
         styles: Vec::new(),
