@@ -25,6 +25,28 @@ const NOT_NAMES: &[&str] = &[
     "no", "there", "here", "then", "when", "while", "after", "before", "during",
 ];
 
+/// Words that open a clause capitalised ("In short, Between 1402 …").
+const PREPOSITIONS: &[&str] = &[
+    "between",
+    "among",
+    "within",
+    "without",
+    "through",
+    "across",
+    "against",
+    "since",
+    "until",
+    "despite",
+    "although",
+    "because",
+    "over",
+    "upon",
+    "toward",
+    "towards",
+    "around",
+    "according",
+];
+
 const UNITS: &[(&str, u32)] = &[
     // "one" and "zero" are left out: "one of the", "zero-shot".
     ("two", 2),
@@ -104,7 +126,8 @@ fn word_number(w: &str) -> Option<u32> {
 }
 
 /// A numeric token's normal form: digits without separators, no ordinal
-/// suffix, no unit or percent sign; "3.50" stays "3.5".
+/// suffix or percent sign; "3.50" is "3.5"; a unit written onto it stays
+/// ("£34m" = "34m", "1.3bn", "5kg").
 fn digits(tok: &str) -> Option<String> {
     let t = tok.trim_end_matches(['%', '°']);
     let t = t.trim_start_matches(['$', '€', '£', '#']);
@@ -120,13 +143,20 @@ fn digits(tok: &str) -> Option<String> {
     if !core.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
+    let digits_end = core
+        .find(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.'))
+        .unwrap_or(core.len());
+    let (num, unit) = core.split_at(digits_end);
+    if !unit.chars().all(|c| c.is_ascii_alphabetic()) || unit.len() > 3 {
+        return None;
+    }
     let mut out = String::new();
-    for (i, ch) in core.char_indices() {
+    for (i, ch) in num.char_indices() {
         match ch {
             '0'..='9' => out.push(ch),
             // A thousands separator sits before exactly three digits.
-            ',' if core[i + 1..].len() >= 3
-                && core[i + 1..i + 4].bytes().all(|b| b.is_ascii_digit()) => {}
+            ',' if num[i + 1..].len() >= 3
+                && num[i + 1..i + 4].bytes().all(|b| b.is_ascii_digit()) => {}
             '.' => out.push('.'),
             _ => return None,
         }
@@ -135,6 +165,7 @@ fn digits(tok: &str) -> Option<String> {
         let trimmed = out.trim_end_matches('0').trim_end_matches('.');
         out = trimmed.to_string();
     }
+    out.push_str(unit);
     (!out.is_empty()).then_some(out)
 }
 
@@ -201,6 +232,11 @@ impl Reader {
                     }
                     continue;
                 }
+                // "1972-seat", "I-435": the number is a fact all the same.
+                if let Some(n) = digits(w) {
+                    f.numbers.push(n);
+                    continue;
+                }
                 let lower = w.to_lowercase();
                 if let Some(n) = word_number(&lower) {
                     f.numbers.push(n.to_string());
@@ -208,7 +244,10 @@ impl Reader {
                 }
                 let capital = w.chars().next().is_some_and(char::is_uppercase);
                 let acronym = w.chars().count() > 1 && w.chars().all(|c| c.is_uppercase());
-                if (capital && !at_start || acronym) && !NOT_NAMES.contains(&lower.as_str()) {
+                let common = NOT_NAMES.contains(&lower.as_str())
+                    || STOPWORDS.contains(&lower.as_str())
+                    || PREPOSITIONS.contains(&lower.as_str());
+                if (capital && !at_start || acronym) && !common {
                     f.names.push(self.stem(&lower));
                 }
                 if lower.chars().count() > 1 && !STOPWORDS.contains(&lower.as_str()) {
@@ -235,11 +274,18 @@ mod tests {
     #[test]
     fn numbers_are_compared_in_one_form() {
         let r = Reader::default();
-        let f =
-            r.read("In 1,000 cases, the 12th of 45% rose 3.50 to $20 twenty-five; twelfth 1990s.");
-        assert_eq!(f.numbers, ["1000", "12", "45", "3.5", "20", "25", "1990"]);
+        let f = r.read(
+            "In 1,000 cases, the 12th of 45% rose 3.50 to $20 twenty-five; twelfth 1990s; £34m.",
+        );
+        assert_eq!(
+            f.numbers,
+            ["1000", "12", "45", "3.5", "20", "25", "1990", "34m"]
+        );
+        // "1,5" has no thousands separator: two numbers, as in the source.
         let g = r.read("One thousand and ninety-nine; 1,5 is not a separator.");
-        assert_eq!(g.numbers, ["1000", "99"], "{g:?}");
+        assert_eq!(g.numbers, ["1000", "99", "1", "5"], "{g:?}");
+        let h = r.read("A 1972-seat arena on I-435.");
+        assert_eq!(h.numbers, ["1972", "435"], "{h:?}");
     }
 
     #[test]

@@ -20,6 +20,11 @@ const MAX_PASSAGE_SENTENCES: usize = 64;
 /// Share of a claim's content words a span must hold.
 const SUPPORTED: f64 = 0.6;
 const PARTIAL: f64 = 0.34;
+/// How much more of a claim a two-sentence window must hold than the best
+/// single sentence to be its span.
+const MERGE_GAIN: f64 = 0.25;
+/// Windows this close to the best one's coverage may be the span.
+const ANCHOR_SLACK: f64 = 0.15;
 
 /// A passage read into sentences and their facts.
 struct Passage {
@@ -66,14 +71,11 @@ fn fit(claim: &Facts, passages: &[&Passage], longest: usize) -> Fit {
         len: usize,
         span: Span,
     }
-    let mut best: Option<Best> = None;
+    let mut all: Vec<Best> = Vec::new();
     for p in passages {
         let n = p.sentences.len();
         for i in 0..n {
-            for len in 1..=longest {
-                if i + len > n {
-                    break;
-                }
+            for len in 1..=longest.min(n - i) {
                 let window = &p.sentences[i..i + len];
                 let has = |x: &String, pick: fn(&Facts) -> &Vec<String>| {
                     window.iter().any(|(_, _, f)| pick(f).contains(x))
@@ -96,35 +98,48 @@ fn fit(claim: &Facts, passages: &[&Passage], longest: usize) -> Fit {
                 } else {
                     found as f64 / claim.words.len() as f64
                 };
-                // Fewer missing facts first, then more words; a shorter
-                // window wins a tie.
-                let better = match &best {
-                    None => true,
-                    Some(b) => {
-                        let (m, c) = (b.missing.len(), b.coverage);
-                        missing.len() < m
-                            || (missing.len() == m
-                                && (coverage > c + 1e-9 || (coverage > c - 1e-9 && len < b.len)))
-                    }
-                };
-                if better {
-                    let (s, e) = (window[0].0, window[len - 1].1);
-                    let span = Span {
+                let (s, e) = (window[0].0, window[len - 1].1);
+                all.push(Best {
+                    missing,
+                    coverage,
+                    len,
+                    span: Span {
                         cite: p.cite,
                         start: s,
                         end: e,
                         text: p.text[s..e].trim().to_string(),
-                    };
-                    best = Some(Best {
-                        missing,
-                        coverage,
-                        len,
-                        span,
-                    });
-                }
+                    },
+                });
             }
         }
     }
+    // A claim is one sentence's: a wider window counts only when it holds
+    // clearly more of the claim's words than any one sentence (a claim
+    // that joins two sentences), or the claim quotes several. Otherwise a
+    // changed number would be "found" in the sentence next door.
+    let single = all
+        .iter()
+        .filter(|b| b.len == 1)
+        .map(|b| b.coverage)
+        .fold(0.0, f64::max);
+    let eligible: Vec<Best> = all
+        .into_iter()
+        .filter(|b| b.len == 1 || longest > 2 || b.coverage >= single + MERGE_GAIN)
+        .collect();
+    // The span is the sentence that says most of the claim (or one nearly
+    // as close): its facts must be there. Facts found in some other
+    // sentence that says little else of it do not make the claim true.
+    let top = eligible.iter().map(|b| b.coverage).fold(0.0, f64::max);
+    let best = eligible
+        .into_iter()
+        .filter(|b| b.coverage >= top - ANCHOR_SLACK)
+        .min_by(|a, b| {
+            a.missing
+                .len()
+                .cmp(&b.missing.len())
+                .then(b.coverage.total_cmp(&a.coverage))
+                .then(a.len.cmp(&b.len))
+        });
     let Some(Best {
         missing,
         coverage,

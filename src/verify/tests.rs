@@ -133,3 +133,20 @@ fn hostile_answers_are_bounded() {
     );
     assert_eq!(c.claims[0].verdict, Verdict::Supported, "{c:?}");
 }
+
+#[test]
+fn a_changed_fact_is_not_found_in_the_sentence_next_door() {
+    let passage =
+        "The castle was built in 1066 by the duke. The town was granted a charter in 1120.";
+    let c = check(
+        "The castle was built in 1120 by the duke [1].",
+        &[src(1, passage)],
+    );
+    assert_eq!(c.claims[0].verdict, Verdict::Unsupported, "{c:?}");
+    // A claim that joins the two sentences is held by both.
+    let c = check(
+        "The duke built the castle in 1066 and the town was granted a charter in 1120 [1].",
+        &[src(1, passage)],
+    );
+    assert_eq!(c.claims[0].verdict, Verdict::Supported, "{c:?}");
+}

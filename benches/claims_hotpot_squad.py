@@ -1,0 +1,27 @@
+import json, re
+d = json.load(open('/work/shared/fixtures/hotpot/hotpot-dev-distractor-15.json'))
+arts = {}
+for x in d:
+    for title, sents in x['context']:
+        arts[title] = sents
+data = []
+for title, sents in sorted(arts.items()):
+    ctx = "".join(sents).strip()
+    qas = []
+    for s in sents:
+        s = s.strip()
+        m = re.search(r'\b(1[0-9]{3}|20[0-9]{2}|[0-9][0-9,]*)\b', s)
+        if not m:
+            m = re.search(r'(?<=\s)([A-Z][a-z]+(?: [A-Z][a-z]+)?)', s)
+        if not m or len(s.split()) < 8:
+            continue
+        ans = m.group(1)
+        start = ctx.find(s)
+        if start < 0: continue
+        q = s.replace(ans, "what", 1)
+        qas.append({"question": title + ": " + q, "id": str(len(qas)), "is_impossible": False,
+                    "answers": [{"text": ans, "answer_start": start + s.find(ans)}]})
+    if qas:
+        data.append({"title": title, "paragraphs": [{"context": ctx, "qas": qas}]})
+json.dump({"version": "v2.0", "data": data}, open('/tmp/hq/hotpot_squad.json', 'w'))
+print(len(data), sum(len(a["paragraphs"][0]["qas"]) for a in data))
