@@ -1,5 +1,12 @@
-import json, re
-d = json.load(open('/work/shared/fixtures/hotpot/hotpot-dev-distractor-15.json'))
+"""Other claims for `cargo bench --bench claims`: HotpotQA articles (other
+subjects, other sentence shapes) in SQuAD's format, each sentence with a
+number or a name a cloze question whose answer is that number or name.
+
+    python3 benches/claims/hotpot_to_squad.py HOTPOT.json OUT.json
+    SLEUTH_SQUAD=OUT.json cargo bench --bench claims
+"""
+import json, re, sys
+d = json.load(open(sys.argv[1]))
 arts = {}
 for x in d:
     for title, sents in x['context']:
@@ -23,5 +30,5 @@ for title, sents in sorted(arts.items()):
                     "answers": [{"text": ans, "answer_start": start + s.find(ans)}]})
     if qas:
         data.append({"title": title, "paragraphs": [{"context": ctx, "qas": qas}]})
-json.dump({"version": "v2.0", "data": data}, open('/tmp/hq/hotpot_squad.json', 'w'))
+json.dump({"version": "v2.0", "data": data}, open(sys.argv[2], 'w'))
 print(len(data), sum(len(a["paragraphs"][0]["qas"]) for a in data))
