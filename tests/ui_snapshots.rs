@@ -1058,4 +1058,42 @@ fn a_checked_answer_marks_the_citations_its_sources_do_not_hold() {
     let cross = buf.content().iter().find(|c| c.symbol() == "✗").unwrap();
     assert_eq!(cross.fg, ratatui::style::Color::Red);
     insta::assert_snapshot!(term.backend());
+
+    // The source view: the claims citing [1], the selected one's words lit
+    // in the passage.
+    h.app.handle(key(KeyCode::Tab));
+    let term = draw(&mut h.app, 80, 20);
+    let screen = |t: &Terminal<TestBackend>| -> String {
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect()
+    };
+    assert!(
+        screen(&term).contains("claim 1/2 ✓ supported"),
+        "{}",
+        screen(&term)
+    );
+    let lit: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.bg == ratatui::style::Color::Yellow)
+        .map(|c| c.symbol())
+        .collect();
+    assert!(
+        lit.starts_with("The duchy of Normandy was founded in 911"),
+        "{lit}"
+    );
+    insta::assert_snapshot!("checked_source_view", term.backend());
+    h.app.handle(key(KeyCode::Char('c')));
+    let term = draw(&mut h.app, 80, 20);
+    assert!(
+        screen(&term).contains("claim 2/2 ✗ not in its source"),
+        "{}",
+        screen(&term)
+    );
 }

@@ -33,6 +33,8 @@ pub struct ResearchProgress {
     /// Once the answer is written: per source, how many of its passages
     /// the answer refers to.
     pub cited: Vec<(SourceKind, usize)>,
+    /// Once the answer is checked: (supported, checked) claims.
+    pub checked: Option<(usize, usize)>,
 }
 
 /// Deep-run steps kept on screen.
@@ -157,6 +159,21 @@ impl ResearchProgress {
                 format!("  {}", truncate(&text, w)),
                 theme::dim(),
             ));
+            if let Some((ok, n)) = self.checked.filter(|(_, n)| *n > 0) {
+                out.push(Line::styled(
+                    format!(
+                        "  {}",
+                        truncate(
+                            &format!(
+                                "claims held by their sources: {ok}/{n} ({:.0} %)",
+                                100.0 * ok as f64 / n as f64
+                            ),
+                            w
+                        )
+                    ),
+                    theme::dim(),
+                ));
+            }
             if let Some(s) = &a.standalone {
                 out.push(Line::styled(
                     format!(
@@ -323,4 +340,33 @@ pub fn group_by_document(sources: &[Source]) -> Vec<Vec<&Source>> {
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_analysis_says_how_many_claims_their_sources_hold() {
+        let p = ResearchProgress {
+            analysis: Some(Analysis::default()),
+            checked: Some((7, 9)),
+            ..Default::default()
+        };
+        let text: String = p
+            .lines(100)
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.as_ref())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        assert!(
+            text.contains("claims held by their sources: 7/9 (78 %)"),
+            "{text}"
+        );
+    }
 }

@@ -9,27 +9,95 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::theme;
 use crate::domain::Source;
+use crate::domain::claims::{Claim, ClaimCheck, Verdict};
 use crate::text::sanitize::{one_line, sanitize};
 
 pub struct SourceDetail {
     pub sources: Vec<Source>,
     pub index: usize,
+    /// The answer's checked claims; those citing the source shown are
+    /// stepped through with `c`.
+    claims: Vec<Claim>,
+    claim: usize,
 }
 
 impl SourceDetail {
     pub fn new(sources: Vec<Source>) -> Self {
-        Self { sources, index: 0 }
+        Self::with_claims(sources, None)
+    }
+
+    pub fn with_claims(sources: Vec<Source>, check: Option<ClaimCheck>) -> Self {
+        Self {
+            sources,
+            index: 0,
+            claims: check.map(|c| c.claims).unwrap_or_default(),
+            claim: 0,
+        }
     }
 
     pub fn next(&mut self) {
         if !self.sources.is_empty() {
             self.index = (self.index + 1) % self.sources.len();
+            self.claim = 0;
         }
     }
 
     pub fn prev(&mut self) {
         if !self.sources.is_empty() {
             self.index = (self.index + self.sources.len() - 1) % self.sources.len();
+            self.claim = 0;
+        }
+    }
+
+    /// The claims that cite the source shown.
+    fn citing(&self) -> Vec<&Claim> {
+        let Some(n) = self.current().map(|s| s.ordinal) else {
+            return Vec::new();
+        };
+        self.claims
+            .iter()
+            .filter(|c| c.cites.contains(&n))
+            .collect()
+    }
+
+    pub fn next_claim(&mut self) {
+        let n = self.citing().len();
+        if n > 0 {
+            self.claim = (self.claim + 1) % n;
+        }
+    }
+
+    /// The claim selected, with its place among those citing the source.
+    pub fn selected_claim(&self) -> Option<(usize, usize, &Claim)> {
+        let citing = self.citing();
+        let n = citing.len();
+        citing
+            .get(self.claim.min(n.saturating_sub(1)))
+            .map(|c| (self.claim.min(n - 1) + 1, n, *c))
+    }
+
+    /// The passage's words, the selected claim's span lit.
+    fn excerpt_line(&self, s: &Source) -> Line<'static> {
+        let span = self
+            .selected_claim()
+            .and_then(|(_, _, c)| c.span.as_ref())
+            .filter(|sp| {
+                sp.cite == s.ordinal
+                    && sp.start < sp.end
+                    && sp.end <= s.excerpt.len()
+                    && s.excerpt.is_char_boundary(sp.start)
+                    && s.excerpt.is_char_boundary(sp.end)
+            });
+        match span {
+            Some(sp) => Line::from(vec![
+                Span::raw(sanitize(&s.excerpt[..sp.start]).into_owned()),
+                Span::styled(
+                    sanitize(&s.excerpt[sp.start..sp.end]).into_owned(),
+                    theme::search_match(),
+                ),
+                Span::raw(sanitize(&s.excerpt[sp.end..]).into_owned()),
+            ]),
+            None => Line::raw(sanitize(&s.excerpt).into_owned()),
         }
     }
 
@@ -75,10 +143,25 @@ impl SourceDetail {
         if let Some(u) = &s.url {
             lines.push(Line::styled(one_line(u), theme::key()));
         }
+        if let Some((k, n, c)) = self.selected_claim() {
+            let (mark, what, style) = match c.verdict {
+                Verdict::Supported => ("✓", "supported", theme::dim()),
+                Verdict::Partial => ("~", "in part", theme::cite_partial()),
+                Verdict::Unsupported => ("✗", "not in its source", theme::cite_unsupported()),
+                Verdict::Uncited | Verdict::Unchecked => ("·", "unchecked", theme::dim()),
+            };
+            lines.push(Line::styled(
+                format!(
+                    "claim {k}/{n} {mark} {what} (c next): {}",
+                    one_line(&c.text)
+                ),
+                style,
+            ));
+        }
         lines.push(Line::default());
-        lines.push(Line::raw(sanitize(&s.excerpt).into_owned()));
+        lines.push(self.excerpt_line(s));
         let title = format!(
-            " Source {}/{} — Tab next · o open · y copy URL · Esc close ",
+            " Source {}/{} — Tab next · c claim · o open · y copy URL · Esc close ",
             self.index + 1,
             self.sources.len()
         );

@@ -235,9 +235,9 @@ impl App {
                 self.edit_request = Some(draft);
                 false
             }
-            ChatOutcome::ShowSources(sources) => {
+            ChatOutcome::ShowSources(sources, claims) => {
                 self.overlays
-                    .push(Overlay::Sources(SourceDetail::new(sources)));
+                    .push(Overlay::Sources(SourceDetail::with_claims(sources, claims)));
                 true
             }
             ChatOutcome::OpenModelPicker => {

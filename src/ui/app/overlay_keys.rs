@@ -78,6 +78,7 @@ impl App {
                         None => "this source has no URL".into(),
                     });
                 }
+                Some(SourceView::NextClaim) => d.next_claim(),
                 Some(SourceView::Close) => self.overlays.close(OverlayKind::Sources),
                 None => return false,
             },

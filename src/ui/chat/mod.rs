@@ -61,7 +61,11 @@ pub enum ChatOutcome {
     Copy(String),
     OpenModelPicker,
     /// Show these sources (the last cited answer's) in the detail view.
-    ShowSources(Vec<crate::domain::Source>),
+    /// The sources of an answer, with its claim check when it has one.
+    ShowSources(
+        Vec<crate::domain::Source>,
+        Option<crate::domain::claims::ClaimCheck>,
+    ),
     /// Read this deep run from the store and continue it (`/resume`).
     ResumeRun(MessageId),
     /// Open this draft in the user's editor (Ctrl+E).
@@ -243,7 +247,7 @@ impl ChatScreen {
             }
             Chat::Sources => {
                 return Some(match self.transcript.last_cited() {
-                    Some(c) => ChatOutcome::ShowSources(c.sources().to_vec()),
+                    Some(c) => ChatOutcome::ShowSources(c.sources().to_vec(), c.claims().cloned()),
                     None => {
                         self.say("no answer with sources in this session yet");
                         ChatOutcome::Changed

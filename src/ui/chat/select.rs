@@ -89,7 +89,9 @@ impl ChatScreen {
                 self.say("this message cites no sources");
                 ChatOutcome::Changed
             }
-            Select::Sources => ChatOutcome::ShowSources(cell.sources().to_vec()),
+            Select::Sources => {
+                ChatOutcome::ShowSources(cell.sources().to_vec(), cell.claims().cloned())
+            }
             _ if busy => {
                 self.say("one answer at a time: Esc stops this one first");
                 ChatOutcome::Changed

@@ -273,10 +273,17 @@ impl ChatScreen {
         if f.mode == Mode::Deep {
             self.end_tree(id, RunStatus::Complete);
         }
-        if let Some(c) = self.transcript.cell_before_mut(id) {
-            c.update_research(|p| p.answered(&f.message.content, &f.sources));
-        }
         let outcome = &f.outcome;
+        let checked = outcome
+            .claims
+            .as_ref()
+            .map(|c| (c.supported, c.supported + c.partial + c.unsupported));
+        if let Some(c) = self.transcript.cell_before_mut(id) {
+            c.update_research(|p| {
+                p.answered(&f.message.content, &f.sources);
+                p.checked = checked;
+            });
+        }
         let mut meta = outcome.model.clone();
         if outcome.answer_kind == AnswerKind::Extractive {
             meta = "extractive: best passages, no model".into();

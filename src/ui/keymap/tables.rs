@@ -89,6 +89,8 @@ pub enum SourceView {
     Prev,
     Open,
     CopyUrl,
+    /// The next claim citing this source: its words in the passage lit.
+    NextClaim,
     Close,
 }
 
@@ -200,7 +202,7 @@ pub const CHAT: &[Binding<Chat>] = &[
     },
     Binding {
         keys: "Tab",
-        action: "cited sources: Tab next, o open, y copy URL",
+        action: "cited sources: Tab next, c claim, o open, y URL",
         chords: &[(plain(KeyCode::Tab), Chat::Sources)],
     },
     Binding {
@@ -480,6 +482,11 @@ pub const SOURCE_VIEW: &[Binding<SourceView>] = &[
             (plain(KeyCode::Char('o')), SourceView::Open),
             (plain(KeyCode::Enter), SourceView::Open),
         ],
+    },
+    Binding {
+        keys: "c",
+        action: "next claim citing it (where the passage says it is lit)",
+        chords: &[(plain(KeyCode::Char('c')), SourceView::NextClaim)],
     },
     Binding {
         keys: "y",
