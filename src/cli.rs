@@ -222,6 +222,15 @@ pub enum LibraryCommand {
 pub enum ExportFormat {
     Markdown,
     Json,
+    /// The cited documents as BibTeX entries
+    Bibtex,
+    /// The cited documents as CSL JSON (Zotero, pandoc)
+    CslJson,
+    /// The cited documents as RIS records
+    Ris,
+    /// Markdown with [@key] citations for `pandoc --citeproc`, the
+    /// bibliography in it (stdout) or beside it as FILE.json (--output)
+    Pandoc,
 }
 
 #[derive(Debug, Subcommand)]

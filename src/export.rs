@@ -159,3 +159,77 @@ pub fn json(
         other_branches,
     })
 }
+
+/// `[n]` and `[n, m]` as pandoc citations (`[@key]`, `[@a; @b]`) by this
+/// message's keys; a number no source has stays as written.
+fn pandoc_citations(text: &str, keys: &std::collections::HashMap<i64, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let mapped = after.find(']').and_then(|close| {
+            let ks: Option<Vec<String>> = after[..close]
+                .split(',')
+                .map(|n| n.trim().parse::<i64>().ok().and_then(|n| keys.get(&n)))
+                .map(|k| k.map(|k| format!("@{k}")))
+                .collect();
+            ks.filter(|k| !k.is_empty()).map(|k| (close, k))
+        });
+        match mapped {
+            Some((close, ks)) => {
+                out.push_str(&format!("[{}]", ks.join("; ")));
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The session as Markdown for `pandoc --citeproc`: answers cite
+/// `[@key]`, the bibliography is `bibliography` (a CSL JSON file written
+/// beside) or, with none, embedded as the document's `references`.
+pub fn pandoc(
+    session: &Session,
+    messages: &[StoredMessage],
+    bibliography: Option<&str>,
+) -> serde_json::Result<String> {
+    let (refs, keys) = crate::references::collect(messages);
+    let mut out = String::from("---\n");
+    out.push_str(&format!(
+        "title: {}\n",
+        serde_json::to_string(&one_line(&session.title))?
+    ));
+    match bibliography {
+        Some(file) => out.push_str(&format!("bibliography: {}\n", serde_json::to_string(file)?)),
+        None => {
+            let items: Vec<serde_json::Value> =
+                refs.iter().map(crate::references::csl::item).collect();
+            out.push_str(&format!("references: {}\n", serde_json::to_string(&items)?));
+        }
+    }
+    out.push_str("---\n\n");
+    for (m, keys) in messages.iter().zip(&keys) {
+        let who = match m.message.role {
+            Role::User => "Question",
+            Role::Assistant => "Answer",
+            Role::System => "System",
+        };
+        out.push_str(&format!(
+            "## {who} · {}\n\n",
+            format_time(m.message.created_at)
+        ));
+        let text = sanitize(&m.message.content);
+        out.push_str(pandoc_citations(text.trim_end(), keys).trim_end());
+        out.push_str("\n\n");
+    }
+    if !refs.is_empty() {
+        out.push_str("## References\n\n::: {#refs}\n:::\n");
+    }
+    Ok(out)
+}

@@ -20,6 +20,7 @@ pub mod library;
 pub mod logging;
 pub mod mcp;
 pub mod paths;
+pub mod references;
 pub mod store;
 pub mod text;
 pub mod ui;

@@ -11,6 +11,10 @@
 #[path = "research/claims.rs"]
 mod claims;
 mod common;
+#[path = "common/python.rs"]
+mod python;
+#[path = "research/references.rs"]
+mod references;
 #[path = "common/server.rs"]
 mod server;
 

@@ -1096,4 +1096,13 @@ fn a_checked_answer_marks_the_citations_its_sources_do_not_hold() {
         "{}",
         screen(&term)
     );
+    // b copies the source's BibTeX entry; F6 (after Esc) the session's.
+    h.app.handle(key(KeyCode::Char('b')));
+    let entry = h.app.take_clipboard().unwrap_or_default();
+    assert!(entry.starts_with("@misc{wikipedia2023normans,"), "{entry}");
+    h.app.handle(key(KeyCode::Esc));
+    h.app.handle(key(KeyCode::F(6)));
+    let all = h.app.take_clipboard().unwrap_or_default();
+    assert_eq!(all.matches("@misc{").count(), 2, "{all}");
+    assert!(all.contains("wikipedia2023alps"), "{all}");
 }

@@ -88,9 +88,34 @@ pub fn export(
     let s = queries::resolve_session(&conn, session)?;
     let messages = queries::transcript(&conn, s.id)?;
     let others = queries::other_branches(&conn, s.id)?;
+    use crate::references::{bibtex, collect, csl, ris};
     let text = match format {
         ExportFormat::Markdown => export::markdown(&s, &messages, others),
         ExportFormat::Json => export::json(&s, &messages, others)? + "\n",
+        ExportFormat::Bibtex => bibtex::write(&collect(&messages).0),
+        ExportFormat::CslJson => csl::write(&collect(&messages).0)? + "\n",
+        ExportFormat::Ris => ris::write(&collect(&messages).0),
+        ExportFormat::Pandoc => match output {
+            // The bibliography beside the document: FILE.json for FILE.md.
+            Some(path) => {
+                let bib = path.with_extension("json");
+                if bib == path {
+                    anyhow::bail!(
+                        "the pandoc document's bibliography is written beside it as FILE.json: name the document FILE.md, not {}",
+                        path.display()
+                    );
+                }
+                let name = bib
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let items = csl::write(&collect(&messages).0)? + "\n";
+                std::fs::write(&bib, items)
+                    .with_context(|| format!("cannot write {}", bib.display()))?;
+                export::pandoc(&s, &messages, Some(&name))?
+            }
+            None => export::pandoc(&s, &messages, None)?,
+        },
     };
     match output {
         Some(path) => std::fs::write(path, text)

@@ -79,6 +79,15 @@ impl App {
                     });
                 }
                 Some(SourceView::NextClaim) => d.next_claim(),
+                Some(SourceView::CopyBibtex) => {
+                    if let Some(s) = d.current() {
+                        let (refs, _) = crate::references::of_answers([std::slice::from_ref(s)]);
+                        if let Some(r) = refs.first() {
+                            self.chat.say(format!("copied the BibTeX entry {}", r.key));
+                            self.clipboard = Some(crate::references::bibtex::entry(r));
+                        }
+                    }
+                }
                 Some(SourceView::Close) => self.overlays.close(OverlayKind::Sources),
                 None => return false,
             },

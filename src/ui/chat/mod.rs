@@ -236,6 +236,20 @@ impl ChatScreen {
                     }
                 });
             }
+            Chat::CopyBibliography => {
+                let answers = self.transcript.cells().iter().map(|c| c.sources());
+                let (refs, _) = crate::references::of_answers(answers);
+                return Some(if refs.is_empty() {
+                    self.say("no cited sources in this session yet");
+                    ChatOutcome::Changed
+                } else {
+                    self.say(format!(
+                        "copied the bibliography ({}, BibTeX) to the clipboard",
+                        crate::text::plural(refs.len() as u64, "entry")
+                    ));
+                    ChatOutcome::Copy(crate::references::bibtex::write(&refs))
+                });
+            }
             Chat::PickModel => return Some(ChatOutcome::OpenModelPicker),
             Chat::Editor => return Some(ChatOutcome::EditDraft(self.input.lines().join("\n"))),
             Chat::Trees if !self.transcript.toggle_trees() => return Some(ChatOutcome::Ignored),

@@ -41,6 +41,7 @@ pub enum Chat {
     RecallNewer,
     SearchQuestions,
     Select,
+    CopyBibliography,
 }
 
 /// What a key does on the sessions screen (letters act when no filter is
@@ -91,6 +92,7 @@ pub enum SourceView {
     CopyUrl,
     /// The next claim citing this source: its words in the passage lit.
     NextClaim,
+    CopyBibtex,
     Close,
 }
 
@@ -189,6 +191,11 @@ pub const CHAT: &[Binding<Chat>] = &[
         keys: "Ctrl+Y",
         action: "copy the last answer (OSC 52)",
         chords: &[(ctrl('y'), Chat::Copy)],
+    },
+    Binding {
+        keys: "F6",
+        action: "copy the session's bibliography (BibTeX)",
+        chords: &[(plain(KeyCode::F(6)), Chat::CopyBibliography)],
     },
     Binding {
         keys: "F2",
@@ -492,6 +499,11 @@ pub const SOURCE_VIEW: &[Binding<SourceView>] = &[
         keys: "y",
         action: "copy its URL",
         chords: &[(plain(KeyCode::Char('y')), SourceView::CopyUrl)],
+    },
+    Binding {
+        keys: "b",
+        action: "copy its BibTeX entry",
+        chords: &[(plain(KeyCode::Char('b')), SourceView::CopyBibtex)],
     },
     Binding {
         keys: "Esc, q",
