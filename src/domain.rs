@@ -7,7 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 pub mod claims;
+mod meta;
 mod run;
+pub use meta::SourceMeta;
 pub use run::{
     DocState, RunBudget, RunDocument, RunNote, RunRecord, RunStatus, RunSummary, RunTree, TreeDoc,
     TreeRound,
@@ -265,6 +267,9 @@ pub struct Source {
     pub fetched_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub section: Option<String>,
+    /// Authors, dates and identifiers, where the source gave them.
+    #[serde(default)]
+    pub meta: SourceMeta,
 }
 
 /// A source as `show`, `export` and `--json` write it: a library source
@@ -286,6 +291,8 @@ impl Serialize for Source {
             path: Option<String>,
             #[serde(skip_serializing_if = "Option::is_none")]
             page: Option<u32>,
+            #[serde(skip_serializing_if = "SourceMeta::is_empty")]
+            meta: &'a SourceMeta,
         }
         let (path, page) = self.file_place().unzip();
         Out {
@@ -299,6 +306,7 @@ impl Serialize for Source {
             section: self.section.as_deref(),
             path,
             page: page.flatten(),
+            meta: &self.meta,
         }
         .serialize(s)
     }

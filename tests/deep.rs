@@ -351,7 +351,8 @@ fn reads(w: &wiki::Wiki) -> std::collections::HashMap<String, usize> {
             continue;
         };
         let q: std::collections::HashMap<String, String> = u.query_pairs().into_owned().collect();
-        if q.get("prop").map(String::as_str) == Some("extracts")
+        if q.get("prop")
+            .is_some_and(|p| p.split('|').any(|p| p == "extracts"))
             && let Some(t) = q.get("titles")
         {
             *out.entry(t.clone()).or_default() += 1;

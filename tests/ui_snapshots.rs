@@ -543,6 +543,7 @@ mod research {
             relevance: Some(1.0 / n as f64),
             fetched_at: 0,
             section: None,
+            meta: Default::default(),
         }
     }
 

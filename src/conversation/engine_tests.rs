@@ -102,6 +102,7 @@ fn source() -> Source {
         excerpt: "Rust is a language.".into(),
         relevance: Some(1.0),
         fetched_at: 0,
+        meta: Default::default(),
     }
 }
 

@@ -215,6 +215,7 @@ impl Generator {
                         relevance: Some(self.rng.unit()),
                         fetched_at: message.created_at,
                         section: None,
+                        meta: Default::default(),
                     })
                     .collect();
                 cmds.push(StoreCommand::FinishTurn { message, sources });

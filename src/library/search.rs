@@ -32,6 +32,11 @@ pub struct Hit {
     pub ordinal: u32,
     pub text: String,
     pub score: f64,
+    /// The file's author and DOI (PDF info, XMP or the first page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doi: Option<String>,
     /// Its stored embedding, when asked for (`vectors::of_passages`).
     #[serde(skip)]
     pub vector: Option<std::sync::Arc<[f32]>>,
@@ -146,7 +151,7 @@ fn search_within(
     };
     let mut st = conn.prepare_cached(
         "SELECT p.id, p.file_id, f.path, coalesce(f.title, ''), p.page, p.section, p.ordinal,
-                p.text, s.score
+                p.text, s.score, f.author, f.doi
          FROM (SELECT rowid AS id, bm25(passages_fts, 1.0, 0.5) AS score
                FROM passages_fts WHERE passages_fts MATCH ?1
                ORDER BY score LIMIT ?2) AS s
@@ -166,6 +171,8 @@ fn search_within(
             text: r.get(7)?,
             // bm25() is lower-is-better; a score reads better positive.
             score: -r.get::<_, f64>(8)?,
+            author: r.get(9)?,
+            doi: r.get(10)?,
             vector: None,
         })
     })?

@@ -32,11 +32,33 @@ fn url(s: &str) -> String {
 
 pub fn entry(r: &Reference) -> String {
     let mut fields: Vec<(&str, String)> = vec![("title", format!("{{{}}}", escape(&r.title)))];
+    if !r.authors.is_empty() {
+        // "Family, Given" each, so BibTeX splits no name wrongly.
+        let names: Vec<String> = r
+            .authors
+            .iter()
+            .map(|a| match super::split_name(a) {
+                (f, g) if g.is_empty() => format!("{{{}}}", escape(&f)),
+                (f, g) => format!("{}, {}", escape(&f), escape(&g)),
+            })
+            .collect();
+        fields.push(("author", names.join(" and ")));
+    }
+    if let Some(d) = &r.issued {
+        fields.push(("date", escape(d)));
+        fields.push(("year", escape(&r.year())));
+    }
+    if let Some(doi) = &r.doi {
+        fields.push(("doi", escape(doi)));
+    }
     match r.kind {
         Kind::Preprint => {
             if let Some(id) = &r.arxiv {
                 fields.push(("eprint", escape(id)));
                 fields.push(("archiveprefix", "arXiv".into()));
+                if let Some(c) = &r.category {
+                    fields.push(("primaryclass", escape(c)));
+                }
             }
         }
         _ => {
@@ -55,6 +77,9 @@ pub fn entry(r: &Reference) -> String {
     let mut notes = Vec::new();
     if let Some(item) = &r.item {
         notes.push(format!("Hacker News item {item}"));
+    }
+    if let Some(rev) = r.revision {
+        notes.push(format!("Revision {rev}"));
     }
     if !r.sections.is_empty() {
         notes.push(format!("Cited: {}", r.sections.join("; ")));

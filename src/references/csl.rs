@@ -29,6 +29,26 @@ pub fn item(r: &Reference) -> Value {
     if let Some(c) = &r.container {
         v["container-title"] = one_line(c).into();
     }
+    if !r.authors.is_empty() {
+        let names: Vec<Value> = r
+            .authors
+            .iter()
+            .map(|a| match super::split_name(a) {
+                (f, g) if g.is_empty() => json!({"literal": one_line(&f)}),
+                (f, g) => json!({"family": one_line(&f), "given": one_line(&g)}),
+            })
+            .collect();
+        v["author"] = names.into();
+    }
+    if let Some(d) = &r.issued {
+        let parts: Vec<i64> = d.split('-').filter_map(|p| p.parse().ok()).collect();
+        if !parts.is_empty() {
+            v["issued"] = json!({"date-parts": [parts]});
+        }
+    }
+    if let Some(doi) = &r.doi {
+        v["DOI"] = one_line(doi).into();
+    }
     if let Some(u) = &r.url {
         v["URL"] = one_line(u).into();
     }
@@ -39,6 +59,9 @@ pub fn item(r: &Reference) -> Value {
     let mut notes = Vec::new();
     if let Some(item) = &r.item {
         notes.push(format!("Hacker News item {item}"));
+    }
+    if let Some(rev) = r.revision {
+        notes.push(format!("Revision {rev}"));
     }
     if let Some(p) = &r.path {
         notes.push(format!("File: {}", one_line(p)));

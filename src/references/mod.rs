@@ -45,11 +45,57 @@ pub struct Reference {
     pub item: Option<String>,
     /// A library file's path.
     pub path: Option<String>,
+    /// As written by the source ("Ada Lovelace" or "Lovelace, Ada").
+    pub authors: Vec<String>,
+    /// "2024-03-01", "2024-03" or "2024".
+    pub issued: Option<String>,
+    pub doi: Option<String>,
+    /// Wikipedia: the revision read (the URL is its permalink).
+    pub revision: Option<u64>,
+    /// arXiv's primary category.
+    pub category: Option<String>,
     /// The sections (or pages) cited, in order.
     pub sections: Vec<String>,
 }
 
+/// "Lovelace, Ada" → ("Lovelace", "Ada"); "Ada Lovelace" → ("Lovelace",
+/// "Ada"); one word → (it, "").
+pub fn split_name(name: &str) -> (String, String) {
+    let name = name.trim();
+    // A body, not a person: "H1 Collaboration" stays whole.
+    const BODIES: &[&str] = &[
+        "Collaboration",
+        "Consortium",
+        "Group",
+        "Team",
+        "Project",
+        "Institute",
+        "University",
+        "Committee",
+        "Foundation",
+    ];
+    if name.split_whitespace().any(|w| BODIES.contains(&w)) {
+        return (name.to_string(), String::new());
+    }
+    if let Some((family, given)) = name.split_once(',') {
+        return (family.trim().to_string(), given.trim().to_string());
+    }
+    match name.rsplit_once(' ') {
+        Some((given, family)) => (family.trim().to_string(), given.trim().to_string()),
+        None => (name.to_string(), String::new()),
+    }
+}
+
 impl Reference {
+    /// The year it was published, else the year it was read.
+    pub fn year(&self) -> String {
+        self.issued
+            .as_deref()
+            .and_then(|d| d.get(..4))
+            .map(str::to_string)
+            .unwrap_or_else(|| self.accessed_date().format("%Y").to_string())
+    }
+
     pub fn accessed_date(&self) -> chrono::NaiveDate {
         chrono::DateTime::from_timestamp_millis(self.accessed)
             .unwrap_or_default()
@@ -94,7 +140,7 @@ fn hn_item(url: &str) -> Option<String> {
 
 fn reference(s: &Source) -> Reference {
     let url = s.url.clone();
-    let u = url.as_deref().unwrap_or("");
+    let u = s.url.as_deref().unwrap_or("");
     let (kind, container) = match s.kind.as_str() {
         "wikipedia" => (Kind::Encyclopedia, Some("Wikipedia".to_string())),
         "arxiv" => (Kind::Preprint, Some("arXiv".to_string())),
@@ -103,10 +149,24 @@ fn reference(s: &Source) -> Reference {
         _ => (Kind::Webpage, host(u)),
     };
     let place = s.file_place();
+    let m = &s.meta;
+    let container = match kind {
+        // A page's own site name reads better than its host.
+        Kind::Webpage => m.site.clone().or(container),
+        _ => container,
+    };
+    // Wikipedia: the permalink of the revision read.
+    let url = match (kind, m.revision) {
+        (Kind::Encyclopedia, Some(rev)) => permalink(u, rev).or(url),
+        _ => url,
+    };
     Reference {
         key: String::new(),
         kind,
-        title: s.title.trim().to_string(),
+        title: m
+            .title
+            .clone()
+            .unwrap_or_else(|| s.title.trim().to_string()),
         container,
         // A library file is named by its path, not a file:// URL.
         url: if place.is_some() {
@@ -120,7 +180,24 @@ fn reference(s: &Source) -> Reference {
         item: hn_item(u),
         path: place.as_ref().map(|(p, _)| p.clone()),
         sections: Vec::new(),
+        authors: m.authors.clone(),
+        issued: m.published.clone(),
+        doi: m.doi.clone(),
+        revision: m.revision,
+        category: m.category.clone(),
     }
+}
+
+/// `https://en.wikipedia.org/wiki/Normans#History` at revision 42 →
+/// `https://en.wikipedia.org/w/index.php?title=Normans&oldid=42`.
+fn permalink(page: &str, rev: u64) -> Option<String> {
+    let u = reqwest::Url::parse(page).ok()?;
+    let title = u.path().strip_prefix("/wiki/")?;
+    let mut p = u.clone();
+    p.set_path("/w/index.php");
+    p.set_fragment(None);
+    p.set_query(Some(&format!("title={title}&oldid={rev}")));
+    Some(p.to_string())
 }
 
 /// The references of these messages' sources, in first-cited order, and
@@ -170,8 +247,10 @@ pub fn of_answers<'a>(
     (refs, keyed)
 }
 
+/// Words a key never takes (articles and connectives, a few languages).
 const SKIP: &[&str] = &[
-    "the", "a", "an", "of", "on", "in", "and", "for", "to", "with",
+    "the", "a", "an", "of", "on", "in", "and", "for", "to", "with", "les", "des", "une", "der",
+    "die", "das", "los", "las", "del", "della", "ask", "show",
 ];
 
 /// ASCII letters and digits of `s`, lowercase (a key is typed by hand).
@@ -186,7 +265,9 @@ fn ascii(s: &str) -> String {
 /// entry with the same key gets `a`, `b`… on both.
 fn assign_keys(refs: &mut [Reference]) {
     for r in refs.iter_mut() {
+        let family = r.authors.first().map(|a| ascii(&split_name(a).0));
         let who = match r.kind {
+            _ if family.as_deref().is_some_and(|f| !f.is_empty()) => family.unwrap_or_default(),
             Kind::Encyclopedia => "wikipedia".to_string(),
             Kind::Preprint => "arxiv".to_string(),
             Kind::Post => "hn".to_string(),
@@ -204,7 +285,7 @@ fn assign_keys(refs: &mut [Reference]) {
             .map(ascii)
             .find(|w| w.len() >= 3 && !SKIP.contains(&w.as_str()))
             .unwrap_or_default();
-        let year = r.accessed_date().format("%Y").to_string();
+        let year = r.year();
         let mut key = format!("{who}{year}{word}");
         if !key.starts_with(|c: char| c.is_ascii_alphabetic()) {
             key.insert_str(0, "ref");

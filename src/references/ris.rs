@@ -15,6 +15,21 @@ pub fn record(r: &Reference) -> String {
     };
     let mut lines = vec![format!("TY  - {ty}"), format!("ID  - {}", r.key)];
     lines.push(format!("TI  - {}", one_line(&r.title)));
+    for a in &r.authors {
+        let (f, g) = super::split_name(a);
+        lines.push(if g.is_empty() {
+            format!("AU  - {}", one_line(&f))
+        } else {
+            format!("AU  - {}, {}", one_line(&f), one_line(&g))
+        });
+    }
+    if let Some(d) = &r.issued {
+        lines.push(format!("PY  - {}", r.year()));
+        lines.push(format!("DA  - {}", d.replace('-', "/")));
+    }
+    if let Some(doi) = &r.doi {
+        lines.push(format!("DO  - {}", one_line(doi)));
+    }
     if let Some(c) = &r.container {
         lines.push(format!("T2  - {}", one_line(c)));
     }

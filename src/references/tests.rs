@@ -11,6 +11,7 @@ fn src(ordinal: i64, kind: &str, title: &str, url: &str, section: Option<&str>) 
         relevance: None,
         fetched_at: 1_764_806_400_000, // 2025-12-04
         section: section.map(String::from),
+        meta: Default::default(),
     }
 }
 
@@ -140,4 +141,21 @@ fn library_files_are_named_by_path_and_page() {
     assert_eq!(refs[0].url, None);
     assert_eq!(refs[0].sections, ["p. 3"]);
     assert!(ris::record(&refs[0]).contains("L1  - /home/r/papers/paper.pdf"));
+}
+
+#[test]
+fn names_split_into_family_and_given_unless_a_body() {
+    assert_eq!(
+        split_name("Ada Lovelace"),
+        ("Lovelace".into(), "Ada".into())
+    );
+    assert_eq!(
+        split_name("Lovelace, Ada"),
+        ("Lovelace".into(), "Ada".into())
+    );
+    assert_eq!(
+        split_name("H1 Collaboration"),
+        ("H1 Collaboration".into(), String::new())
+    );
+    assert_eq!(split_name("pg"), ("pg".into(), String::new()));
 }

@@ -85,8 +85,8 @@ fn apply(
                     .execute(params![message.id.0])?;
             }
             let mut ins = tx.prepare_cached(
-                "INSERT INTO sources (message_id, ordinal, kind, title, url, excerpt, relevance, fetched_at, section)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO sources (message_id, ordinal, kind, title, url, excerpt, relevance, fetched_at, section, meta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             let mut fts = tx.prepare_cached(
                 "INSERT INTO sources_fts (rowid, title, excerpt) VALUES (?1, ?2, ?3)",
@@ -101,7 +101,8 @@ fn apply(
                     s.excerpt,
                     s.relevance,
                     s.fetched_at,
-                    s.section
+                    s.section,
+                    meta_json(&s.meta)
                 ])?;
                 fts.execute(params![tx.last_insert_rowid(), s.title, s.excerpt])?;
             }
@@ -308,4 +309,11 @@ fn switch_branch(
         at = newest.query_row(params![id], |r| r.get(0)).optional()?;
     }
     Ok(())
+}
+
+/// A source's metadata as stored: NULL when it has none.
+fn meta_json(m: &crate::domain::SourceMeta) -> Option<String> {
+    (!m.is_empty())
+        .then(|| serde_json::to_string(m).ok())
+        .flatten()
 }

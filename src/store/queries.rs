@@ -213,7 +213,7 @@ pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMes
         .collect::<Result<_, _>>()?;
     let mut sources: HashMap<i64, Vec<Source>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT src.message_id, src.ordinal, src.kind, src.title, src.url, src.excerpt, src.relevance, src.fetched_at, src.section
+        "SELECT src.message_id, src.ordinal, src.kind, src.title, src.url, src.excerpt, src.relevance, src.fetched_at, src.section, src.meta
          FROM sources src JOIN messages m ON m.id = src.message_id
          WHERE m.session_id = ?1 ORDER BY src.message_id, src.ordinal",
     )?;
@@ -229,6 +229,11 @@ pub fn transcript(conn: &Connection, session: SessionId) -> Result<Vec<StoredMes
                 relevance: r.get(6)?,
                 fetched_at: r.get(7)?,
                 section: r.get(8)?,
+                // Metadata that does not parse (a newer sleuth's) is left out.
+                meta: r
+                    .get::<_, Option<String>>(9)?
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default(),
             },
         ))
     })?;

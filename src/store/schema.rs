@@ -212,7 +212,8 @@ UPDATE messages SET parent_id = (
 "#;
 
 /// v7: each answer's claim check (issue 22), the verdicts counted in
-/// columns so history search can ask for answers with unsupported claims.
+/// columns so history search can ask for answers with unsupported claims;
+/// each source's reference metadata.
 const V7: &str = r#"
 CREATE TABLE claims (
     message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
@@ -223,6 +224,8 @@ CREATE TABLE claims (
     uncited     INTEGER NOT NULL
 );
 CREATE INDEX claims_unsupported ON claims(message_id) WHERE unsupported > 0;
+-- What a reference needs (authors, date, DOI, revision…) as JSON.
+ALTER TABLE sources ADD COLUMN meta TEXT;
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

@@ -10,6 +10,7 @@ fn src(ordinal: i64, excerpt: &str) -> Source {
         relevance: None,
         fetched_at: 0,
         section: None,
+        meta: Default::default(),
     }
 }
 

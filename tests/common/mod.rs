@@ -133,6 +133,7 @@ pub fn source(ordinal: i64, title: &str, url: &str, excerpt: &str) -> Source {
         relevance: Some(0.8),
         fetched_at: 1_700_000_000_000,
         section: None,
+        meta: Default::default(),
     }
 }
 

@@ -147,11 +147,21 @@ fn handle(mut s: TcpStream, st: &State, log: &Mutex<Vec<String>>) {
         let body = json!({"batchcomplete": "", "query": {"searchinfo": {"totalhits": hits.len()}, "search": hits}});
         return reply(&mut s, 200, body.to_string().as_bytes());
     }
-    if url.path() == "/w/api.php" && get("prop") == "extracts" {
+    if url.path() == "/w/api.php" && get("prop").split('|').any(|p| p == "extracts") {
         std::thread::sleep(st.extract_delay);
         let title = get("titles");
         let v2 = get("formatversion") == "2";
+        // `prop=extracts|info` adds the page's last revision, as the real
+        // API does (a number made from the title here).
+        let info = get("prop").split('|').any(|p| p == "info");
+        let rev = |t: &str| {
+            t.bytes()
+                .fold(1000u64, |h, b| h * 31 % 1_000_000_007 + b as u64)
+        };
         let body = match (st.find(title), v2) {
+            (Some(a), true) if info => json!({"batchcomplete": true, "query": {"pages": [
+                {"pageid": 1, "ns": 0, "title": a.title, "extract": a.text,
+                 "lastrevid": rev(&a.title)}]}}),
             (Some(a), true) => json!({"batchcomplete": true, "query": {"pages": [
                 {"pageid": 1, "ns": 0, "title": a.title, "extract": a.text}]}}),
             (Some(a), false) => json!({"batchcomplete": "", "query": {"pages": {"1":

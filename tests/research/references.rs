@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use serde_json::Value;
-use sleuth::domain::{Role, Source};
+use sleuth::domain::{Role, Source, SourceMeta};
 use sleuth::store::StoreCommand;
 
 use super::common::{self, Sandbox};
@@ -22,6 +22,7 @@ fn source(ordinal: i64, kind: &str, title: &str, url: &str, section: Option<&str
         relevance: Some(0.5),
         fetched_at: 1_764_806_400_000,
         section: section.map(String::from),
+        meta: Default::default(),
     }
 }
 
@@ -73,6 +74,29 @@ fn session(sb: &Sandbox) {
             None,
         ),
     ];
+    let meta = |authors: &[&str], published: Option<&str>| SourceMeta {
+        authors: authors.iter().map(|a| a.to_string()).collect(),
+        published: published.map(String::from),
+        ..Default::default()
+    };
+    let mut sources = sources;
+    sources[0].meta.revision = Some(1_234_567);
+    sources[1].meta.revision = Some(1_234_567);
+    sources[2].meta = SourceMeta {
+        title: Some("Norse {raiders} & 50% of \"Sicily\"".into()),
+        doi: Some("10.1000/xyz_1".into()),
+        category: Some("hist.med".into()),
+        ..meta(&["Ada Lovelace", "Grace Hopper"], Some("2021-01-01"))
+    };
+    sources[3].meta = meta(&["pg"], Some("2014-10-15"));
+    sources[4].meta = SourceMeta {
+        site: Some("Le Monde".into()),
+        ..meta(&["Dupont, Marie"], Some("2019-05"))
+    };
+    sources[5].meta = SourceMeta {
+        doi: Some("10.5555/desic".into()),
+        ..meta(&["Tardi Grade"], None)
+    };
     common::write_all(
         &sb.db(),
         vec![
@@ -142,7 +166,7 @@ fn bibtex_and_ris_parse_in_real_parsers_one_entry_per_document() {
     let v = py(
         "import sys, json, bibtexparser\n\
          db = bibtexparser.loads(sys.stdin.read())\n\
-         print(json.dumps([{k: e.get(k) for k in ('ID', 'ENTRYTYPE', 'title', 'eprint', 'url', 'urldate', 'file')} for e in db.entries]))",
+         print(json.dumps([{k: e.get(k) for k in ('ID', 'ENTRYTYPE', 'title', 'eprint', 'url', 'urldate', 'file', 'author', 'year', 'doi', 'primaryclass')} for e in db.entries]))",
         &bib,
     );
     let ids: Vec<&str> = v
@@ -155,15 +179,24 @@ fn bibtex_and_ris_parse_in_real_parsers_one_entry_per_document() {
         ids,
         [
             "wikipedia2025normans",
-            "arxiv2025norse",
-            "hn2025ask",
-            "example2025les",
-            "library2025desiccation"
+            "lovelace2021norse",
+            "pg2014normans",
+            "dupont2019normands",
+            "grade2025desiccation"
         ],
         "{bib}"
     );
     assert_eq!(v[1]["eprint"], "2101.00001v2");
-    assert_eq!(v[0]["url"], "https://en.wikipedia.org/wiki/Normans");
+    assert_eq!(v[1]["author"], "Lovelace, Ada and Hopper, Grace");
+    assert_eq!(v[1]["year"], "2021");
+    assert_eq!(v[1]["doi"], "10.1000/xyz\\_1");
+    assert_eq!(v[1]["primaryclass"], "hist.med");
+    assert_eq!(v[3]["author"], "Dupont, Marie");
+    // The revision read, by its permalink.
+    assert_eq!(
+        v[0]["url"],
+        "https://en.wikipedia.org/w/index.php?title=Normans&oldid=1234567"
+    );
     assert_eq!(v[0]["urldate"], "2025-12-04");
     assert_eq!(v[4]["file"], "/home/r/papers/paper.pdf");
     assert!(
@@ -186,6 +219,12 @@ fn bibtex_and_ris_parse_in_real_parsers_one_entry_per_document() {
     assert_eq!(records[0]["title"], "Normans");
     assert_eq!(records[4]["title"], "Desiccation tolerance");
     assert_eq!(records[2]["type_of_reference"], "BLOG");
+    assert_eq!(
+        records[1]["authors"],
+        serde_json::json!(["Lovelace, Ada", "Hopper, Grace"])
+    );
+    assert_eq!(records[1]["doi"], "10.1000/xyz_1");
+    assert_eq!(records[3]["year"], "2019");
 }
 
 fn pandoc(args: &[&str], input: &str, dir: &std::path::Path) -> (String, String) {
@@ -226,7 +265,7 @@ fn pandoc_citeproc_renders_the_export_with_every_reference_resolved() {
     let text = std::fs::read_to_string(&md).unwrap();
     assert!(text.contains("[@wikipedia2025normans]"), "{text}");
     assert!(
-        text.contains("[@example2025les; @library2025desiccation]"),
+        text.contains("[@dupont2019normands; @grade2025desiccation]"),
         "{text}"
     );
     assert!(

@@ -146,6 +146,7 @@ pub fn cite(
             relevance: Some((rel.clamp(0.0, 1.0) * 1000.0).round() / 1000.0),
             fetched_at,
             section: p.section.as_deref().map(crate::text::sanitize::one_line),
+            meta: (*p.meta).clone(),
         })
         .collect();
     (sources, sections)

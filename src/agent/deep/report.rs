@@ -107,6 +107,7 @@ mod tests {
             relevance: Some(1.0),
             fetched_at: 0,
             section: None,
+            meta: Default::default(),
         }
     }
 

@@ -168,6 +168,7 @@ mod tests {
             relevance: Some(1.0),
             fetched_at: 0,
             section: None,
+            meta: Default::default(),
         }
     }
 
@@ -218,6 +219,7 @@ mod tests {
             relevance: Some(1.0),
             fetched_at: 0,
             section: section.map(Into::into),
+            meta: Default::default(),
         };
         let a = extractive(
             "Where was Scott Derrickson born?",

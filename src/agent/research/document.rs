@@ -26,6 +26,9 @@ pub struct Document {
     pub title: String,
     pub url: Option<String>,
     pub sections: Vec<Section>,
+    /// Authors, dates, identifiers: what a reference to it needs.
+    #[serde(default)]
+    pub meta: crate::domain::SourceMeta,
 }
 
 impl Document {
@@ -41,6 +44,7 @@ impl Document {
                 paragraphs: paragraphs(text),
                 vector: None,
             }],
+            meta: Default::default(),
         };
         doc.cap(MAX_DOC_CHARS);
         doc
@@ -91,6 +95,7 @@ impl Document {
             title: title.trim().to_string(),
             url: page_url,
             sections,
+            meta: Default::default(),
         };
         doc.cap(MAX_DOC_CHARS);
         doc

@@ -154,6 +154,9 @@ pub struct Passage {
     /// A stored embedding of this passage (library), if it has one.
     #[serde(skip)]
     pub vector: Option<std::sync::Arc<[f32]>>,
+    /// Its document's reference metadata (shared by its passages).
+    #[serde(skip)]
+    pub meta: std::sync::Arc<crate::domain::SourceMeta>,
 }
 
 /// How a source's search went (`--json`: "ok", "failed", "timeout",

@@ -237,6 +237,7 @@ pub fn of_documents(docs: &[Document], max_total: usize) -> Vec<Passage> {
     let mut out = Vec::new();
     for (d, doc) in docs.iter().enumerate() {
         let mut n = 0;
+        let meta = std::sync::Arc::new(doc.meta.clone());
         'doc: for s in &doc.sections {
             let texts = chunk(&s.paragraphs);
             // A stored vector is the whole section's: it stands for a
@@ -254,6 +255,7 @@ pub fn of_documents(docs: &[Document], max_total: usize) -> Vec<Passage> {
                     text,
                     doc: d,
                     vector: vector.clone(),
+                    meta: std::sync::Arc::clone(&meta),
                 });
                 n += 1;
             }
@@ -272,6 +274,7 @@ pub fn single(kind: SourceKind, title: &str, url: Option<String>, text: &str) ->
         text: text.to_string(),
         doc: 0,
         vector: None,
+        meta: Default::default(),
     }
 }
 

@@ -288,6 +288,7 @@ fn cite(r: &retrieve::Retrieved) -> Vec<Source> {
                 relevance: Some((rel * 1000.0).round() / 1000.0),
                 fetched_at,
                 section: p.section.as_deref().map(crate::text::sanitize::one_line),
+                meta: (*p.meta).clone(),
             }
         })
         .collect()

@@ -344,6 +344,7 @@ mod tests {
             text: "x".repeat(len),
             doc,
             vector: None,
+            meta: Default::default(),
         }
     }
 

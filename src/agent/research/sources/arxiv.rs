@@ -13,6 +13,9 @@ struct Entry {
     title: String,
     summary: String,
     authors: Vec<String>,
+    published: String,
+    doi: String,
+    category: Option<String>,
 }
 
 fn squash(s: &str) -> String {
@@ -56,7 +59,19 @@ pub fn parse_feed(xml: &[u8]) -> Result<Vec<Document>, String> {
                     Some("title") => en.title.push_str(&text),
                     Some("summary") => en.summary.push_str(&text),
                     Some("name") if path.iter().any(|p| p == "author") => en.authors.push(text),
+                    Some("published") if path.len() == 3 => en.published.push_str(&text),
+                    Some("doi") if path.len() == 3 => en.doi.push_str(&text),
                     _ => {}
+                }
+            }
+            Ok(Event::Empty(e)) if e.local_name().as_ref() == b"primary_category" => {
+                if let Some(en) = cur.as_mut()
+                    && let Some(term) = e
+                        .attributes()
+                        .flatten()
+                        .find(|a| a.key.local_name().as_ref() == b"term")
+                {
+                    en.category = Some(String::from_utf8_lossy(&term.value).into_owned());
                 }
             }
             Ok(Event::GeneralRef(r)) => {
@@ -94,12 +109,23 @@ pub fn parse_feed(xml: &[u8]) -> Result<Vec<Document>, String> {
                 1..=3 => format!(" ({})", e.authors.join(", ")),
                 _ => format!(" ({} et al.)", e.authors[0]),
             };
-            Document::plain(
+            let mut doc = Document::plain(
                 SourceKind::Arxiv,
                 &format!("{}{authors}", squash(&e.title)),
                 Some(squash(&e.id).replace("http://arxiv.org", "https://arxiv.org")),
                 &squash(&e.summary),
-            )
+            );
+            let published = squash(&e.published);
+            doc.meta = crate::domain::SourceMeta {
+                title: Some(squash(&e.title)),
+                authors: e.authors.iter().map(|a| squash(a)).collect(),
+                // "2003-07-18T12:00:00Z" → the date.
+                published: published.get(..10).map(str::to_string),
+                doi: Some(squash(&e.doi)).filter(|d| !d.is_empty()),
+                category: e.category,
+                ..Default::default()
+            };
+            doc
         })
         .collect())
 }
@@ -159,6 +185,19 @@ mod tests {
             Some("https://arxiv.org/abs/hep-ex/0307015")
         );
         assert!(p[0].sections[0].paragraphs[0].starts_with("Multi-electron production is studied"));
+    }
+
+    #[test]
+    fn a_reference_gets_authors_date_and_category() {
+        let p = parse_feed(&fixture("arxiv_query.atom")).unwrap();
+        let m = &p[0].meta;
+        assert_eq!(
+            m.title.as_deref(),
+            Some("Multi-Electron Production at High Transverse Momenta in ep Collisions at HERA")
+        );
+        assert_eq!(m.authors, ["H1 Collaboration"], "{m:?}");
+        assert_eq!(m.published.as_deref(), Some("2003-07-07"));
+        assert_eq!(m.category.as_deref(), Some("hep-ex"));
     }
 
     #[test]

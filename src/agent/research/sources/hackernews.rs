@@ -26,6 +26,8 @@ struct Story {
     author: String,
     points: i64,
     comments: i64,
+    /// "2014-10-15T13:00:00.000Z", as Algolia gives it.
+    created: Option<String>,
 }
 
 fn item_url(id: &str) -> String {
@@ -55,6 +57,7 @@ fn parse_hits(v: &Value) -> Vec<Story> {
                 author: h["author"].as_str().unwrap_or("someone").to_string(),
                 points: h["points"].as_i64().unwrap_or(0),
                 comments: h["num_comments"].as_i64().unwrap_or(0),
+                created: h["created_at"].as_str().map(String::from),
             })
         })
         .collect()
@@ -144,6 +147,7 @@ pub fn discussion(item: &Value, title: &str, id: &str) -> Document {
         title: title.to_string(),
         url: Some(item_url(id)),
         sections,
+        meta: Default::default(),
     };
     doc.cap(MAX_DOC_CHARS);
     doc
@@ -184,10 +188,26 @@ async fn read(ctx: &Ctx, s: Story) -> Vec<Document> {
     };
     let (thread, linked) = tokio::join!(ctx.in_time(thread), ctx.in_time(linked));
     let mut docs = Vec::new();
-    match thread.flatten() {
-        Some(d) if !d.is_empty() => docs.push(d),
-        _ => docs.push(from_hit(&s)),
-    }
+    let mut story = match thread.flatten() {
+        Some(d) if !d.is_empty() => d,
+        _ => from_hit(&s),
+    };
+    // The story's author and date, for a reference to it (a linked page
+    // has its own).
+    story.meta = crate::domain::SourceMeta {
+        authors: vec![s.author.clone()]
+            .into_iter()
+            .filter(|a| a != "someone")
+            .collect(),
+        published: s
+            .created
+            .as_deref()
+            .and_then(|c| c.get(..10))
+            .map(str::to_string),
+        site: Some("Hacker News".into()),
+        ..Default::default()
+    };
+    docs.push(story);
     docs.extend(linked.flatten().filter(|d| !d.is_empty()));
     docs
 }
@@ -222,6 +242,21 @@ pub async fn fetch(ctx: &Ctx, queries: &[String]) -> Result<Vec<Document>, Strin
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_story_keeps_its_author_and_date_for_a_reference() {
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../shared/fixtures/hn_algolia_search.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let s = &parse_hits(&v)[0];
+        assert_eq!(s.author, "anigbrowl");
+        assert_eq!(s.created.as_deref(), Some("2016-12-08T19:39:07Z"));
+    }
 
     #[test]
     fn a_tree_with_deleted_and_null_comments() {

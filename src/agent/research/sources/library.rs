@@ -134,10 +134,29 @@ fn document(mut hits: Vec<Hit>) -> Document {
             vector: h.vector.clone(),
         })
         .collect();
+    // What the file says of itself (PDF info/XMP, DOCX properties, front
+    // matter), for a reference to it.
+    let meta = crate::domain::SourceMeta {
+        title: (!hits[0].title.is_empty()).then(|| hits[0].title.clone()),
+        authors: hits[0]
+            .author
+            .as_deref()
+            .map(|a| {
+                a.split([';', '\n'])
+                    .flat_map(|x| x.split(" and "))
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        doi: hits[0].doi.clone(),
+        ..Default::default()
+    };
     Document {
         kind: SourceKind::Library,
         title,
         url: Some(crate::library::file_url(&path, None)),
         sections,
+        meta,
     }
 }

@@ -5,6 +5,7 @@ pub mod arxiv;
 pub mod hackernews;
 pub mod library;
 pub mod mcp;
+pub mod page_meta;
 pub mod searxng;
 pub mod web;
 pub mod wikipedia;

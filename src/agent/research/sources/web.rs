@@ -6,6 +6,7 @@ use super::Ctx;
 use crate::agent::research::SourceKind;
 use crate::agent::research::document::{Document, MAX_DOC_CHARS};
 use crate::agent::research::fetch::{check_url, read_capped, short_error};
+use crate::domain::SourceMeta;
 
 /// Bytes read from a page before it is cut (default 2 MB).
 pub const MAX_PAGE: usize = 2 * 1024 * 1024;
@@ -29,9 +30,36 @@ pub fn urls_in(text: &str) -> Vec<String> {
 
 /// The readable title and text of an HTML page.
 pub fn readable(html: &str, url: &str) -> (String, String) {
+    let (title, text, _) = readable_with_meta(html, url);
+    (title, text)
+}
+
+/// Like [`readable`], with what a reference needs: the page's
+/// `citation_*` tags first, then what Readability found (byline, site
+/// name, published time from meta tags and JSON-LD).
+pub fn readable_with_meta(html: &str, url: &str) -> (String, String, SourceMeta) {
     let parsed = dom_smoothie::Readability::new(html, Some(url), None).and_then(|mut r| r.parse());
+    let mut meta = super::page_meta::citation_meta(html);
     let (title, text) = match parsed {
-        Ok(a) if !a.text_content.trim().is_empty() => (a.title, a.text_content.to_string()),
+        Ok(a) if !a.text_content.trim().is_empty() => {
+            if meta.authors.is_empty()
+                && let Some(b) = a.byline.as_deref().map(str::trim).filter(|b| !b.is_empty())
+            {
+                meta.authors.push(crate::text::sanitize::one_line(b));
+            }
+            if meta.site.is_none() {
+                meta.site = a.site_name.as_deref().map(crate::text::sanitize::one_line);
+            }
+            if meta.published.is_none() {
+                meta.published = a
+                    .published_time
+                    .as_deref()
+                    .and_then(|t| t.get(..10))
+                    .filter(|d| d.as_bytes().get(4) == Some(&b'-'))
+                    .map(str::to_string);
+            }
+            (a.title, a.text_content.to_string())
+        }
         // Not an article: fall back to all the text of the page.
         _ => (String::new(), super::strip_tags(html)),
     };
@@ -50,7 +78,7 @@ pub fn readable(html: &str, url: &str) -> (String, String) {
         let end = text[..cut].rfind(". ").map(|i| i + 1).unwrap_or(cut);
         text.truncate(end);
     }
-    (title.trim().to_string(), text)
+    (title.trim().to_string(), text, meta)
 }
 
 /// One page through the guarded client, as a document of `kind`.
@@ -89,11 +117,11 @@ pub async fn page(ctx: &Ctx, url: &str, kind: SourceKind) -> Result<Document, St
     let html = String::from_utf8_lossy(&body).into_owned();
     let url_owned = url.to_string();
     let plain = ctype.starts_with("text/plain");
-    let (title, text) = tokio::task::spawn_blocking(move || {
+    let (title, text, meta) = tokio::task::spawn_blocking(move || {
         if plain {
-            (String::new(), html)
+            (String::new(), html, SourceMeta::default())
         } else {
-            readable(&html, &url_owned)
+            readable_with_meta(&html, &url_owned)
         }
     })
     .await
@@ -106,7 +134,9 @@ pub async fn page(ctx: &Ctx, url: &str, kind: SourceKind) -> Result<Document, St
     } else {
         title
     };
-    Ok(Document::plain(kind, &title, Some(url.to_string()), &text))
+    let mut doc = Document::plain(kind, &title, Some(url.to_string()), &text);
+    doc.meta = meta;
+    Ok(doc)
 }
 
 /// Fetches every URL concurrently; fails only if all of them fail.

@@ -80,12 +80,25 @@ pub fn parse_extract(v: &Value) -> Option<(String, String)> {
     Some((page["title"].as_str()?.to_string(), extract.to_string()))
 }
 
+/// The revision a TextExtracts reply with `prop=extracts|info` read (the
+/// page's `lastrevid`), in either formatversion.
+pub fn revision(v: &Value) -> Option<u64> {
+    let pages = &v["query"]["pages"];
+    let page = match pages {
+        Value::Array(a) => a.first()?,
+        Value::Object(o) => o.values().next()?,
+        _ => return None,
+    };
+    page["lastrevid"].as_u64().filter(|r| *r > 0)
+}
+
 /// The whole article; None when the page is missing or empty.
 async fn article(ctx: &Ctx, title: &str) -> Result<Option<Document>, String> {
     let mut url = parse_url(&ctx.base_url, "/w/api.php")?;
     url.query_pairs_mut()
         .append_pair("action", "query")
-        .append_pair("prop", "extracts")
+        // `info` adds the revision read, so a citation names that version.
+        .append_pair("prop", "extracts|info")
         .append_pair("explaintext", "1")
         .append_pair("titles", title)
         .append_pair("format", "json")
@@ -95,9 +108,13 @@ async fn article(ctx: &Ctx, title: &str) -> Result<Option<Document>, String> {
     if let Some(e) = v["error"]["info"].as_str() {
         return Err(e.to_string());
     }
+    let rev = revision(&v);
     Ok(parse_extract(&v).map(|(t, text)| {
         let url = page_url(ctx, &t);
-        Document::wiki_extract(&t, url, &text)
+        let mut doc = Document::wiki_extract(&t, url, &text);
+        doc.meta.revision = rev;
+        doc.meta.site = Some("Wikipedia".into());
+        doc
     }))
 }
 
@@ -123,12 +140,16 @@ async fn summary(ctx: &Ctx, title: &str) -> Result<Option<Document>, String> {
     let url = v["content_urls"]["desktop"]["page"]
         .as_str()
         .map(String::from);
-    Ok(Some(Document::plain(
+    let mut doc = Document::plain(
         SourceKind::Wikipedia,
         v["title"].as_str().unwrap_or(title),
         url,
         extract,
-    )))
+    );
+    // The REST summary names its revision as a string.
+    doc.meta.revision = v["revision"].as_str().and_then(|r| r.parse().ok());
+    doc.meta.site = Some("Wikipedia".into());
+    Ok(Some(doc))
 }
 
 /// The article, else its summary, else the search snippet.
@@ -193,6 +214,18 @@ async fn read_all(ctx: &Ctx, hits: Vec<Hit>, first: usize) -> Vec<(usize, Docume
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_revision_read_is_kept_in_both_formatversions() {
+        let v2 = serde_json::json!({"query": {"pages": [{"title": "A", "extract": "x", "lastrevid": 42}]}});
+        let v1 = serde_json::json!({"query": {"pages": {"7": {"title": "A", "extract": "x", "lastrevid": 43}}}});
+        assert_eq!(revision(&v2), Some(42));
+        assert_eq!(revision(&v1), Some(43));
+        assert_eq!(
+            revision(&serde_json::json!({"query": {"pages": [{"title": "A"}]}})),
+            None
+        );
+    }
 
     #[test]
     fn extracts_parse_in_both_formatversions() {
