@@ -301,7 +301,7 @@ fn main() {
             t.skipped += 1;
             continue;
         }
-        let Some(check) = outcome.claims.as_ref() else {
+        let Some(check) = outcome.claims.as_deref() else {
             t.lost += labels.len();
             continue;
         };

@@ -18,6 +18,9 @@ pub struct Config {
     /// The user's own papers and notes (`sleuth library add`).
     #[serde(default)]
     pub library: crate::library::settings::LibraryConfig,
+    /// The claim check's optional model judge.
+    #[serde(default)]
+    pub verify: crate::verify::settings::VerifyConfig,
     /// MCP servers used as research sources.
     #[serde(default)]
     pub mcp: McpConfig,

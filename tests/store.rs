@@ -1069,7 +1069,9 @@ fn v6_files_gain_claim_checks_and_keep_their_answers() {
     fixture_db(&db);
     Connection::open(&db)
         .unwrap()
-        .execute_batch("DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; PRAGMA user_version = 6;")
+        .execute_batch(
+            "DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; PRAGMA user_version = 6;",
+        )
         .unwrap();
     let conn = store::open_writer(&db).unwrap();
     assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);

@@ -58,7 +58,7 @@ pub struct TurnOutcome {
     pub answer: String,
     /// Research answers and reports: each claim against its passages.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<crate::verify::ClaimCheck>,
+    pub claims: Option<Box<crate::verify::ClaimCheck>>,
 }
 
 impl TurnOutcome {

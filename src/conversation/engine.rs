@@ -478,7 +478,7 @@ impl Conversation {
         if let Some(check) = &outcome.claims {
             p.writer.send(StoreCommand::SetClaims {
                 message: id,
-                check: Box::new(check.clone()),
+                check: check.clone(),
             });
         }
         self.history.push_answer(&message.content);

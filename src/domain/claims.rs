@@ -65,6 +65,10 @@ pub struct ClaimCheck {
     pub unchecked: usize,
     /// Marks citing a number no source has.
     pub dangling: usize,
+    /// What became of the model judge, when one was asked and could not
+    /// answer ("the model judge timed out; the facts check stands").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl ClaimCheck {
@@ -74,6 +78,24 @@ impl ClaimCheck {
             .iter()
             .find(|c| c.marks.contains(&k))
             .map(|c| c.verdict)
+    }
+
+    /// Counts the verdicts again (after a judge changed some).
+    pub fn recount(&mut self) {
+        let n = |v: Verdict| self.claims.iter().filter(|c| c.verdict == v).count();
+        (
+            self.supported,
+            self.partial,
+            self.unsupported,
+            self.uncited,
+            self.unchecked,
+        ) = (
+            n(Verdict::Supported),
+            n(Verdict::Partial),
+            n(Verdict::Unsupported),
+            n(Verdict::Uncited),
+            n(Verdict::Unchecked),
+        );
     }
 
     /// "9 claims · 7 supported · 1 partial · 1 not in its source".

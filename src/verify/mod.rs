@@ -8,6 +8,7 @@
 
 pub mod claims;
 pub mod facts;
+pub mod settings;
 
 use crate::domain::Source;
 pub use crate::domain::claims::{Claim, ClaimCheck, Span, Verdict};

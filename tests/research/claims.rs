@@ -126,3 +126,101 @@ fn an_extractive_answer_is_checked_and_holds() {
         "{claims:#?}"
     );
 }
+
+/// A turn whose model answers `answer` and then, as the judge, `judge`.
+fn judged(judge: Reply) -> (serde_json::Value, Server) {
+    let answer = "Sachin Tendulkar captained the Indian national team [1]. \
+                  He captained the team in 1999 for 14 seasons [1].";
+    let mut routes = sources_routes(Reply::new(200, JSON, Vec::new()));
+    routes.push((
+        "/api/chat",
+        vec![ollama_says(KEYWORDS), ollama_says(answer), judge],
+    ));
+    let server = Server::routed(routes);
+    let sb = Sandbox::new();
+    let cfg = wiki_only(&sb, &server, &server.url());
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("[verify]\nmodel = \"judge-model\"\ntimeout_secs = 5\n");
+    std::fs::write(&cfg, text).unwrap();
+    let (code, v, err) = ask(&sb, &cfg, "Who is Sachin Tendulkar?");
+    assert_eq!(code, 0, "{err}");
+    (v, server)
+}
+
+fn verdicts(v: &serde_json::Value) -> Vec<(String, String)> {
+    v["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["verdict"].as_str().unwrap().to_string(),
+                c["judge"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_model_judge_gives_its_verdicts_but_not_over_a_missing_fact() {
+    let (v, server) = judged(ollama_says(
+        r#"{"verdicts": [{"claim": 1, "verdict": "partial"}]}"#,
+    ));
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        verdicts(&v),
+        [
+            pair("partial", "model:judge-model"),
+            pair("unsupported", "facts")
+        ],
+        "{:#}",
+        v["claims"]
+    );
+    assert_eq!(v["claim_counts"]["partial"], 1);
+    // The judge's request: its model, a schema, the claim and its passage;
+    // the claim whose year is not in its passage is not asked about.
+    let chats: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/chat")
+        .collect();
+    let req = chats.last().unwrap().json();
+    assert_eq!(req["model"], "judge-model");
+    assert!(req["format"].is_object(), "schema-constrained: {req}");
+    let content = req["messages"].as_array().unwrap().last().unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content.contains("1. Sachin Tendulkar captained the Indian national team. (cites [1])"),
+        "{content}"
+    );
+    assert!(content.contains("[1] Sachin Tendulkar"), "{content}");
+    assert!(!content.contains("1999"), "{content}");
+}
+
+#[test]
+fn a_judge_that_fails_or_babbles_leaves_the_facts_verdicts() {
+    let facts = [
+        ("supported".to_string(), "facts".to_string()),
+        ("unsupported".to_string(), "facts".to_string()),
+    ];
+    let (v, _) = judged(ollama_says("I would rather not say."));
+    assert_eq!(verdicts(&v), facts);
+    assert!(
+        v["claims"].is_array() && v["answer"].as_str().unwrap().contains("captained"),
+        "the answer is kept"
+    );
+    let note = v["claim_counts"]["note"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(note.contains("answered something else"), "{note}");
+    let (v, _) = judged(Reply::new(500, JSON, br#"{"error":"boom"}"#.to_vec()));
+    assert_eq!(verdicts(&v), facts);
+    let note = v["claim_counts"]["note"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(note.contains("did not answer"), "{note}");
+}

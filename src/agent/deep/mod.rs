@@ -315,6 +315,11 @@ impl<'a> Run<'a> {
         }
         outcome.claims =
             crate::agent::research::pipeline::check_claims(&outcome.answer, &cited).await;
+        if outcome.answer_kind != AnswerKind::Extractive
+            && let Some(check) = outcome.claims.as_mut()
+        {
+            crate::agent::research::judge::judge(self.clients, cfg, check, &cited).await;
+        }
         let stopped = self.p.stopped.clone().unwrap_or_default();
         self.step(format!(
             "done: {}, {}, {} cited ({stopped})",

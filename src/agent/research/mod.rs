@@ -5,6 +5,7 @@ pub mod answer;
 pub mod document;
 pub mod fetch;
 pub mod gather;
+pub mod judge;
 pub mod keywords;
 pub mod passages;
 pub mod pipeline;

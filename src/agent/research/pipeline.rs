@@ -447,18 +447,28 @@ pub async fn run(cfg: &Config, clients: &Clients, ask: ResearchAsk, emit: &Emitt
         emit.emit(AgentEvent::AnswerDelta { turn, text });
     }
     outcome.claims = check_claims(&outcome.answer, &cited).await;
+    // The model judge only where a model wrote the answer (one that is
+    // down would only cost its timeout).
+    if outcome.answer_kind != AnswerKind::Extractive
+        && let Some(check) = outcome.claims.as_mut()
+    {
+        super::judge::judge(clients, cfg, check, &cited).await;
+    }
     outcome.completion.total_ms = started.elapsed().as_millis() as u64;
     emit.emit(AgentEvent::TurnDone { turn, outcome });
 }
 
 /// The claim check of a finished answer, off the runtime's threads (it is
 /// bounded, but an answer of thousands of sentences takes milliseconds).
-pub async fn check_claims(answer: &str, cited: &[Source]) -> Option<crate::verify::ClaimCheck> {
+pub async fn check_claims(
+    answer: &str,
+    cited: &[Source],
+) -> Option<Box<crate::verify::ClaimCheck>> {
     if cited.is_empty() || answer.trim().is_empty() {
         return None;
     }
     let (answer, cited) = (answer.to_string(), cited.to_vec());
-    tokio::task::spawn_blocking(move || crate::verify::check(&answer, &cited))
+    tokio::task::spawn_blocking(move || Box::new(crate::verify::check(&answer, &cited)))
         .await
         .ok()
 }

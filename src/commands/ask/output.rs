@@ -55,6 +55,7 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Report) -> anyhow::Result<()> {
             "claim_counts": check.map(|c| json!({
                 "supported": c.supported, "partial": c.partial, "unsupported": c.unsupported,
                 "uncited": c.uncited, "unchecked": c.unchecked, "dangling": c.dangling,
+                "note": c.note,
             })),
             "memory": outcome.map(|o| o.memory.clone()).unwrap_or_default(),
         });

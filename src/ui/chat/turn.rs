@@ -299,7 +299,7 @@ impl ChatScreen {
         }
         if let Some(cell) = self.transcript.cell_mut(id) {
             cell.set_meta(meta);
-            cell.set_claims(outcome.claims.clone());
+            cell.set_claims(outcome.claims.as_deref().cloned());
         }
         if outcome.cut_by_length() {
             self.notice(
