@@ -113,6 +113,14 @@ fn without_a_model_a_bridge_question_follows_the_lead_to_the_second_article() {
     for c in sleuth::agent::research::answer::citations(answer) {
         assert!((1..=n).contains(&c), "[{c}] of {n}");
     }
+    // The report's claims are checked like an answer's: an extractive
+    // report quotes its passages, so each holds.
+    let claims = v["claims"].as_array().unwrap();
+    assert!(!claims.is_empty(), "{v:#}");
+    assert!(
+        claims.iter().all(|c| c["verdict"] == "supported"),
+        "{claims:#?}"
+    );
     // A document is read once per run.
     let reads: Vec<String> = w
         .requests

@@ -31,7 +31,17 @@ pub fn split(answer: &str, max: usize) -> (Vec<Written>, usize) {
     let mut out = Vec::new();
     let mut dangling = 0;
     let mut mark = 0usize;
+    // Under a "References" (or "Sources", "Bibliography") heading the list
+    // names the sources; it asserts nothing. Its marks still count.
+    let mut in_references = false;
     for b in blocks.done {
+        if b.heading {
+            let h = b.text.trim().trim_matches('#').trim().to_lowercase();
+            in_references = matches!(
+                h.as_str(),
+                "references" | "sources" | "bibliography" | "works cited" | "cited sources"
+            );
+        }
         let parts = marks_in(&b.text, max);
         dangling += parts.dangling;
         for mut s in sentences(&parts) {
@@ -43,7 +53,7 @@ pub fn split(answer: &str, max: usize) -> (Vec<Written>, usize) {
             mark += s.marks.len();
             s.aside = b.aside;
             // A heading's marks are drawn (and counted) but claim nothing.
-            if !b.heading && !s.text.is_empty() {
+            if !b.heading && !in_references && !s.text.is_empty() {
                 out.push(s);
             }
         }

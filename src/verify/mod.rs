@@ -221,15 +221,35 @@ pub fn check(answer: &str, sources: &[Source]) -> ClaimCheck {
                 }
             }
             let cited: Vec<&Passage> = idx.iter().filter_map(|&i| passages[i].as_ref()).collect();
-            // A quotation of several sentences is looked for whole.
+            // A quotation of several sentences is looked for whole; one
+            // with an ellipsis ("A … B") piece by piece, and each piece
+            // must hold (the worst decides).
             let said = asserted(&claim.text);
-            let longest = (claims::sentence_ends(said).len() + 1).clamp(2, 6);
-            let f = fit(&facts, &cited, longest);
-            claim.verdict = f.verdict;
-            claim.missing = f.missing;
-            claim.span = f
-                .span
-                .filter(|_| f.verdict.rank() >= Verdict::Partial.rank());
+            let mut first_span = None;
+            let mut worst: Option<Fit> = None;
+            for piece in said.split('…').map(str::trim).filter(|p| !p.is_empty()) {
+                let piece_facts = if piece.len() == said.trim().len() {
+                    facts.clone()
+                } else {
+                    reader.read(piece)
+                };
+                let longest = (claims::sentence_ends(piece).len() + 1).clamp(2, 6);
+                let f = fit(&piece_facts, &cited, longest);
+                if first_span.is_none() {
+                    first_span = f.span.clone();
+                }
+                if worst
+                    .as_ref()
+                    .is_none_or(|w| f.verdict.rank() < w.verdict.rank())
+                {
+                    worst = Some(f);
+                }
+            }
+            if let Some(f) = worst {
+                claim.verdict = f.verdict;
+                claim.missing = f.missing;
+                claim.span = first_span.filter(|_| f.verdict.rank() >= Verdict::Partial.rank());
+            }
         }
         match claim.verdict {
             Verdict::Supported => out.supported += 1,

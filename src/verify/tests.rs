@@ -151,3 +151,25 @@ fn a_changed_fact_is_not_found_in_the_sentence_next_door() {
     );
     assert_eq!(c.claims[0].verdict, Verdict::Supported, "{c:?}");
 }
+
+#[test]
+fn a_quote_with_an_ellipsis_holds_piece_by_piece_and_references_claim_nothing() {
+    let passage = "The duchy was founded in 911. Many other things happened. \
+                   By 1066 the Normans had conquered England.";
+    let c = check(
+        "“The duchy was founded in 911. … By 1066 the Normans had conquered England.” [1]\n\n\
+         ### References\n\n- [1] Normans — https://e.org/normans\n",
+        &[src(1, passage)],
+    );
+    assert_eq!(c.claims.len(), 1, "{c:#?}");
+    assert_eq!(c.claims[0].verdict, Verdict::Supported, "{c:#?}");
+    let c = check(
+        "“The duchy was founded in 911. … By 1077 the Normans had conquered England.” [1]",
+        &[src(1, passage)],
+    );
+    assert_eq!(
+        c.claims[0].verdict,
+        Verdict::Unsupported,
+        "one piece does not hold"
+    );
+}
