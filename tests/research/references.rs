@@ -134,15 +134,16 @@ fn export(sb: &Sandbox, format: &str, out: Option<&std::path::Path>) -> String {
     String::from_utf8(r.stdout).unwrap()
 }
 
-fn py(code: &str, input: &str) -> Value {
+/// `cmd` with `input` on its stdin: its stdout and stderr; a failure
+/// panics with what it said.
+fn piped(mut cmd: Command, input: &str) -> (String, String) {
     use std::io::Write;
-    let mut child = Command::new(python::python())
-        .args(["-c", code])
+    let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     child
         .stdin
         .take()
@@ -155,7 +156,16 @@ fn py(code: &str, input: &str) -> Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn py(code: &str, input: &str) -> Value {
+    let mut c = Command::new(python::python());
+    c.args(["-c", code]);
+    serde_json::from_str(&piped(c, input).0).unwrap()
 }
 
 #[test]
@@ -227,32 +237,11 @@ fn bibtex_and_ris_parse_in_real_parsers_one_entry_per_document() {
     assert_eq!(records[3]["year"], "2019");
 }
 
+/// pandoc (Debian's package; `.ci/run` installs it) in `dir`.
 fn pandoc(args: &[&str], input: &str, dir: &std::path::Path) -> (String, String) {
-    use std::io::Write;
-    let mut child = Command::new("pandoc")
-        .args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("pandoc (Debian's package; .ci/run installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let mut c = Command::new("pandoc");
+    c.args(args).current_dir(dir);
+    piped(c, input)
 }
 
 #[test]
