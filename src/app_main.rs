@@ -128,6 +128,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         model: g.model.clone(),
         ollama_host: std::env::var("OLLAMA_HOST").ok(),
     };
+    // A config named on purpose that is not there is an error: running on
+    // the defaults would send questions to public sources and a local
+    // model the user meant to point elsewhere.
+    if let Some(p) = g.config.as_deref().filter(|p| !p.exists()) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "sleuth: the config file {} does not exist (named by --config or SLEUTH_CONFIG); \
+             create it, or leave the option out to use {}",
+            crate::text::sanitize::one_line(&p.to_string_lossy()),
+            crate::text::sanitize::one_line(&paths::default_config_path().to_string_lossy())
+        );
+        return Ok(ExitCode::from(2));
+    }
     let config_path = g.config.clone().unwrap_or_else(paths::default_config_path);
     let mut loaded = Config::load(&config_path, &overrides)?;
     if let Some(role) = &g.role {

@@ -561,3 +561,20 @@ fn an_older_database_is_upgraded_once_and_says_so() {
     let (_, _, err) = run(&sb, &["sessions"]);
     assert!(!err.contains("upgrading"), "{err}");
 }
+
+#[test]
+fn a_named_config_that_does_not_exist_is_an_error_not_the_defaults() {
+    let sb = Sandbox::new();
+    let missing = sb.path().join("work.toml");
+    let (code, out, err) = run(&sb, &["--config", missing.to_str().unwrap(), "sessions"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("work.toml does not exist"), "{err}");
+    let r = sb
+        .cmd()
+        .env("SLEUTH_CONFIG", &missing)
+        .args(["ask", "--no-research", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(!sb.db().exists(), "nothing ran: no database was made");
+}

@@ -102,6 +102,11 @@ pub fn parse(raw: &str) -> Result<Thread, String> {
         .map(|(k, _)| k)
         .collect();
     roots.sort();
+    // Parent links that go round with nothing above them (a hand-edited
+    // or damaged export): nothing to walk from.
+    if roots.is_empty() && !c.mapping.is_empty() {
+        return Err("the mapping has a cycle and no root".into());
+    }
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut stack: Vec<(&String, Option<usize>)> =
         roots.into_iter().rev().map(|r| (r, None)).collect();
@@ -138,9 +143,11 @@ pub fn parse(raw: &str) -> Result<Thread, String> {
             }
         }
     }
-    // The node shown last, or the nearest message kept above it.
+    // The node shown last, or the nearest message kept above it; at most
+    // one step per node, so parent links that go round cannot loop.
     let mut cur = c.current_node.as_deref();
-    while let Some(k) = cur {
+    for _ in 0..=c.mapping.len() {
+        let Some(k) = cur else { break };
         if let Some(&i) = index.get(k) {
             t.current = Some(i);
             break;
@@ -246,5 +253,21 @@ mod tests {
         assert_eq!(t.current, Some(2));
         assert_eq!(t.created_at, Some(1_700_000_000_500));
         assert!(parse(r#"{"id": "x"}"#).unwrap_err().contains("mapping"));
+    }
+
+    #[test]
+    fn parent_links_that_go_round_end_with_an_error_not_a_hang() {
+        // a ← b ← a: no root; the current-node walk used to circle forever.
+        let raw = r#"{"id": "c-9", "title": "Loop", "current_node": "a", "mapping": {
+            "a": {"id": "a", "message": null, "parent": "b", "children": ["b"]},
+            "b": {"id": "b", "message": null, "parent": "a", "children": ["a"]}}}"#;
+        assert!(parse(raw).unwrap_err().contains("cycle"));
+        // A root, and a current node whose parents go round below it.
+        let raw = r#"{"id": "c-8", "title": "Loop", "current_node": "x", "mapping": {
+            "r": {"id": "r", "message": null, "parent": null, "children": []},
+            "x": {"id": "x", "message": null, "parent": "y", "children": []},
+            "y": {"id": "y", "message": null, "parent": "x", "children": []}}}"#;
+        let t = parse(raw).unwrap();
+        assert_eq!(t.current, None);
     }
 }

@@ -251,15 +251,24 @@ fn linked_openings(passages: &[Passage], budget: Budget) -> Vec<(usize, f64)> {
     out
 }
 
+/// Question words reported by [`question_terms`] at most.
+pub const MAX_QUESTION_TERMS: usize = 32;
+
 /// Each content word of the question with the number of passages that
 /// contain it (stemmed, so "farms" counts "farm"), in question order: what
 /// lets a reader judge whether the sources are about the question.
 pub fn question_terms(question: &str, texts: &[&str]) -> Vec<(String, usize)> {
     let stemmer = Stemmer::create(Algorithm::English);
     let mut words: Vec<(String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    // A pasted megabyte is not a question of 100,000 terms: the first
+    // ones are reported, each looked up once (this was quadratic).
     for w in tokens(question) {
+        if words.len() == MAX_QUESTION_TERMS {
+            break;
+        }
         let stem = stemmer.stem(&w).into_owned();
-        if !words.iter().any(|(_, s)| *s == stem) {
+        if seen.insert(stem.clone()) {
             words.push((w, stem));
         }
     }
@@ -282,6 +291,14 @@ pub fn question_terms(question: &str, texts: &[&str]) -> Vec<(String, usize)> {
 mod tests {
     use super::*;
     use crate::agent::research::SourceKind;
+
+    #[test]
+    fn a_huge_question_reports_its_first_terms_only() {
+        let question: String = (0..150_000).map(|i| format!("w{i}x ")).collect();
+        let terms = question_terms(&question, &["w1x w2x", "w3x"]);
+        assert_eq!(terms.len(), MAX_QUESTION_TERMS);
+        assert_eq!(terms[1], ("w1x".to_string(), 1));
+    }
 
     #[test]
     fn bm25_puts_the_relevant_passage_first() {

@@ -13,6 +13,26 @@ pub const MAX_PAGE: usize = 2 * 1024 * 1024;
 /// Readable text kept per page.
 const MAX_TEXT: usize = MAX_DOC_CHARS;
 
+/// A URL as a sentence ends it: trailing punctuation off, but a closing
+/// bracket kept when the URL opened it (`…/wiki/Sky_(United_Kingdom)`).
+fn trim_url(mut url: &str) -> &str {
+    while let Some(c) = url.chars().last() {
+        let unmatched =
+            |open: char, close: char| url.matches(open).count() < url.matches(close).count();
+        let strip = match c {
+            ')' => unmatched('(', ')'),
+            ']' => unmatched('[', ']'),
+            '}' => unmatched('{', '}'),
+            _ => ".,;:!?>'\"".contains(c),
+        };
+        if !strip {
+            break;
+        }
+        url = &url[..url.len() - c.len_utf8()];
+    }
+    url
+}
+
 /// Every http(s) URL in `text`, without trailing punctuation, deduplicated.
 pub fn urls_in(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -20,7 +40,7 @@ pub fn urls_in(text: &str) -> Vec<String> {
         let Some(start) = word.find("http://").or_else(|| word.find("https://")) else {
             continue;
         };
-        let url = word[start..].trim_end_matches(|c: char| ".,;:!?)]}>'\"".contains(c));
+        let url = trim_url(&word[start..]);
         if reqwest::Url::parse(url).is_ok() && !out.iter().any(|u| u == url) {
             out.push(url.to_string());
         }
@@ -173,6 +193,16 @@ mod tests {
     fn finds_urls_in_questions() {
         let q = "Compare https://a.org/x?y=1, and (http://b.net/p). Also https://a.org/x?y=1 again; ftp://no";
         assert_eq!(urls_in(q), vec!["https://a.org/x?y=1", "http://b.net/p"]);
+        // Brackets the URL opened stay; those of the sentence go.
+        assert_eq!(
+            urls_in(
+                "see https://en.wikipedia.org/wiki/Sky_(United_Kingdom). and (https://e.org/x)"
+            ),
+            vec![
+                "https://en.wikipedia.org/wiki/Sky_(United_Kingdom)",
+                "https://e.org/x"
+            ]
+        );
     }
 
     #[test]
