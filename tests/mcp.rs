@@ -821,3 +821,48 @@ fn ctrl_c_while_an_mcp_source_hangs_stops_and_reaps_it() {
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_eq!(starts_are_gone(&starts), 1);
 }
+
+#[test]
+fn a_launcher_and_the_server_it_started_are_killed_together() {
+    // `sh` starts the real server as its child (not exec): the server is
+    // sleuth's grandchild. A hung call kills the whole group, so the
+    // server is not left to PID 1.
+    let sb = Sandbox::new();
+    let (cfg, starts) = notes_config(&sb, "hang", 3);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let py = python::python().display().to_string();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp/notes_server.py");
+    let line = format!(
+        "command = \"/bin/sh\"\nargs = [\"-c\", {:?}]\n",
+        format!("{py} {script} hang {}; true", starts.display())
+    );
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("command = ") {
+                line.trim_end().to_string()
+            } else if l.starts_with("args = ") {
+                String::new()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&cfg, text).unwrap();
+    let (v, took) = ask(&sb, &cfg, "Where do quokkas live?");
+    let st = notes_status(&v);
+    assert!(
+        st["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no answer within 3 s"),
+        "{st}"
+    );
+    assert!(took < Duration::from_secs(12), "{took:?}");
+    assert_eq!(
+        starts_are_gone(&starts),
+        1,
+        "the server under sh is gone too"
+    );
+}

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use rmcp::model::{CallToolRequestParams, ContentBlock, ResourceContents};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
-use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
 
 use super::Ctx;
@@ -70,12 +69,33 @@ struct Conn {
 }
 
 impl Conn {
+    /// Kills the server's whole process group: a launcher (`sh`, `uvx`,
+    /// `npx`) started it in a group of its own, so its children go too
+    /// instead of being left to PID 1.
+    fn kill_group(&self) {
+        #[cfg(unix)]
+        if let Some(pid) = self
+            .child
+            .id()
+            .and_then(|p| rustix::process::Pid::from_raw(p as i32))
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+
     /// Stops the server now.
     async fn kill(mut self) {
         self.service.cancellation_token().cancel();
+        self.kill_group();
         let _ = self.child.start_kill();
         // Reap it, briefly: no zombie is left behind.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.child.wait()).await;
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.kill_group();
     }
 }
 
@@ -199,6 +219,9 @@ async fn start_and_list(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // Its own process group, so that killing it kills what it started.
+    #[cfg(unix)]
+    cmd.process_group(0);
     for var in &cfg.env {
         if let Some(v) = std::env::var_os(var) {
             cmd.env(var, v);
@@ -253,11 +276,10 @@ async fn log_stderr(
     stderr: tokio::process::ChildStderr,
     last: Arc<std::sync::Mutex<String>>,
 ) {
-    let mut lines = tokio::io::BufReader::new(stderr).lines();
     let mut n = 0;
-    while let Ok(Some(line)) = lines.next_line().await {
+    bounded_lines(stderr, STDERR_LINE_BYTES, |line| {
         n += 1;
-        let line = crate::text::truncate(&crate::text::sanitize::one_line(&line), 300);
+        let line = crate::text::truncate(&crate::text::sanitize::one_line(line), 300);
         if n <= STDERR_LINES {
             tracing::info!(server = %name, "stderr: {line}");
         }
@@ -266,6 +288,45 @@ async fn log_stderr(
         {
             *l = line;
         }
+    })
+    .await;
+}
+
+/// Bytes of one stderr line kept; the rest of a longer line is read and
+/// dropped, so a server that writes gigabytes with no newline costs this
+/// much memory, not that much.
+const STDERR_LINE_BYTES: usize = 8 * 1024;
+
+/// Calls `f` with each line of `r` (lossy UTF-8, at most `cap` bytes of
+/// it) until the end of the stream or a read error.
+async fn bounded_lines(
+    mut r: impl tokio::io::AsyncRead + Unpin,
+    cap: usize,
+    mut f: impl FnMut(&str),
+) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 8192];
+    let mut line: Vec<u8> = Vec::with_capacity(256);
+    loop {
+        let n = match r.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        for part in buf[..n].split_inclusive(|&b| b == b'\n') {
+            let (text, ends) = match part.split_last() {
+                Some((b'\n', head)) => (head, true),
+                _ => (part, false),
+            };
+            let room = cap.saturating_sub(line.len());
+            line.extend_from_slice(&text[..text.len().min(room)]);
+            if ends {
+                f(&String::from_utf8_lossy(&line));
+                line.clear();
+            }
+        }
+    }
+    if !line.is_empty() {
+        f(&String::from_utf8_lossy(&line));
     }
 }
 
@@ -351,6 +412,17 @@ fn title_of(text: &str, fallback: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_stderr_flood_with_no_newline_keeps_a_capped_line() {
+        let mut flood = vec![b'a'; 5 << 20];
+        flood.extend_from_slice(b"\nlast words\n");
+        let mut got: Vec<String> = Vec::new();
+        bounded_lines(&flood[..], 1024, |l| got.push(l.to_string())).await;
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].len(), 1024, "cut at the cap");
+        assert_eq!(got[1], "last words");
+    }
 
     #[test]
     fn a_heading_or_short_first_line_is_the_title() {
