@@ -396,15 +396,9 @@ impl Bar {
     }
 
     fn tick(&mut self, p: &Progress) {
-        if !self.on
-            || p.total == 0
-            || self
-                .last
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
+        if p.total == 0 || !self.due() {
             return;
         }
-        self.last = Some(Instant::now());
         let name = Path::new(&p.current)
             .file_name()
             .map(|n| one_line(&n.to_string_lossy()))
@@ -422,15 +416,23 @@ impl Bar {
         let _ = err.flush();
     }
 
-    fn embedding(&mut self, done: usize, total: u64) {
+    /// Whether a line is due (on a terminal, at most every 100 ms).
+    fn due(&mut self) -> bool {
         if !self.on
             || self
                 .last
                 .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
         {
-            return;
+            return false;
         }
         self.last = Some(Instant::now());
+        true
+    }
+
+    fn embedding(&mut self, done: usize, total: u64) {
+        if !self.due() {
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2Kembedding {done}/{total} passages");
         let _ = err.flush();

@@ -75,6 +75,17 @@ pub fn cap_paragraphs<'a>(groups: impl Iterator<Item = &'a mut Vec<String>>, max
     }
 }
 
+/// The five XML/HTML named entities as characters (`&amp;` last, so
+/// `&amp;lt;` stays `&lt;`).
+pub fn unescape_entities(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
 #[cfg(test)]
 mod tests {
     use super::{plural, truncate};

@@ -32,13 +32,5 @@ pub(super) fn element_text(xmp: &str, tag: &str) -> Option<String> {
         }
     }
     let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!t.is_empty()).then(|| crate::text::truncate(&html_unescape(&t), 300))
-}
-
-fn html_unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    (!t.is_empty()).then(|| crate::text::truncate(&crate::text::unescape_entities(&t), 300))
 }
