@@ -113,6 +113,11 @@ fn without_a_model_a_bridge_question_follows_the_lead_to_the_second_article() {
     for c in sleuth::agent::research::answer::citations(answer) {
         assert!((1..=n).contains(&c), "[{c}] of {n}");
     }
+    // Each Wikipedia source names the revision it read (prop=extracts|info).
+    for s in v["sources"].as_array().unwrap() {
+        assert!(s["meta"]["revision"].as_u64().is_some(), "{s:#}");
+        assert_eq!(s["meta"]["site"], "Wikipedia");
+    }
     // The report's claims are checked like an answer's: an extractive
     // report quotes its passages, so each holds.
     let claims = v["claims"].as_array().unwrap();

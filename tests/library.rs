@@ -695,6 +695,13 @@ fn a_research_turn_on_the_library_alone_cites_the_file_and_its_page() {
             .contains("nineteen years")
     );
     assert_eq!(first["page"], 2);
+    // What a reference needs, from the PDF's own info dictionary.
+    assert_eq!(
+        first["meta"]["authors"],
+        serde_json::json!(["Ada Quill", "Ben Marsh"]),
+        "{first:#}"
+    );
+    assert_eq!(first["meta"]["doi"], "10.5555/tardi.2024.017");
     let path = first["path"].as_str().unwrap();
     assert!(
         path.ends_with("owner-only.pdf") || path.ends_with("paper.pdflatex.pdf"),

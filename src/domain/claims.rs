@@ -72,6 +72,24 @@ pub struct ClaimCheck {
 }
 
 impl ClaimCheck {
+    /// The verdict behind each citation mark, in render order (one pass;
+    /// the transcript draws from it).
+    pub fn mark_verdicts(&self) -> Vec<Option<Verdict>> {
+        let n = self
+            .claims
+            .iter()
+            .flat_map(|c| &c.marks)
+            .max()
+            .map_or(0, |m| m + 1);
+        let mut out = vec![None; n];
+        for c in &self.claims {
+            for &m in &c.marks {
+                out[m] = Some(c.verdict);
+            }
+        }
+        out
+    }
+
     /// The verdict behind the answer's `k`-th citation mark.
     pub fn mark(&self, k: usize) -> Option<Verdict> {
         self.claims
@@ -114,11 +132,5 @@ impl ClaimCheck {
             }
         }
         parts.join(" · ")
-    }
-
-    /// Share of checked claims that are supported (0 when none is).
-    pub fn supported_share(&self) -> Option<f64> {
-        let checked = self.supported + self.partial + self.unsupported;
-        (checked > 0).then(|| self.supported as f64 / checked as f64)
     }
 }

@@ -200,15 +200,10 @@ impl Cell {
             } else {
                 text
             };
-            let marks = self.claims.as_ref().map_or_else(Vec::new, |c| {
-                let n = c
-                    .claims
-                    .iter()
-                    .flat_map(|c| &c.marks)
-                    .max()
-                    .map_or(0, |m| m + 1);
-                (0..n).map(|k| c.mark(k)).collect()
-            });
+            let marks = self
+                .claims
+                .as_ref()
+                .map_or_else(Vec::new, |c| c.mark_verdicts());
             for mut l in super::markdown::render_checked(&text, body_w, self.sources.len(), marks) {
                 l.spans.insert(0, Span::raw(" ".repeat(indent)));
                 lines.push(l);

@@ -101,6 +101,10 @@ fn dangling_marks_are_counted_and_marks_map_to_claims() {
     assert_eq!(c.mark(0), Some(Verdict::Supported));
     assert_eq!(c.mark(1), Some(Verdict::Supported));
     assert_eq!(c.mark(2), None);
+    assert_eq!(
+        c.mark_verdicts(),
+        [Some(Verdict::Supported), Some(Verdict::Supported)]
+    );
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub(super) fn print_result(io: &mut Io<'_>, p: &Report) -> anyhow::Result<()> {
                     v["path"] = path.into();
                     v["page"] = page.into();
                 }
+                if !s.meta.is_empty() {
+                    v["meta"] = serde_json::to_value(&s.meta).unwrap_or_default();
+                }
                 v
             })
             .collect();

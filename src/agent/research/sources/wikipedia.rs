@@ -58,18 +58,22 @@ fn page_url(ctx: &Ctx, title: &str) -> Option<String> {
     Some(url.to_string())
 }
 
+/// The one page of a `prop=…&titles=…` reply, in either formatversion.
+fn first_page(v: &Value) -> Option<&Value> {
+    match &v["query"]["pages"] {
+        // formatversion=2: a list of pages.
+        Value::Array(a) => a.first(),
+        // formatversion=1: pages keyed by id ("-1" for a missing one).
+        Value::Object(o) => o.values().next(),
+        _ => None,
+    }
+}
+
 /// The plain-text extract of one page from a TextExtracts reply, in either
 /// formatversion: `(title, extract)`; None for a missing page or an empty
 /// extract.
 pub fn parse_extract(v: &Value) -> Option<(String, String)> {
-    let pages = &v["query"]["pages"];
-    let page = match pages {
-        // formatversion=2: a list of pages.
-        Value::Array(a) => a.first()?,
-        // formatversion=1: pages keyed by id ("-1" for a missing one).
-        Value::Object(o) => o.values().next()?,
-        _ => return None,
-    };
+    let page = first_page(v)?;
     if page.get("missing").is_some() || page.get("invalid").is_some() {
         return None;
     }
@@ -83,13 +87,7 @@ pub fn parse_extract(v: &Value) -> Option<(String, String)> {
 /// The revision a TextExtracts reply with `prop=extracts|info` read (the
 /// page's `lastrevid`), in either formatversion.
 pub fn revision(v: &Value) -> Option<u64> {
-    let pages = &v["query"]["pages"];
-    let page = match pages {
-        Value::Array(a) => a.first()?,
-        Value::Object(o) => o.values().next()?,
-        _ => return None,
-    };
-    page["lastrevid"].as_u64().filter(|r| *r > 0)
+    first_page(v)?["lastrevid"].as_u64().filter(|r| *r > 0)
 }
 
 /// The whole article; None when the page is missing or empty.
