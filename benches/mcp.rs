@@ -23,7 +23,7 @@ use sleuth::agent::research::{SourceKind, SourceStatus};
 use sleuth::agent::{AgentCommand, AgentEvent};
 use sleuth::dev::synth::{Rng, Vocabulary};
 use sleuth::domain::TurnId;
-use sleuth::store::search::{CANDIDATES, Query, TermDict, search_pass};
+use sleuth::store::search::{CANDIDATES, Query, Statistics, search_pass};
 
 fn pct(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -70,9 +70,8 @@ fn queries() -> Vec<String> {
 
 fn search_round_trips(db: &std::path::Path) {
     let qs = queries();
-    // In process, as the search thread runs it (the dictionary loaded).
+    // In process, as the search thread runs it.
     let conn = sleuth::store::open_reader(db).expect("open");
-    let dict = TermDict::load(&conn).expect("dictionary");
     // Twice: the first pass warms the page cache for both sides; the
     // second is timed.
     let mut local = Vec::new();
@@ -80,7 +79,15 @@ fn search_round_trips(db: &std::path::Path) {
         for q in &qs {
             let parsed = Query::parse(q, false).unwrap();
             let t = Instant::now();
-            search_pass(&conn, &parsed, 50, Some(&dict), &|| false, CANDIDATES).expect("search");
+            search_pass(
+                &conn,
+                &parsed,
+                50,
+                Statistics::Stored,
+                &|| false,
+                CANDIDATES,
+            )
+            .expect("search");
             if pass == 1 {
                 local.push(t.elapsed().as_secs_f64() * 1e3);
             }

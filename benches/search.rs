@@ -12,7 +12,9 @@
 use std::time::Instant;
 
 use sleuth::dev::synth::{Rng, Vocabulary};
-use sleuth::store::search::{DEEP_CANDIDATES, Query, TermDict, search_pass, search_with};
+use sleuth::store::search::{
+    DEEP_CANDIDATES, Query, Statistics, TermDict, search_pass, search_with,
+};
 
 fn pct(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -73,19 +75,13 @@ fn main() {
         ),
     ];
     println!("{messages} messages in {}", db.display());
-    let t = Instant::now();
-    let dict = TermDict::load(&conn).expect("term dictionary");
-    println!(
-        "term dictionary: {} terms read in {:.0} ms (background, once per 5 min)",
-        dict.len(),
-        t.elapsed().as_secs_f64() * 1e3
-    );
-    for (label, d) in [
-        ("with the dictionary", Some(&dict)),
-        ("before it is read", None),
+    rebuild_statistics(&db, &conn);
+    for (label, stats) in [
+        ("with the stored term statistics", Statistics::Stored),
+        ("counting in FTS5 (no statistics)", Statistics::Counted),
     ] {
         println!("-- {label}");
-        run(&conn, &queries, d);
+        run(&conn, &queries, stats);
     }
     // The refining pass the search thread runs after a first page that
     // reached its cap (and `sleuth search`), on each full query.
@@ -93,8 +89,15 @@ fn main() {
     for (_, q) in &queries {
         let parsed = Query::parse(q, false).unwrap_or_default();
         let t = Instant::now();
-        search_pass(&conn, &parsed, 50, Some(&dict), &|| false, DEEP_CANDIDATES)
-            .expect("deep pass");
+        search_pass(
+            &conn,
+            &parsed,
+            50,
+            Statistics::Stored,
+            &|| false,
+            DEEP_CANDIDATES,
+        )
+        .expect("deep pass");
         lat.push(t.elapsed().as_secs_f64() * 1e3);
     }
     println!(
@@ -122,8 +125,8 @@ fn main() {
     superseded(&db);
 }
 
-/// The search thread under typing: a slow query (a two-letter prefix
-/// before the term dictionary is read) is superseded 2 ms later; its
+/// The search thread under typing: a query (a two-letter prefix) is
+/// superseded 2 ms later; its
 /// results must never arrive and the newer answer should not wait for it.
 fn superseded(db: &std::path::Path) {
     use sleuth::domain::RequestId;
@@ -153,7 +156,36 @@ fn superseded(db: &std::path::Path) {
     );
 }
 
-fn run(conn: &rusqlite::Connection, queries: &[(&str, String)], dict: Option<&TermDict>) {
+/// A file from before stored statistics gets them from the writer, which
+/// builds them while idle; timed, as a user upgrading sees it.
+fn rebuild_statistics(db: &std::path::Path, conn: &rusqlite::Connection) {
+    let complete = || {
+        TermDict::read(conn)
+            .expect("statistics")
+            .is_some_and(|d| d.complete())
+    };
+    if complete() {
+        return;
+    }
+    let t = Instant::now();
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let writer = sleuth::store::spawn_writer(
+        sleuth::store::open_writer(db).expect("open"),
+        sleuth::store::writer::WriterOptions::default(),
+        sleuth::emit::Emitter::channel(tx),
+    )
+    .expect("writer");
+    while !complete() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    writer.shutdown();
+    println!(
+        "term statistics built by the idle writer in {:.1} s (once, after the upgrade)",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn run(conn: &rusqlite::Connection, queries: &[(&str, String)], stats: Statistics) {
     let mut all = Vec::new();
     for (class, q) in queries {
         let mut lat = Vec::new();
@@ -165,7 +197,7 @@ fn run(conn: &rusqlite::Connection, queries: &[(&str, String)], dict: Option<&Te
             }
             let parsed = Query::parse(&q[..i], true).unwrap_or_default();
             let t = Instant::now();
-            let hits = search_with(conn, &parsed, 50, dict, &|| false).expect("search");
+            let hits = search_with(conn, &parsed, 50, stats, &|| false).expect("search");
             lat.push(t.elapsed().as_secs_f64() * 1e3);
             last_hits = hits.len();
         }

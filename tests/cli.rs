@@ -547,7 +547,7 @@ fn an_older_database_is_upgraded_once_and_says_so() {
     rusqlite::Connection::open(sb.db())
         .unwrap()
         .execute_batch(
-            "DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin;
+            "DROP TABLE claims; DROP TABLE term_stats; DROP TABLE term_stats_state; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin;
              ALTER TABLE sessions DROP COLUMN settings; ALTER TABLE messages DROP COLUMN off_branch;
              UPDATE messages SET parent_id = NULL; PRAGMA user_version = 5;",
         )

@@ -8,6 +8,8 @@
 )] // test code: a panic is the failure report
 
 mod common;
+#[path = "search/stats.rs"]
+mod stats;
 
 use common::{Sandbox, fixture_db, message, session, write_all};
 use sleuth::domain::{Role, SessionId};
@@ -220,22 +222,29 @@ fn the_cli_searches_and_explains_bad_queries() {
 }
 
 #[test]
-fn the_term_dictionary_expands_prefixes_and_keeps_results() {
-    use sleuth::store::search::{TermDict, search_with};
+fn the_term_statistics_expand_prefixes_and_keep_results() {
+    use sleuth::store::search::{Statistics, TermDict, search_with};
     let sb = setup();
     let conn = store::open_reader(&sb.db()).unwrap();
-    let dict = TermDict::load(&conn).unwrap();
-    assert_eq!(dict.docs(), 6);
-    assert_eq!(dict.df("espresso"), Some(2));
-    assert_eq!(dict.df("cafe"), Some(2), "the index folds diacritics");
+    {
+        let dict = TermDict::read(&conn).unwrap().expect("stored statistics");
+        assert!(dict.complete());
+        assert_eq!(dict.docs(), 6);
+        assert_eq!(dict.df("espresso").unwrap(), Some(2));
+        assert_eq!(
+            dict.df("cafe").unwrap(),
+            Some(2),
+            "the index folds diacritics"
+        );
+    }
     for typed in ["espres", "caf", "borr", "bor", "CAFÉ cr", "日本"] {
         let q = Query::parse(typed, true).unwrap();
-        let with: Vec<i64> = search_with(&conn, &q, 50, Some(&dict), &|| false)
+        let with: Vec<i64> = search_with(&conn, &q, 50, Statistics::Stored, &|| false)
             .unwrap()
             .iter()
             .map(|h| h.message.0)
             .collect();
-        let mut without: Vec<i64> = search(&conn, &q, 50)
+        let mut without: Vec<i64> = search_with(&conn, &q, 50, Statistics::Counted, &|| false)
             .unwrap()
             .iter()
             .map(|h| h.message.0)
@@ -243,11 +252,11 @@ fn the_term_dictionary_expands_prefixes_and_keeps_results() {
         let mut sorted = with.clone();
         sorted.sort();
         without.sort();
-        assert_eq!(sorted, without, "{typed}: same matches with the dictionary");
+        assert_eq!(sorted, without, "{typed}: same matches with the statistics");
         assert!(!with.is_empty(), "{typed}");
     }
-    // A word written after the dictionary was read is still found, as a
-    // prefix and complete.
+    // A word written a moment ago is found at once, as a prefix and
+    // complete: the writer counted it in the same transaction.
     write_all(
         &sb.db(),
         vec![StoreCommand::AppendMessage(message(
@@ -258,15 +267,23 @@ fn the_term_dictionary_expands_prefixes_and_keeps_results() {
             1_764_000_000_500,
         ))],
     );
+    assert_eq!(
+        TermDict::read(&conn)
+            .unwrap()
+            .unwrap()
+            .df("zyzzyva")
+            .unwrap(),
+        Some(1)
+    );
     for typed in ["zyz", "zyzzyva"] {
         let q = Query::parse(typed, true).unwrap();
-        let hits = search_with(&conn, &q, 50, Some(&dict), &|| false).unwrap();
+        let hits = search_with(&conn, &q, 50, Statistics::Stored, &|| false).unwrap();
         assert_eq!(hits.len(), 1, "{typed}");
     }
     // A cancelled search stops with an error the caller can tell apart.
     let q = Query::parse("borrow", false).unwrap();
     assert!(matches!(
-        search_with(&conn, &q, 50, Some(&dict), &|| true),
+        search_with(&conn, &q, 50, Statistics::Stored, &|| true),
         Err(store::StoreError::Cancelled)
     ));
 }
@@ -324,12 +341,11 @@ fn the_search_thread_answers_only_the_newest_keystroke() {
 #[test]
 fn ranking_agrees_with_fts5_bm25() {
     use sleuth::dev::synth::{Rng, Vocabulary};
-    use sleuth::store::search::{TermDict, search_with};
+    use sleuth::store::search::{Statistics, search_with};
     let sb = Sandbox::new();
     let mut out = Vec::new();
     sleuth::commands::debug::generate(&sb.db(), 40, 4000, 7, &mut out).unwrap();
     let conn = store::open_reader(&sb.db()).unwrap();
-    let dict = TermDict::load(&conn).unwrap();
     let vocab = Vocabulary::new(50_000, &mut Rng::new(7));
     let mut compared = 0;
     for rank in [150, 300, 600, 1200, 2500] {
@@ -345,7 +361,7 @@ fn ranking_agrees_with_fts5_bm25() {
             continue;
         }
         let q = Query::parse(word, false).unwrap();
-        let ours: Vec<i64> = search_with(&conn, &q, 10, Some(&dict), &|| false)
+        let ours: Vec<i64> = search_with(&conn, &q, 10, Statistics::Stored, &|| false)
             .unwrap()
             .iter()
             .map(|h| h.message.0)
@@ -412,7 +428,7 @@ fn a_refining_pass_finds_an_older_better_match() {
     use sleuth::domain::RequestId;
     use sleuth::emit::Emitter;
     use sleuth::store::StoreEvent;
-    use sleuth::store::search::{CANDIDATES, search_pass};
+    use sleuth::store::search::{CANDIDATES, Statistics, search_pass};
     use std::time::Duration;
     let sb = Sandbox::new();
     let t = 1_764_000_000_000;
@@ -433,13 +449,15 @@ fn a_refining_pass_finds_an_older_better_match() {
     write_all(&sb.db(), cmds);
     let conn = store::open_reader(&sb.db()).unwrap();
     let q = Query::parse("quasar", false).unwrap();
-    let (first, saturated) = search_pass(&conn, &q, 10, None, &|| false, CANDIDATES).unwrap();
+    let (first, saturated) =
+        search_pass(&conn, &q, 10, Statistics::Counted, &|| false, CANDIDATES).unwrap();
     assert!(saturated);
     assert!(
         first.iter().all(|h| h.message.0 != 10),
         "beyond the first pass"
     );
-    let (deep, saturated) = search_pass(&conn, &q, 10, None, &|| false, 4_000).unwrap();
+    let (deep, saturated) =
+        search_pass(&conn, &q, 10, Statistics::Counted, &|| false, 4_000).unwrap();
     assert!(!saturated);
     assert_eq!(deep[0].message.0, 10, "the best match, however old");
 

@@ -507,7 +507,7 @@ fn v1_files_gain_stored_message_counts_that_the_writer_keeps() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE sessions DROP COLUMN settings; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
+            "DROP TABLE claims; DROP TABLE term_stats; DROP TABLE term_stats_state; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE sessions DROP COLUMN settings; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
              ALTER TABLE sessions DROP COLUMN message_count; ALTER TABLE sources DROP COLUMN section;
              PRAGMA user_version = 1;",
         )
@@ -552,7 +552,7 @@ fn v2_files_gain_passage_sections_and_keep_their_sources() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE sessions DROP COLUMN settings; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
+            "DROP TABLE claims; DROP TABLE term_stats; DROP TABLE term_stats_state; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE sessions DROP COLUMN settings; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error;
              ALTER TABLE sources DROP COLUMN section; PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -755,7 +755,7 @@ fn v3_files_gain_deep_runs_that_store_state_documents_and_status() {
     fixture_db(&db);
     Connection::open(&db)
         .unwrap()
-        .execute_batch("DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE sessions DROP COLUMN settings; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error; PRAGMA user_version = 3;")
+        .execute_batch("DROP TABLE claims; DROP TABLE term_stats; DROP TABLE term_stats_state; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE sessions DROP COLUMN settings; ALTER TABLE messages DROP COLUMN off_branch; DROP TABLE run_notes_fts; DROP TABLE run_notes; DROP TABLE streaming; DROP TABLE run_documents; DROP TABLE runs; ALTER TABLE messages DROP COLUMN error; PRAGMA user_version = 3;")
         .unwrap();
     let conn = store::open_writer(&db).unwrap();
     assert_eq!(schema::version(&conn).unwrap(), schema::CURRENT_VERSION);
@@ -908,7 +908,7 @@ fn v5_files_keep_regenerated_answers_as_branches_of_their_question() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE sessions DROP COLUMN settings;
+            "DROP TABLE claims; DROP TABLE term_stats; DROP TABLE term_stats_state; ALTER TABLE sources DROP COLUMN meta; DROP INDEX sessions_origin; ALTER TABLE sessions DROP COLUMN origin; ALTER TABLE sessions DROP COLUMN settings;
              ALTER TABLE messages DROP COLUMN off_branch;
              UPDATE messages SET parent_id = NULL;
              UPDATE messages SET parent_id = 2101 WHERE id = 2102;
@@ -1070,7 +1070,7 @@ fn v6_files_gain_claim_checks_and_keep_their_answers() {
     Connection::open(&db)
         .unwrap()
         .execute_batch(
-            "DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; PRAGMA user_version = 6;",
+            "DROP TABLE claims; ALTER TABLE sources DROP COLUMN meta; DROP TABLE term_stats; DROP TABLE term_stats_state; PRAGMA user_version = 6;",
         )
         .unwrap();
     let conn = store::open_writer(&db).unwrap();

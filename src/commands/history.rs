@@ -156,7 +156,7 @@ pub fn search(
         &conn,
         &q,
         limit.max(1),
-        None,
+        crate::store::search::Statistics::Stored,
         &|| false,
         crate::store::search::DEEP_CANDIDATES,
     )?;

@@ -31,24 +31,6 @@ pub fn serve(config: crate::config::Config, db: &Path, read_only: bool) -> anyho
         .build()
         .context("cannot start the MCP server's runtime")?;
     let server = SleuthServer::new(config, db.to_path_buf(), read_only);
-    // The search term dictionary, read once in the background (as the app
-    // does): searches use capped counts until it is there.
-    let (dict, path) = (server.dict.clone(), db.to_path_buf());
-    rt.spawn_blocking(move || {
-        if !path.exists() {
-            return;
-        }
-        match crate::store::open_reader(&path)
-            .and_then(|c| crate::store::search::TermDict::load(&c))
-        {
-            Ok(d) => {
-                if let Ok(mut slot) = dict.write() {
-                    *slot = Some(std::sync::Arc::new(d));
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "mcp: term dictionary not read"),
-        }
-    });
     let result = rt.block_on(async move {
         let transport = transport::LineTransport::<rmcp::RoleServer>::new(
             tokio::io::stdin(),

@@ -4,7 +4,7 @@
 //! stops the server.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -18,7 +18,6 @@ use serde_json::Value;
 
 use super::tools::{self, Args};
 use crate::config::Config;
-use crate::store::search::TermDict;
 
 /// Sessions listed as resources (the newest; the template reaches all).
 const RESOURCES_LISTED: usize = 50;
@@ -28,8 +27,6 @@ pub struct SleuthServer {
     pub(super) config: Arc<Config>,
     pub(super) db: PathBuf,
     pub(super) read_only: bool,
-    /// The search term dictionary, once read in the background.
-    pub(super) dict: Arc<RwLock<Option<Arc<TermDict>>>>,
     /// Read-only connections kept between calls (opening one per call
     /// costs more than most searches).
     conns: Arc<Mutex<Vec<rusqlite::Connection>>>,
@@ -44,13 +41,8 @@ impl SleuthServer {
             config: Arc::new(config),
             db,
             read_only,
-            dict: Arc::new(RwLock::new(None)),
             conns: Arc::new(Mutex::new(Vec::new())),
         }
-    }
-
-    fn dict(&self) -> Option<Arc<TermDict>> {
-        self.dict.read().ok().and_then(|d| d.clone())
     }
 
     /// Runs a read on a blocking thread (SQLite must not stall the
@@ -94,10 +86,7 @@ impl SleuthServer {
                 let query = a.required("query")?;
                 let limit = a.count("limit", 20, tools::MAX_LIMIT)?.max(1) as usize;
                 let v = self
-                    .blocking(move |s, conn| {
-                        let dict = s.dict();
-                        tools::search(conn, &query, limit, dict.as_deref())
-                    })
+                    .blocking(move |_, conn| tools::search(conn, &query, limit))
                     .await?;
                 Ok(json_result(v))
             }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::{Value, json};
 
-use crate::store::search::{CANDIDATES, Query, TermDict, render_snippet, search_pass};
+use crate::store::search::{CANDIDATES, Query, Statistics, render_snippet, search_pass};
 use crate::store::{self, queries};
 use crate::text::format_time;
 
@@ -228,13 +228,12 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// `search_history`: the hits as the app's search shows them first (the
-/// newest matching candidates ranked by BM25 with the term dictionary's
-/// IDF, when it is loaded).
+/// newest matching candidates ranked by BM25 with the stored term
+/// statistics' IDF).
 pub fn search(
     conn: Option<&rusqlite::Connection>,
     query: &str,
     limit: usize,
-    dict: Option<&TermDict>,
 ) -> Result<Value, String> {
     let q = Query::parse(query, false)?;
     if q.fts().is_none() {
@@ -246,8 +245,8 @@ pub fn search(
     let Some(conn) = conn else {
         return Ok(json!({"query": query, "hits": []}));
     };
-    let (hits, _) =
-        search_pass(conn, &q, limit, dict, &|| false, CANDIDATES).map_err(|e| e.to_string())?;
+    let (hits, _) = search_pass(conn, &q, limit, Statistics::Stored, &|| false, CANDIDATES)
+        .map_err(|e| e.to_string())?;
     let hits: Vec<Value> = hits
         .iter()
         .map(|h| {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::StoreError;
+use super::search::stats::BatchTerms;
 use super::writer::StoreCommand;
 use crate::domain::{Message, SessionId};
 
@@ -14,26 +15,77 @@ pub(super) fn write_batch<'a>(
     conn: &mut Connection,
     cmds: impl Iterator<Item = &'a StoreCommand>,
 ) -> Result<(), StoreError> {
+    let cmds: Vec<&StoreCommand> = cmds.collect();
     // IMMEDIATE takes the write lock up front, so a second process makes us
     // wait (busy_timeout) instead of failing on a lock upgrade.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Sessions touched by this batch and their newest message time: one
     // update per session per batch rather than one per message.
     let mut touched = Touched::default();
-    for cmd in cmds {
-        apply(&tx, cmd, &mut touched)?;
-    }
+    // The terms of the messages the batch may add are counted beside the
+    // SQL, on another core when there is much text (an import, a burst).
+    let added = {
+        let count = || {
+            let mut terms = BatchTerms::default();
+            for c in &cmds {
+                for_each_new_text(c, &mut |t| {
+                    terms.count(t);
+                });
+            }
+            terms
+        };
+        let mut bytes = 0;
+        for c in &cmds {
+            for_each_new_text(c, &mut |t| bytes += t.len());
+        }
+        std::thread::scope(|scope| {
+            let helper = (bytes > PARALLEL_COUNT_BYTES)
+                .then(|| {
+                    std::thread::Builder::new()
+                        .name("store-terms".into())
+                        .spawn_scoped(scope, count)
+                        .ok()
+                })
+                .flatten();
+            for cmd in &cmds {
+                apply(&tx, cmd, &mut touched)?;
+            }
+            Ok::<_, StoreError>(match helper {
+                Some(h) => h.join().unwrap_or_else(|_| {
+                    tracing::error!("term counting thread panicked; counting here");
+                    count()
+                }),
+                None => count(),
+            })
+        })?
+    };
     let mut touch = tx.prepare_cached(
         "UPDATE sessions SET updated_at = max(updated_at, ?2), message_count = message_count + ?3
          WHERE id = ?1",
     )?;
-    for (session, at) in touched.at {
-        let added = touched.added.get(&session).copied().unwrap_or(0);
+    for (session, at) in &touched.at {
+        let added = touched.added.get(session).copied().unwrap_or(0);
         touch.execute(params![session.0, at, added])?;
     }
     drop(touch);
+    super::search::stats::fold_batch(&tx, added, touched.not_added, touched.indexed)?;
     tx.commit()?;
     Ok(())
+}
+
+/// Text of more than this is counted on a thread of its own.
+const PARALLEL_COUNT_BYTES: usize = 256 * 1024;
+
+/// The text of every message `cmd` may add to the index (it adds those
+/// whose id is new: see `Touched::not_added`).
+fn for_each_new_text(cmd: &StoreCommand, f: &mut dyn FnMut(&str)) {
+    match cmd {
+        StoreCommand::AppendMessage(m) | StoreCommand::FinishTurn { message: m, .. } => {
+            f(&m.content)
+        }
+        StoreCommand::Import(s) => s.messages.iter().for_each(|m| f(&m.message.content)),
+        _ => {}
+    }
 }
 
 /// What a batch did to its sessions, written once per session at commit.
@@ -44,6 +96,11 @@ pub(super) struct Touched {
     /// New messages per session (the stored count shown on the sessions
     /// screen, kept here so a page never counts rows).
     pub added: HashMap<SessionId, i64>,
+    /// Messages indexed.
+    pub indexed: i64,
+    /// The terms of messages the batch might have added but did not (they
+    /// existed): subtracted from what was counted for the statistics.
+    pub not_added: BatchTerms,
 }
 
 fn apply(
@@ -170,6 +227,7 @@ fn upsert_message(
         .prepare_cached("SELECT 1 FROM messages WHERE id = ?1")?
         .exists(params![m.id.0])?;
     if exists {
+        touched.not_added.count(&m.content);
         tx.prepare_cached(
             "UPDATE messages SET content = ?2, status = ?3, model = ?4, tokens_in = ?5,
                     tokens_out = ?6, latency_ms = ?7, error = ?8
@@ -205,8 +263,8 @@ fn upsert_message(
             m.usage.latency_ms,
             m.error
         ])?;
-        tx.prepare_cached("INSERT INTO messages_fts (rowid, content) VALUES (?1, ?2)")?
-            .execute(params![m.id.0, m.content])?;
+        super::search::stats::index_message(tx, m.id.0, &m.content)?;
+        touched.indexed += 1;
         *touched.added.entry(m.session_id).or_default() += 1;
         if let Some(parent) = m.parent_id {
             shelve_siblings(tx, parent, m.id)?;

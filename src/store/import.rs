@@ -118,8 +118,8 @@ fn write_message(
             off_branch
         ])?;
         if n == 1 {
-            tx.prepare_cached("INSERT INTO messages_fts (rowid, content) VALUES (?1, ?2)")?
-                .execute(params![id, m.content])?;
+            crate::store::search::stats::index_message(tx, id, &m.content)?;
+            touched.indexed += 1;
             *touched.added.entry(m.session_id).or_default() += 1;
             let t = touched.at.entry(m.session_id).or_insert(m.created_at);
             *t = (*t).max(m.created_at);
@@ -130,6 +130,7 @@ fn write_message(
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         if is_same {
+            touched.not_added.count(&m.content);
             // Imported before; the other tool may show another branch now.
             if was_off != off_branch {
                 tx.prepare_cached("UPDATE messages SET off_branch = ?2 WHERE id = ?1")?

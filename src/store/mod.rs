@@ -251,7 +251,8 @@ fn set_up(conn: &mut Connection) -> Result<(), StoreError> {
     // A bigger page cache keeps large batches (imports, bursts) from
     // spilling to the WAL mid-transaction.
     conn.pragma_update(None, "cache_size", -32_000)?;
-    schema::migrate(conn)
+    schema::migrate(conn)?;
+    search::stats::attach(conn)
 }
 
 /// Opens a read-only connection. The file must exist and be migrated.

@@ -5,7 +5,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Each entry migrates from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 pub const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -226,6 +226,19 @@ CREATE TABLE claims (
 CREATE INDEX claims_unsupported ON claims(message_id) WHERE unsupported > 0;
 -- What a reference needs (authors, date, DOI, revision…) as JSON.
 ALTER TABLE sources ADD COLUMN meta TEXT;
+"#;
+
+/// v8: term statistics kept by the writer (`search/stats.rs`), so search
+/// needs no walk over the index at start. A file with messages starts
+/// them empty and the writer builds them in the background (`built_to`
+/// ''); an empty file has them complete at once.
+const V8: &str = r#"
+CREATE TABLE term_stats (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE term_stats_state (docs INTEGER NOT NULL, built_to TEXT);
+INSERT INTO term_stats_state
+    SELECT coalesce(sum(message_count), 0),
+           CASE WHEN EXISTS (SELECT 1 FROM messages) THEN '' END
+      FROM sessions;
 "#;
 
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {

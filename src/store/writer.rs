@@ -339,11 +339,27 @@ impl WriterWorker {
         let mut flushes: Vec<Sender<Result<(), String>>> = Vec::new();
         let mut failures: u32 = 0;
         let mut shutting_down = false;
+        // Work done while nothing is queued: the term statistics checked,
+        // then rebuilt if they need it.
+        let mut idle = if damaged.is_some() {
+            Idle::Nothing
+        } else {
+            Idle::VerifyStats
+        };
         loop {
-            let first = if pending.is_empty() {
-                self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
-            } else {
+            let first = if !pending.is_empty() {
                 self.rx.recv_timeout(self.backoff(failures))
+            } else if idle != Idle::Nothing {
+                match self.rx.try_recv() {
+                    Ok(env) => Ok(env),
+                    Err(mpsc::TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                    Err(mpsc::TryRecvError::Empty) => {
+                        idle = self.idle_step(idle);
+                        continue;
+                    }
+                }
+            } else {
+                self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
             };
             match first {
                 Ok(env) => Self::take(env, &mut pending, &mut flushes, &mut shutting_down),
@@ -437,6 +453,44 @@ impl WriterWorker {
         }
     }
 
+    /// One step of idle work (tens of milliseconds at most, so a write
+    /// that arrives waits no longer); returns what is left.
+    fn idle_step(&mut self, idle: Idle) -> Idle {
+        use super::search::stats;
+        let next = match idle {
+            Idle::Nothing => Ok(Idle::Nothing),
+            Idle::VerifyStats => {
+                let seed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64);
+                stats::verify(&self.conn, seed).and_then(|ok| {
+                    if !ok {
+                        tracing::warn!("term statistics are not the index's; rebuilding them");
+                        stats::reset(&mut self.conn)?;
+                    }
+                    Ok(match stats::state(&self.conn)? {
+                        Some(st) if st.built_to.is_some() => Idle::RebuildStats,
+                        _ => Idle::Nothing,
+                    })
+                })
+            }
+            Idle::RebuildStats => stats::rebuild_step(&mut self.conn).map(|done| {
+                if done {
+                    tracing::info!("term statistics rebuilt");
+                    Idle::Nothing
+                } else {
+                    Idle::RebuildStats
+                }
+            }),
+        };
+        next.unwrap_or_else(|e| {
+            // Busy (another sleuth writing) or worse: try again at the next
+            // start; search counts for itself meanwhile.
+            tracing::warn!(error = %e, "term statistics: idle work stopped");
+            Idle::Nothing
+        })
+    }
+
     fn backoff(&self, failures: u32) -> Duration {
         let exp = self
             .opts
@@ -501,6 +555,14 @@ impl WriterWorker {
             }
         }
     }
+}
+
+/// What the writer does when nothing is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idle {
+    Nothing,
+    VerifyStats,
+    RebuildStats,
 }
 
 /// What `PRAGMA quick_check` finds wrong with the file, in words with the

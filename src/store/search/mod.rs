@@ -14,6 +14,7 @@
 //! is what a history search wants.
 
 pub mod query;
+pub mod stats;
 pub mod terms;
 pub mod text;
 pub mod worker;
@@ -25,7 +26,7 @@ use serde::Serialize;
 use super::StoreError;
 use crate::domain::{MessageId, Role, SessionId};
 pub use query::Query;
-pub use terms::TermDict;
+pub use terms::{Statistics, TermDict};
 pub use text::{MARK_END, MARK_START, Matcher, render_snippet, snippet};
 
 /// Matches scored per keystroke.
@@ -59,10 +60,9 @@ pub struct Hit {
     pub matched: &'static str,
 }
 
-/// Runs a search without precomputed statistics (the CLI): document
-/// counts come from capped counts. Returns the best `limit` hits.
+/// Runs a search with the stored statistics. Returns the best `limit` hits.
 pub fn search(conn: &Connection, q: &Query, limit: usize) -> Result<Vec<Hit>, StoreError> {
-    search_with(conn, q, limit, None, &|| false)
+    search_with(conn, q, limit, Statistics::Stored, &|| false)
 }
 
 /// Runs a search. `cancelled` is polled while candidates are read; when it
@@ -71,10 +71,10 @@ pub fn search_with(
     conn: &Connection,
     q: &Query,
     limit: usize,
-    dict: Option<&TermDict>,
+    stats: Statistics,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<Hit>, StoreError> {
-    Ok(search_pass(conn, q, limit, dict, cancelled, CANDIDATES)?.0)
+    Ok(search_pass(conn, q, limit, stats, cancelled, CANDIDATES)?.0)
 }
 
 /// One ranked pass over the newest `candidates` matches. Also says whether
@@ -84,15 +84,19 @@ pub fn search_pass(
     conn: &Connection,
     q: &Query,
     limit: usize,
-    dict: Option<&TermDict>,
+    stats: Statistics,
     cancelled: &dyn Fn() -> bool,
     candidates: usize,
 ) -> Result<(Vec<Hit>, bool), StoreError> {
-    let Some(fts) = q.fts_expanded(dict) else {
+    let dict = match stats {
+        Statistics::Stored => TermDict::read(conn)?,
+        Statistics::Counted => None,
+    };
+    let Some(fts) = q.fts_expanded(dict.as_ref())? else {
         return Ok((Vec::new(), false));
     };
     let matcher = Matcher::new(q);
-    let idf = idf(conn, &matcher, dict)?;
+    let idf = idf(conn, &matcher, dict.as_ref())?;
     let (filters, mut args) = filter_sql(q);
     args.insert(0, Value::Text(fts));
 
@@ -260,9 +264,13 @@ fn idf(conn: &Connection, m: &Matcher, dict: Option<&TermDict>) -> Result<Vec<f6
     };
     let mut out = Vec::new();
     for (term, is_prefix) in m.groups() {
-        let df = match (dict, is_prefix) {
-            (Some(d), false) => f64::from(d.df(term).unwrap_or(1)),
-            (Some(d), true) => d.prefix_df(term) as f64,
+        let known = match (dict, is_prefix) {
+            (Some(d), false) => d.df(term)?.map(|n| f64::from(n.max(1))),
+            (Some(d), true) => d.expand(term, 0)?.map(|(_, total)| total as f64),
+            (None, _) => None,
+        };
+        let df = match (known, is_prefix) {
+            (Some(df), _) => df,
             // A prefix without statistics counts as a common term.
             (None, true) => DF_CAP as f64,
             (None, false) => conn.query_row(
@@ -416,21 +424,18 @@ mod tests {
             "-\"x\"",
         ] {
             // Both forms of the prefix: FTS5's own and the dictionary's OR.
-            let dict = TermDict::from_terms(
-                vec![
-                    (Box::from("x"), 1),
-                    (Box::from("xa"), 1),
-                    (Box::from("xab"), 2),
-                ],
-                10,
-            );
+            let stats = terms::tests::with_terms(&[("x", 1), ("xa", 1), ("xab", 2)], 10, None);
+            let dict = TermDict::read(&stats).unwrap().unwrap();
             for typed in [
                 input.to_string(),
                 format!("{input} x {input}"),
                 format!("{input} xa"),
             ] {
                 let q = Query::parse(&typed, true).unwrap_or_default();
-                for f in [q.fts(), q.fts_expanded(Some(&dict))].into_iter().flatten() {
+                for f in [q.fts(), q.fts_expanded(Some(&dict)).unwrap()]
+                    .into_iter()
+                    .flatten()
+                {
                     let conn = Connection::open_in_memory().unwrap();
                     conn.execute_batch("CREATE VIRTUAL TABLE t USING fts5(c, tokenize = 'unicode61 remove_diacritics 2'); INSERT INTO t VALUES ('x xab');").unwrap();
                     conn.query_row("SELECT count(*) FROM t WHERE t MATCH ?1", [&f], |r| {

@@ -5,6 +5,7 @@
 use crate::domain::Role;
 
 use super::terms::TermDict;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
@@ -232,12 +233,15 @@ impl Query {
     /// completions is walked newest first and stops at the candidate cap.
     /// The typed prefix itself is always one of the alternatives, so a word
     /// that is not in the dictionary yet still matches once complete.
-    pub fn fts_expanded(&self, dict: Option<&TermDict>) -> Option<String> {
-        let prefix = match (&self.prefix, dict) {
+    pub fn fts_expanded(&self, dict: Option<&TermDict>) -> Result<Option<String>, StoreError> {
+        let expanded = match (&self.prefix, dict) {
+            (Some(p), Some(d)) => d.expand(&super::text::fold(p), EXPANSIONS)?.map(|e| e.0),
+            _ => None,
+        };
+        let prefix = match (&self.prefix, expanded) {
             (None, _) => None,
             (Some(p), None) => Some(Prefix::Native(p.clone())),
-            (Some(p), Some(d)) => {
-                let mut alts = d.expand(&super::text::fold(p), EXPANSIONS);
+            (Some(p), Some(mut alts)) => {
                 if alts.is_empty() {
                     // Unknown to the dictionary (new since it was read): rare
                     // by definition, so FTS5's own prefix match is cheap.
@@ -249,7 +253,7 @@ impl Query {
                 }
             }
         };
-        self.fts_with(prefix)
+        Ok(self.fts_with(prefix))
     }
 
     fn fts_with(&self, prefix: Option<Prefix>) -> Option<String> {

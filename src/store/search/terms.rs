@@ -1,126 +1,190 @@
-//! Precomputed term statistics: every term of the message index with the
-//! number of messages containing it, read once in the background.
+//! Term statistics as one search reads them: the number of messages
+//! containing a term, and a prefix's most frequent completions, from the
+//! table the writer keeps (`stats.rs`).
 //!
 //! Two costs at a million messages come from FTS5 computing these on the
 //! fly: `bm25()` walks the whole doclist of every query term to count its
 //! documents (~30–70 ms for a term in half the rows, on every query), and
 //! a prefix query without a prefix index merges the doclists of every
-//! completion. With the dictionary, IDF is a lookup and a prefix becomes
+//! completion. With the statistics, IDF is a lookup and a prefix becomes
 //! an OR of its most frequent completions.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension, params};
 
+use super::stats;
 use crate::store::StoreError;
 
-#[derive(Debug, Default)]
-pub struct TermDict {
-    /// Sorted by term: a prefix is a contiguous range.
-    terms: Vec<(Box<str>, u32)>,
-    /// Messages in the index when it was read.
-    docs: u64,
+/// Where a search takes its term statistics from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statistics {
+    /// The stored ones (FTS5 counts those a rebuild has not reached yet).
+    Stored,
+    /// FTS5's own capped counts for every term (the way before stored
+    /// statistics; kept to compare the two).
+    Counted,
 }
 
-impl TermDict {
-    /// Reads the whole vocabulary (~1.6 s and ~1.5 MB for 1M synthetic
-    /// messages; it walks every doclist once). Run it off every thread that
-    /// answers the user.
-    pub fn load(conn: &Connection) -> Result<TermDict, StoreError> {
-        // A temp table works on a read-only connection.
-        conn.execute_batch(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.messages_vocab USING fts5vocab(main, messages_fts, row)",
-        )?;
-        let mut stmt = conn.prepare("SELECT term, doc FROM temp.messages_vocab")?;
-        let terms = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?.into_boxed_str(),
-                    r.get::<_, i64>(1)?.clamp(0, u32::MAX as i64) as u32,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let docs: i64 = conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?;
-        Ok(TermDict::from_terms(terms, docs.max(0) as u64))
-    }
+/// The stored statistics as one search sees them (one read transaction
+/// of the caller's connection).
+pub struct TermDict<'c> {
+    conn: &'c Connection,
+    docs: u64,
+    /// Terms at or below this are exact; None: all are.
+    built_to: Option<String>,
+}
 
-    pub fn from_terms(mut terms: Vec<(Box<str>, u32)>, docs: u64) -> TermDict {
-        terms.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        terms.shrink_to_fit();
-        TermDict { terms, docs }
+impl<'c> TermDict<'c> {
+    /// The statistics in `conn`'s file; None when it has none (a file
+    /// from before them, opened read-only before the writer migrated it).
+    pub fn read(conn: &'c Connection) -> Result<Option<TermDict<'c>>, StoreError> {
+        let has: bool = conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE name = 'term_stats_state'",
+                [],
+                |_| Ok(true),
+            )
+            .optional()?
+            .unwrap_or(false);
+        if !has {
+            return Ok(None);
+        }
+        Ok(stats::state(conn)?.map(|st| TermDict {
+            conn,
+            docs: st.docs.max(0) as u64,
+            built_to: st.built_to,
+        }))
     }
 
     pub fn docs(&self) -> u64 {
         self.docs
     }
 
-    pub fn len(&self) -> usize {
-        self.terms.len()
+    /// Whether every term is counted (no rebuild under way).
+    pub fn complete(&self) -> bool {
+        self.built_to.is_none()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
+    fn covers(&self, term: &str) -> bool {
+        self.built_to.as_deref().is_none_or(|b| term <= b)
     }
 
-    /// Messages containing `term` (folded as the index folds it).
-    pub fn df(&self, term: &str) -> Option<u32> {
-        self.terms
-            .binary_search_by(|(t, _)| t.as_ref().cmp(term))
-            .ok()
-            .map(|i| self.terms[i].1)
-    }
-
-    fn range(&self, prefix: &str) -> &[(Box<str>, u32)] {
-        let start = self.terms.partition_point(|(t, _)| t.as_ref() < prefix);
-        let len = self.terms[start..].partition_point(|(t, _)| t.starts_with(prefix));
-        &self.terms[start..start + len]
+    /// Messages containing `term` (folded as the index folds it): Some(0)
+    /// for a term in none, None when the statistics do not cover it yet.
+    pub fn df(&self, term: &str) -> Result<Option<u32>, StoreError> {
+        if !self.covers(term) {
+            return Ok(None);
+        }
+        let n: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT docs FROM term_stats WHERE term = ?1")?
+            .query_row([term], |r| r.get(0))
+            .optional()?;
+        Ok(Some(n.unwrap_or(0).clamp(0, u32::MAX as i64) as u32))
     }
 
     /// The `k` most frequent terms starting with `prefix`, most frequent
-    /// first.
-    pub fn expand(&self, prefix: &str, k: usize) -> Vec<String> {
-        if prefix.is_empty() || k == 0 {
-            return Vec::new();
+    /// first, with the messages containing any of them (an upper bound: a
+    /// message with two completions counts twice). None while a rebuild
+    /// has not passed every completion.
+    pub fn expand(&self, prefix: &str, k: usize) -> Result<Option<(Vec<String>, u64)>, StoreError> {
+        if prefix.is_empty() {
+            return Ok(Some((Vec::new(), 0)));
         }
-        let mut found: Vec<&(Box<str>, u32)> = self.range(prefix).iter().collect();
-        if found.len() > k {
-            found.select_nth_unstable_by(k - 1, |a, b| b.1.cmp(&a.1));
-            found.truncate(k);
+        let end = format!("{prefix}\u{10FFFF}");
+        if !self.covers(&end) {
+            return Ok(None);
         }
-        found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        found.into_iter().map(|(t, _)| t.to_string()).collect()
-    }
-
-    /// Messages containing any term starting with `prefix` (an upper bound:
-    /// a message with two completions counts twice).
-    pub fn prefix_df(&self, prefix: &str) -> u64 {
-        self.range(prefix).iter().map(|(_, d)| u64::from(*d)).sum()
+        let terms = if k == 0 {
+            Vec::new()
+        } else {
+            self.conn
+                .prepare_cached(
+                    "SELECT term FROM term_stats WHERE term >= ?1 AND term < ?2
+                     ORDER BY docs DESC, term LIMIT ?3",
+                )?
+                .query_map(params![prefix, end, k as i64], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let total: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(sum(docs), 0) FROM term_stats WHERE term >= ?1 AND term < ?2",
+            )?
+            .query_row(params![prefix, end], |r| r.get(0))?;
+        Ok(Some((terms, total.max(0) as u64)))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn dict() -> TermDict {
-        let t = [
-            ("model", 50),
-            ("mode", 10),
-            ("more", 900),
-            ("most", 300),
-            ("moo", 1),
-            ("lamp", 4),
-            ("mz", 7),
-        ];
-        TermDict::from_terms(t.iter().map(|(a, b)| (Box::from(*a), *b)).collect(), 1000)
+    /// A file with the statistics tables holding `terms`.
+    pub(crate) fn with_terms(
+        terms: &[(&str, i64)],
+        docs: i64,
+        built_to: Option<&str>,
+    ) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE term_stats (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE TABLE term_stats_state (docs INTEGER NOT NULL, built_to TEXT);",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO term_stats_state VALUES (?1, ?2)",
+            params![docs, built_to],
+        )
+        .unwrap();
+        for (t, d) in terms {
+            conn.execute("INSERT INTO term_stats VALUES (?1, ?2)", params![t, d])
+                .unwrap();
+        }
+        conn
     }
+
+    const TERMS: &[(&str, i64)] = &[
+        ("model", 50),
+        ("mode", 10),
+        ("more", 900),
+        ("most", 300),
+        ("moo", 1),
+        ("lamp", 4),
+        ("mz", 7),
+    ];
 
     #[test]
     fn expands_a_prefix_to_its_most_frequent_completions() {
-        let d = dict();
-        assert_eq!(d.expand("mo", 3), vec!["more", "most", "model"]);
-        assert_eq!(d.expand("mod", 10), vec!["model", "mode"]);
-        assert!(d.expand("q", 5).is_empty());
-        assert_eq!(d.df("lamp"), Some(4));
-        assert_eq!(d.df("lam"), None);
-        assert_eq!(d.prefix_df("mo"), 1261);
+        let conn = with_terms(TERMS, 1000, None);
+        let d = TermDict::read(&conn).unwrap().unwrap();
+        assert_eq!(d.docs(), 1000);
+        let (top, total) = d.expand("mo", 3).unwrap().unwrap();
+        assert_eq!(top, vec!["more", "most", "model"]);
+        assert_eq!(total, 1261);
+        assert_eq!(
+            d.expand("mod", 10).unwrap().unwrap().0,
+            vec!["model", "mode"]
+        );
+        assert!(d.expand("q", 5).unwrap().unwrap().0.is_empty());
+        assert_eq!(d.df("lamp").unwrap(), Some(4));
+        assert_eq!(d.df("lam").unwrap(), Some(0));
+    }
+
+    #[test]
+    fn a_rebuild_under_way_covers_only_the_terms_it_passed() {
+        let conn = with_terms(TERMS, 1000, Some("model"));
+        let d = TermDict::read(&conn).unwrap().unwrap();
+        assert!(!d.complete());
+        assert_eq!(d.df("lamp").unwrap(), Some(4));
+        assert_eq!(d.df("model").unwrap(), Some(50));
+        assert_eq!(d.df("more").unwrap(), None, "not reached yet");
+        assert_eq!(d.expand("mo", 3).unwrap(), None);
+        assert_eq!(d.expand("la", 3).unwrap().unwrap().0, vec!["lamp"]);
+    }
+
+    #[test]
+    fn a_file_without_statistics_has_none() {
+        let conn = Connection::open_in_memory().unwrap();
+        assert!(TermDict::read(&conn).unwrap().is_none());
     }
 }

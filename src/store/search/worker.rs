@@ -8,22 +8,17 @@
 //! latest and never sends results of one that was superseded while it ran.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, InterruptHandle};
 
-use super::{CANDIDATES, DEEP_CANDIDATES, Query, TermDict, search_pass};
+use super::{CANDIDATES, DEEP_CANDIDATES, Query, Statistics, search_pass};
 use crate::domain::RequestId;
 use crate::emit::Emitter;
 use crate::store::{StoreError, StoreEvent, open_reader};
-
-/// The dictionary is read again after this long (new words appear in
-/// prefix completions and statistics after at most this delay).
-const DICT_MAX_AGE: Duration = Duration::from_secs(300);
 
 enum Msg {
     Query {
@@ -39,8 +34,6 @@ struct Shared {
     latest: AtomicU64,
     /// The interrupt handle of the connection while a query runs.
     running: Mutex<Option<InterruptHandle>>,
-    dict: Mutex<Option<(Arc<TermDict>, Instant)>>,
-    loading: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -67,15 +60,6 @@ impl SearchHandle {
         if self.tx.send(Msg::Query { req, text, limit }).is_err() {
             tracing::error!("search thread is gone");
         }
-    }
-
-    /// True once the term dictionary has been read (tests and benches).
-    pub fn dictionary_ready(&self) -> bool {
-        self.shared
-            .dict
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
     }
 }
 
@@ -111,14 +95,11 @@ impl Drop for SearchThread {
     }
 }
 
-/// Starts the search thread and reads the term dictionary in the
-/// background at once (~1.3 s at 1M messages), so it is there by the time
-/// the user types; until then searches use capped counts (slower on
-/// common prefixes, same results).
+/// Starts the search thread. It reads the term statistics the writer
+/// keeps, so the first keystroke is as fast as any.
 pub fn spawn_search(path: PathBuf, emit: Emitter<StoreEvent>) -> std::io::Result<SearchThread> {
     let (tx, rx) = mpsc::channel();
     let shared = Arc::new(Shared::default());
-    refresh_dict(&path, &shared);
     let s = Arc::clone(&shared);
     let join = std::thread::Builder::new()
         .name("store-search".into())
@@ -156,7 +137,6 @@ fn run(path: &Path, rx: &Receiver<Msg>, shared: &Arc<Shared>, emit: &Emitter<Sto
                 }
             },
         };
-        refresh_dict(path, shared);
         let mut depth = CANDIDATES;
         loop {
             let outcome = run_one(c, shared, req, &text, limit, depth);
@@ -228,12 +208,6 @@ fn run_one(
     if q.fts().is_none() {
         return Err(StoreError::BadQuery(nothing_to_search(&q)));
     }
-    let dict = shared
-        .dict
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .map(|(d, _)| Arc::clone(d));
     *shared
         .running
         .lock()
@@ -242,7 +216,7 @@ fn run_one(
     let out = if superseded() {
         Err(StoreError::Cancelled)
     } else {
-        search_pass(conn, &q, limit, dict.as_deref(), &superseded, depth)
+        search_pass(conn, &q, limit, Statistics::Stored, &superseded, depth)
     };
     *shared
         .running
@@ -267,43 +241,5 @@ fn is_interrupt(e: &StoreError) -> bool {
             f.code == rusqlite::ErrorCode::OperationInterrupted
         }
         _ => false,
-    }
-}
-
-/// Reads the dictionary on a thread of its own when there is none or it
-/// is old; searches go on with the old one (or none) meanwhile.
-fn refresh_dict(path: &Path, shared: &Arc<Shared>) {
-    let stale = shared
-        .dict
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-        .is_none_or(|(_, at)| at.elapsed() > DICT_MAX_AGE);
-    if !stale || shared.loading.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let path = path.to_path_buf();
-    let s = Arc::clone(shared);
-    let spawned = std::thread::Builder::new()
-        .name("store-terms".into())
-        .spawn(move || {
-            let t = Instant::now();
-            match open_reader(&path).and_then(|c| TermDict::load(&c)) {
-                Ok(d) => {
-                    tracing::info!(
-                        terms = d.len(),
-                        ms = t.elapsed().as_millis() as u64,
-                        "term dictionary read"
-                    );
-                    *s.dict.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some((Arc::new(d), Instant::now()));
-                }
-                Err(e) => tracing::warn!(error = %e, "term dictionary not read"),
-            }
-            s.loading.store(false, Ordering::SeqCst);
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "cannot start the dictionary thread");
-        shared.loading.store(false, Ordering::SeqCst);
     }
 }
