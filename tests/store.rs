@@ -8,6 +8,8 @@
 )] // test code: a panic is the failure report
 
 mod common;
+#[path = "store/integrity.rs"]
+mod integrity;
 
 use std::sync::mpsc;
 use std::time::Duration;

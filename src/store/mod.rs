@@ -2,6 +2,7 @@
 //! read-only connections serve pages, transcripts and lookups.
 
 mod apply;
+pub mod health;
 pub mod import;
 pub mod orphans;
 pub mod queries;
@@ -146,6 +147,12 @@ pub enum StoreEvent {
     /// A previously failed batch has been written after all.
     WriteRecovered {
         seq: u64,
+    },
+    /// The writer is checking the whole file before its first write (why:
+    /// "after an unclean exit"…); `done` once it has answered.
+    IntegrityCheck {
+        why: String,
+        done: bool,
     },
 }
 

@@ -204,6 +204,7 @@ pub struct WriterWorker {
     refused: Vec<String>,
     /// The start-up integrity check is running (shutdown interrupts it).
     checking: Arc<AtomicBool>,
+    watch: Watch,
 }
 
 pub struct WriterThread {
@@ -271,6 +272,7 @@ pub fn channel(conn: Connection, opts: WriterOptions) -> (WriterHandle, WriterWo
             opts,
             refused: Vec::new(),
             checking: Arc::new(AtomicBool::new(false)),
+            watch: Watch::default(),
         },
     )
 }
@@ -310,22 +312,75 @@ impl WriterWorker {
         if let Err(e) = self.conn.busy_timeout(self.opts.busy_timeout) {
             tracing::warn!(error = %e, "cannot set busy timeout");
         }
-        let damaged = if self.opts.quick_check {
-            let found = integrity_problem(&self.conn);
-            self.checking.store(false, Ordering::SeqCst);
-            found
-        } else {
-            None
+        let db = self
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from);
+        let (registration, due) = match &db {
+            Some(p) => match super::health::open(p) {
+                Ok((r, due)) => (Some(r), due),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no health record for the database; checking it");
+                    (None, Some(super::health::CheckDue::Unknown))
+                }
+            },
+            None => (None, None),
         };
+        let damaged = match due.filter(|_| self.opts.quick_check) {
+            Some(due) => {
+                tracing::info!(
+                    why = due.why(),
+                    "checking the whole database before writing"
+                );
+                emit.emit(StoreEvent::IntegrityCheck {
+                    why: due.why().into(),
+                    done: false,
+                });
+                let found = integrity_problem(&self.conn);
+                if let Some(p) = &db {
+                    match &found {
+                        Check::Fine => super::health::record_check(p, None, due.why()),
+                        Check::Damaged(d) => {
+                            super::health::record_check(p, Some(d.clone()), due.why())
+                        }
+                        Check::Interrupted => {}
+                    }
+                }
+                emit.emit(StoreEvent::IntegrityCheck {
+                    why: due.why().into(),
+                    done: true,
+                });
+                match found {
+                    Check::Damaged(d) => Some(d),
+                    Check::Fine | Check::Interrupted => None,
+                }
+            }
+            None => None,
+        };
+        self.checking.store(false, Ordering::SeqCst);
+        self.watch = Watch::of(db.as_deref(), registration);
+        let recovered = self.serve(damaged, emit);
+        let WriterWorker { conn, watch, .. } = self;
+        watch.close(conn);
+        recovered
+    }
+
+    fn serve(&mut self, damaged: Option<String>, emit: &Emitter<StoreEvent>) -> Option<Recovered> {
+        let mut damaged = damaged;
         if let Some(d) = &damaged {
             tracing::error!(problem = %d, "database damaged; nothing will be written to it");
+            self.watch.refused = true;
             emit.emit(StoreEvent::WriteFailed {
                 error: d.clone(),
                 pending: 0,
             });
         } else {
             // Before the first write: answers a dead sleuth left streaming.
-            match super::orphans::repair(&mut self.conn) {
+            let held = self.watch.before().ok().flatten();
+            let repaired = super::orphans::repair(&mut self.conn);
+            self.watch.after(held);
+            match repaired {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(
                     n,
@@ -354,7 +409,14 @@ impl WriterWorker {
                     Ok(env) => Ok(env),
                     Err(mpsc::TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
                     Err(mpsc::TryRecvError::Empty) => {
-                        idle = self.idle_step(idle);
+                        match self.watch.before() {
+                            Ok(held) => {
+                                idle = self.idle_step(idle);
+                                self.watch.after(held);
+                            }
+                            // The next write reports it.
+                            Err(_) => idle = Idle::Nothing,
+                        }
                         continue;
                     }
                 }
@@ -369,18 +431,50 @@ impl WriterWorker {
             while let Ok(env) = self.rx.try_recv() {
                 Self::take(env, &mut pending, &mut flushes, &mut shutting_down);
             }
+            let mut held = None;
+            if !pending.is_empty() && damaged.is_none() {
+                match self.watch.before() {
+                    Ok(h) => held = h,
+                    Err(why) => {
+                        tracing::error!(problem = %why, "database file changed under the writer; nothing more will be written");
+                        emit.emit(StoreEvent::WriteFailed {
+                            error: why.clone(),
+                            pending: pending.len(),
+                        });
+                        damaged = Some(why);
+                    }
+                }
+            }
             if !pending.is_empty() && damaged.is_some() {
                 // Kept, never written: they go to the recovery file.
                 failures = failures.max(3);
             } else if !pending.is_empty() {
                 let had_failed = failures > 0;
-                match self.commit(&mut pending, emit) {
+                let committed = self.commit(&mut pending, emit);
+                self.watch.after(held.take());
+                match committed {
                     Ok(()) => {
                         failures = 0;
                         if had_failed && let Some(seq) = pending.last().map(|p| p.0) {
                             emit.emit(StoreEvent::WriteRecovered { seq });
                         }
                         pending.clear();
+                    }
+                    Err(e) if is_corrupt(&e) => {
+                        // Never written again this run: kept, then saved
+                        // to the recovery file.
+                        let d = damaged_words(
+                            self.conn.path().unwrap_or("the database"),
+                            &e.to_string(),
+                        );
+                        tracing::error!(error = %e, "database damaged while writing");
+                        emit.emit(StoreEvent::WriteFailed {
+                            error: d.clone(),
+                            pending: pending.len(),
+                        });
+                        self.watch.refused = true;
+                        damaged = Some(d);
+                        failures = failures.max(3);
                     }
                     Err(e) => {
                         failures += 1;
@@ -528,14 +622,14 @@ impl WriterWorker {
                 emit.emit(StoreEvent::Committed { seq, commands: n });
                 Ok(())
             }
-            Err(e) if e.is_transient() => Err(e),
+            Err(e) if e.is_transient() || is_corrupt(&e) => Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "batch rejected; writing commands one by one");
                 let mut rejected = 0;
                 for (s, cmd) in pending.iter() {
                     if let Err(e) = super::apply::write_batch(&mut self.conn, std::iter::once(cmd))
                     {
-                        if e.is_transient() {
+                        if e.is_transient() || is_corrupt(&e) {
                             return Err(e);
                         }
                         rejected += 1;
@@ -565,9 +659,17 @@ enum Idle {
     RebuildStats,
 }
 
-/// What `PRAGMA quick_check` finds wrong with the file, in words with the
-/// recovery hint; None when it is fine.
-fn integrity_problem(conn: &Connection) -> Option<String> {
+/// What a full check found.
+enum Check {
+    Fine,
+    /// In words, with the recovery hint.
+    Damaged(String),
+    /// Stopped because sleuth is quitting.
+    Interrupted,
+}
+
+/// Runs `PRAGMA quick_check` over the whole file.
+fn integrity_problem(conn: &Connection) -> Check {
     let path = conn.path().unwrap_or("the database").to_string();
     // The check reads every page: through a small cache, so it does not
     // leave the writer's 32 MB page cache full (resident memory budget).
@@ -580,20 +682,139 @@ fn integrity_problem(conn: &Connection) -> Option<String> {
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
     let _ = conn.pragma_update(None, "cache_size", cache);
     let problem = match found {
-        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => return None,
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => return Check::Fine,
         Ok(rows) => rows.join("; "),
         // Stopped because sleuth is quitting: nothing was found wrong in
         // what was read, and the file opened and migrated cleanly, so the
         // writes queued so far are saved rather than kept aside.
         Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) => {
             tracing::info!("integrity check stopped: sleuth is quitting");
-            return None;
+            return Check::Interrupted;
         }
         Err(e) => e.to_string(),
     };
-    Some(format!(
+    Check::Damaged(damaged_words(&path, &problem))
+}
+
+fn damaged_words(path: &str, problem: &str) -> String {
+    format!(
         "the database {path} is damaged ({problem}); sleuth will not write to it — copy it aside and recover it with `sqlite3 {path} .recover | sqlite3 recovered.db`"
-    ))
+    )
+}
+
+/// SQLite found the file damaged (on any page a statement touched).
+fn is_corrupt(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// The database file as this writer last left it: a file replaced,
+/// removed or changed by another program while sleuth runs stops the
+/// writes (they are kept) before one lands in it.
+#[derive(Default)]
+struct Watch {
+    db: Option<std::path::PathBuf>,
+    registration: Option<super::health::Registration>,
+    /// After this writer's last commit (or its start).
+    seen: Option<super::health::Stamp>,
+    /// Nothing more is written: the file is not vouched for at close.
+    refused: bool,
+}
+
+impl Watch {
+    fn of(
+        db: Option<&std::path::Path>,
+        registration: Option<super::health::Registration>,
+    ) -> Watch {
+        Watch {
+            db: db.map(std::path::Path::to_path_buf),
+            seen: db.and_then(super::health::stamp),
+            registration,
+            refused: false,
+        }
+    }
+
+    /// Before a commit: the file must be as this writer (or another
+    /// sleuth writer, by its record) left it. The returned hold keeps the
+    /// record locked until [`Watch::after`].
+    fn before(&mut self) -> Result<Option<super::health::Held>, String> {
+        let (Some(db), Some(seen)) = (self.db.as_deref(), self.seen) else {
+            return Ok(None);
+        };
+        let held = self.registration.as_ref().and_then(|r| r.hold().ok());
+        let shown = db.display();
+        let Some(now) = super::health::stamp(db) else {
+            self.refused = true;
+            return Err(format!(
+                "the database {shown} was removed while sleuth ran; nothing more is written (unsaved writes go to the recovery file)"
+            ));
+        };
+        if (now.dev, now.ino) != (seen.dev, seen.ino) {
+            self.refused = true;
+            return Err(format!(
+                "the database {shown} was replaced by another file while sleuth ran; nothing more is written to either (unsaved writes go to the recovery file)"
+            ));
+        }
+        if (now.len, now.mtime_ns) != (seen.len, seen.mtime_ns) {
+            let by_sleuth = held
+                .as_ref()
+                .and_then(|h| h.latest())
+                .is_some_and(|l| (l.len, l.mtime_ns, l.ino) == (now.len, now.mtime_ns, now.ino));
+            if !by_sleuth {
+                self.refused = true;
+                return Err(format!(
+                    "the database {shown} was changed by another program while sleuth ran; nothing more is written (unsaved writes go to the recovery file)"
+                ));
+            }
+            self.seen = Some(now);
+        }
+        Ok(held)
+    }
+
+    /// After a commit (or any write): notes the file as this writer left
+    /// it, for itself and, when its checkpoint changed it, for the others.
+    fn after(&mut self, held: Option<super::health::Held>) {
+        let now = self.db.as_deref().and_then(super::health::stamp);
+        let changed = now.map(|n| (n.len, n.mtime_ns)) != self.seen.map(|s| (s.len, s.mtime_ns));
+        if let (true, Some(h), Some(n)) = (changed, held, now)
+            && let Err(e) = h.set_latest(n)
+        {
+            tracing::warn!(error = %e, "cannot note the database's new state");
+        }
+        self.seen = now;
+    }
+
+    /// Closes the connection; on a clean close the WAL is emptied first and
+    /// the file stamped as left, so the next start need not check it.
+    fn close(self, conn: Connection) {
+        if self.refused {
+            // A file this writer does not trust is left as it is: no
+            // checkpoint into it, and no WAL removed by name.
+            if let Err(e) = conn.set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                true,
+            ) {
+                tracing::warn!(error = %e, "cannot turn the checkpoint on close off");
+            }
+            drop(conn);
+            if let Some(r) = self.registration {
+                r.abandon();
+            }
+            return;
+        }
+        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::info!(error = %e, "WAL not emptied at close");
+        }
+        if let Err((_, e)) = conn.close() {
+            tracing::warn!(error = %e, "database not closed cleanly");
+        }
+        if let Some(r) = self.registration {
+            r.close();
+        }
+    }
 }
 
 /// Drops checkpoints superseded by a later checkpoint or final write of the

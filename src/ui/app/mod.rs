@@ -386,6 +386,15 @@ impl App {
                 self.status.store_warning = None;
                 true
             }
+            StoreEvent::IntegrityCheck { why, done } => {
+                let note = format!("checking the database ({why}); saving waits for it");
+                if !done {
+                    self.status.store_warning = Some(note);
+                } else if self.status.store_warning.as_ref() == Some(&note) {
+                    self.status.store_warning = None;
+                }
+                true
+            }
             StoreEvent::SessionsPage {
                 req,
                 offset,
