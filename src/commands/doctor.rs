@@ -180,20 +180,29 @@ struct SourceReport {
 
 fn check_db(path: &Path) -> DbReport {
     let result = store::open_writer(path).and_then(|conn| {
+        // Asked for: the whole file is read (the app reads it only when
+        // its health record cannot vouch for it), and the result recorded.
         let quick: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        let problem = (quick != "ok").then(|| quick.clone());
+        store::health::record_check(path, problem, "sleuth doctor");
         Ok((quick, queries::stats(&conn)?))
     });
+    let open_writers = store::health::read(path).map_or(0, |r| r.writers.len());
     match result {
         Ok((quick, stats)) => DbReport {
             path: path.to_path_buf(),
             ok: quick == "ok",
             detail: if quick == "ok" {
                 format!(
-                    "schema v{}, {}, {}, {}",
+                    "schema v{}, {}, {}, {}; whole file checked: ok{}",
                     stats.schema_version,
                     plural(stats.sessions as u64, "session"),
                     plural(stats.messages as u64, "message"),
-                    plural(stats.sources as u64, "source")
+                    plural(stats.sources as u64, "source"),
+                    match open_writers {
+                        0 => String::new(),
+                        n => format!("; open in {} now", plural(n as u64, "other sleuth")),
+                    }
                 )
             } else {
                 format!("integrity check failed: {quick}")

@@ -805,11 +805,19 @@ impl Watch {
             }
             return;
         }
+        // The checkpoint changes the file: under the record's lock, with
+        // the new stamp noted, so a writer still running sees it was ours.
+        let held = self.registration.as_ref().and_then(|r| r.hold().ok());
         if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
             tracing::info!(error = %e, "WAL not emptied at close");
         }
         if let Err((_, e)) = conn.close() {
             tracing::warn!(error = %e, "database not closed cleanly");
+        }
+        if let (Some(h), Some(now)) = (held, self.db.as_deref().and_then(super::health::stamp))
+            && let Err(e) = h.set_latest(now)
+        {
+            tracing::warn!(error = %e, "cannot note the database's state at close");
         }
         if let Some(r) = self.registration {
             r.close();
