@@ -45,7 +45,14 @@ fn time(home: &Path, db: &Path, base_url: &str, args: &[&str]) -> f64 {
         .env("NO_COLOR", "1")
         .arg("--db")
         .arg(db)
-        .args(["--provider", "openai", "--model", "m", "--base-url", base_url])
+        .args([
+            "--provider",
+            "openai",
+            "--model",
+            "m",
+            "--base-url",
+            base_url,
+        ])
         .args(args)
         .output()
         .unwrap();
@@ -74,13 +81,23 @@ fn main() {
         dbs.extend(list.split(':').filter(|p| !p.is_empty()).map(PathBuf::from));
     }
     // The fresh file exists before it is timed (created by the first ask).
-    time(home.path(), &fresh, &url, &["ask", "--no-research", "hello"]);
+    time(
+        home.path(),
+        &fresh,
+        &url,
+        &["ask", "--no-research", "hello"],
+    );
     let mut base = None;
     println!("| file | size | first ask | ask | sessions | show latest | search |");
     println!("|---|---|---|---|---|---|---|");
     for db in &dbs {
         let size = std::fs::metadata(db).map_or(0, |m| m.len());
-        let first = time(home.path(), db, &url, &["ask", "--no-research", "a first question"]);
+        let first = time(
+            home.path(),
+            db,
+            &url,
+            &["ask", "--no-research", "a first question"],
+        );
         let mut cols = Vec::new();
         for args in [
             &["ask", "--no-research", "what is a tardigrade?"][..],
@@ -88,7 +105,9 @@ fn main() {
             &["show", "latest"][..],
             &["search", "tardigrade"][..],
         ] {
-            let v: Vec<f64> = (0..RUNS).map(|_| time(home.path(), db, &url, args)).collect();
+            let v: Vec<f64> = (0..RUNS)
+                .map(|_| time(home.path(), db, &url, args))
+                .collect();
             cols.push(median(v));
         }
         let ask = cols[0];
@@ -103,5 +122,7 @@ fn main() {
             cols[3]
         );
     }
-    println!("(medians of {RUNS} whole-process runs; budget: ask within +100 ms of the fresh file)");
+    println!(
+        "(medians of {RUNS} whole-process runs; budget: ask within +100 ms of the fresh file)"
+    );
 }

@@ -11,10 +11,14 @@ use super::search::stats::BatchTerms;
 use super::writer::StoreCommand;
 use crate::domain::{Message, SessionId};
 
+/// Writes a batch in one transaction. Returns its terms, counted for the
+/// stored statistics: the writer adds them when its queue empties (one
+/// fold for a burst of batches, not one per batch); the statistics are
+/// marked dirty meanwhile, in this same transaction.
 pub(super) fn write_batch<'a>(
     conn: &mut Connection,
     cmds: impl Iterator<Item = &'a StoreCommand>,
-) -> Result<(), StoreError> {
+) -> Result<Counted, StoreError> {
     let cmds: Vec<&StoreCommand> = cmds.collect();
     // IMMEDIATE takes the write lock up front, so a second process makes us
     // wait (busy_timeout) instead of failing on a lock upgrade.
@@ -68,7 +72,41 @@ pub(super) fn write_batch<'a>(
         touch.execute(params![session.0, at, added])?;
     }
     drop(touch);
-    super::search::stats::fold_batch(&tx, added, touched.not_added, touched.indexed)?;
+    // Dirty: the process that holds counts not added yet.
+    tx.prepare_cached("UPDATE term_stats_state SET dirty = ?1 WHERE dirty = 0")?
+        .execute([std::process::id()])?;
+    tx.commit()?;
+    Ok(Counted {
+        added,
+        not_added: touched.not_added,
+        indexed: touched.indexed,
+    })
+}
+
+/// A batch's terms for the statistics, until the writer adds them.
+#[derive(Default)]
+pub(super) struct Counted {
+    pub added: BatchTerms,
+    pub not_added: BatchTerms,
+    pub indexed: i64,
+}
+
+impl Counted {
+    pub fn merge(&mut self, other: Counted) {
+        self.added.merge(other.added);
+        self.not_added.merge(other.not_added);
+        self.indexed += other.indexed;
+    }
+}
+
+/// Adds what was counted since the last time to the stored statistics.
+pub(super) fn fold(conn: &mut Connection, counted: Counted) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    super::search::stats::fold_batch(&tx, counted.added, counted.not_added, counted.indexed)?;
+    tx.execute(
+        "UPDATE term_stats_state SET dirty = 0 WHERE dirty = ?1",
+        [std::process::id()],
+    )?;
     tx.commit()?;
     Ok(())
 }

@@ -22,7 +22,7 @@ pub(super) fn track(tx: &Transaction<'_>, m: &Message) -> Result<(), StoreError>
 
 /// Whether process `pid` is alive (on this machine). Unknown means alive:
 /// an answer another sleuth may still be writing is never touched.
-pub(super) fn alive(pid: i64) -> bool {
+pub(crate) fn alive(pid: i64) -> bool {
     if pid <= 0 {
         return false;
     }

@@ -234,8 +234,10 @@ ALTER TABLE sources ADD COLUMN meta TEXT;
 /// ''); an empty file has them complete at once.
 const V8: &str = r#"
 CREATE TABLE term_stats (term TEXT PRIMARY KEY, docs INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE term_stats_state (docs INTEGER NOT NULL, built_to TEXT);
-INSERT INTO term_stats_state
+-- dirty: batches committed whose counts are not added yet (the writer adds
+-- them when its queue empties); a file left dirty is rebuilt.
+CREATE TABLE term_stats_state (docs INTEGER NOT NULL, built_to TEXT, dirty INTEGER NOT NULL DEFAULT 0);
+INSERT INTO term_stats_state (docs, built_to)
     SELECT coalesce(sum(message_count), 0),
            CASE WHEN EXISTS (SELECT 1 FROM messages) THEN '' END
       FROM sessions;

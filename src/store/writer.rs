@@ -205,6 +205,9 @@ pub struct WriterWorker {
     /// The start-up integrity check is running (shutdown interrupts it).
     checking: Arc<AtomicBool>,
     watch: Watch,
+    /// Term counts of committed batches not yet added to the statistics,
+    /// and since when.
+    deferred: Option<(super::apply::Counted, std::time::Instant)>,
 }
 
 pub struct WriterThread {
@@ -273,6 +276,7 @@ pub fn channel(conn: Connection, opts: WriterOptions) -> (WriterHandle, WriterWo
             refused: Vec::new(),
             checking: Arc::new(AtomicBool::new(false)),
             watch: Watch::default(),
+            deferred: None,
         },
     )
 }
@@ -404,10 +408,14 @@ impl WriterWorker {
         loop {
             let first = if !pending.is_empty() {
                 self.rx.recv_timeout(self.backoff(failures))
-            } else if idle != Idle::Nothing {
+            } else if self.deferred.is_some() || idle != Idle::Nothing {
                 match self.rx.try_recv() {
                     Ok(env) => Ok(env),
                     Err(mpsc::TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                    Err(mpsc::TryRecvError::Empty) if self.deferred.is_some() => {
+                        self.fold();
+                        continue;
+                    }
                     Err(mpsc::TryRecvError::Empty) => {
                         match self.watch.before() {
                             Ok(held) => {
@@ -491,6 +499,9 @@ impl WriterWorker {
                     }
                 }
             }
+            if pending.is_empty() && (!flushes.is_empty() || shutting_down || self.fold_due()) {
+                self.fold();
+            }
             if pending.is_empty() {
                 let result = match self.refused.len() {
                     0 => Ok(()),
@@ -545,6 +556,34 @@ impl WriterWorker {
                 };
             }
         }
+    }
+
+    fn defer(&mut self, counted: super::apply::Counted) {
+        match &mut self.deferred {
+            Some((d, _)) => d.merge(counted),
+            None => self.deferred = Some((counted, std::time::Instant::now())),
+        }
+    }
+
+    /// Adds the deferred term counts to the stored statistics (when the
+    /// queue empties, before a flush is answered, at least every second
+    /// under a steady stream, and before stopping). A failure leaves the
+    /// statistics marked dirty: the next start rebuilds them.
+    fn fold(&mut self) {
+        let Some((counted, _)) = self.deferred.take() else {
+            return;
+        };
+        let held = self.watch.before().ok().flatten();
+        if let Err(e) = super::apply::fold(&mut self.conn, counted) {
+            tracing::warn!(error = %e, "term statistics not updated; rebuilt at the next start");
+        }
+        self.watch.after(held);
+    }
+
+    fn fold_due(&self) -> bool {
+        self.deferred
+            .as_ref()
+            .is_some_and(|(_, since)| since.elapsed() >= Duration::from_secs(1))
     }
 
     /// One step of idle work (tens of milliseconds at most, so a write
@@ -618,7 +657,8 @@ impl WriterWorker {
         let n = pending.len();
         let seq = pending.last().map(|p| p.0).unwrap_or(0);
         match super::apply::write_batch(&mut self.conn, pending.iter().map(|p| &p.1)) {
-            Ok(()) => {
+            Ok(counted) => {
+                self.defer(counted);
                 emit.emit(StoreEvent::Committed { seq, commands: n });
                 Ok(())
             }
@@ -627,8 +667,10 @@ impl WriterWorker {
                 tracing::warn!(error = %e, "batch rejected; writing commands one by one");
                 let mut rejected = 0;
                 for (s, cmd) in pending.iter() {
-                    if let Err(e) = super::apply::write_batch(&mut self.conn, std::iter::once(cmd))
-                    {
+                    let written = super::apply::write_batch(&mut self.conn, std::iter::once(cmd));
+                    if let Ok(counted) = written {
+                        self.defer(counted);
+                    } else if let Err(e) = written {
                         if e.is_transient() || is_corrupt(&e) {
                             return Err(e);
                         }

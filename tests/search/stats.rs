@@ -383,4 +383,29 @@ fn missing_or_wrong_statistics_are_rebuilt_while_search_stays_correct() {
     }
     w.shutdown();
     assert_agrees(&db, "rebuilt after a wrong count");
+
+    // Left dirty by a writer that died between a commit and adding its
+    // counts (a pid no process has): rebuilt too.
+    raw.execute_batch(
+        "UPDATE term_stats_state SET dirty = 2147483000; DELETE FROM term_stats WHERE term > 'x';",
+    )
+    .unwrap();
+    let t = Instant::now();
+    let w = writer(&db);
+    loop {
+        let clean: i64 = raw
+            .query_row("SELECT dirty FROM term_stats_state", [], |r| r.get(0))
+            .unwrap();
+        if clean == 0
+            && TermDict::read(&reader)
+                .unwrap()
+                .is_some_and(|d| d.complete())
+        {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "rebuilt in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    w.shutdown();
+    assert_agrees(&db, "rebuilt after a writer died with counts unadded");
 }
