@@ -19,6 +19,7 @@
 )] // test code: a panic is the failure report
 
 #[path = "common/model.rs"]
+#[allow(dead_code)] // shared with the claims bench, which reads the prompts
 mod model;
 
 use std::path::{Path, PathBuf};
