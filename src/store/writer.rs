@@ -408,14 +408,19 @@ impl WriterWorker {
         loop {
             let first = if !pending.is_empty() {
                 self.rx.recv_timeout(self.backoff(failures))
-            } else if self.deferred.is_some() || idle != Idle::Nothing {
-                match self.rx.try_recv() {
+            } else if let Some((_, since)) = &self.deferred {
+                match self.rx.recv_timeout(FOLD_AFTER.saturating_sub(since.elapsed())) {
                     Ok(env) => Ok(env),
-                    Err(mpsc::TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
-                    Err(mpsc::TryRecvError::Empty) if self.deferred.is_some() => {
+                    Err(RecvTimeoutError::Timeout) => {
                         self.fold();
                         continue;
                     }
+                    Err(RecvTimeoutError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+                }
+            } else if idle != Idle::Nothing {
+                match self.rx.try_recv() {
+                    Ok(env) => Ok(env),
+                    Err(mpsc::TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
                     Err(mpsc::TryRecvError::Empty) => {
                         match self.watch.before() {
                             Ok(held) => {
@@ -565,9 +570,9 @@ impl WriterWorker {
         }
     }
 
-    /// Adds the deferred term counts to the stored statistics (when the
-    /// queue empties, before a flush is answered, at least every second
-    /// under a steady stream, and before stopping). A failure leaves the
+    /// Adds the deferred term counts to the stored statistics
+    /// ([`FOLD_AFTER`] after the first batch they count, before a flush is
+    /// answered, and before stopping). A failure leaves the
     /// statistics marked dirty: the next start rebuilds them.
     fn fold(&mut self) {
         let Some((counted, _)) = self.deferred.take() else {
@@ -583,7 +588,7 @@ impl WriterWorker {
     fn fold_due(&self) -> bool {
         self.deferred
             .as_ref()
-            .is_some_and(|(_, since)| since.elapsed() >= Duration::from_secs(1))
+            .is_some_and(|(_, since)| since.elapsed() >= FOLD_AFTER)
     }
 
     /// One step of idle work (tens of milliseconds at most, so a write
@@ -692,6 +697,11 @@ impl WriterWorker {
         }
     }
 }
+
+/// Term counts wait at most this long to be added to the statistics: a
+/// burst of batches (an import) adds them a few times a second, not once
+/// per batch; search meanwhile sees a new word's count a moment late.
+const FOLD_AFTER: Duration = Duration::from_millis(250);
 
 /// What the writer does when nothing is queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
