@@ -409,7 +409,10 @@ impl WriterWorker {
             let first = if !pending.is_empty() {
                 self.rx.recv_timeout(self.backoff(failures))
             } else if let Some((_, since)) = &self.deferred {
-                match self.rx.recv_timeout(FOLD_AFTER.saturating_sub(since.elapsed())) {
+                match self
+                    .rx
+                    .recv_timeout(FOLD_AFTER.saturating_sub(since.elapsed()))
+                {
                     Ok(env) => Ok(env),
                     Err(RecvTimeoutError::Timeout) => {
                         self.fold();
