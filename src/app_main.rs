@@ -27,6 +27,12 @@ pub fn main() -> ExitCode {
         let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
         return ExitCode::from(crate::library::child::child_main(&rest));
     }
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == crate::ui::tty_guard::SUBCOMMAND)
+    {
+        return ExitCode::from(crate::ui::tty_guard::child_main());
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => return usage_error(&e),

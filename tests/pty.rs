@@ -417,3 +417,39 @@ fn import_on_a_terminal_shows_progress_then_the_summary() {
     // The progress line is cleared before the summary.
     assert!(raw.contains("\r\x1b[2K"), "{raw}");
 }
+
+/// Issue 24, item 1: a sleuth that dies without restoring the terminal —
+/// an abort (what a stack overflow or a failed allocation ends in) or
+/// SIGKILL, which no handler inside it can catch — leaves it restored by
+/// its guard process: cooked mode, the main screen, a line saying so.
+#[test]
+fn an_abort_or_sigkill_leaves_the_terminal_restored_by_the_guard() {
+    for sig in [libc::SIGABRT, libc::SIGKILL] {
+        let sb = common::Sandbox::new();
+        let mut s = Session::start(&sb);
+        s.wait_for_text("Ask a question");
+        let raw = common::pty::termios_of(&*s.master);
+        assert_eq!(
+            raw.c_lflag & libc::ICANON,
+            0,
+            "not in raw mode to begin with"
+        );
+        let pid = s.child.process_id().unwrap() as i32;
+        #[allow(unsafe_code)] // sending a signal needs libc; only tests do this
+        let sent = unsafe { libc::kill(pid, sig) };
+        assert_eq!(sent, 0);
+        let status = common::wait_for(Duration::from_secs(10), || s.child.try_wait().unwrap())
+            .expect("sleuth did not die");
+        assert!(!status.success());
+        let cooked = common::wait_for(Duration::from_secs(10), || {
+            let t = common::pty::termios_of(&*s.master);
+            (t.c_lflag & libc::ICANON != 0 && t.c_lflag & libc::ECHO != 0).then_some(())
+        });
+        assert!(cooked.is_some(), "signal {sig}: the terminal was left raw");
+        s.wait_for_text("it was put back");
+        assert!(
+            !s.screen.lock().unwrap().parser.screen().alternate_screen(),
+            "signal {sig}: still on the alternate screen"
+        );
+    }
+}

@@ -18,6 +18,48 @@ use tokio::sync::mpsc;
 
 /// Messages waiting to be read, and lines to be written, at most.
 const QUEUE: usize = 64;
+/// Requests read whose response is not yet written, at most. Past it the
+/// pipe is not read: a peer that writes requests and never reads the
+/// answers is held by its own full pipe, and each unanswered request
+/// costs nothing here (each cost ~1.2 KB, without end, before).
+pub const IN_FLIGHT: usize = 64;
+
+/// The ids of requests read and not yet answered.
+#[derive(Default)]
+struct Pending {
+    ids: std::sync::Mutex<std::collections::HashSet<String>>,
+    freed: tokio::sync::Notify,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.ids.lock().map_or(0, |s| s.len())
+    }
+
+    fn insert(&self, id: &Value) {
+        if let Ok(mut s) = self.ids.lock() {
+            s.insert(id.to_string());
+        }
+    }
+
+    fn remove(&self, id: &Value) {
+        let removed = self.ids.lock().is_ok_and(|mut s| s.remove(&id.to_string()));
+        if removed {
+            self.freed.notify_waiters();
+        }
+    }
+
+    /// Waits until fewer than [`IN_FLIGHT`] requests are unanswered.
+    async fn room(&self) {
+        loop {
+            let freed = self.freed.notified();
+            if self.len() < IN_FLIGHT {
+                return;
+            }
+            freed.await;
+        }
+    }
+}
 
 /// What the reader saw that was not a message.
 #[derive(Debug, Default)]
@@ -61,8 +103,14 @@ pub struct Closed;
 
 pub struct LineTransport<R: ServiceRole> {
     incoming: mpsc::Receiver<RxJsonRpcMessage<R>>,
-    outgoing: mpsc::Sender<String>,
+    outgoing: mpsc::Sender<Outgoing>,
     pub faults: Arc<Faults>,
+}
+
+/// A line to write, and the request it answers (freed once written).
+struct Outgoing {
+    line: String,
+    answers: Option<Value>,
 }
 
 impl<R: ServiceRole> LineTransport<R> {
@@ -74,9 +122,10 @@ impl<R: ServiceRole> LineTransport<R> {
         O: AsyncWrite + Send + Unpin + 'static,
     {
         let (in_tx, incoming) = mpsc::channel(QUEUE);
-        let (outgoing, out_rx) = mpsc::channel::<String>(QUEUE);
+        let (outgoing, out_rx) = mpsc::channel::<Outgoing>(QUEUE);
         let faults = Arc::new(Faults::default());
-        tokio::spawn(write_lines(write, out_rx));
+        let pending = Arc::new(Pending::default());
+        tokio::spawn(write_lines(write, out_rx, Arc::clone(&pending)));
         let replies = answer_errors.then(|| outgoing.clone());
         tokio::spawn(read_lines::<R, I>(
             read,
@@ -84,6 +133,7 @@ impl<R: ServiceRole> LineTransport<R> {
             in_tx,
             replies,
             Arc::clone(&faults),
+            pending,
         ));
         Self {
             incoming,
@@ -93,13 +143,20 @@ impl<R: ServiceRole> LineTransport<R> {
     }
 }
 
-async fn write_lines<O: AsyncWrite + Unpin>(mut write: O, mut rx: mpsc::Receiver<String>) {
-    while let Some(line) = rx.recv().await {
-        let ok = write.write_all(line.as_bytes()).await.is_ok()
+async fn write_lines<O: AsyncWrite + Unpin>(
+    mut write: O,
+    mut rx: mpsc::Receiver<Outgoing>,
+    pending: Arc<Pending>,
+) {
+    while let Some(out) = rx.recv().await {
+        let ok = write.write_all(out.line.as_bytes()).await.is_ok()
             && write.write_all(b"\n").await.is_ok()
             && write.flush().await.is_ok();
         if !ok {
             break;
+        }
+        if let Some(id) = &out.answers {
+            pending.remove(id);
         }
     }
 }
@@ -108,12 +165,14 @@ async fn read_lines<R: ServiceRole, I: AsyncRead + Unpin>(
     read: I,
     max_line: usize,
     tx: mpsc::Sender<RxJsonRpcMessage<R>>,
-    replies: Option<mpsc::Sender<String>>,
+    replies: Option<mpsc::Sender<Outgoing>>,
     faults: Arc<Faults>,
+    pending: Arc<Pending>,
 ) {
     let mut read = BufReader::new(read);
     let mut line: Vec<u8> = Vec::new();
     loop {
+        pending.room().await;
         match next_line(&mut read, &mut line, max_line).await {
             Line::Eof => break,
             Line::TooLong => {
@@ -136,8 +195,19 @@ async fn read_lines<R: ServiceRole, I: AsyncRead + Unpin>(
                     }
                 };
                 let id = value.get("id").cloned();
+                let request = value.get("method").is_some();
+                // A cancelled request may never be answered: it stops
+                // counting against the bound.
+                if value.get("method").and_then(Value::as_str) == Some("notifications/cancelled")
+                    && let Some(r) = value.pointer("/params/requestId")
+                {
+                    pending.remove(r);
+                }
                 match serde_json::from_value::<RxJsonRpcMessage<R>>(value) {
                     Ok(m) => {
+                        if request && let Some(id) = &id {
+                            pending.insert(id);
+                        }
                         if tx.send(m).await.is_err() {
                             break;
                         }
@@ -153,14 +223,20 @@ async fn read_lines<R: ServiceRole, I: AsyncRead + Unpin>(
     }
 }
 
-async fn reply(replies: &Option<mpsc::Sender<String>>, id: Option<Value>, code: i64, msg: &str) {
+async fn reply(replies: &Option<mpsc::Sender<Outgoing>>, id: Option<Value>, code: i64, msg: &str) {
     if let Some(tx) = replies {
         let mut v = json!({"jsonrpc": "2.0", "error": {"code": code, "message": msg}});
         // Only an id a response may carry (a string or a number).
         if let Some(id) = id.filter(|i| i.is_string() || i.is_number()) {
             v["id"] = id;
         }
-        let _ = tx.send(v.to_string()).await;
+        let line = v.to_string();
+        let _ = tx
+            .send(Outgoing {
+                line,
+                answers: None,
+            })
+            .await;
     }
 }
 
@@ -219,10 +295,17 @@ impl<R: ServiceRole> Transport<R> for LineTransport<R> {
         item: TxJsonRpcMessage<R>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         let tx = self.outgoing.clone();
-        let line = serde_json::to_string(&item);
+        let value = serde_json::to_value(&item);
         async move {
-            let line = line.map_err(|_| Closed)?;
-            tx.send(line).await.map_err(|_| Closed)
+            let value = value.map_err(|_| Closed)?;
+            // A response or an error answers the request with its id.
+            let answers = (value.get("method").is_none())
+                .then(|| value.get("id").cloned())
+                .flatten();
+            let line = value.to_string();
+            tx.send(Outgoing { line, answers })
+                .await
+                .map_err(|_| Closed)
         }
     }
 

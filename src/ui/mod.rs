@@ -21,6 +21,7 @@ pub mod status;
 pub mod terminal;
 pub mod theme;
 pub mod transcript;
+pub mod tty_guard;
 pub mod wrap;
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};

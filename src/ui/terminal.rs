@@ -1,6 +1,7 @@
 //! Terminal ownership: raw mode and the alternate screen are entered by
 //! [`TerminalGuard::enter`] and undone on every exit path — drop, panic on
-//! the main thread, or a signal handled by the event loop.
+//! the main thread, or a signal handled by the event loop — and, when the
+//! process dies without any of these, by the [`super::tty_guard`] process.
 
 use std::io::{Stdout, Write, stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +35,7 @@ pub struct TerminalGuard {
 impl TerminalGuard {
     pub fn enter() -> anyhow::Result<Self> {
         use anyhow::Context;
+        super::tty_guard::start();
         take_over().context("cannot set up the terminal")?;
         match Terminal::new(CrosstermBackend::new(stdout())) {
             Ok(terminal) => Ok(Self {
@@ -50,6 +52,7 @@ impl TerminalGuard {
 /// Raw mode, the alternate screen, paste and mouse reporting; undone (and
 /// an error returned) when any step fails.
 fn take_over() -> std::io::Result<()> {
+    super::tty_guard::taking();
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     let mut out = stdout();
@@ -115,6 +118,7 @@ pub fn restore() {
     );
     let _ = terminal::disable_raw_mode();
     let _ = out.flush();
+    super::tty_guard::given_back();
 }
 
 static UI_INBOX: OnceLock<Mutex<Sender<UiEvent>>> = OnceLock::new();

@@ -10,6 +10,9 @@ use crate::domain::SourceMeta;
 
 /// Bytes read from a page before it is cut (default 2 MB).
 pub const MAX_PAGE: usize = 2 * 1024 * 1024;
+/// Pages parsed at once in this process (one per core of a small machine).
+const PARSERS: usize = 2;
+static PARSING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(PARSERS);
 /// Readable text kept per page.
 const MAX_TEXT: usize = MAX_DOC_CHARS;
 
@@ -57,8 +60,24 @@ pub fn readable(html: &str, url: &str) -> (String, String) {
 /// Like [`readable`], with what a reference needs: the page's
 /// `citation_*` tags first, then what Readability found (byline, site
 /// name, published time from meta tags and JSON-LD).
+///
+/// A page whose markup would cost a tree builder more than its bytes
+/// (`text::markup`: nested past 256 levels, floods of tags or of `<`) is
+/// read as plain text; NUL bytes, which no page's text holds, are dropped.
 pub fn readable_with_meta(html: &str, url: &str) -> (String, String, SourceMeta) {
-    let parsed = dom_smoothie::Readability::new(html, Some(url), None).and_then(|mut r| r.parse());
+    let html: std::borrow::Cow<str> = if html.contains('\0') {
+        html.replace('\0', "").into()
+    } else {
+        html.into()
+    };
+    let html = html.as_ref();
+    let parsed = match crate::text::markup::check(html) {
+        Ok(()) => parse_tree(html, url),
+        Err(why) => {
+            tracing::info!(url, %why, "page read as plain text");
+            Err(dom_smoothie::ReadabilityError::GrabFailed)
+        }
+    };
     let mut meta = super::page_meta::citation_meta(html);
     let (title, text) = match parsed {
         Ok(a) if !a.text_content.trim().is_empty() => {
@@ -101,6 +120,15 @@ pub fn readable_with_meta(html: &str, url: &str) -> (String, String, SourceMeta)
     (title.trim().to_string(), text, meta)
 }
 
+/// Readability over the page's tree; only for markup `text::markup`
+/// passed (its recursion and scoring grow with the nesting).
+fn parse_tree(
+    html: &str,
+    url: &str,
+) -> Result<dom_smoothie::Article, dom_smoothie::ReadabilityError> {
+    dom_smoothie::Readability::new(html, Some(url), None).and_then(|mut r| r.parse())
+}
+
 /// One page through the guarded client, as a document of `kind`.
 pub async fn page(ctx: &Ctx, url: &str, kind: SourceKind) -> Result<Document, String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad URL: {e}"))?;
@@ -134,9 +162,14 @@ pub async fn page(ctx: &Ctx, url: &str, kind: SourceKind) -> Result<Document, St
         tracing::info!(url, "page cut at {} bytes", MAX_PAGE);
     }
     // Invalid UTF-8 is replaced, not fatal.
-    let html = String::from_utf8_lossy(&body).into_owned();
+    let html = String::from_utf8(body)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let url_owned = url.to_string();
     let plain = ctype.starts_with("text/plain");
+    // At most PARSERS pages are parsed at once, whatever the number of
+    // pages a turn links or its sources link: a turn's parsing memory is
+    // PARSERS times one page's, not the number of pages times it.
+    let _parsing = PARSING.acquire().await;
     let (title, text, meta) = tokio::task::spawn_blocking(move || {
         if plain {
             (String::new(), html, SourceMeta::default())
@@ -203,6 +236,41 @@ mod tests {
                 "https://e.org/x"
             ]
         );
+    }
+
+    /// The depth cap leaves the parser a wide margin: ten times the cap
+    /// on a 2 MB stack (a blocking thread's), in well under a second.
+    #[test]
+    fn the_tree_parser_is_safe_well_past_the_depth_cap() {
+        let depth = crate::text::markup::MAX_DEPTH * 10;
+        let html = format!(
+            "<html><body>{}<p>Words at the bottom of the page.</p>{}</body></html>",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        );
+        let t = std::time::Instant::now();
+        let text = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || parse_tree(&html, "http://x.org/").map(|a| a.text_content.to_string()))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(text.contains("Words at the bottom"), "{text}");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+        // Past the cap the page is read as text, its words kept.
+        let (_, text) = readable(&"<span>".repeat(30_000), "http://x.org/");
+        assert!(text.is_empty());
+        let nested = format!(
+            "{}kept words{}",
+            "<b>".repeat(30_000),
+            "</b>".repeat(30_000)
+        );
+        assert_eq!(readable(&nested, "http://x.org/").1, "kept words");
     }
 
     #[test]
