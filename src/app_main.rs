@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 
 use anyhow::Context;
-use clap::Parser;
 
 use crate::cli::{Cli, Command, DebugCommand};
 use crate::config::{Config, Loaded, Overrides};
@@ -33,7 +32,7 @@ pub fn main() -> ExitCode {
     {
         return ExitCode::from(crate::ui::tty_guard::child_main());
     }
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
@@ -51,6 +50,18 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The command line, noting whether `--db` was given on it: a reading
+/// command on a database named there that does not exist is an error
+/// (a typo must not look like an empty history); the default path and
+/// SLEUTH_DB, set once for every machine, may not exist yet.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches()?;
+    let named = matches.value_source("db") == Some(clap::parser::ValueSource::CommandLine);
+    crate::commands::db_named_on_command_line(named);
+    Cli::from_arg_matches(&matches)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -414,15 +414,37 @@ fn a_reader_that_leaves_early_is_not_an_error() {
 }
 
 /// Issue 11, case 17: reading commands never create a database; a
-/// directory given as --db is named as the mistake.
+/// directory given as --db is named as the mistake. Issue 24, item 12: a
+/// file named by --db that does not exist is an error, exit 1 (it looked
+/// like an empty history); SLEUTH_DB, set once for every machine, and the
+/// default path still read as "no sessions yet".
 #[test]
 fn reading_a_missing_database_creates_nothing_and_a_directory_is_named() {
     let sb = Sandbox::new();
     let missing = sb.path().join("typo.db");
+    for cmd in [
+        vec!["sessions"],
+        vec!["search", "anything", "--json"],
+        vec!["runs"],
+    ] {
+        let out = sb
+            .cmd()
+            .arg("--db")
+            .arg(&missing)
+            .args(&cmd)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("there is no database at") && err.contains("typo.db"),
+            "{cmd:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{cmd:?}");
+    }
     let out = sb
         .cmd()
-        .arg("--db")
-        .arg(&missing)
+        .env("SLEUTH_DB", &missing)
         .arg("sessions")
         .output()
         .unwrap();
@@ -430,8 +452,7 @@ fn reading_a_missing_database_creates_nothing_and_a_directory_is_named() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("No sessions yet"));
     let out = sb
         .cmd()
-        .arg("--db")
-        .arg(&missing)
+        .env("SLEUTH_DB", &missing)
         .args(["search", "anything", "--json"])
         .output()
         .unwrap();

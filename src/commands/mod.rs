@@ -14,6 +14,14 @@ use std::path::Path;
 use anyhow::Context;
 use rusqlite::Connection;
 
+static DB_NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `--db` named the database on the command line (set once, at
+/// start).
+pub fn db_named_on_command_line(named: bool) {
+    DB_NAMED.store(named, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A read-only connection for a command that only reads; None when there
 /// is no database yet (a reading command never creates one: a mistyped
 /// `--db` must not leave an empty file behind). A file of an older schema
@@ -29,6 +37,12 @@ pub fn open_for_reading(db: &Path) -> anyhow::Result<Option<Connection>> {
                 reason: format!("{} is not a directory", blocker.display()),
             }
             .into());
+        }
+        if DB_NAMED.load(std::sync::atomic::Ordering::Relaxed) {
+            anyhow::bail!(
+                "there is no database at {} (named by --db) — check the path",
+                db.display()
+            );
         }
         return Ok(None);
     }
