@@ -12,6 +12,12 @@
 //! question of a turn that ended is stored, and for each kill, the text
 //! lost (sent by the server before the kill but not saved) is at most one
 //! checkpoint interval (500 ms).
+//!
+//! Every tenth turn (issue 24) is a research turn whose question links
+//! three hostile pages drawn from five: 30,000 nested `<span>`, 20,000
+//! nested `<div>`, 2 MB of NUL, 2 MB of `<`, a gzip bomb (64 MB of zeros
+//! in 64 KB). Its process's peak RSS is read from wait4; a death by a
+//! signal we did not send is a crash.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -108,6 +114,64 @@ fn config(sb: &common::Sandbox, url: &str) -> std::path::PathBuf {
     p
 }
 
+/// The hostile pages research turns link, one route each.
+fn hostile_pages() -> Vec<(&'static str, Vec<Reply>)> {
+    use std::io::Write;
+    let html = |b: Vec<u8>| vec![Reply::new(200, "text/html; charset=utf-8", b)];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let bomb =
+        Reply::new(200, "text/html", gz.finish().unwrap()).header("Content-Encoding", "gzip");
+    vec![
+        (
+            "/spans",
+            html(
+                format!(
+                    "{}Hastings, 1066.{}",
+                    "<span>".repeat(30_000),
+                    "</span>".repeat(30_000)
+                )
+                .into_bytes(),
+            ),
+        ),
+        ("/divs", html("<div>".repeat(20_000).into_bytes())),
+        ("/nul", html(vec![0u8; 2 << 20])),
+        ("/lt", html(vec![b'<'; 2 << 20])),
+        ("/bomb", vec![bomb]),
+    ]
+}
+
+/// Waits (at most `limit`) for `child`; its exit code (128 + signal for a
+/// death by signal, None if it was still running and got killed) and its
+/// own peak RSS in MB.
+#[allow(unsafe_code)] // wait4's rusage needs libc; only benches and tests do this
+fn wait_peak(child: &mut std::process::Child, limit: Duration) -> (Option<i32>, f64) {
+    let pid = child.id() as libc::pid_t;
+    let t = Instant::now();
+    loop {
+        let mut status = 0;
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            let code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            };
+            return (Some(code), usage.ru_maxrss as f64 / 1024.0);
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, 0.0);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 fn main() {
     let turns: usize = std::env::var("SLEUTH_SOAK_TURNS")
         .ok()
@@ -139,6 +203,21 @@ fn main() {
     let steady_dir = common::Sandbox::new();
     let steady_cfg = config(&steady_dir, &steady.url());
 
+    let pages = Server::lasting(hostile_pages(), turns * 2, 1800);
+    let research_cfg = sb.path().join("hostile.toml");
+    std::fs::write(
+        &research_cfg,
+        format!(
+            "{}[research]\nallow_hosts = [\"127.0.0.1\"]\ntimeout_secs = 20\n\
+             [sources.wikipedia]\nenabled = false\n[sources.hackernews]\nenabled = false\n\
+             [sources.arxiv]\nenabled = false\n",
+            std::fs::read_to_string(&chaos_cfg).unwrap()
+        ),
+    )
+    .unwrap();
+    let routes = ["/spans", "/divs", "/nul", "/lt", "/bomb"];
+    let (mut hostile_turns, mut crashes, mut peak_mb) = (0, 0, 0.0f64);
+
     let kill_every = 10;
     let mut ended_questions = Vec::new();
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
@@ -147,6 +226,40 @@ fn main() {
     for i in 0..turns {
         let q = format!("soak question {i}");
         let kill = i % kill_every == kill_every - 1;
+        if i % kill_every == 4 {
+            let first = d.below(5) as usize;
+            let links: Vec<String> = (0..3)
+                .map(|k| format!("{}{}", pages.url(), routes[(first + k) % 5]))
+                .collect();
+            let q = format!(
+                "soak question {i}: what happened at Hastings? {}",
+                links.join(" ")
+            );
+            let mut child = sb
+                .cmd()
+                .arg("--config")
+                .arg(&research_cfg)
+                .args(["ask", "--json", &q])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn");
+            hostile_turns += 1;
+            match wait_peak(&mut child, Duration::from_secs(60)) {
+                (Some(code), peak) => {
+                    peak_mb = peak_mb.max(peak);
+                    if code > 128 || code == 101 {
+                        crashes += 1;
+                    }
+                    *outcomes
+                        .entry(format!("hostile pages: exit {code}"))
+                        .or_default() += 1;
+                    ended_questions.push(q);
+                }
+                (None, _) => hangs += 1,
+            }
+            continue;
+        }
         let cfg = if kill { &steady_cfg } else { &chaos_cfg };
         let before = steady.requests().len();
         let mut child = sb
@@ -250,6 +363,9 @@ fn main() {
         "after a restart (exit {:?}): integrity_check {integrity}; answers left streaming: {streaming}; questions of ended turns missing: {missing} of {}",
         out.status.code(),
         ended_questions.len()
+    );
+    println!(
+        "hostile-page research turns: {hostile_turns}; crashes: {crashes}; peak RSS of any of them: {peak_mb:.0} MB"
     );
     if let (Some(max), false) = (losses_ms.last(), losses_ms.is_empty()) {
         println!(

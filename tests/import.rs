@@ -228,7 +228,13 @@ fn a_truncated_export_keeps_the_conversations_before_the_cut() {
     let (_, shown) = session(&sb, SKY);
     assert_eq!(shown.len(), 4);
     assert_eq!(counts(&sb), (1, 7), "nothing of the cut conversation");
-    // Without --json: a summary and the reason on stdout, exit 1.
+    // With --json the reason is on stderr too (issue 24, item 18).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the import stopped") && err.contains("truncated"),
+        "{err}"
+    );
+    // Without --json: the summary on stdout, the reason on stderr, exit 1.
     let out = sb
         .cmd()
         .args(["import", "chatgpt"])
@@ -237,8 +243,13 @@ fn a_truncated_export_keeps_the_conversations_before_the_cut() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("Stopped:") && text.contains("truncated"),
+        text.contains("Imported") && !text.contains("truncated"),
         "{text}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the import stopped") && err.contains("truncated"),
+        "{err}"
     );
     assert_eq!(out.status.code(), Some(1));
 }

@@ -82,6 +82,15 @@ pub fn run(
         error,
     };
     print(&report, json, out)?;
+    // Why it stopped goes to stderr, as every failure does (with --json
+    // too: the report on stdout carries it as `error`).
+    if let Some(e) = &report.error {
+        let _ = writeln!(
+            std::io::stderr(),
+            "sleuth: the import stopped: {}",
+            crate::text::sanitize::one_line(e)
+        );
+    }
     Ok(if report.error.is_some() {
         ExitCode::from(1)
     } else {
@@ -226,9 +235,6 @@ fn print(r: &Report, json: bool, out: &mut dyn Write) -> anyhow::Result<()> {
         if r.skipped.len() > 20 {
             writeln!(out, "  … and {} more", r.skipped.len() - 20)?;
         }
-    }
-    if let Some(e) = &r.error {
-        writeln!(out, "Stopped: {}", crate::text::sanitize::one_line(e))?;
     }
     Ok(())
 }
