@@ -117,17 +117,30 @@ pub async fn run(
     let token = context.meta.get_progress_token();
     let mut step = 0u32;
     let mut cancelled = false;
-    let report = loop {
-        tokio::select! {
-            line = rx.recv() => {
-                let Some(line) = line else { continue };
-                if let Some(t) = &token {
-                    step += 1;
-                    let p = ProgressNotificationParam::new(t.clone(), f64::from(step))
-                        .with_message(line);
-                    let _ = context.peer.notify_progress(p).await;
-                }
+    let progress = |line: String, step: &mut u32| {
+        let p = token.as_ref().map(|t| {
+            *step += 1;
+            ProgressNotificationParam::new(t.clone(), f64::from(*step)).with_message(line)
+        });
+        let peer = context.peer.clone();
+        async move {
+            if let Some(p) = p {
+                let _ = peer.notify_progress(p).await;
             }
+        }
+    };
+    let mut open = true;
+    let report = loop {
+        // Biased, stages first: a stage the turn reported is sent before
+        // the result it leads to (issue 24, item 22: a busy machine let
+        // the result overtake queued stages, which were then dropped).
+        tokio::select! {
+            biased;
+            line = rx.recv(), if open => match line {
+                Some(line) => progress(line, &mut step).await,
+                // The job ended (its sender dropped): only its result is left.
+                None => open = false,
+            },
             _ = context.ct.cancelled(), if !cancelled => {
                 cancelled = true;
                 interrupted.store(true, Ordering::Relaxed);
@@ -135,6 +148,10 @@ pub async fn run(
             done = &mut job => break done,
         }
     };
+    // Stages sent between the last poll and the job's end.
+    while let Ok(line) = rx.try_recv() {
+        progress(line, &mut step).await;
+    }
     let report = report
         .map_err(|e| format!("internal error: {e}"))?
         .map_err(|e| format!("{e:#}"))?;

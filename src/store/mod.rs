@@ -11,6 +11,7 @@ pub mod recovery;
 pub mod runs;
 pub mod schema;
 pub mod search;
+mod watch;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -147,6 +148,11 @@ pub enum StoreEvent {
     /// A previously failed batch has been written after all.
     WriteRecovered {
         seq: u64,
+    },
+    /// The writer found and put right something another program did to
+    /// the files (a WAL removed under it); nothing was lost. In words.
+    Repaired {
+        what: String,
     },
     /// The writer is checking the whole file before its first write (why:
     /// "after an unclean exit"…); `done` once it has answered.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use super::watch::Watch;
 use super::{StoreError, StoreEvent};
 use crate::domain::{
     Message, MessageId, RunDocument, RunNote, RunRecord, RunStatus, Session, SessionId, Source,
@@ -448,6 +449,19 @@ impl WriterWorker {
                 Self::take(env, &mut pending, &mut flushes, &mut shutting_down);
             }
             let mut held = None;
+            if !pending.is_empty()
+                && damaged.is_none()
+                && self.watch.wal_lost()
+                && let Err(why) = self.renew_wal(emit)
+            {
+                tracing::error!(problem = %why, "the WAL was removed and could not be renewed; nothing more will be written");
+                emit.emit(StoreEvent::WriteFailed {
+                    error: why.clone(),
+                    pending: pending.len(),
+                });
+                self.watch.refused = true;
+                damaged = Some(why);
+            }
             if !pending.is_empty() && damaged.is_none() {
                 match self.watch.before() {
                     Ok(h) => held = h,
@@ -577,6 +591,66 @@ impl WriterWorker {
     /// ([`FOLD_AFTER`] after the first batch they count, before a flush is
     /// answered, and before stopping). A failure leaves the
     /// statistics marked dirty: the next start rebuilds them.
+    /// The WAL was removed (or replaced) under this connection, which
+    /// still holds it open: what it holds is copied into the database
+    /// through that handle, then the database is opened again, which
+    /// starts a new WAL by its name. Nothing committed is lost; nothing
+    /// more goes to a file no other connection can see.
+    fn renew_wal(&mut self, emit: &Emitter<StoreEvent>) -> Result<(), String> {
+        let shown = self.conn.path().unwrap_or("the database").to_string();
+        // Counts held for the statistics live in this connection's
+        // temporary tables: added before it is left.
+        self.fold();
+        let held = self.watch.before()?;
+        let copied = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|e| e.to_string())
+            .and_then(|busy| {
+                if busy == 0 {
+                    Ok(())
+                } else {
+                    Err("another connection held it".to_string())
+                }
+            });
+        let reopened = copied.and_then(|()| {
+            let fresh =
+                super::open_writer(std::path::Path::new(&shown)).map_err(|e| e.to_string())?;
+            fresh
+                .busy_timeout(self.opts.busy_timeout)
+                .map_err(|e| e.to_string())?;
+            Ok(fresh)
+        });
+        let result = match reopened {
+            Ok(fresh) => {
+                let old = std::mem::replace(&mut self.conn, fresh);
+                // Its WAL is in the database now; closing it must not
+                // remove the new one by name.
+                let _ = old.set_db_config(
+                    rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                    true,
+                );
+                drop(old);
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "the WAL of {shown} was removed while sleuth ran, and what it held could not be saved ({e}); nothing more is written (unsaved writes go to the recovery file)"
+            )),
+        };
+        self.watch.after(held);
+        self.watch.wal_renewed();
+        if result.is_ok() {
+            let what = format!(
+                "the WAL of {shown} was removed by another program; its writes were saved into the database and a new WAL started"
+            );
+            tracing::warn!("{what}");
+            emit.emit(StoreEvent::Repaired { what });
+        }
+        result
+    }
+
     fn fold(&mut self) {
         let Some((counted, _)) = self.deferred.take() else {
             return;
@@ -764,120 +838,6 @@ fn is_corrupt(e: &StoreError) -> bool {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
             if matches!(f.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
     )
-}
-
-/// The database file as this writer last left it: a file replaced,
-/// removed or changed by another program while sleuth runs stops the
-/// writes (they are kept) before one lands in it.
-#[derive(Default)]
-struct Watch {
-    db: Option<std::path::PathBuf>,
-    registration: Option<super::health::Registration>,
-    /// After this writer's last commit (or its start).
-    seen: Option<super::health::Stamp>,
-    /// Nothing more is written: the file is not vouched for at close.
-    refused: bool,
-}
-
-impl Watch {
-    fn of(
-        db: Option<&std::path::Path>,
-        registration: Option<super::health::Registration>,
-    ) -> Watch {
-        Watch {
-            db: db.map(std::path::Path::to_path_buf),
-            seen: db.and_then(super::health::stamp),
-            registration,
-            refused: false,
-        }
-    }
-
-    /// Before a commit: the file must be as this writer (or another
-    /// sleuth writer, by its record) left it. The returned hold keeps the
-    /// record locked until [`Watch::after`].
-    fn before(&mut self) -> Result<Option<super::health::Held>, String> {
-        let (Some(db), Some(seen)) = (self.db.as_deref(), self.seen) else {
-            return Ok(None);
-        };
-        let held = self.registration.as_ref().and_then(|r| r.hold().ok());
-        let shown = db.display();
-        let Some(now) = super::health::stamp(db) else {
-            self.refused = true;
-            return Err(format!(
-                "the database {shown} was removed while sleuth ran; nothing more is written (unsaved writes go to the recovery file)"
-            ));
-        };
-        if (now.dev, now.ino) != (seen.dev, seen.ino) {
-            self.refused = true;
-            return Err(format!(
-                "the database {shown} was replaced by another file while sleuth ran; nothing more is written to either (unsaved writes go to the recovery file)"
-            ));
-        }
-        if (now.len, now.mtime_ns) != (seen.len, seen.mtime_ns) {
-            let by_sleuth = held
-                .as_ref()
-                .and_then(|h| h.latest())
-                .is_some_and(|l| (l.len, l.mtime_ns, l.ino) == (now.len, now.mtime_ns, now.ino));
-            if !by_sleuth {
-                self.refused = true;
-                return Err(format!(
-                    "the database {shown} was changed by another program while sleuth ran; nothing more is written (unsaved writes go to the recovery file)"
-                ));
-            }
-            self.seen = Some(now);
-        }
-        Ok(held)
-    }
-
-    /// After a commit (or any write): notes the file as this writer left
-    /// it, for itself and, when its checkpoint changed it, for the others.
-    fn after(&mut self, held: Option<super::health::Held>) {
-        let now = self.db.as_deref().and_then(super::health::stamp);
-        let changed = now.map(|n| (n.len, n.mtime_ns)) != self.seen.map(|s| (s.len, s.mtime_ns));
-        if let (true, Some(h), Some(n)) = (changed, held, now)
-            && let Err(e) = h.set_latest(n)
-        {
-            tracing::warn!(error = %e, "cannot note the database's new state");
-        }
-        self.seen = now;
-    }
-
-    /// Closes the connection; on a clean close the WAL is emptied first and
-    /// the file stamped as left, so the next start need not check it.
-    fn close(self, conn: Connection) {
-        if self.refused {
-            // A file this writer does not trust is left as it is: no
-            // checkpoint into it, and no WAL removed by name.
-            if let Err(e) = conn.set_db_config(
-                rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-                true,
-            ) {
-                tracing::warn!(error = %e, "cannot turn the checkpoint on close off");
-            }
-            drop(conn);
-            if let Some(r) = self.registration {
-                r.abandon();
-            }
-            return;
-        }
-        // The checkpoint changes the file: under the record's lock, with
-        // the new stamp noted, so a writer still running sees it was ours.
-        let held = self.registration.as_ref().and_then(|r| r.hold().ok());
-        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
-            tracing::info!(error = %e, "WAL not emptied at close");
-        }
-        if let Err((_, e)) = conn.close() {
-            tracing::warn!(error = %e, "database not closed cleanly");
-        }
-        if let (Some(h), Some(now)) = (held, self.db.as_deref().and_then(super::health::stamp))
-            && let Err(e) = h.set_latest(now)
-        {
-            tracing::warn!(error = %e, "cannot note the database's state at close");
-        }
-        if let Some(r) = self.registration {
-            r.close();
-        }
-    }
 }
 
 /// Drops checkpoints superseded by a later checkpoint or final write of the

@@ -241,3 +241,63 @@ fn a_writer_killed_with_sigkill_makes_the_next_start_check_the_file() {
     let (events, _) = run(&db, vec![]);
     assert_eq!(checked(&events), None);
 }
+
+fn stored_notes(db: &std::path::Path, like: &str) -> i64 {
+    let conn = store::open_reader(db).unwrap();
+    conn.query_row(
+        "SELECT count(*) FROM messages WHERE content LIKE ?1",
+        [format!("{like}%")],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Issue 24, item 8: the WAL deleted while sleuth runs (a cleaner, a
+/// user's `rm`) lost every turn since the last checkpoint, even those
+/// before the deletion, with exit 0. The writer notices the WAL it writes
+/// to is gone, copies what it holds into the database, starts a new WAL,
+/// and says so: nothing is lost, before or after.
+#[test]
+fn a_wal_deleted_while_open_loses_no_write() {
+    let sb = Sandbox::new();
+    let db = history(&sb);
+    let conn = store::open_writer(&db).unwrap();
+    let (handle, worker) = writer::channel(conn, opts(&db));
+    let (tx, rx) = mpsc::channel();
+    let thread = worker.spawn(handle.clone(), Emitter::channel(tx)).unwrap();
+    for i in 0..50 {
+        handle.send(note(9400 + i, &format!("before the WAL went {i}")));
+    }
+    handle.flush().unwrap();
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+    assert!(wal.exists());
+    std::fs::remove_file(&wal).unwrap();
+    for i in 0..50 {
+        handle.send(note(9500 + i, &format!("after the WAL went {i}")));
+    }
+    handle.flush().unwrap();
+    // Another sleuth reading meanwhile sees all of it.
+    assert_eq!(stored_notes(&db, "before the WAL went"), 50);
+    assert_eq!(stored_notes(&db, "after the WAL went"), 50);
+    assert!(thread.shutdown().is_none(), "nothing left unsaved");
+    let events: Vec<StoreEvent> = rx.try_iter().collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, StoreEvent::Repaired { what } if what.contains("WAL"))),
+        "the user is told the WAL was removed: {events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, StoreEvent::WriteFailed { .. })),
+        "{events:?}"
+    );
+    assert_eq!(stored_notes(&db, "before the WAL went"), 50);
+    assert_eq!(stored_notes(&db, "after the WAL went"), 50);
+    let conn = store::open_reader(&db).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}

@@ -386,6 +386,10 @@ impl App {
                 self.status.store_warning = None;
                 true
             }
+            StoreEvent::Repaired { what } => {
+                self.status.store_warning = Some(what);
+                true
+            }
             StoreEvent::IntegrityCheck { why, done } => {
                 let note = format!("checking the database ({why}); saving waits for it");
                 if !done {
