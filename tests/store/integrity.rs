@@ -301,3 +301,55 @@ fn a_wal_deleted_while_open_loses_no_write() {
         .unwrap();
     assert_eq!(ok, "ok");
 }
+
+/// Issue 24, item 9: a database replaced by another file while its WAL
+/// remained (the WAL belongs to the old file). Checkpointing that WAL into
+/// the new file broke it (4 MB → 127 KB); a file reported damaged must be
+/// left exactly as it is, its WAL too.
+#[test]
+fn a_file_replaced_under_its_wal_is_reported_and_left_as_it_is() {
+    let sb = Sandbox::new();
+    let db = history(&sb);
+    let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+    let shm = std::path::PathBuf::from(format!("{}-shm", db.display()));
+    // A WAL of this file with frames not yet in it.
+    let raw = rusqlite::Connection::open(&db).unwrap();
+    raw.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    for i in 0..200 {
+        raw.execute(
+            "UPDATE messages SET content = content || ?1 WHERE id % 7 = ?2",
+            rusqlite::params![format!(" edit {i}"), i % 7],
+        )
+        .unwrap();
+    }
+    let frames = std::fs::read(&wal).unwrap();
+    assert!(frames.len() > 100_000, "{}", frames.len());
+    drop(raw);
+    // Another database put in its place, the old WAL beside it.
+    let other = sb.path().join("data").join("other.db");
+    let (_, flushed) = run(
+        &other,
+        vec![StoreCommand::CreateSession(session(1, "other", 1))],
+    );
+    flushed.unwrap();
+    std::fs::copy(&other, &db).unwrap();
+    std::fs::write(&wal, &frames).unwrap();
+    let _ = std::fs::remove_file(&shm);
+    let (db_before, wal_before) = (std::fs::read(&db).unwrap(), std::fs::read(&wal).unwrap());
+    let (events, flushed) = run(&db, vec![note(9600, "must not land")]);
+    assert!(checked(&events).is_some(), "the changed file is checked");
+    // Reported damaged (the old WAL's pages over the new file make no
+    // sound database): not a byte of the file or its WAL changed.
+    let e = flushed.unwrap_err();
+    assert!(e.contains("damaged"), "{e}");
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        db_before,
+        "the file was written"
+    );
+    assert_eq!(
+        std::fs::read(&wal).unwrap_or_default(),
+        wal_before,
+        "the WAL was checkpointed or removed"
+    );
+}
