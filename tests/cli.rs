@@ -599,3 +599,76 @@ fn a_named_config_that_does_not_exist_is_an_error_not_the_defaults() {
     assert_eq!(r.status.code(), Some(2));
     assert!(!sb.db().exists(), "nothing ran: no database was made");
 }
+
+/// Makes `dir` read-only for this process (root ignores modes: then the
+/// immutable attribute), undone on drop.
+struct ReadOnlyDir(std::path::PathBuf, bool);
+
+impl ReadOnlyDir {
+    fn new(dir: &std::path::Path) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let probe = dir.join(".probe");
+        if std::fs::write(&probe, b"x").is_err() {
+            return Self(dir.to_path_buf(), false);
+        }
+        std::fs::remove_file(&probe).unwrap();
+        let ok = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok && std::fs::write(&probe, b"x").is_err(),
+            "cannot make {} read-only on this machine (mode 0555, chattr +i)",
+            dir.display()
+        );
+        Self(dir.to_path_buf(), true)
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.1 {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.0)
+                .status();
+        }
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+/// Issue 24, item 23: reading commands on a database in a directory this
+/// user may not write (a backup mount, another user's files) failed with
+/// "attempt to write a readonly database" (no WAL index can be made
+/// there); they read the file as it stands.
+#[test]
+fn reading_commands_work_in_a_read_only_directory() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .args(["ask", "--no-research", "tardigrades in a read-only place"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "no model: the question is kept");
+    let dir = sb.db().parent().unwrap().to_path_buf();
+    for ext in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", sb.db().display()));
+    }
+    let _ro = ReadOnlyDir::new(&dir);
+    for cmd in [
+        vec!["sessions"],
+        vec!["search", "tardigrades"],
+        vec!["show", "latest"],
+    ] {
+        let out = sb.cmd().args(&cmd).output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{cmd:?}: {stderr}");
+        assert!(stdout.contains("tardigrades"), "{cmd:?}: {stdout}");
+    }
+}

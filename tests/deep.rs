@@ -428,6 +428,13 @@ fn a_run_killed_mid_round_resumes_without_fetching_its_documents_again() {
     let out = sb.cmd().args(["runs", "--unfinished"]).output().unwrap();
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(listed.contains("unfinished"), "{listed}");
+    // The columns line up under their header (issue 24, item 21: the id
+    // was not padded, so every column after it sat one off).
+    let mut lines = listed.lines();
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap();
+    let col = |l: &str, what: &str| l.find(what).unwrap();
+    assert_eq!(col(header, "STATUS"), col(row, "unfinished"), "{listed}");
 
     let out = sb
         .cmd()

@@ -214,6 +214,49 @@ fn refused_connection_says_what_to_do_and_keeps_the_question() {
     assert_eq!(rows[1].1, MessageStatus::Error);
 }
 
+/// Issue 24, item 21: a key with a line break inside failed as "cannot
+/// reach the server"; it is named as malformed, and nothing is sent. A
+/// line break around it (a pasted file) is only trimmed.
+#[test]
+fn a_key_with_a_line_break_is_named_malformed_and_one_around_it_is_trimmed() {
+    let server = Server::start(vec![Reply::new(200, "application/json", b"{}".to_vec())]);
+    let sb = Sandbox::new();
+    let r = ask(
+        &sb,
+        &server,
+        "openai",
+        "",
+        &["--no-research", "q"],
+        &[("OPENAI_API_KEY", "sk-abc\ndef")],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("OPENAI_API_KEY is malformed") && !r.stderr.contains("reach"),
+        "{}",
+        r.stderr
+    );
+    assert!(server.requests().is_empty());
+    let server = Server::start(vec![Reply::new(
+        401,
+        "application/json",
+        fixture("openai_error_401.json"),
+    )]);
+    let r = ask(
+        &sb,
+        &server,
+        "openai",
+        "",
+        &["--no-research", "q"],
+        &[("OPENAI_API_KEY", "sk-test\n")],
+    );
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some("Bearer sk-test"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn unauthorized_is_not_retried_and_names_the_key() {
     let server = Server::start(vec![Reply::new(

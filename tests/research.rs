@@ -744,15 +744,22 @@ fn searxng_result_pages_are_read_and_an_unreadable_one_keeps_its_snippet() {
 }
 
 /// Issue 11, case 8: a configured source that redirects to a local name
-/// or private address is not followed there.
+/// or private address is not followed there. Issue 24, item 23: nor to
+/// its own host on another port (the allow-list held the host, any port).
 #[test]
 fn a_configured_source_redirecting_to_a_private_address_is_refused() {
+    for host in ["localhost", "127.0.0.1"] {
+        redirect_refused(host);
+    }
+}
+
+fn redirect_refused(host: &str) {
     let inner = Server::start(vec![Reply::new(
         200,
         JSON,
         fixture("wikipedia_search.json"),
     )]);
-    let target = format!("http://localhost:{}/w/api.php", inner.addr.port());
+    let target = format!("http://{host}:{}/w/api.php", inner.addr.port());
     let server = Server::routed(vec![(
         "/w/api.php",
         vec![Reply::new(302, "text/plain", Vec::new()).header("Location", &target)],

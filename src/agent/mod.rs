@@ -234,15 +234,18 @@ pub fn trusted_client(cfg: &Config) -> reqwest::Result<reqwest::Client> {
         .build()
 }
 
-/// Hosts of the configured sources: reachable although private (a
-/// SearXNG on the LAN, a loopback test server), and redirects are checked
-/// against the rest like any fetch.
+/// Addresses of the configured sources, `host:port`: reachable although
+/// private (a SearXNG on the LAN, a loopback test server) on that port
+/// only; redirects are checked against the rest like any fetch.
 fn source_hosts(cfg: &Config) -> Vec<String> {
     let s = &cfg.sources;
     [&s.wikipedia, &s.hackernews, &s.arxiv, &s.searxng]
         .iter()
         .filter_map(|c| reqwest::Url::parse(&c.base_url).ok())
-        .filter_map(|u| u.host_str().map(String::from))
+        .filter_map(|u| {
+            let port = u.port_or_known_default()?;
+            u.host_str().map(|h| format!("{h}:{port}"))
+        })
         .collect()
 }
 

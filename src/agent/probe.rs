@@ -32,10 +32,26 @@ pub fn key_env(cfg: &ProviderConfig) -> &str {
     }
 }
 
+/// The key from its variable, without the spaces or line break a paste
+/// or a file leaves around it (a key never has them).
 pub fn api_key(cfg: &ProviderConfig) -> Option<String> {
     std::env::var(key_env(cfg))
         .ok()
-        .filter(|k| !k.trim().is_empty())
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+}
+
+/// Why the key cannot be sent, if it cannot: a line break or another
+/// control character inside it is no header value (reqwest then failed
+/// as if the server could not be reached).
+pub fn key_problem(cfg: &ProviderConfig) -> Option<String> {
+    let key = api_key(cfg)?;
+    key.chars().any(|c| c.is_control() || c.is_whitespace()).then(|| {
+        format!(
+            "the API key in {} is malformed: it has a line break, space or control character inside — set it again without one",
+            key_env(cfg)
+        )
+    })
 }
 
 fn hint(cfg: &ProviderConfig, base: &str) -> String {
@@ -57,6 +73,14 @@ fn model_matches(wanted: &str, have: &str) -> bool {
 
 pub async fn probe(client: &reqwest::Client, cfg: &ProviderConfig) -> ProviderProbe {
     let base = cfg.base_url.trim_end_matches('/');
+    if let Some(why) = key_problem(cfg) {
+        return ProviderProbe {
+            reachable: false,
+            model_found: None,
+            summary: why,
+            models: vec![],
+        };
+    }
     let key = api_key(cfg);
     let req = match cfg.kind {
         ProviderKind::Ollama => client.get(format!("{base}/api/tags")),

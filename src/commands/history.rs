@@ -252,7 +252,8 @@ pub fn runs(
         writeln!(
             out,
             "{:<20}  {:<16}  {:<11}  {:>4}  {}",
-            r.id,
+            // As a string: the id type's Display ignores widths.
+            r.id.to_string(),
             format_time(r.updated_at),
             status,
             r.documents,

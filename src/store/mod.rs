@@ -268,15 +268,54 @@ fn set_up(conn: &mut Connection) -> Result<(), StoreError> {
     search::stats::attach(conn)
 }
 
+/// A read-only connection that has read the schema (which needs the WAL
+/// index); `immutable`: without the WAL or its index, for a file in a
+/// directory this process cannot write.
+fn read_only(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = if immutable {
+        let p = path
+            .to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        Connection::open_with_flags(
+            format!("file:{p}?immutable=1"),
+            flags | OpenFlags::SQLITE_OPEN_URI,
+        )?
+    } else {
+        Connection::open_with_flags(path, flags)?
+    };
+    apply_pragmas(&conn)?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(conn)
+}
+
+/// No WAL beside the file, or an empty one: the file alone is the database.
+fn wal_is_empty(path: &Path) -> bool {
+    std::fs::metadata(format!("{}-wal", path.display())).map_or(true, |m| m.len() == 0)
+}
+
 /// Opens a read-only connection. The file must exist and be migrated.
 pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     not_a_directory(path)?;
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| classify(path, e))?;
-    apply_pragmas(&conn).map_err(|e| classify(path, e))?;
+    let conn = match read_only(path, false) {
+        Ok(c) => c,
+        // In a directory sleuth may not write (a mounted backup, another
+        // user's files), a reader cannot make the WAL's index file: it
+        // reads the file as it stands instead, when no WAL holds more.
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+            ) && wal_is_empty(path) =>
+        {
+            read_only(path, true).map_err(|e| classify(path, e))?
+        }
+        Err(e) => return Err(classify(path, e)),
+    };
     let v = schema::version(&conn).map_err(|e| match e {
         StoreError::Sqlite(e) => classify(path, e),
         other => other,

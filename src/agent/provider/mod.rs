@@ -149,6 +149,9 @@ fn build(
     req: &ChatRequest,
 ) -> Result<reqwest::RequestBuilder, ProviderError> {
     let base = cfg.base_url.trim_end_matches('/');
+    if let Some(why) = super::probe::key_problem(cfg) {
+        return Err(ProviderError::Setup(why));
+    }
     let key = super::probe::api_key(cfg);
     Ok(match cfg.kind {
         ProviderKind::Ollama => client

@@ -66,9 +66,26 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
+/// An allow-list entry: a host (any port: `research.allow_hosts`) or
+/// `host:port` (that port only: a configured source's own address).
+fn entry(e: &str) -> (&str, Option<u16>) {
+    if let Some((h, tail)) = e.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        return (h, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match e.split_once(':') {
+        Some((h, p)) if !p.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (e, None),
+        },
+        _ => (e, None),
+    }
+}
+
+/// Whether the resolver may return private addresses for `host` (it
+/// sees no port; [`check_url`] holds a `host:port` entry to its port).
 fn host_allowed(host: &str, allow: &[String]) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    allow.iter().any(|a| a.eq_ignore_ascii_case(host))
+    allow.iter().any(|a| entry(a).0.eq_ignore_ascii_case(host))
 }
 
 /// Why a URL may not be fetched, if it may not.
@@ -79,10 +96,25 @@ pub fn check_url(url: &reqwest::Url, allow: &[String]) -> Result<(), String> {
     let Some(host) = url.host_str() else {
         return Err("the URL has no host".into());
     };
-    if host_allowed(host, allow) {
-        return Ok(());
-    }
     let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let port = url.port_or_known_default();
+    let mut listed = false;
+    for (h, p) in allow.iter().map(|a| entry(a)) {
+        if h.eq_ignore_ascii_case(bare) {
+            listed = true;
+            if p.is_none_or(|p| Some(p) == port) {
+                return Ok(());
+            }
+        }
+    }
+    // A source's own host on another port (a redirect to its SSH or
+    // database port): the entry allowed one port, not the machine.
+    if listed {
+        return Err(format!(
+            "refused: {host} is allowed on its configured port only, not {}",
+            port.map_or_else(|| "this one".to_string(), |p| p.to_string())
+        ));
+    }
     if let Ok(ip) = bare.parse::<IpAddr>()
         && is_private(ip)
     {
@@ -192,6 +224,26 @@ pub fn short_error(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_port_entry_allows_that_port_only() {
+        let allow = vec![
+            "127.0.0.1:8888".to_string(),
+            "[::1]:80".into(),
+            "lan-box".into(),
+        ];
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        assert!(check_url(&url("http://127.0.0.1:8888/search"), &allow).is_ok());
+        let other = check_url(&url("http://127.0.0.1:22/"), &allow).unwrap_err();
+        assert!(other.contains("configured port only, not 22"), "{other}");
+        assert!(check_url(&url("http://[::1]/x"), &allow).is_ok());
+        assert!(check_url(&url("http://[::1]:6379/"), &allow).is_err());
+        // A bare host (research.allow_hosts) is the user's: any port.
+        assert!(check_url(&url("http://lan-box:9000/"), &allow).is_ok());
+        assert!(host_allowed("127.0.0.1", &allow) && host_allowed("[::1]", &allow));
+        assert_eq!(entry("example.org:443"), ("example.org", Some(443)));
+        assert_eq!(entry("::1"), ("::1", None));
+    }
 
     #[test]
     fn private_ranges_are_recognised() {
