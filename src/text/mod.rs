@@ -2,6 +2,7 @@
 //! below `ui` imports it, so shared wording lives here).
 
 pub mod file_url;
+pub mod json_depth;
 pub mod markup;
 pub mod sanitize;
 

@@ -171,12 +171,22 @@ fn from_hit(s: &Story) -> Document {
     )
 }
 
+/// Brackets of JSON kept when an item is parsed: comments deeper than
+/// [`MAX_DEPTH`] are never read, and serde_json refuses (the whole reply)
+/// past 128 — a discussion nested 64 comments deep was dropped whole.
+const MAX_JSON_DEPTH: usize = 40;
+
+/// An item reply, with everything nested past [`MAX_JSON_DEPTH`] emptied.
+fn parse_item(body: &[u8]) -> Option<Value> {
+    serde_json::from_slice(&crate::text::json_depth::emptied_past(body, MAX_JSON_DEPTH)).ok()
+}
+
 /// The discussion (or the hit itself) and, for a link story, the page.
 async fn read(ctx: &Ctx, s: Story) -> Vec<Document> {
     let thread = async {
         let url = parse_url(&ctx.base_url, &format!("/api/v1/items/{}", s.id)).ok()?;
         let body = get_api(ctx, url).await.ok()?;
-        let v: Value = serde_json::from_slice(&body).ok()?;
+        let v = parse_item(&body)?;
         Some(discussion(&v, &s.title, &s.id))
     };
     let linked = async {
@@ -288,6 +298,29 @@ mod tests {
             Some("https://news.ycombinator.com/item?id=2")
         );
         assert_eq!(d.sections[2].heading.as_deref(), Some("comments · d"));
+    }
+
+    #[test]
+    fn a_discussion_nested_past_the_parsers_limit_keeps_its_top() {
+        // 5,000 replies each under the one before: 10,000 brackets deep.
+        let mut body = String::from(r#"{"id":1,"children":["#);
+        for i in 0..5000 {
+            body.push_str(&format!(
+                r#"{{"id":{},"author":"u{i}","text":"reply number {i}","children":["#,
+                i + 2
+            ));
+        }
+        body.push_str(&"]}".repeat(5000));
+        body.push_str("]}");
+        let v = parse_item(body.as_bytes()).expect("parsed");
+        let d = discussion(&v, "T", "1");
+        let all: Vec<&str> = d
+            .sections
+            .iter()
+            .flat_map(|s| s.paragraphs.iter().map(String::as_str))
+            .collect();
+        assert!(all.iter().any(|p| p.contains("reply number 0")), "{all:?}");
+        assert!(all.iter().any(|p| p.contains("reply number 5")), "{all:?}");
     }
 
     #[test]
