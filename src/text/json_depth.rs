@@ -6,6 +6,45 @@
 
 use std::borrow::Cow;
 
+/// What one byte of JSON is, outside strings: a bracket opening or
+/// closing a level, or anything else (string bytes included).
+enum Byte {
+    Open,
+    Close,
+    Other,
+}
+
+/// Strings and their escapes, so brackets inside them are not levels.
+#[derive(Default)]
+struct Lexer {
+    in_str: bool,
+    escaped: bool,
+}
+
+impl Lexer {
+    fn byte(&mut self, c: u8) -> Byte {
+        if self.in_str {
+            if self.escaped {
+                self.escaped = false;
+            } else if c == b'\\' {
+                self.escaped = true;
+            } else if c == b'"' {
+                self.in_str = false;
+            }
+            return Byte::Other;
+        }
+        match c {
+            b'"' => {
+                self.in_str = true;
+                Byte::Other
+            }
+            b'[' | b'{' => Byte::Open,
+            b']' | b'}' => Byte::Close,
+            _ => Byte::Other,
+        }
+    }
+}
+
 /// `json` with what is nested past `max` levels emptied; borrowed when
 /// nothing is that deep. Not a validator: malformed JSON stays malformed.
 pub fn emptied_past(json: &[u8], max: usize) -> Cow<'_, [u8]> {
@@ -13,45 +52,33 @@ pub fn emptied_past(json: &[u8], max: usize) -> Cow<'_, [u8]> {
         return Cow::Borrowed(json);
     }
     let mut out = Vec::with_capacity(json.len().min(1 << 20));
-    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    let (mut lexer, mut depth) = (Lexer::default(), 0usize);
     // The depth at which the bracket being emptied was opened.
     let mut skipping: Option<usize> = None;
     for &c in json {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' {
-                in_str = false;
-            }
-            if skipping.is_none() {
-                out.push(c);
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_str = true,
-            b'[' | b'{' => {
+        let keep = match lexer.byte(c) {
+            Byte::Open => {
                 depth += 1;
                 if skipping.is_none() && depth > max {
                     skipping = Some(depth);
                     out.push(c);
-                    continue;
                 }
+                skipping.is_none()
             }
-            b']' | b'}' => {
-                if skipping == Some(depth) {
+            Byte::Close => {
+                let closes_skip = skipping == Some(depth);
+                depth = depth.saturating_sub(1);
+                if closes_skip {
                     skipping = None;
                     out.push(c);
-                    depth = depth.saturating_sub(1);
-                    continue;
+                    false
+                } else {
+                    skipping.is_none()
                 }
-                depth = depth.saturating_sub(1);
             }
-            _ => {}
-        }
-        if skipping.is_none() {
+            Byte::Other => skipping.is_none(),
+        };
+        if keep {
             out.push(c);
         }
     }
@@ -59,28 +86,17 @@ pub fn emptied_past(json: &[u8], max: usize) -> Cow<'_, [u8]> {
 }
 
 fn depth_at_most(json: &[u8], max: usize) -> bool {
-    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    let (mut lexer, mut depth) = (Lexer::default(), 0usize);
     for &c in json {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' {
-                in_str = false;
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_str = true,
-            b'[' | b'{' => {
+        match lexer.byte(c) {
+            Byte::Open => {
                 depth += 1;
                 if depth > max {
                     return false;
                 }
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+            Byte::Close => depth = depth.saturating_sub(1),
+            Byte::Other => {}
         }
     }
     true

@@ -26,13 +26,25 @@ fn opts(db: &std::path::Path) -> WriterOptions {
     }
 }
 
-/// One writer run: `cmds` written, then closed. Returns its events and
-/// what the flush said.
-fn run(db: &std::path::Path, cmds: Vec<StoreCommand>) -> (Vec<StoreEvent>, Result<(), String>) {
+/// A writer on `db` and the events it sends.
+fn start(
+    db: &std::path::Path,
+) -> (
+    writer::WriterHandle,
+    writer::WriterThread,
+    mpsc::Receiver<StoreEvent>,
+) {
     let conn = store::open_writer(db).unwrap();
     let (handle, worker) = writer::channel(conn, opts(db));
     let (tx, rx) = mpsc::channel();
     let thread = worker.spawn(handle.clone(), Emitter::channel(tx)).unwrap();
+    (handle, thread, rx)
+}
+
+/// One writer run: `cmds` written, then closed. Returns its events and
+/// what the flush said.
+fn run(db: &std::path::Path, cmds: Vec<StoreCommand>) -> (Vec<StoreEvent>, Result<(), String>) {
+    let (handle, thread, rx) = start(db);
     for c in cmds {
         handle.send(c);
     }
@@ -73,6 +85,17 @@ fn history(sb: &Sandbox) -> std::path::PathBuf {
         Some("first start with this file")
     );
     db
+}
+
+/// Another sound database beside the sandbox's, closed cleanly.
+fn other_database(sb: &Sandbox) -> std::path::PathBuf {
+    let other = sb.path().join("data").join("other.db");
+    let (_, flushed) = run(
+        &other,
+        vec![StoreCommand::CreateSession(session(1, "other", 1))],
+    );
+    flushed.unwrap();
+    other
 }
 
 #[test]
@@ -164,12 +187,7 @@ fn a_file_put_in_its_place_between_runs_is_checked() {
     let sb = Sandbox::new();
     let db = history(&sb);
     // Another (sound) database moved over it: checked, found fine, used.
-    let other = sb.path().join("data").join("other.db");
-    let (_, flushed) = run(
-        &other,
-        vec![StoreCommand::CreateSession(session(1, "other", 1))],
-    );
-    flushed.unwrap();
+    let other = other_database(&sb);
     std::fs::rename(&other, &db).unwrap();
     let (events, flushed) = run(&db, vec![note(9200, "into the other file")]);
     flushed.unwrap();
@@ -184,18 +202,10 @@ fn a_file_replaced_or_changed_while_open_is_not_written() {
     for how in ["replaced", "changed"] {
         let sb = Sandbox::new();
         let db = history(&sb);
-        let conn = store::open_writer(&db).unwrap();
-        let (handle, worker) = writer::channel(conn, opts(&db));
-        let (tx, rx) = mpsc::channel();
-        let thread = worker.spawn(handle.clone(), Emitter::channel(tx)).unwrap();
+        let (handle, thread, rx) = start(&db);
         handle.send(note(9300, "before"));
         handle.flush().unwrap();
-        let other = sb.path().join("data").join("other.db");
-        let (_, flushed) = run(
-            &other,
-            vec![StoreCommand::CreateSession(session(1, "other", 1))],
-        );
-        flushed.unwrap();
+        let other = other_database(&sb);
         if how == "replaced" {
             std::fs::rename(&other, &db).unwrap();
         } else {
@@ -261,10 +271,7 @@ fn stored_notes(db: &std::path::Path, like: &str) -> i64 {
 fn a_wal_deleted_while_open_loses_no_write() {
     let sb = Sandbox::new();
     let db = history(&sb);
-    let conn = store::open_writer(&db).unwrap();
-    let (handle, worker) = writer::channel(conn, opts(&db));
-    let (tx, rx) = mpsc::channel();
-    let thread = worker.spawn(handle.clone(), Emitter::channel(tx)).unwrap();
+    let (handle, thread, rx) = start(&db);
     for i in 0..50 {
         handle.send(note(9400 + i, &format!("before the WAL went {i}")));
     }
@@ -326,12 +333,7 @@ fn a_file_replaced_under_its_wal_is_reported_and_left_as_it_is() {
     assert!(frames.len() > 100_000, "{}", frames.len());
     drop(raw);
     // Another database put in its place, the old WAL beside it.
-    let other = sb.path().join("data").join("other.db");
-    let (_, flushed) = run(
-        &other,
-        vec![StoreCommand::CreateSession(session(1, "other", 1))],
-    );
-    flushed.unwrap();
+    let other = other_database(&sb);
     std::fs::copy(&other, &db).unwrap();
     std::fs::write(&wal, &frames).unwrap();
     let _ = std::fs::remove_file(&shm);
