@@ -93,7 +93,11 @@ struct Run {
 fn add(db: &Path, dir: &Path) -> Run {
     let t = Instant::now();
     let mut child = Command::new(SLEUTH)
-        .args(["--config", "/nonexistent/sleuth.toml", "--db"])
+        // An empty config: the defaults, not the user's (a named file
+        // that does not exist is an error since issue 24).
+        .arg("--config")
+        .arg(empty_config(db))
+        .arg("--db")
         .arg(db)
         .args(["library", "add", "--json"])
         .arg(dir)
@@ -475,4 +479,11 @@ fn main() {
             bench_turn(&ix, &vocab);
         }
     }
+}
+
+/// An empty config file beside `db`.
+fn empty_config(db: &Path) -> PathBuf {
+    let cfg = db.with_extension("toml");
+    std::fs::write(&cfg, "").expect("write the bench's empty config");
+    cfg
 }
