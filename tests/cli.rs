@@ -7,6 +7,8 @@
 )] // test code: a panic is the failure report
 
 mod common;
+#[path = "common/server.rs"]
+mod server;
 
 use common::{Sandbox, fixture_db};
 
@@ -671,4 +673,65 @@ fn reading_commands_work_in_a_read_only_directory() {
         assert!(out.status.success(), "{cmd:?}: {stderr}");
         assert!(stdout.contains("tardigrades"), "{cmd:?}: {stdout}");
     }
+}
+
+/// Issue 24, item 21: doctor printed "ok … HTTP 404" for a source (it
+/// fetched the host's root, not the API) and made the database file it
+/// was only to look at. It asks each source's own endpoint, fails a
+/// source whose API answers an error, and leaves a missing file missing.
+#[test]
+fn doctor_asks_each_sources_api_and_makes_no_database() {
+    use server::{Reply, Server};
+    let wiki = Server::routed(vec![
+        ("/", vec![Reply::new(404, "text/plain", b"no".to_vec())]),
+        (
+            "/w/api.php",
+            vec![Reply::new(200, "application/json", b"{}".to_vec())],
+        ),
+    ]);
+    let hn = Server::routed(vec![(
+        "/",
+        vec![Reply::new(404, "text/plain", b"not here".to_vec())],
+    )]);
+    let sb = Sandbox::new();
+    let cfg = sb.path().join("doctor.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[provider]\nbase_url = \"http://127.0.0.1:9\"\n[sources.wikipedia]\nbase_url = \"{}\"\n\
+             [sources.hackernews]\nbase_url = \"{}\"\n[sources.arxiv]\nenabled = false\n",
+            wiki.url(),
+            hn.url()
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = run(
+        &sb,
+        &["--config", cfg.to_str().unwrap(), "doctor", "--json"],
+    );
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let source = |name: &str| {
+        v["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let w = source("wikipedia");
+    assert_eq!(w["reachable"], true, "{w}");
+    assert!(w["detail"].as_str().unwrap().contains("/w/api.php"), "{w}");
+    let h = source("hackernews");
+    assert_eq!(h["reachable"], false, "{h}");
+    assert!(h["detail"].as_str().unwrap().contains("HTTP 404"), "{h}");
+    assert!(
+        wiki.requests()
+            .iter()
+            .all(|r| r.path.starts_with("/w/api.php")),
+        "the root was asked"
+    );
+    assert!(!sb.db().exists(), "doctor made the database");
+    assert_eq!(v["database"]["ok"], true, "{}", v["database"]);
 }

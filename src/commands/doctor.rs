@@ -179,6 +179,15 @@ struct SourceReport {
 }
 
 fn check_db(path: &Path) -> DbReport {
+    // Doctor looks; it does not make a database where there is none.
+    if !path.exists() {
+        return DbReport {
+            path: path.to_path_buf(),
+            ok: true,
+            detail: "no database yet (the first question makes it)".into(),
+            stats: None,
+        };
+    }
     let result = store::open_writer(path).and_then(|conn| {
         // Asked for: the whole file is read (the app reads it only when
         // its health record cannot vouch for it), and the result recorded.
@@ -236,25 +245,56 @@ async fn check_source(
             },
         };
     }
+    // The endpoint the source calls, with a one-word query: the root of
+    // an API host may answer 404 while the API works, or 200 while it
+    // does not.
+    let (path, query): (&str, &[(&str, &str)]) = match name {
+        "wikipedia" => (
+            "/w/api.php",
+            &[
+                ("action", "query"),
+                ("meta", "siteinfo"),
+                ("format", "json"),
+            ],
+        ),
+        "hackernews" => (
+            "/api/v1/search",
+            &[("query", "sleuth"), ("hitsPerPage", "1")],
+        ),
+        "arxiv" => (
+            "/api/query",
+            &[("search_query", "all:sleuth"), ("max_results", "1")],
+        ),
+        _ => ("/search", &[("q", "sleuth"), ("format", "json")]),
+    };
     let started = Instant::now();
-    let r = client
-        .get(&cfg.base_url)
-        .timeout(Duration::from_secs(4))
-        .send()
-        .await;
+    let r = match crate::agent::research::sources::parse_url(&cfg.base_url, path) {
+        Ok(url) => client
+            .get(url)
+            .query(query)
+            .timeout(Duration::from_secs(4))
+            .send()
+            .await
+            .map_err(|e| crate::agent::provider::chain(&e)),
+        Err(e) => Err(e),
+    };
     let (reachable, detail) = match r {
-        Ok(resp) => (
+        Ok(resp) if resp.status().is_success() => (
             true,
             format!(
-                "HTTP {} in {} ms",
+                "HTTP {} from {path} in {} ms",
                 resp.status().as_u16(),
                 started.elapsed().as_millis()
             ),
         ),
-        Err(e) => (
+        Ok(resp) => (
             false,
-            format!("unreachable: {}", crate::agent::provider::chain(&e)),
+            format!(
+                "HTTP {} from {path}: the server answers, but not as this source's API",
+                resp.status().as_u16()
+            ),
         ),
+        Err(e) => (false, format!("unreachable: {e}")),
     };
     SourceReport {
         name,
