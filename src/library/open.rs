@@ -32,7 +32,13 @@ pub fn command_for(template: &str, path: &str, page: Option<u32>) -> Result<Vec<
 
 /// Starts the viewer without waiting for it (its output is not ours: the
 /// terminal belongs to the app).
-pub fn open(template: &str, path: &str, page: Option<u32>) -> Result<(), String> {
+/// `failed` hears why, when the viewer exits with a failure.
+pub fn open(
+    template: &str,
+    path: &str,
+    page: Option<u32>,
+    failed: impl FnOnce(String) + Send + 'static,
+) -> Result<(), String> {
     if !std::path::Path::new(path).exists() {
         return Err(format!(
             "{} is no longer there",
@@ -40,19 +46,63 @@ pub fn open(template: &str, path: &str, page: Option<u32>) -> Result<(), String>
         ));
     }
     let argv = command_for(template, path, page)?;
-    std::process::Command::new(&argv[0])
-        .args(&argv[1..])
+    let mut cmd = std::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    spawn_reaped(cmd, &argv[0], failed)
+}
+
+/// Starts an opener (a viewer, `xdg-open`) without waiting for it: a
+/// thread reaps it (no zombie is left behind) and, when it fails, hands
+/// `failed` the reason — an opener that exits 3 opened nothing.
+pub fn spawn_reaped(
+    mut cmd: std::process::Command,
+    name: &str,
+    failed: impl FnOnce(String) + Send + 'static,
+) -> Result<(), String> {
+    let mut child = cmd
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
+        .map_err(|e| format!("cannot run {name}: {e}"))?;
+    let name = crate::text::sanitize::one_line(name);
+    let shown = name.clone();
+    std::thread::Builder::new()
+        .name("opener".into())
+        .spawn(move || match child.wait() {
+            Ok(s) if s.success() => {}
+            Ok(s) => failed(format!("{name} failed ({s}): nothing was opened")),
+            Err(e) => failed(format!("{name}: {e}")),
+        })
         .map(|_| ())
-        .map_err(|e| format!("cannot run {}: {e}", argv[0]))
+        .map_err(|e| format!("cannot watch {shown}: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_opener_is_reaped_and_its_failure_reported() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let tx2 = tx.clone();
+        spawn_reaped(std::process::Command::new("false"), "false", move |w| {
+            let _ = tx.send(w);
+        })
+        .unwrap();
+        let why = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        assert!(
+            why.contains("false failed") && why.contains("nothing was opened"),
+            "{why}"
+        );
+        spawn_reaped(std::process::Command::new("true"), "true", move |w| {
+            let _ = tx2.send(w);
+        })
+        .unwrap();
+        // Success says nothing; the reaper ends (the sender is dropped).
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(10)).is_err());
+        assert!(spawn_reaped(std::process::Command::new("/no/such/opener"), "x", |_| {}).is_err());
+    }
 
     #[test]
     fn templates_fill_path_and_page_per_word_without_a_shell() {

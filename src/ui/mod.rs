@@ -44,6 +44,8 @@ pub enum UiEvent {
         thread: String,
         message: String,
     },
+    /// A line for the status bar from a helper thread.
+    Notice(String),
     /// SIGTERM, SIGHUP or SIGINT: leave cleanly.
     Signal(i32),
     /// The terminal stopped delivering input (closed, or an I/O error).

@@ -189,12 +189,10 @@ pub fn open_url(url: &str) -> Result<(), String> {
     } else {
         "xdg-open"
     };
-    std::process::Command::new(opener)
-        .arg(parsed.as_str())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map(|_| ())
-        .map_err(|e| format!("cannot run {opener}: {e}"))
+    let mut cmd = std::process::Command::new(opener);
+    cmd.arg(parsed.as_str());
+    crate::library::open::spawn_reaped(cmd, opener, |why| {
+        tracing::warn!("{why}");
+        super::terminal::notify(why);
+    })
 }

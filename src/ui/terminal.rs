@@ -123,6 +123,14 @@ pub fn restore() {
 
 static UI_INBOX: OnceLock<Mutex<Sender<UiEvent>>> = OnceLock::new();
 
+/// A line for the status bar from any thread (an opener that failed);
+/// nothing when the app is not running.
+pub fn notify(text: String) {
+    if let Some(tx) = UI_INBOX.get().and_then(|m| m.lock().ok()) {
+        let _ = tx.send(UiEvent::Notice(text));
+    }
+}
+
 /// Panics on the main thread restore the terminal first, then report as
 /// usual. Panics on worker threads are logged and sent to the UI, never
 /// printed over the screen.

@@ -183,6 +183,10 @@ impl App {
                 self.status.alert = Some(format!("{thread} thread failed"));
                 true
             }
+            UiEvent::Notice(text) => {
+                self.status.alert = Some(text);
+                true
+            }
             UiEvent::Signal(_) | UiEvent::InputClosed(_) => {
                 self.quit = true;
                 true

@@ -52,14 +52,22 @@ impl App {
                     // user's viewer; anything else in the browser.
                     let opened = match d.current() {
                         Some(s) => match s.file_place() {
-                            Some((path, page)) => crate::library::open::open(
-                                &self.library_open,
-                                &path,
-                                page,
-                            )
-                            .map(|_| format!("opened {}", crate::text::sanitize::one_line(&path))),
+                            Some((path, page)) => {
+                                crate::library::open::open(&self.library_open, &path, page, |why| {
+                                    tracing::warn!("{why}");
+                                    crate::ui::terminal::notify(why);
+                                })
+                                .map(|_| {
+                                    format!("opened {}", crate::text::sanitize::one_line(&path))
+                                })
+                            }
                             None => match &s.url {
-                                Some(u) => open_url(u).map(|_| String::new()),
+                                Some(u) => open_url(u).map(|_| {
+                                    format!(
+                                        "opening {} in the browser",
+                                        crate::text::sanitize::one_line(u)
+                                    )
+                                }),
                                 None => Err("this source has no URL".into()),
                             },
                         },
