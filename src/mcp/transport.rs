@@ -295,14 +295,16 @@ impl<R: ServiceRole> Transport<R> for LineTransport<R> {
         item: TxJsonRpcMessage<R>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         let tx = self.outgoing.clone();
-        let value = serde_json::to_value(&item);
+        // A response or an error answers the request with its id.
+        let id = match &item {
+            rmcp::model::JsonRpcMessage::Response(r) => Some(&r.id),
+            rmcp::model::JsonRpcMessage::Error(e) => e.id.as_ref(),
+            _ => None,
+        };
+        let answers = id.and_then(|id| serde_json::to_value(id).ok());
+        let line = serde_json::to_string(&item);
         async move {
-            let value = value.map_err(|_| Closed)?;
-            // A response or an error answers the request with its id.
-            let answers = (value.get("method").is_none())
-                .then(|| value.get("id").cloned())
-                .flatten();
-            let line = value.to_string();
+            let line = line.map_err(|_| Closed)?;
             tx.send(Outgoing { line, answers })
                 .await
                 .map_err(|_| Closed)
