@@ -98,7 +98,23 @@ pub fn path_for(db: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn wal_path(db: &Path) -> PathBuf {
+/// A file's device and inode (0, 0 where there are none); None when it
+/// does not exist.
+pub(super) fn identity(path: &Path) -> Option<(u64, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = m;
+        Some((0, 0))
+    }
+}
+
+pub(super) fn wal_path(db: &Path) -> PathBuf {
     let mut p = db.as_os_str().to_owned();
     p.push("-wal");
     PathBuf::from(p)

@@ -295,7 +295,7 @@ fn read_only(path: &Path, immutable: bool) -> rusqlite::Result<Connection> {
 
 /// No WAL beside the file, or an empty one: the file alone is the database.
 fn wal_is_empty(path: &Path) -> bool {
-    std::fs::metadata(format!("{}-wal", path.display())).map_or(true, |m| m.len() == 0)
+    std::fs::metadata(health::wal_path(path)).map_or(true, |m| m.len() == 0)
 }
 
 /// Opens a read-only connection. The file must exist and be migrated.

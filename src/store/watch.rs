@@ -72,17 +72,7 @@ impl Watch {
     }
 
     fn wal_identity(&self) -> Option<(u64, u64)> {
-        let db = self.db.as_deref()?;
-        let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            std::fs::metadata(wal).ok().map(|m| (m.dev(), m.ino()))
-        }
-        #[cfg(not(unix))]
-        {
-            std::fs::metadata(wal).ok().map(|_| (0, 0))
-        }
+        super::health::identity(&super::health::wal_path(self.db.as_deref()?))
     }
 
     /// Whether the WAL this writer writes to was removed or replaced by
