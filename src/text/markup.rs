@@ -130,6 +130,9 @@ pub fn check(html: &str) -> Result<(), Hostile> {
                 continue;
             }
             tags += 1;
+            if tags > MAX_TAGS {
+                return Err(Hostile::Tags);
+            }
             if RAW.contains(&name.as_str()) {
                 // Skip to `</name`; the raw text is not markup.
                 let end_tag = format!("</{name}");
@@ -143,9 +146,6 @@ pub fn check(html: &str) -> Result<(), Hostile> {
             open.push(name);
             if open.len() > MAX_DEPTH {
                 return Err(Hostile::Deep);
-            }
-            if tags > MAX_TAGS {
-                return Err(Hostile::Tags);
             }
         } else {
             stray += 1;
@@ -277,6 +277,8 @@ mod tests {
             Err(Hostile::Tags)
         );
         assert_eq!(check(&"<".repeat(2_000_000)), Err(Hostile::Stray));
+        // Void elements count as tags too (a flood of `<br>`).
+        assert_eq!(check(&"<br>".repeat(MAX_TAGS + 1)), Err(Hostile::Tags));
         // Balanced nesting at the limit is fine; one more is not.
         let at = "<div>".repeat(MAX_DEPTH) + &"</div>".repeat(MAX_DEPTH);
         assert_eq!(check(&at), Ok(()));
